@@ -1,0 +1,273 @@
+"""The env API: one small ABC every environment implements (browser, desktop, android, yours).
+
+Gymnasium-style: ``reset`` → :class:`Observation`; ``step(action)`` → :class:`StepResult`
+with ``terminated`` (the task ended: finish / call_user / the env says so) kept apart from
+``truncated`` (the env died or a budget ran out). A failed action never raises out of
+``step``: it becomes ``last_action_error`` in the next observation. Adapters implement the
+small ``_execute`` / ``_capture`` I/O hooks; coordinates are converted only by
+:mod:`agent.coords`.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+from PIL import Image
+
+from agent.actions import TERMINAL_TYPES, Action
+from agent.coords import Convention, Frame, Mode, Rotation, screen_to_input
+from agent.errors import (
+    ActionFailedError,
+    ActionNotSupportedError,
+    CoordinateError,
+    EnvClosedError,
+    EnvError,
+)
+
+
+class Observation:
+    """One screenshot at native resolution plus what the env knows about it.
+
+    Holds PNG bytes and/or a decoded RGB array and converts lazily, so an env that
+    captures PNG (a browser) never decodes unless the model needs pixels, and the
+    recorder can write the PNG it was given as-is.
+    """
+
+    def __init__(
+        self,
+        *,
+        png: bytes | None = None,
+        array: np.ndarray | None = None,
+        scale: float = 1.0,
+        offset: tuple[float, float] = (0.0, 0.0),
+        rotation: Rotation = 0,
+        url: str | None = None,
+        title: str | None = None,
+        app: str | None = None,
+        last_action_error: str | None = None,
+        extra: dict[str, Any] | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        if png is None and array is None:
+            raise ValueError("an Observation needs png bytes or an RGB array")
+        self._png = png
+        self._array = array
+        self.scale = scale
+        self.offset = offset
+        self.rotation = rotation
+        self.url = url
+        self.title = title
+        self.app = app
+        self.last_action_error = last_action_error
+        self.extra = extra or {}
+        self._size = size
+        self.captured_at = time.time()
+
+    @property
+    def array(self) -> np.ndarray:
+        """H×W×3 uint8 RGB."""
+        if self._array is None:
+            assert self._png is not None
+            with Image.open(io.BytesIO(self._png)) as im:
+                self._array = np.asarray(im.convert("RGB"))
+        return self._array
+
+    @property
+    def image(self) -> Image.Image:
+        return Image.fromarray(self.array)
+
+    @property
+    def png(self) -> bytes:
+        if self._png is None:
+            buf = io.BytesIO()
+            Image.fromarray(self.array).save(buf, format="PNG", compress_level=1)
+            self._png = buf.getvalue()
+        return self._png
+
+    @property
+    def has_png(self) -> bool:
+        return self._png is not None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in screenshot px, read from the PNG header when not decoded."""
+        if self._size is None:
+            if self._array is not None:
+                self._size = (self._array.shape[1], self._array.shape[0])
+            else:
+                assert self._png is not None
+                w = int.from_bytes(self._png[16:20], "big")
+                h = int.from_bytes(self._png[20:24], "big")
+                self._size = (w, h)
+        return self._size
+
+    def frame(
+        self,
+        *,
+        mode: Mode = "pad",
+        max_tokens: int | None = None,
+        convention: Convention = "norm1000",
+    ) -> Frame:
+        """The Frame of this screenshot for a model with the given input conventions."""
+        kw: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
+        w, h = self.size
+        return Frame.for_screen(
+            w,
+            h,
+            mode=mode,
+            convention=convention,
+            scale=self.scale,
+            offset=self.offset,
+            rotation=self.rotation,
+            **kw,
+        )
+
+    def meta(self) -> dict[str, Any]:
+        """JSON-safe description (no pixels), for recordings."""
+        w, h = self.size
+        return {
+            "width": w,
+            "height": h,
+            "scale": self.scale,
+            "offset": list(self.offset),
+            "rotation": self.rotation,
+            "url": self.url,
+            "title": self.title,
+            "app": self.app,
+            "last_action_error": self.last_action_error,
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+
+@dataclass
+class StepResult:
+    observation: Observation
+    reward: float = 0.0
+    terminated: bool = False
+    truncated: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Env(ABC):
+    """Base class of every environment.
+
+    Subclasses declare ``name`` and ``capabilities`` (the action types they execute) and
+    implement ``_reset``, ``_capture`` and ``_execute``. ``step`` is shared: it refuses
+    unsupported actions, ends on ``finish`` / ``call_user``, turns failures into
+    ``last_action_error`` and a dead backend into ``truncated``.
+    """
+
+    name: ClassVar[str] = "env"
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self._last_obs: Observation | None = None
+        self._closed = False
+
+    # ---- hooks for adapters ----------------------------------------------------------
+    @abstractmethod
+    def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
+        """Bring the program to its start state."""
+
+    @abstractmethod
+    def _capture(self) -> Observation:
+        """Capture the screen at native resolution (last_action_error is filled in here)."""
+
+    @abstractmethod
+    def _execute(self, action: Action, frame: Frame) -> None:
+        """Carry out one action; convert points with :func:`to_input` only. Raise
+        ActionFailedError / CoordinateError on failure, EnvClosedError if the program died."""
+
+    def _close(self) -> None:  # noqa: B027 — optional hook
+        """Release resources."""
+
+    # ---- public API ----------------------------------------------------------------------
+    def reset(self, *, url: str | None = None, seed: int | None = None) -> Observation:
+        self._ensure_open()
+        self._reset(url=url, seed=seed)
+        return self.observe()
+
+    def observe(self, last_action_error: str | None = None) -> Observation:
+        self._ensure_open()
+        obs = self._capture()
+        if last_action_error is not None:
+            obs.last_action_error = last_action_error
+        self._last_obs = obs
+        return obs
+
+    def geometry(self) -> Frame:
+        """The current screen geometry (size, scale, offset, rotation) as a Frame."""
+        if self._last_obs is None:
+            self.observe()
+        assert self._last_obs is not None
+        return self._last_obs.frame()
+
+    def to_input(self, point: tuple[float, float], frame: Frame | None = None) -> tuple[int, int]:
+        """Screenshot px → this env's input units, via the coordinate module."""
+        return screen_to_input(frame or self.geometry(), point[0], point[1])
+
+    def step(self, action: Action) -> StepResult:
+        self._ensure_open()
+        info: dict[str, Any] = {"action_type": action.type}
+        if action.type in TERMINAL_TYPES:
+            obs = self.observe()
+            return StepResult(obs, 0.0, terminated=True, truncated=False, info=info)
+        error: str | None = None
+        try:
+            if action.type not in self.capabilities:
+                raise ActionNotSupportedError(
+                    f"{self.name} env does not support {action.type!r}; "
+                    f"supported: {', '.join(sorted(self.capabilities))}"
+                )
+            self._execute(action, self.geometry())
+        except EnvClosedError as err:
+            info["error"] = f"{type(err).__name__}: {err}"
+            info["error_type"] = type(err).__name__
+            return StepResult(self._dead_observation(str(err)), truncated=True, info=info)
+        except (ActionFailedError, ActionNotSupportedError, CoordinateError, EnvError) as err:
+            error = f"{type(err).__name__}: {err}"
+            info["error"] = error
+            info["error_type"] = type(err).__name__
+        try:
+            obs = self.observe(last_action_error=error)
+        except EnvClosedError as err:
+            info["error"] = f"{type(err).__name__}: {err}"
+            return StepResult(self._dead_observation(str(err)), truncated=True, info=info)
+        return StepResult(obs, 0.0, terminated=False, truncated=False, info=info)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise EnvClosedError(f"{self.name} env is closed")
+
+    def _dead_observation(self, error: str) -> Observation:
+        """The last screen seen, flagged with the error, when the program is gone."""
+        if self._last_obs is not None:
+            last = self._last_obs
+            return Observation(
+                png=last._png,
+                array=last._array,
+                scale=last.scale,
+                offset=last.offset,
+                rotation=last.rotation,
+                url=last.url,
+                title=last.title,
+                app=last.app,
+                last_action_error=error,
+            )
+        return Observation(array=np.zeros((28, 28, 3), np.uint8), last_action_error=error)
+
+    def __enter__(self) -> Env:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
