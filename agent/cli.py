@@ -9,7 +9,7 @@ import sys
 
 from agent.errors import NativeAgentError
 
-COMMANDS = ("run", "parse", "schema", "sites", "serve")
+COMMANDS = ("run", "parse", "schema", "sites", "serve", "check_env", "calibrate")
 
 
 def build_parser() -> argparse.ArgumentParser:

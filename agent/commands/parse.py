@@ -1,0 +1,92 @@
+"""``agent parse``: parse one raw model output offline and show where it would act.
+
+Useful to check a model's output format and the coordinate mapping without an env: prints a
+JSON list of actions with screenshot-px points and the env input units they become.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any
+
+from agent.actions import Action, dump_action
+from agent.coords import DEFAULT_MAX_TOKENS, Frame, screen_to_input
+from agent.errors import ConfigError
+
+_SIZE = re.compile(r"\s*(\d{1,6})\s*[xX×,]\s*(\d{1,6})\s*")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from model.parsers import FORMATS
+
+    p = sub.add_parser(
+        "parse",
+        help="parse a raw model output into actions (offline)",
+        description="Parse one raw model output and print the actions as JSON, with "
+        "points in screenshot px and in env input units.",
+    )
+    p.add_argument("--format", "-f", required=True, help=f"one of: {', '.join(FORMATS)}")
+    p.add_argument("--screen", required=True, metavar="WxH", help="screenshot size, physical px")
+    p.add_argument(
+        "--dsf", type=float, default=1.0, help="device scale factor: screenshot px per input unit"
+    )
+    p.add_argument(
+        "--mode",
+        choices=("pad", "resize"),
+        default=None,
+        help="how the screenshot became model input (default: the format's)",
+    )
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=DEFAULT_MAX_TOKENS,
+        help=f"image token cap (default {DEFAULT_MAX_TOKENS})",
+    )
+    p.add_argument("text", metavar="TEXT", help="the raw model output, or - for stdin")
+    p.set_defaults(func=run)
+
+
+def parse_size(value: str) -> tuple[int, int]:
+    m = _SIZE.fullmatch(value)
+    if not m or int(m.group(1)) == 0 or int(m.group(2)) == 0:
+        raise ConfigError(f"--screen must be WIDTHxHEIGHT in px, like 1920x1080; got {value!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def describe(action: Action, frame: Frame) -> dict[str, Any]:
+    """The action's JSON plus where each of its points lands in input units."""
+    out = dump_action(action)
+    point = getattr(action, "point", None)
+    if point is not None:
+        out["point"] = [point[0], point[1]]
+        out["input_point"] = list(screen_to_input(frame, *point))
+    for name in ("start", "end"):
+        p = getattr(action, name, None)
+        if p is not None:
+            out[f"input_{name}"] = list(screen_to_input(frame, *p))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.parsers import convention_for, mode_for, parse
+
+    fmt = args.format
+    convention = convention_for(fmt)  # unknown format → ConfigError listing the known ones
+    width, height = parse_size(args.screen)
+    if not (args.dsf > 0 and args.dsf < 100):
+        raise ConfigError(f"--dsf must be a positive scale factor, got {args.dsf}")
+    text = sys.stdin.read() if args.text == "-" else args.text
+    frame = Frame.for_screen(
+        width,
+        height,
+        mode=args.mode or mode_for(fmt),
+        max_tokens=args.max_tokens,
+        convention=convention,
+        scale=args.dsf,
+    )
+    parsed = parse(fmt, text, frame)
+    print(json.dumps([describe(a, frame) for a in parsed.actions], indent=2))
+    return 0

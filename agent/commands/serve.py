@@ -1,0 +1,93 @@
+"""``agent serve MODEL``: serve a transformers checkpoint over an OpenAI-compatible API.
+
+    agent serve ByteDance-Seed/UI-TARS-1.5-7B --port 8000
+    agent run --model openai:UI-TARS-1.5-7B@http://127.0.0.1:8000/v1 ...
+
+Binds 127.0.0.1 by default: there is no authentication unless ``--api-key`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+from typing import Any
+
+from agent.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve a transformers VLM over an OpenAI-compatible API")
+    p.add_argument("model", nargs="?", help="hub id or local path (default: $NATIVE_AGENT_MODEL)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--served-model-name", help="name clients use (default: MODEL as given)")
+    p.add_argument("--family", help="qwen2-vl | qwen2.5-vl | ui-tars | ui-tars-1.5 | json")
+    p.add_argument("--format", help="override the output parser format")
+    p.add_argument("--device", help="cuda, cuda:1, cpu (default: cuda if available)")
+    p.add_argument("--dtype", help="auto (bf16 on CUDA, fp32 on CPU), bfloat16, float16, float32")
+    p.add_argument("--attn-implementation", help="sdpa, flash_attention_2, eager (default: auto)")
+    p.add_argument("--max-new-tokens", type=int, help="default completion limit")
+    p.add_argument("--max-image-tokens", type=int, help="image token cap per screenshot")
+    p.add_argument(
+        "--force-text",
+        help="force every completion to this text (tests and demos with random weights)",
+    )
+    p.add_argument("--limit-images", type=int, help="refuse requests with more images")
+    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY'")
+    p.add_argument("--config", type=Path, help="TOML settings file")
+    p.set_defaults(func=run)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    from model.config import backend_settings, load_settings
+
+    cli: dict[str, Any] = {
+        "model": args.model,
+        "family": args.family,
+        "format": args.format,
+        "device": args.device,
+        "dtype": args.dtype,
+        "attn_implementation": args.attn_implementation,
+        "max_new_tokens": args.max_new_tokens,
+        "max_image_tokens": args.max_image_tokens,
+        "force_text": args.force_text,
+    }
+    settings = load_settings(cli, args.config)
+    spec = settings.get("model")
+    if not spec:
+        raise ConfigError("agent serve needs a MODEL (hub id or local path)")
+    if str(spec).startswith(("openai:", "scripted:", "ocr")):
+        raise ConfigError(f"agent serve serves transformers checkpoints, not {spec!r}")
+    if not _is_loopback(args.host) and not args.api_key:
+        print(
+            f"agent serve: warning: listening on {args.host} without --api-key; anyone who "
+            "can reach this port can use the model",
+            file=sys.stderr,
+        )
+    from agent.serve import create_app, serve_forever
+    from model.backends.hf import load_hf_model
+
+    print(f"agent serve: loading {spec} ...", file=sys.stderr, flush=True)
+    model = load_hf_model(spec, **backend_settings(settings))
+    name = args.served_model_name or spec
+    app = create_app(model, served_name=name, limit_images=args.limit_images, api_key=args.api_key)
+    print(
+        f"agent serve: {name} ({model.family.name}, format {model.format}, {model.device}) on "
+        f"http://{args.host}:{args.port}/v1 — use --model openai:{name}@http://{args.host}:"
+        f"{args.port}/v1",
+        file=sys.stderr,
+        flush=True,
+    )
+    serve_forever(app, args.host, args.port)
+    return 0

@@ -1,0 +1,51 @@
+"""Env names → classes: the built-ins plus third-party envs registered under the entry-point
+group ``native_agent.envs`` (so ``agent run --env NAME`` finds them once installed)."""
+
+from __future__ import annotations
+
+import importlib
+from importlib import metadata
+from typing import Any
+
+from agent.errors import ConfigError
+from envs.base import Env
+
+GROUP = "native_agent.envs"
+BUILTIN: dict[str, str] = {
+    "browser": "envs.browser:BrowserEnv",
+    "desktop": "envs.desktop:DesktopEnv",
+    "android": "envs.android:AndroidEnv",
+}
+
+
+def available_envs() -> dict[str, str]:
+    """name → "module:Class" for built-ins and installed entry points."""
+    found = dict(BUILTIN)
+    for ep in metadata.entry_points(group=GROUP):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def env_class(name: str) -> type[Env]:
+    envs = available_envs()
+    if name not in envs:
+        raise ConfigError(
+            f"unknown env {name!r}; available: {', '.join(sorted(envs))} "
+            f"(third-party envs register under the entry-point group {GROUP!r})"
+        )
+    target = envs[name]
+    module_name, _, attr = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except ModuleNotFoundError as err:
+        raise ConfigError(
+            f"env {name!r} needs a package that is not installed ({err.name}): "
+            f"pip install 'native-agent[{name}]'"
+        ) from err
+    if not (isinstance(cls, type) and issubclass(cls, Env)):
+        raise ConfigError(f"{target} is not an envs.base.Env subclass")
+    return cls
+
+
+def make_env(name: str, **kwargs: Any) -> Env:
+    return env_class(name)(**kwargs)

@@ -1,0 +1,65 @@
+"""One model registry: ``--model`` spec → a :class:`~model.base.Model`.
+
+Specs: ``scripted:FILE`` (a fake that replays outputs), ``ocr`` (the CPU grounder),
+``openai:MODEL@BASE_URL`` (any OpenAI-compatible server: vLLM, SGLang, ``agent serve``),
+and otherwise a hub id or a local path loaded with transformers.
+Backends are imported lazily so a missing optional dependency only matters when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from agent.errors import ConfigError
+from model.base import Model
+
+DEFAULT_MODEL = "ocr"
+
+Loader = Callable[[str, dict[str, Any]], Model]
+
+
+def _lazy(module: str, attr: str, extra: str) -> Loader:
+    def load(rest: str, settings: dict[str, Any]) -> Model:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            raise ConfigError(
+                f"this model backend needs extra packages ({err.name} is missing): "
+                f"pip install 'native-agent[{extra}]'"
+            ) from err
+        factory = getattr(mod, attr)
+        return factory(rest, **settings)
+
+    return load
+
+
+def _scripted(rest: str, settings: dict[str, Any]) -> Model:
+    from model.scripted import ScriptedModel
+
+    if not rest:
+        raise ConfigError("scripted model needs a file: --model scripted:FILE")
+    return ScriptedModel.from_file(rest)
+
+
+PREFIXES: dict[str, Loader] = {
+    "scripted": _scripted,
+    "ocr": _lazy("model.ocr", "load_ocr_model", "ocr"),
+    "openai": _lazy("model.backends.openai_backend", "load_openai_model", "openai"),
+    "hf": _lazy("model.backends.hf", "load_hf_model", "transformers"),
+}
+
+
+def load_model(spec: str | None = None, **settings: Any) -> Model:
+    """Build the model named by ``spec`` (None → the default CPU grounder)."""
+    spec = (spec or DEFAULT_MODEL).strip()
+    if not spec:
+        raise ConfigError("empty --model")
+    prefix, sep, rest = spec.partition(":")
+    if prefix in PREFIXES and (sep or prefix == "ocr"):
+        return PREFIXES[prefix](rest, settings)
+    if prefix == "ocr":
+        return PREFIXES["ocr"]("", settings)
+    # a hub id ("Qwen/Qwen2-VL-7B-Instruct") or a local path → transformers
+    return PREFIXES["hf"](spec, settings)
