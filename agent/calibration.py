@@ -9,20 +9,31 @@ rounding to input units, the env's input API) is under test.
 
 ``precision="exact"`` renders coordinates with enough decimals to round-trip, so any error
 is a pipeline bug; ``"int"`` renders integers as real models do, so the error shows the
-format's quantisation (≈ half a model unit in screenshot px). Surfaces (browser, desktop,
-board) live in :mod:`agent.calibration_surfaces`.
+format's quantisation (≈ half a model unit in screenshot px).
+
+Surfaces put the targets on screen: the browser gets a generated page (a local file) whose
+``mousedown`` listener records ``clientX/clientY`` (CSS px); the desktop gets a full-screen
+Tk window (:mod:`envs.desktop.targets`) that logs ``x_root/y_root``; the example board env
+uses its own buttons and records the input point it computed.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
+import sys
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from agent.actions import Click
 from agent.coords import Frame, input_to_screen, screen_to_model
+from agent.errors import ConfigError, EnvNotAvailableError
 from envs.base import Env, Observation
 
 Precision = Literal["exact", "int"]
@@ -145,7 +156,7 @@ class CalibrationReport:
         return all(r.error_px is not None for r in self.rows)
 
     def table(self) -> str:
-        head = f"{'target':<12} {'format':<11} {'expected px':>15} {'landed px':>15} {'error':>7}"
+        head = f"{'target':<13} {'format':<11} {'expected px':>15} {'landed px':>15} {'error':>7}"
         lines = [
             f"{self.env}: screen {self.screen[0]}x{self.screen[1]} px, scale {self.scale:g}, "
             f"precision {self.precision}",
@@ -156,7 +167,7 @@ class CalibrationReport:
             landed = "-" if r.landed_screen is None else _pt(r.landed_screen)
             err = r.problem or "-" if r.error_px is None else f"{r.error_px:.2f}"
             lines.append(
-                f"{r.target:<12} {r.format:<11} {_pt(r.expected_screen):>15} {landed:>15} {err:>7}"
+                f"{r.target:<13} {r.format:<11} {_pt(r.expected_screen):>15} {landed:>15} {err:>7}"
             )
         for fmt in dict.fromkeys(r.format for r in self.rows):
             lines.append(f"max error {fmt}: {self.max_error(fmt):.2f} px")
@@ -165,7 +176,9 @@ class CalibrationReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             **{k: v for k, v in asdict(self).items() if k != "rows"},
-            "max_error_px": {f: self.max_error(f) for f in dict.fromkeys(r.format for r in self.rows)},
+            "max_error_px": {
+                f: self.max_error(f) for f in dict.fromkeys(r.format for r in self.rows)
+            },
             "rows": [asdict(r) for r in self.rows],
         }
 
@@ -232,3 +245,172 @@ def _one(
     row.landed_screen = input_to_screen(geo, *landed)
     row.error_px = math.dist(row.landed_screen, (ex, ey))
     return row
+
+
+# ---- surfaces ------------------------------------------------------------------------------
+
+
+def target_page(targets: list[Target]) -> str:
+    """HTML of small targets at known CSS positions that records every mousedown."""
+    divs = "".join(
+        f'<div id="{t.name}" style="position:absolute;left:{t.x - t.w / 2}px;'
+        f"top:{t.y - t.h / 2}px;width:{t.w}px;height:{t.h}px;"
+        f'outline:1px solid red;box-sizing:border-box"></div>'
+        for t in targets
+    )
+    html = (
+        "<!doctype html><html><head><title>calibration</title><style>html,body{margin:0;"
+        "overflow:hidden;width:100vw;height:100vh;background:#fff}</style></head><body>"
+        f"{divs}<script>window.__clicks=[];document.addEventListener('mousedown',"
+        "e=>window.__clicks.push([e.clientX,e.clientY]),true)</script></body></html>"
+    )
+    return html
+
+
+class BrowserSurface:
+    """Headless Chromium at ``viewport`` CSS px and ``dsf``; targets in CSS px."""
+
+    def __init__(self, viewport: tuple[int, int] = (1366, 768), dsf: float = 1.0, **kw: Any):
+        from envs.browser import BrowserEnv
+
+        self.targets = grid_targets(*viewport)
+        self._dir = tempfile.mkdtemp(prefix="calibrate-")
+        page = Path(self._dir, "targets.html")
+        page.write_text(target_page(self.targets), encoding="utf-8")
+        try:
+            self.env: Env = BrowserEnv(page.as_uri(), viewport=viewport, dsf=dsf, **kw)
+            self.env.reset()
+        except BaseException:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
+        self._seen = 0
+
+    def _clicks(self) -> list[list[float]]:
+        return self.env.page.evaluate("() => window.__clicks")  # type: ignore[attr-defined]
+
+    def mark(self) -> None:
+        self._seen = len(self._clicks())
+
+    def landed(self) -> tuple[float, float] | None:
+        clicks = self._clicks()[self._seen :]
+        return (float(clicks[0][0]), float(clicks[0][1])) if clicks else None
+
+    def close(self) -> None:
+        self.env.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class DesktopSurface:
+    """A full-screen target window on ``display`` (or on a private Xvfb of ``screen`` size
+    when there is no display); targets in X root px."""
+
+    def __init__(
+        self, display: str | None = None, screen: tuple[int, int] = (1366, 768), **kw: Any
+    ) -> None:
+        from envs.desktop import DesktopEnv, Xvfb
+
+        self.xvfb: Xvfb | None = None
+        self._seen = 0
+        display = display or os.environ.get("DISPLAY")
+        if not display and shutil.which("Xvfb"):
+            self.xvfb = Xvfb(*screen).start()
+            display = self.xvfb.display
+        self._dir = tempfile.mkdtemp(prefix="calibrate-")
+        self.log = os.path.join(self._dir, "clicks.jsonl")
+        try:
+            probe = DesktopEnv(display=display, **kw)
+            left, top, w, h = probe.monitor_rect
+            probe.close()
+            self.targets = [
+                Target(t.name, t.x + left, t.y + top, t.w, t.h) for t in grid_targets(w, h)
+            ]
+            data = json.dumps([asdict(t) for t in self.targets])
+            app = [sys.executable, "-m", "envs.desktop.targets", self.log, data]
+            app += [str(v) for v in (left, top, w, h)]
+            self.env = DesktopEnv(display=display, app=app, settle=0.05, **kw)
+            self.env.reset()
+            if self._wait(lambda e: e["event"] == "ready", 15.0) is None:
+                raise EnvNotAvailableError("the calibration window did not come up")
+        except BaseException:
+            self.close()
+            raise
+
+    def _events(self) -> list[dict[str, Any]]:
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log, encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def _wait(
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float
+    ) -> dict[str, Any] | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self._events()[self._seen :]:
+                if pred(e):
+                    return e
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.03)
+
+    def mark(self) -> None:
+        self._seen = len(self._events())
+
+    def landed(self) -> tuple[float, float] | None:
+        e = self._wait(lambda e: e["event"] == "click", 3.0)
+        return None if e is None else (float(e["x_root"]), float(e["y_root"]))
+
+    def close(self) -> None:
+        if getattr(self, "env", None) is not None:
+            self.env.close()
+        if self.xvfb is not None:
+            self.xvfb.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+class BoardSurface:
+    """The example board env: its buttons are the targets (logical units); the input point
+    its click handler computed is the read-back."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        env.reset()
+        self.targets = [
+            Target(b.label, (b.box[0] + b.box[2]) / 2, (b.box[1] + b.box[3]) / 2)
+            for b in env.state.buttons  # type: ignore[attr-defined]
+        ]
+        self._points: list[tuple[int, int]] = []
+        inner = env._execute_click  # type: ignore[attr-defined]
+
+        def recording(point: tuple[float, float], frame: Frame) -> tuple[int, int]:
+            unit = inner(point, frame)
+            self._points.append(unit)
+            return unit
+
+        env._execute_click = recording  # type: ignore[attr-defined]
+
+    def mark(self) -> None:
+        self._points.clear()
+
+    def landed(self) -> tuple[float, float] | None:
+        return (float(self._points[0][0]), float(self._points[0][1])) if self._points else None
+
+    def close(self) -> None:
+        self.env.close()
+
+
+def make_surface(env: str, **kw: Any) -> Surface:
+    """browser (viewport, dsf, ...), desktop (display, screen, monitor) or board (size, scale)."""
+    if env == "browser":
+        return BrowserSurface(**kw)
+    if env == "desktop":
+        return DesktopSurface(**kw)
+    if env == "board":
+        try:
+            from board_env import BoardEnv
+        except ModuleNotFoundError:
+            here = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
+            sys.path.insert(0, here)
+            from board_env import BoardEnv
+        return BoardSurface(BoardEnv(**kw))
+    raise ConfigError(f"calibration knows browser, desktop and board, not {env!r}")

@@ -13,7 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "check-env",
         help="check that an env keeps the env contract (exit 0 iff all checks pass)",
     )
-    p.add_argument("name", help="env name: browser, desktop, android or an entry point")
+    p.add_argument(
+        "name",
+        help="env name (browser, desktop, android, an installed entry point) "
+        "or module:Class (e.g. board_env:BoardEnv with examples/ on PYTHONPATH)",
+    )
     p.add_argument("--kwargs", default="{}", help="JSON object of constructor arguments")
     p.add_argument(
         "--actions",
@@ -28,7 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.actions import parse_action
     from envs.conformance import check_env
-    from envs.registry import env_class
 
     try:
         kwargs = json.loads(args.kwargs)
@@ -37,8 +40,27 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--kwargs / --actions must be JSON: {err}") from err
     if not isinstance(kwargs, dict):
         raise ConfigError("--kwargs must be a JSON object")
-    cls = env_class(args.name)  # unknown names / missing packages: a ConfigError, exit 2
+    cls = _load(args.name)  # unknown names / missing packages: a ConfigError, exit 2
     env = cls(**kwargs)  # no display / device / browser: EnvNotAvailableError, exit 2
     report = check_env(lambda: env, actions=actions)
     print(report.to_json() if args.json else report.table())
     return 0 if report.passed else 1
+
+
+def _load(name: str) -> type:
+    """A registered env name, or ``module:Class`` for an env that is not installed."""
+    import importlib
+
+    from envs.base import Env
+    from envs.registry import env_class
+
+    if ":" not in name:
+        return env_class(name)
+    module_name, _, attr = name.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ConfigError(f"cannot load {name!r}: {err}") from err
+    if not (isinstance(cls, type) and issubclass(cls, Env)):
+        raise ConfigError(f"{name} is not an envs.base.Env subclass")
+    return cls

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import ConfigError
@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="ocr | scripted:FILE | openai:MODEL@URL | hub id or path "
         "(default: $NATIVE_AGENT_MODEL, else ocr)",
     )
+    p.add_argument("--base-url", help="OpenAI-compatible server; makes --model MODEL served there")
+    p.add_argument("--config", type=Path, help="TOML settings file (flags > env vars > file)")
     p.add_argument("--max-steps", type=int, default=30)
     p.add_argument("--out", help="episode directory (default: runs/<time>-<task>)")
     p.add_argument("--viewport", type=_size, default=(1280, 800), help="browser viewport, CSS px")
@@ -70,15 +72,20 @@ def _progress(ev: StepEvent) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.api import run as run_task
+    from model.config import backend_settings, load_settings, model_spec
+    from model.registry import load_model
 
-    model = args.model or os.environ.get("NATIVE_AGENT_MODEL")
-    if not model:
+    settings = load_settings({"model": args.model, "base_url": args.base_url}, args.config)
+    spec = model_spec(settings)
+    if not spec:
         print(
             "agent run: no --model given; using the CPU OCR grounder ('ocr'). For a VLM pass "
             "--model Qwen/Qwen2-VL-7B-Instruct or --model openai:MODEL@http://HOST:8000/v1",
             file=sys.stderr,
         )
-        model = "ocr"
+        spec = "ocr"
+    extra = {} if spec.startswith(("ocr", "scripted:")) else backend_settings(settings)
+    model = load_model(spec, **extra)
     if args.max_steps < 1:
         raise ConfigError("--max-steps must be ≥ 1")
     env_kwargs: dict[str, Any] = {}
@@ -86,16 +93,19 @@ def run(args: argparse.Namespace) -> int:
         env_kwargs = {"viewport": args.viewport, "dsf": args.dsf, "headless": not args.headed}
         if args.browser_path:
             env_kwargs["browser_path"] = args.browser_path
-    episode = run_task(
-        args.task,
-        env=args.env,
-        model=model,
-        url=args.url,
-        out=args.out,
-        max_steps=args.max_steps,
-        on_step=None if args.quiet else _progress,
-        **env_kwargs,
-    )
+    try:
+        episode = run_task(
+            args.task,
+            env=args.env,
+            model=model,
+            url=args.url,
+            out=args.out,
+            max_steps=args.max_steps,
+            on_step=None if args.quiet else _progress,
+            **env_kwargs,
+        )
+    finally:
+        model.close()
     o = episode.outcome
     summary = f"{o.get('status', '?')} after {o.get('steps', len(episode.steps))} step(s)"
     if o.get("answer"):

@@ -9,6 +9,9 @@ in-process backend would produce. Also ``GET /v1/models`` and ``GET /health``.
 Images are taken as model input: an image whose sides are already multiples of 28 (what our
 client sends) is used as-is; any other is padded (or smart-resized for formats that need
 it) by the same Frame rules as in-process, honouring ``min_pixels`` / ``max_pixels``.
+
+Decoding is greedy (``temperature`` and sampling fields are accepted and ignored); ``stop``
+and ``include_stop_str_in_output`` work as in vLLM. One generation runs at a time.
 """
 
 from __future__ import annotations

@@ -1,0 +1,78 @@
+"""``agent calibrate --env NAME``: click known targets through model formats, report the
+error in px per target (table, or JSON with ``--json``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from agent.errors import ConfigError
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = text.lower().split("x")
+        return int(w), int(h)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from err
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "calibrate",
+        help="click known targets through model coordinate formats and report the error in px",
+    )
+    p.add_argument("--env", required=True, choices=("browser", "desktop", "board"))
+    p.add_argument("--viewport", type=_size, default=(1366, 768), help="browser: CSS px")
+    p.add_argument("--dsf", type=float, default=1.0, help="browser: device scale factor")
+    p.add_argument("--display", default=None, help="desktop: X display (default $DISPLAY)")
+    p.add_argument("--screen", type=_size, default=(1366, 768), help="desktop: private Xvfb size")
+    p.add_argument("--scale", type=float, default=1.0, help="board: HiDPI scale")
+    p.add_argument(
+        "--formats",
+        default="qwen2-vl,ui-tars-1.5",
+        help="comma-separated output formats (qwen2-vl = norm1000/pad, ui-tars-1.5 = abs/resize)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=("exact", "int"),
+        default="exact",
+        help="exact: decimals that round-trip (any error is a bug); int: as real models write",
+    )
+    p.add_argument("--max-error", type=float, default=None, help="exit 1 above this many px")
+    p.add_argument("--json", nargs="?", const="-", default=None, help="write JSON (to a file)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.calibration import calibrate, make_surface
+
+    kw: dict[str, object]
+    if args.env == "browser":
+        kw = {"viewport": args.viewport, "dsf": args.dsf}
+    elif args.env == "desktop":
+        kw = {"display": args.display, "screen": args.screen}
+    else:
+        kw = {"scale": args.scale}
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if not formats:
+        raise ConfigError("--formats is empty")
+    surface = make_surface(args.env, **kw)
+    try:
+        report = calibrate(surface, formats=formats, precision=args.precision)
+    finally:
+        surface.close()
+    if args.json == "-":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.table())
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as f:
+                json.dump(report.to_dict(), f, indent=2)
+            print(f"wrote {args.json}", file=sys.stderr)
+    if not report.ok:
+        return 1
+    if args.max_error is not None and report.max_error() > args.max_error:
+        return 1
+    return 0

@@ -1,0 +1,282 @@
+"""``OpenAIModel``: any ``/v1/chat/completions`` server (vLLM, SGLang, ``agent serve``).
+
+Images go as lossless PNG data URLs of the model input (already padded to multiples of 28,
+or smart-resized where the format needs it), and ``min_pixels`` / ``max_pixels`` are sent
+(vLLM: ``mm_processor_kwargs``; also top-level for servers that read them there) so the
+server's processor keeps those pixels as they are. Connect errors, 5xx and 429 are retried
+with exponential backoff; every failure is a :class:`~agent.errors.ModelError` that says
+what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from typing import Any
+
+import httpx
+
+from agent.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS
+from agent.errors import ConfigError, ModelError
+from model.backends.images import model_png, png_data_url
+from model.base import Model, ModelReply, ModelRequest
+from model.parsers import convention_for, mode_for
+from model.prompts import Family, ImagePart, Message, build_messages, resolve_family
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_IMAGE_LIMIT = re.compile(r"at most (\d+) image", re.IGNORECASE)
+
+
+def split_spec(rest: str, base_url: str | None = None) -> tuple[str, str]:
+    """``MODEL@BASE_URL`` → (model, base_url); without ``@`` the base URL comes from
+    settings / ``NATIVE_AGENT_BASE_URL`` / the default. A URL without a path gets ``/v1``."""
+    idx = rest.find("@http")
+    if idx < 0:
+        idx = rest.rfind("@")
+    if idx >= 0:
+        model, url = rest[:idx], rest[idx + 1 :]
+    else:
+        model, url = rest, base_url or os.environ.get("NATIVE_AGENT_BASE_URL") or DEFAULT_BASE_URL
+    model, url = model.strip(), url.strip().rstrip("/")
+    if not model:
+        raise ConfigError("openai model spec needs a model name: openai:MODEL@BASE_URL")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"base URL must start with http:// or https://, got {url!r}")
+    if httpx.URL(url).path in ("", "/"):
+        url += "/v1"
+    return model, url
+
+
+class OpenAIModel(Model):
+    """A VLM behind an OpenAI-compatible chat endpoint."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        family: str | None = None,
+        format: str | None = None,
+        api_key: str | None = None,
+        max_new_tokens: int = 512,
+        temperature: float = 0.0,
+        history_images: int = 2,
+        max_image_tokens: int | None = None,
+        action_space: str = "computer",
+        language: str = "English",
+        timeout: float = 120.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        transport: httpx.BaseTransport | None = None,
+        **ignored: Any,
+    ) -> None:
+        self.model_name = model
+        self.base_url = base_url.rstrip("/")
+        self.family: Family = resolve_family(model, family=family)
+        self.format = format or self.family.format
+        self.input_mode = mode_for(self.format)
+        self.convention = convention_for(self.format)
+        self.max_tokens = max_image_tokens
+        self.name = f"openai:{model}"
+        self.max_new_tokens = max_new_tokens
+        self.temperature = temperature
+        self.history_images = history_images
+        self.action_space = action_space
+        self.language = language
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        key = api_key or os.environ.get("NATIVE_AGENT_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            transport=transport,
+        )
+
+    # ---- request building -------------------------------------------------------------
+    def payload(self, messages: list[Message]) -> dict[str, Any]:
+        """The chat-completions body for a neutral message list."""
+        wire: list[dict[str, Any]] = []
+        largest = 0
+        for m in messages:
+            content = m["content"]
+            if isinstance(content, str):
+                wire.append({"role": m["role"], "content": content})
+                continue
+            parts = []
+            for p in content:
+                if p["type"] == "image":
+                    img: ImagePart = p["image"]
+                    largest = max(largest, img.frame.input_w * img.frame.input_h)
+                    url = png_data_url(model_png(img))
+                    parts.append({"type": "image_url", "image_url": {"url": url}})
+                else:
+                    parts.append({"type": "text", "text": p["text"]})
+            wire.append({"role": m["role"], "content": parts})
+        pixels = {
+            "min_pixels": MIN_PIXELS,
+            "max_pixels": max(largest, (self.max_tokens or DEFAULT_MAX_TOKENS) * FACTOR**2),
+        }
+        body: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": wire,
+            "max_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+            "mm_processor_kwargs": pixels,
+            **pixels,
+        }
+        if self.family.keep_special_tokens:
+            body["skip_special_tokens"] = False  # vLLM: keep <|box_start|> ... in the text
+        if self.format == "qwen2.5-vl":
+            body["stop"] = ["</tool_call>"]
+            body["include_stop_str_in_output"] = True
+        return body
+
+    # ---- HTTP with retries ------------------------------------------------------------
+    def _url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with retries on connect errors, 5xx and 429; errors become ModelError."""
+        url = self._url()
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                resp = self._client.post(url, json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as err:
+                if last:
+                    raise ModelError(
+                        f"cannot connect to {url} ({type(err).__name__}: {err}) after "
+                        f"{attempt + 1} attempt(s). Is the server running? Start one with "
+                        f"`vllm serve {self.model_name} --port 8000` or "
+                        f"`agent serve MODEL --port 8000`, or set --base-url."
+                    ) from err
+                self._sleep(attempt, None)
+                continue
+            except httpx.TimeoutException as err:
+                raise ModelError(
+                    f"{url} did not answer within the timeout ({err}); raise --timeout or "
+                    f"lower max_new_tokens"
+                ) from err
+            except httpx.HTTPError as err:
+                if last:
+                    raise ModelError(f"request to {url} failed: {err}") from err
+                self._sleep(attempt, None)
+                continue
+            if resp.status_code in RETRY_STATUS and not last:
+                self._sleep(attempt, resp.headers.get("retry-after"))
+                continue
+            if resp.status_code >= 400:
+                raise self._http_error(resp)
+            try:
+                data = resp.json()
+            except ValueError as err:
+                raise ModelError(f"{url} answered non-JSON: {resp.text[:200]!r}") from err
+            if not isinstance(data, dict):
+                raise ModelError(f"{url} answered {type(data).__name__}, not a JSON object")
+            return data
+        raise AssertionError("unreachable")
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        delay = min(self.backoff * 2**attempt, 30.0)
+        if retry_after:
+            with contextlib.suppress(ValueError):  # an HTTP date: keep our own backoff
+                delay = min(max(delay, float(retry_after)), 60.0)
+        time.sleep(delay)
+
+    def _http_error(self, resp: httpx.Response) -> ModelError:
+        msg = server_message(resp)
+        url = self._url()
+        m = _IMAGE_LIMIT.search(msg)
+        if m:
+            return ModelError(
+                f"{url} refused the request: {msg}. The server accepts at most {m.group(1)} "
+                f"image(s) per prompt: restart vLLM with --limit-mm-per-prompt "
+                f"'{{\"image\": {self.history_images + 1}}}' or lower the history window "
+                f"(history_images={max(0, int(m.group(1)) - 1)})."
+            )
+        hint = ""
+        if resp.status_code in (401, 403):
+            hint = " (set NATIVE_AGENT_API_KEY or OPENAI_API_KEY)"
+        elif resp.status_code == 404:
+            hint = f" (is {self.model_name!r} the served model name? see {self.base_url}/models)"
+        return ModelError(f"{url} answered HTTP {resp.status_code}: {msg}{hint}")
+
+    # ---- the Model API ----------------------------------------------------------------
+    def messages(self, request: ModelRequest) -> list[Message]:
+        return build_messages(
+            request,
+            self.family,
+            history_images=self.history_images,
+            action_space=self.action_space,
+            language=self.language,
+        )
+
+    def act(self, request: ModelRequest) -> ModelReply:
+        t0 = time.perf_counter()
+        body = self.payload(self.messages(request))
+        t1 = time.perf_counter()
+        data = self.post(body)
+        t2 = time.perf_counter()
+        text = completion_text(data, self._url())
+        timings = {"encode_s": t1 - t0, "request_s": t2 - t1}
+        server = data.get("timings")
+        if isinstance(server, dict):
+            timings.update(
+                {f"server.{k}": float(v) for k, v in server.items() if isinstance(v, int | float)}
+            )
+        usage = {
+            k: int(v)
+            for k, v in (data.get("usage") or {}).items()
+            if isinstance(v, int) and not isinstance(v, bool)
+        }
+        return ModelReply(text=text, timings=timings, usage=usage)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            **super().describe(),
+            "backend": "openai",
+            "model": self.model_name,
+            "base_url": self.base_url,
+            "family": self.family.name,
+        }
+
+
+def server_message(resp: httpx.Response) -> str:
+    """The server's own error message (OpenAI / vLLM / FastAPI shapes), else the body."""
+    try:
+        data = resp.json()
+    except ValueError:
+        return " ".join(resp.text.split())[:500] or resp.reason_phrase
+    if isinstance(data, dict):
+        err = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(err, dict):
+            err = err.get("message", err)
+        if err is not None:
+            return " ".join(str(err).split())[:500]
+    return " ".join(str(data).split())[:500]
+
+
+def completion_text(data: dict[str, Any], url: str) -> str:
+    """``choices[0].message.content`` (a string, or a list of text parts)."""
+    try:
+        content = data["choices"][0]["message"].get("content")
+    except (KeyError, IndexError, TypeError, AttributeError) as err:
+        raise ModelError(f"{url} answered without choices[0].message: {str(data)[:200]}") from err
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return str(content)
+
+
+def load_openai_model(rest: str, **settings: Any) -> OpenAIModel:
+    """Registry entry: ``openai:MODEL@BASE_URL`` (settings as in :mod:`model.config`)."""
+    model, url = split_spec(rest, settings.pop("base_url", None))
+    return OpenAIModel(model, url, **settings)

@@ -1,0 +1,155 @@
+"""Model settings from three sources, in order of precedence: flags > env vars > config file.
+
+The config file is TOML (default ``~/.config/native-agent/config.toml``, or ``--config FILE``
+/ ``NATIVE_AGENT_CONFIG``) of top-level keys::
+
+    model = "ui-tars-1.5-7b"
+    base_url = "http://127.0.0.1:8000/v1"
+    max_new_tokens = 256
+    history_images = 2
+
+Every key is known and typed here, so a typo in a file or a non-number in an env var is a
+:class:`~agent.errors.ConfigError` naming the source, not a silent default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from agent.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("~/.config/native-agent/config.toml")
+
+# key → type. ``model`` and ``base_url`` name the model; the rest are backend settings.
+SETTINGS: dict[str, type] = {
+    "model": str,
+    "base_url": str,
+    "api_key": str,
+    "family": str,
+    "format": str,
+    "max_new_tokens": int,
+    "device": str,
+    "dtype": str,
+    "attn_implementation": str,
+    "history_images": int,
+    "history_steps": int,
+    "max_image_tokens": int,
+    "timeout": float,
+    "retries": int,
+    "backoff": float,
+    "action_space": str,
+    "temperature": float,
+    "force_text": str,
+    "language": str,
+}
+
+ENV_PREFIX = "NATIVE_AGENT_"
+SECRET_KEYS = frozenset({"api_key"})
+
+
+def env_name(key: str) -> str:
+    return ENV_PREFIX + key.upper()
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    """Check / convert one value to its declared type (env values arrive as strings)."""
+    want = SETTINGS.get(key)
+    if want is None:
+        known = ", ".join(sorted(SETTINGS))
+        raise ConfigError(f"unknown setting {key!r} in {source}; known settings: {known}")
+    if isinstance(value, bool) or (want is not str and isinstance(value, str) and not value):
+        raise ConfigError(f"setting {key!r} in {source} must be {want.__name__}, got {value!r}")
+    try:
+        if want is int:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            return int(value)
+        if want is float:
+            return float(value)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(
+            f"setting {key!r} in {source} must be {want.__name__}, got {value!r}"
+        ) from err
+    if not isinstance(value, str):
+        raise ConfigError(f"setting {key!r} in {source} must be a string, got {value!r}")
+    return value
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse a TOML config file (top-level keys) into typed settings."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file not found: {path}") from err
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}") from err
+    source = f"config file {path}"
+    return {k: _coerce(k, v, source) for k, v in data.items()}
+
+
+def read_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """Typed settings from ``NATIVE_AGENT_*`` variables (empty values are ignored)."""
+    out: dict[str, Any] = {}
+    for key in SETTINGS:
+        value = env.get(env_name(key))
+        if value is not None and value.strip() != "":
+            out[key] = _coerce(key, value.strip(), f"env var {env_name(key)}")
+    return out
+
+
+def default_config_path(env: Mapping[str, str]) -> Path | None:
+    """``NATIVE_AGENT_CONFIG`` if set, else the default path when that file exists."""
+    explicit = env.get(ENV_PREFIX + "CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    path = DEFAULT_CONFIG_PATH.expanduser()
+    return path if path.is_file() else None
+
+
+def resolve_settings(
+    cli: Mapping[str, Any], env: Mapping[str, str], file: Path | None
+) -> dict[str, Any]:
+    """Merge settings: ``cli`` (flags; ``None`` = not given) > ``env`` (``NATIVE_AGENT_*``)
+    > ``file`` (TOML; ``None`` = no file). Returns only the keys that some source set,
+    typed; unknown keys and bad values raise :class:`ConfigError` naming their source.
+    """
+    merged: dict[str, Any] = {}
+    if file is not None:
+        merged.update(read_config_file(Path(file).expanduser()))
+    merged.update(read_env(env))
+    for key, value in cli.items():
+        if value is not None:
+            merged[key] = _coerce(key, value, f"flag --{key.replace('_', '-')}")
+    return merged
+
+
+def load_settings(cli: Mapping[str, Any], config: Path | None = None) -> dict[str, Any]:
+    """:func:`resolve_settings` with the process environment and the default config path."""
+    env = os.environ
+    return resolve_settings(cli, env, config if config is not None else default_config_path(env))
+
+
+def model_spec(settings: Mapping[str, Any]) -> str | None:
+    """The ``--model`` spec: with a ``base_url`` a bare model name becomes
+    ``openai:MODEL@BASE_URL`` (the server serves it); otherwise the model as given."""
+    model = settings.get("model")
+    base = settings.get("base_url")
+    if base and model and not str(model).startswith(("openai:", "scripted:", "ocr")):
+        return f"openai:{model}@{base}"
+    if base and not model:
+        raise ConfigError(f"base_url {base} is set but no model name: set --model NAME")
+    return model
+
+
+def backend_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword settings for :func:`model.registry.load_model` (the spec keys removed)."""
+    return {k: v for k, v in settings.items() if k not in ("model", "base_url")}
+
+
+def redacted(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings safe to print or record (secrets masked)."""
+    return {k: ("***" if k in SECRET_KEYS and v else v) for k, v in settings.items()}

@@ -1,0 +1,172 @@
+"""The conformance checker: it catches broken envs, and the real envs pass it — browser
+(headless Chromium), desktop (Xvfb + the Tk fixture), android (FakeAdbServer)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from agent.actions import Action
+from agent.cli import main
+from agent.coords import Frame
+from agent.errors import ActionFailedError
+from envs.base import Env, Observation
+from envs.conformance import assert_conforms, check_env
+
+HERE = Path(__file__).parent
+
+
+class GoodEnv(Env):
+    name = "good"
+    capabilities = frozenset({"click", "key", "wait"})
+
+    def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
+        pass
+
+    def _capture(self) -> Observation:
+        return Observation(array=np.zeros((60, 80, 3), np.uint8))
+
+    def _execute(self, action: Action, frame: Frame) -> None:
+        if action.type == "click":
+            self.to_input(action.point, frame)
+
+
+class RaisingEnv(GoodEnv):
+    name = "raising"
+
+    def step(self, action: Action):  # type: ignore[override]
+        if action.type == "click":
+            raise RuntimeError("boom")
+        return super().step(action)
+
+
+class LyingSizeEnv(GoodEnv):
+    name = "lying"
+
+    def _capture(self) -> Observation:
+        return Observation(array=np.zeros((60, 80, 3), np.uint8), size=(100, 100))
+
+
+class NoClampEnv(GoodEnv):
+    """Swallows the coordinate error: an off-screen click silently 'succeeds'."""
+
+    name = "noclamp"
+
+    def _execute(self, action: Action, frame: Frame) -> None:
+        pass
+
+
+class BadCapsEnv(GoodEnv):
+    name = "badcaps"
+    capabilities = frozenset({"click", "teleport"})
+
+
+def failed(env_cls: type[Env]) -> set[str]:
+    return {c.name for c in check_env(env_cls).failures}
+
+
+def test_checker_passes_a_good_env_and_catches_bad_ones() -> None:
+    report = assert_conforms(GoodEnv)
+    names = [c.name for c in report.checks]
+    assert names[:3] == ["name/capabilities", "reset", "observe repeatable"]
+    assert {"step click", "step key", "step wait", "unsupported action"} <= set(names)
+    assert failed(RaisingEnv) == {"step click", "off-screen point"}
+    assert "reset" in failed(LyingSizeEnv)
+    assert failed(NoClampEnv) == {"off-screen point"}
+    assert failed(BadCapsEnv) == {"name/capabilities"}
+    broken = check_env(lambda: (_ for _ in ()).throw(ActionFailedError("no")))
+    assert not broken.passed and broken.checks[0].name == "construct"
+    with pytest.raises(AssertionError, match="off-screen point"):
+        assert_conforms(NoClampEnv)
+
+
+def test_report_table_and_json() -> None:
+    report = check_env(GoodEnv)
+    assert "PASS" in report.table() and "good:" in report.table()
+    data = json.loads(report.to_json())
+    assert data["passed"] is True and data["env"] == "good"
+
+
+def test_check_env_command_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-env", "android", "--kwargs", '{"adb_port": 1}']) == 2  # no server
+    assert "adb start-server" in capsys.readouterr().err
+    assert main(["check-env", "nosuchenv"]) == 2
+    assert "unknown env" in capsys.readouterr().err
+
+
+def test_check_env_command_on_the_fake_device(capsys: pytest.CaptureFixture[str]) -> None:
+    from envs.android.fake_adb import FakeAdbServer
+
+    with FakeAdbServer(HERE / "adb_transcripts" / "pixel_portrait.json") as fake:
+        kwargs = json.dumps({"serial": "emulator-5554", "adb_port": fake.port, "settle": 0})
+        acts = json.dumps([{"type": "open_app", "name": "settings"}])
+        rc = main(["check-env", "android", "--kwargs", kwargs, "--actions", acts])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "step open_app" in out and "FAIL" not in out
+
+
+def test_check_env_command_module_class(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-env", "board_env:BoardEnv", "--kwargs", '{"scale": 2}']) == 0
+    assert "board: 13/13 checks passed" in capsys.readouterr().out
+    assert main(["check-env", "board_env:Nope"]) == 2
+
+
+def test_android_fake_device_conforms() -> None:
+    from envs.android import AndroidEnv
+    from envs.android.fake_adb import FakeAdbServer
+
+    with FakeAdbServer(HERE / "adb_transcripts" / "pixel_portrait.json") as fake:
+        report = assert_conforms(lambda: AndroidEnv("emulator-5554", adb_port=fake.port, settle=0))
+        assert fake.commands.count("screencap -p") >= 10
+    assert "step swipe" in {c.name for c in report.checks}
+
+
+@pytest.fixture(scope="module")
+def xvfb() -> Iterator[Any]:
+    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
+        pytest.skip("Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
+    from envs.desktop import Xvfb
+
+    with Xvfb(1366, 768) as x:
+        yield x
+
+
+def test_desktop_with_a_real_app_conforms(xvfb: Any, tmp_path: Path) -> None:
+    from envs.desktop import DesktopEnv
+
+    app = [sys.executable, str(HERE / "fixtures" / "tk_app.py"), str(tmp_path / "log.jsonl")]
+    report = assert_conforms(lambda: DesktopEnv(display=xvfb.display, app=app, settle=0.02))
+    assert report.checks[1].message.startswith("1366x768")
+    events = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert any(e["event"] == "geometry" for e in events)  # the app really ran
+
+
+def _browser_available() -> str | None:
+    try:
+        from envs.browser import BrowserEnv  # noqa: F401
+    except ImportError:
+        return "envs.browser is not built yet"
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        return "no Chromium on PATH"
+    return None
+
+
+@pytest.mark.skipif(_browser_available() is not None, reason=str(_browser_available()))
+@pytest.mark.parametrize("dsf", [1.0, 2.0])
+def test_browser_conforms(dsf: float, tmp_path: Path) -> None:
+    from envs.browser import BrowserEnv
+
+    page = tmp_path / "page.html"
+    page.write_text("<title>t</title><body style='height:3000px'><button>OK</button><input>")
+    url = page.as_uri()
+    report = assert_conforms(lambda: BrowserEnv(url, viewport=(1366, 768), dsf=dsf))
+    assert {"step navigate", "step back", "step drag"} <= {c.name for c in report.checks}
+    assert report.checks[1].message.startswith(f"{int(1366 * dsf)}x{int(768 * dsf)}")
