@@ -28,7 +28,7 @@ venv: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 
 run: install
-	$(BIN)/agent run --env browser --url bundled:account --model ocr --max-steps 12 \
+	$(BIN)/agent run --env browser --site account --model ocr --max-steps 12 \
 	  --task '$(DEMO_TASK)' --out runs/demo-$$(date +%s)
 
 lint: venv

@@ -30,6 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--env", default="browser", help="browser (default) or a registered env")
     p.add_argument("--url", help="start page (browser); default: the bundled flight site")
+    p.add_argument("--site", help="bundled site to open (browser): flights, account, shop")
     p.add_argument(
         "--model",
         default=None,
@@ -93,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         env_kwargs = {"viewport": args.viewport, "dsf": args.dsf, "headless": not args.headed}
         if args.browser_path:
             env_kwargs["browser_path"] = args.browser_path
+        if args.site:
+            env_kwargs["site"] = args.site
     try:
         episode = run_task(
             args.task,

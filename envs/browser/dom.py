@@ -1,0 +1,87 @@
+"""DOM look-ups shared by the env (``element_at``) and the oracle: what is at a point, and
+an element's box and click point in screenshot px (converted only via agent.coords)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.coords import Frame, input_to_screen
+
+# The interactive element at a CSS point: the closest clickable ancestor of the hit, so a
+# <span> inside a <button> reports the button (what the safety gate needs to know).
+ELEMENT_AT_JS = """
+([x, y]) => {
+  const hit = document.elementFromPoint(x, y);
+  if (!hit) return null;
+  const sel = 'a[href],button,input,select,textarea,label,summary,[role],[onclick],' +
+              '[contenteditable=""],[contenteditable="true"],[tabindex]';
+  const el = hit.closest(sel) || hit;
+  const tag = el.tagName.toLowerCase();
+  const type = (el.getAttribute('type') || '').toLowerCase();
+  const implicit = () => {
+    if (tag === 'a' && el.hasAttribute('href')) return 'link';
+    if (tag === 'button' || tag === 'summary') return 'button';
+    if (tag === 'select') return el.multiple ? 'listbox' : 'combobox';
+    if (tag === 'textarea') return 'textbox';
+    if (tag === 'img') return 'img';
+    if (/^h[1-6]$/.test(tag)) return 'heading';
+    if (tag === 'input') {
+      const m = {checkbox: 'checkbox', radio: 'radio', range: 'slider', number: 'spinbutton',
+        search: 'searchbox', button: 'button', submit: 'button', reset: 'button',
+        image: 'button'};
+      return m[type] || 'textbox';
+    }
+    if (el.isContentEditable) return 'textbox';
+    return null;
+  };
+  const label = () => {
+    if (el.labels && el.labels.length) return el.labels[0].innerText;
+    return el.getAttribute('aria-label') || el.getAttribute('placeholder') ||
+           el.getAttribute('title') || el.getAttribute('alt') || '';
+  };
+  const r = el.getBoundingClientRect();
+  const text = (el.innerText || el.value || '').trim().replace(/\\s+/g, ' ');
+  const pwd = type === 'password' || !!hit.closest('input[type=password]');
+  return {
+    tag, role: el.getAttribute('role') || implicit(), type: type || null,
+    text: tag === 'input' && pwd ? '' : text.slice(0, 200),
+    label: (label() || '').trim().slice(0, 200),
+    id: el.id || null, name: el.getAttribute('name'), href: el.getAttribute('href'),
+    editable: el.isContentEditable || tag === 'textarea' ||
+              (tag === 'input' && !['checkbox', 'radio', 'button', 'submit', 'reset',
+                'range', 'color', 'file', 'image'].includes(type)),
+    password: pwd, disabled: !!el.disabled,
+    hit_tag: hit.tagName.toLowerCase(),
+    rect: [r.left, r.top, r.right, r.bottom],
+  };
+}
+"""
+
+
+def css_target(lo: float, hi: float) -> float:
+    """The CSS coordinate to press inside [lo, hi): the middle pixel, so that rounding
+    back from screenshot px lands inside even a 1-px-wide element."""
+    return max(lo, (lo + hi - 1.0) / 2.0) if hi - lo >= 1.0 else lo
+
+
+def rect_to_screen(
+    frame: Frame, rect: tuple[float, float, float, float]
+) -> tuple[tuple[float, float, float, float], tuple[float, float]]:
+    """A CSS rect (left, top, right, bottom) → (box, click point) in screenshot px."""
+    left, top, right, bottom = rect
+    x1, y1 = input_to_screen(frame, left, top)
+    x2, y2 = input_to_screen(frame, right, bottom)
+    box = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+    point = input_to_screen(frame, css_target(left, right), css_target(top, bottom))
+    return box, point
+
+
+def describe(frame: Frame, info: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Finish ELEMENT_AT_JS's answer: its CSS rect becomes a screenshot-px box."""
+    if info is None:
+        return None
+    rect = info.pop("rect")
+    box, point = rect_to_screen(frame, tuple(rect))
+    info["box"] = [round(v, 2) for v in box]
+    info["center"] = [round(v, 2) for v in point]
+    return info

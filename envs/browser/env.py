@@ -1,0 +1,448 @@
+"""BrowserEnv: a real Chromium driven through Playwright's sync API at native resolution.
+
+Screenshots are the viewport in physical px (viewport × DSF); actions arrive in screenshot
+px and reach the page as CSS px through :meth:`Env.to_input` (the coordinate module).
+Playwright errors become ActionFailedError; a dead page or browser becomes EnvClosedError,
+which the shared ``step`` reports as ``truncated``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from agent.actions import Action
+from agent.coords import Frame
+from agent.errors import (
+    ActionFailedError,
+    ConfigError,
+    EnvClosedError,
+    EnvNotAvailableError,
+    NativeAgentError,
+)
+from envs.base import Env, Observation
+from envs.browser.discover import FIX_HINT, find_browser
+from envs.browser.dom import ELEMENT_AT_JS, describe
+from envs.browser.driver import SharedPlaywright
+from envs.browser.keys import to_playwright
+from envs.browser.urls import normalize_url
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page, Request
+
+    from envs.sites.server import SiteServer
+
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-smooth-scrolling",
+    "--hide-scrollbars",
+)
+WHEEL_NOTCH_CSS = 100  # CSS px per scroll notch
+MAX_WAIT_S = 10.0  # a `wait` action sleeps at most this long
+SETTLE_MAX_S = 2.0  # how long to wait for in-flight requests after an action
+STREAMING = frozenset({"eventsource", "websocket", "media"})  # never "finish"
+_DEAD_WORDS = ("target closed", "has been closed", "crashed", "disconnected", "connection closed")
+
+
+class BrowserEnv(Env):
+    """A Chromium page at a fixed viewport and device scale factor.
+
+    With neither ``url`` nor ``site`` it opens the bundled flights site; ``site`` names a
+    bundled site (served on 127.0.0.1 by a :class:`~envs.sites.server.SiteServer` that
+    starts on first use and stops on close).
+    """
+
+    name = "browser"
+    capabilities = frozenset(
+        {
+            "click",
+            "double_click",
+            "right_click",
+            "middle_click",
+            "hover",
+            "drag",
+            "type",
+            "key",
+            "scroll",
+            "wait",
+            "navigate",
+            "back",
+        }
+    )
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        viewport: tuple[int, int] = (1280, 800),
+        dsf: float = 1.0,
+        headless: bool = True,
+        browser_path: str | None = None,
+        site: str | None = None,
+        action_timeout_s: float = 5.0,
+    ) -> None:
+        super().__init__()
+        w, h = int(viewport[0]), int(viewport[1])
+        if w < 100 or h < 100 or dsf <= 0 or action_timeout_s <= 0:
+            raise ConfigError(
+                f"bad browser geometry/timeout: viewport {w}x{h} (each side ≥ 100), "
+                f"dsf {dsf} (> 0), action_timeout_s {action_timeout_s} (> 0)"
+            )
+        self.viewport = (w, h)
+        self.dsf = float(dsf)
+        self.headless = headless
+        self.action_timeout_s = float(action_timeout_s)
+        if url:
+            try:
+                url = normalize_url(url)
+            except ActionFailedError as err:
+                raise ConfigError(f"bad start URL: {err}") from err
+        elif site is not None:
+            from envs.sites import SITES
+
+            if site not in SITES:
+                raise ConfigError(f"unknown site {site!r}; known: {', '.join(sorted(SITES))}")
+        self.executable = find_browser(browser_path, headless=headless)
+        self._server: SiteServer | None = None
+        self._site = site
+        self._url = url
+        self._context: BrowserContext | None = None
+        self._page: Page | None = None
+        self._inflight: dict[Request, float] = {}
+        self._crashed = False
+        self._dialogs: list[str] = []
+        self._pw = SharedPlaywright.acquire()
+        try:
+            self._browser: Browser = self._pw.chromium.launch(
+                executable_path=self.executable,
+                headless=headless,
+                args=list(LAUNCH_ARGS),
+                timeout=60_000,
+            )
+        except Exception as err:
+            SharedPlaywright.release()
+            hint = FIX_HINT
+            if (
+                not headless
+                and sys.platform.startswith("linux")
+                and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+            ):
+                hint = "headed mode needs a display: set DISPLAY (e.g. run under xvfb-run) "
+                hint += "or run headless"
+            raise EnvNotAvailableError(
+                f"could not start the browser {self.executable!r}: {_first_line(err)}; {hint}"
+            ) from err
+        try:
+            self._open(self.start_url)
+        except BaseException:
+            self._close()
+            raise
+
+    # ---- public helpers ------------------------------------------------------------------
+    @property
+    def page(self) -> Page:
+        """The active Playwright page (for tasks and the oracle)."""
+        self._ensure_open()
+        if self._page is None or self._page.is_closed():
+            raise EnvClosedError("the browser page is closed")
+        return self._page
+
+    @property
+    def site_server(self) -> SiteServer:
+        """The bundled-site server, started on first use."""
+        self._ensure_open()
+        if self._server is None:
+            from envs.sites.server import SiteServer
+
+            self._server = SiteServer()
+            self._server.start()
+        return self._server
+
+    def site_url(self, site: str, path: str = "") -> str:
+        return self.site_server.url_for(site, path)
+
+    @property
+    def start_url(self) -> str:
+        """Where ``reset()`` goes: the given URL, else the given (or the flights) site."""
+        if self._url:
+            return self._url
+        from envs.sites import SITES
+
+        site = self._site or "flights"
+        return self.site_url(site, SITES[site].start_path)
+
+    @property
+    def browser_pid(self) -> int | None:
+        """The browser process id (diagnostics, tests), via the CDP SystemInfo domain."""
+        try:
+            session = self._browser.new_browser_cdp_session()
+            info = session.send("SystemInfo.getProcessInfo")
+            session.detach()
+        except Exception:
+            return None
+        for proc in info.get("processInfo", []):
+            if proc.get("type") == "browser":
+                return int(proc["id"])
+        return None
+
+    def element_at(
+        self, point: tuple[float, float], frame: Frame | None = None
+    ) -> dict[str, Any] | None:
+        """What is at a screenshot-px point: tag, role, text, label, box (screenshot px),
+        whether it is a password field... or None where nothing is."""
+        frame = frame or self.geometry()
+        ux, uy = self.to_input(point, frame)
+        try:
+            info = self.page.evaluate(ELEMENT_AT_JS, [ux, uy])
+        except Exception as err:
+            raise self._translate(err, "element_at") from err
+        return describe(frame, info)
+
+    # ---- Env hooks -------------------------------------------------------------------------
+    def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
+        self._open(normalize_url(url) if url else self.start_url)
+
+    def _capture(self) -> Observation:
+        failures = switches = 0
+        while True:
+            page = self.page
+            try:
+                png = page.screenshot(
+                    type="png", scale="device", timeout=self.action_timeout_s * 2000
+                )
+                url, title = page.url, page.title()
+            except Exception as err:
+                failures += 1  # a page mid-navigation can refuse one capture
+                if failures == 3 or self._is_dead(err) or type(err).__name__ == "TimeoutError":
+                    raise self._translate(err, "screenshot", dead_on_timeout=True) from err
+                page.wait_for_timeout(150)
+                continue
+            if self._page is page or switches == 2:
+                break
+            switches += 1  # a new tab opened while capturing: show that one
+        extra: dict[str, Any] = {"viewport": list(self.viewport)}
+        if self._dialogs:
+            extra["dialogs"] = self._dialogs
+            self._dialogs = []
+        return Observation(png=png, scale=self.dsf, url=url, title=title, extra=extra)
+
+    def _execute(self, action: Action, frame: Frame) -> None:
+        page, t, since = self.page, action.type, time.monotonic()
+        if self._crashed:
+            raise EnvClosedError("the page crashed")
+        try:
+            self._do(page, action, frame)
+        except Exception as err:
+            failure = err if isinstance(err, NativeAgentError) else self._translate(err, t)
+            if not isinstance(failure, EnvClosedError):
+                self._settle_quietly(page, since)  # it may still be reacting (error page)
+            if failure is err:
+                raise
+            raise failure from err
+        try:
+            self._settle(page, since)
+        except Exception as err:
+            raise self._translate(err, t) from err
+
+    def _close(self) -> None:
+        with contextlib.suppress(Exception):  # already dead: only the driver to release
+            self._browser.close()
+        SharedPlaywright.release()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    # ---- internals -------------------------------------------------------------------------
+    def _open(self, url: str) -> None:
+        """A fresh context (no cookies or storage) and page at ``url``."""
+        if self._context is not None:
+            try:
+                self._context.close()
+            except Exception as err:
+                raise self._translate(err, "reset") from err
+        try:
+            self._context = self._browser.new_context(
+                viewport={"width": self.viewport[0], "height": self.viewport[1]},
+                device_scale_factor=self.dsf,
+            )
+            self._context.set_default_timeout(self.action_timeout_s * 1000)
+            # requests of every page (popups included) → when we saw them start
+            inflight: dict[Request, float] = {}
+            self._inflight = inflight
+            # Playwright wants plain functions as handlers (it tags them), hence the lambdas.
+            self._context.on("request", lambda r: inflight.__setitem__(r, time.monotonic()))
+            self._context.on("requestfinished", lambda r: inflight.pop(r, None))
+            self._context.on("requestfailed", lambda r: inflight.pop(r, None))
+            self._context.on("page", lambda p: self._adopt(p))
+            self._adopt(self._context.new_page())
+            assert self._page is not None
+            self._page.goto(url, wait_until="load", timeout=self.action_timeout_s * 3000)
+            self._settle(self._page)
+        except Exception as err:
+            raise self._translate(err, "open") from err
+
+    def _adopt(self, page: Page) -> None:
+        """Make a new page (first page, popup, target=_blank) the active one."""
+        if page is self._page:
+            return
+        self._page, self._crashed = page, False
+        page.on("crash", lambda p: self._on_crash(p))
+        page.on("close", lambda p: self._on_page_close(p))
+        page.on("dialog", lambda d: self._on_dialog(d))
+
+    def _on_crash(self, page: Page) -> None:
+        if page is self._page:
+            self._crashed = True
+
+    def _on_page_close(self, page: Page) -> None:
+        if page is self._page and self._context is not None:
+            alive = [p for p in self._context.pages if not p.is_closed()]
+            if alive:
+                self._page = alive[-1]
+
+    def _on_dialog(self, dialog: Any) -> None:
+        """Dialogs are invisible in screenshots: report their text, dismiss them (cancel a
+        confirm), but let a navigation the agent asked for leave the page (beforeunload)."""
+        self._dialogs.append(f"{dialog.type}: {dialog.message}"[:300])
+        with contextlib.suppress(Exception):
+            if dialog.type == "beforeunload":
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+    def _do(self, page: Page, action: Action, frame: Frame) -> None:
+        mouse, kb = page.mouse, page.keyboard
+        t = action.type
+        if t in ("click", "double_click", "right_click", "middle_click", "hover"):
+            x, y = self.to_input(action.point, frame)
+            if t == "click":
+                mouse.click(x, y)
+            elif t == "double_click":
+                mouse.dblclick(x, y)
+            elif t == "right_click":
+                mouse.click(x, y, button="right")
+            elif t == "middle_click":
+                mouse.click(x, y, button="middle")
+            else:
+                mouse.move(x, y, steps=2)
+        elif t == "drag":
+            (x1, y1), (x2, y2) = (
+                self.to_input(action.start, frame),
+                self.to_input(action.end, frame),
+            )
+            steps = max(5, min(25, int(max(abs(x2 - x1), abs(y2 - y1)) / 20)))
+            mouse.move(x1, y1)
+            mouse.down()
+            mouse.move(x2, y2, steps=steps)
+            mouse.up()
+        elif t == "type":
+            if action.point is not None:
+                mouse.click(*self.to_input(action.point, frame))
+            if action.clear:
+                kb.press("ControlOrMeta+a")
+                kb.press("Backspace")
+            if action.text:
+                try:
+                    kb.type(action.text)
+                except Exception as err:
+                    if self._is_dead(err):
+                        raise
+                    kb.insert_text(action.text)
+            if action.enter:
+                kb.press("Enter")
+        elif t == "key":
+            try:
+                combo = to_playwright(action.keys)
+            except ValueError as err:
+                raise ActionFailedError(str(err)) from err
+            kb.press(combo)
+        elif t == "scroll":
+            if action.point is not None:
+                x, y = self.to_input(action.point, frame)
+            else:
+                x, y = self.viewport[0] // 2, self.viewport[1] // 2
+            d = WHEEL_NOTCH_CSS * action.amount
+            dx, dy = {"up": (0, -d), "down": (0, d), "left": (-d, 0), "right": (d, 0)}[
+                action.direction
+            ]
+            mouse.move(x, y)
+            mouse.wheel(dx, dy)
+        elif t == "wait":
+            page.wait_for_timeout(min(action.seconds, MAX_WAIT_S) * 1000)
+        elif t == "navigate":
+            page.goto(normalize_url(action.url), wait_until="domcontentloaded")
+        elif t == "back":
+            page.go_back(wait_until="domcontentloaded")
+        else:  # capabilities are checked by Env.step; this is a programming error
+            raise ActionFailedError(f"browser env cannot execute {t!r}")
+
+    def _pending(self, since: float) -> bool:
+        """Requests started since ``since`` still running (streams and old long-polls of
+        the page do not count: they would hold every step)."""
+        return any(
+            t >= since and r.resource_type not in STREAMING for r, t in self._inflight.items()
+        )
+
+    def _settle(self, page: Page, since: float | None = None) -> None:
+        """Let the page react: requests the action started finish, the load event fires,
+        a frame renders. Bounded, so a busy page costs at most ~SETTLE_MAX_S per step."""
+        start = time.monotonic()
+        since = start - 0.5 if since is None else since
+        deadline = start + SETTLE_MAX_S
+        page.wait_for_timeout(20)
+        while self._pending(since) and time.monotonic() < deadline:
+            page.wait_for_timeout(20)
+        if self._crashed:
+            raise EnvClosedError("the page crashed")
+        left = max(0.1, deadline - time.monotonic())
+        try:
+            page.wait_for_load_state("load", timeout=left * 1000)
+            page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
+        except Exception as err:
+            if self._is_dead(err):
+                raise
+            # a navigation destroyed the context or the page is slow: the screenshot shows it
+
+    def _settle_quietly(self, page: Page, since: float) -> None:
+        with contextlib.suppress(Exception):  # best effort; the error is reported already
+            self._settle(page, since)
+
+    def _is_dead(self, err: BaseException | None = None) -> bool:
+        if self._crashed or self._page is None or self._page.is_closed():
+            return True
+        if not self._browser.is_connected():
+            return True
+        if err is not None:
+            if type(err).__name__ == "TargetClosedError":
+                return True
+            msg = str(err).lower()
+            return any(w in msg for w in _DEAD_WORDS)
+        return False
+
+    def _translate(
+        self, err: BaseException, what: str, *, dead_on_timeout: bool = False
+    ) -> Exception:
+        """A Playwright error → EnvClosedError (page/browser gone) or ActionFailedError."""
+        if isinstance(err, (ActionFailedError, EnvClosedError)):
+            return err
+        if self._is_dead(err):
+            why = "the page crashed" if self._crashed else "the browser or page is gone"
+            return EnvClosedError(f"{why} ({what}: {_first_line(err)})")
+        if dead_on_timeout and type(err).__name__ == "TimeoutError":
+            return EnvClosedError(f"the page is not responding ({what}: {_first_line(err)})")
+        return ActionFailedError(f"{what} failed: {_first_line(err)}")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip() or type(err).__name__
+    return text.splitlines()[0][:300]
