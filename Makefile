@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 APT_PKGS := chromium xvfb xdotool adb
 TORCH := torch==2.14.1 torchvision==0.29.1
-DEMO_TASK := click "Sign in"; type "demo" into "Username"; type "demo123" into "Password"; click "Log in"; finish
+DEMO_TASK := type "demo" into "Username"; type "demo123" into "Password"; click "Sign in"; type "Ada Lovelace" into "Display name"; click "Save changes"
 
 .PHONY: install system venv run test lint bench clean
 
@@ -28,7 +28,7 @@ venv: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 
 run: install
-	$(BIN)/agent run --env browser --site account --model ocr --max-steps 12 \
+	$(BIN)/agent run --env browser --site account --model ocr --max-steps 15 \
 	  --task '$(DEMO_TASK)' --out runs/demo-$$(date +%s)
 
 lint: venv

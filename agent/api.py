@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from agent.errors import ConfigError
 from agent.gate import Gate
 from agent.loop import Loop, LoopConfig, LoopResult, StepEvent
 from agent.recording import Episode, EpisodeWriter, load_episode
+from agent.secrets import Secrets
 from envs.base import Env
 from envs.tasks import Task
 from model.base import Model
@@ -59,12 +60,20 @@ def run(
     config: LoopConfig | None = None,
     gate: Gate | None = None,
     on_step: Callable[[StepEvent], None] | None = None,
+    secrets: Secrets | Mapping[str, str] | None = None,
+    extra_meta: Mapping[str, Any] | None = None,
     **env_kwargs: Any,
 ) -> Episode:
-    """Run ``task`` to completion; always records; returns the episode read back from disk."""
+    """Run ``task`` to completion; always records; returns the episode read back from disk.
+
+    ``gate`` defaults to no gate (library callers choose; ``agent run`` uses the default
+    policy, see :func:`agent.gate.make_gate`). ``secrets`` are typed for their
+    ``{{secret:NAME}}`` placeholders and scrubbed from everything recorded.
+    """
     from envs.registry import make_env
     from model.registry import load_model
 
+    sec = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
     goal, task_obj = resolve_task(task)
     if not goal.strip():
         raise ConfigError("the task is empty: pass --task 'what to do'")
@@ -80,32 +89,73 @@ def run(
             obs = env_obj.observe()
         else:
             obs = env_obj.reset(url=url)
-        writer = EpisodeWriter(
-            out_dir,
-            {
-                "task": {"goal": goal, "id": getattr(task_obj, "id", None)},
-                "env": {
-                    "name": env_obj.name,
-                    "kwargs": {k: str(v) for k, v in env_kwargs.items()},
-                    "url": url,
-                },
-                "model": model_obj.describe(),
-                "config": vars(cfg),
+        meta = {
+            "task": {"goal": goal, "id": getattr(task_obj, "id", None)},
+            "env": {
+                "name": env_obj.name,
+                "kwargs": {k: str(v) for k, v in env_kwargs.items()},
+                "spec": {k: json_safe(v) for k, v in env_kwargs.items()},
+                "url": url,
             },
-        )
-        try:
-            result = Loop(env_obj, model_obj, writer, config=cfg, gate=gate, on_step=on_step).run(
-                goal, obs, task_obj
-            )
-        except BaseException as err:
-            writer.finish(
-                LoopResult("error", writer.n_steps, error=f"{type(err).__name__}: {err}").outcome()
-            )
-            raise
-        writer.finish(result.outcome())
+            "model": model_obj.describe(),
+            "config": vars(cfg),
+            "gate": gate_meta(gate),
+            "secrets": sec.describe(),
+            **({"model_spec": model} if isinstance(model, str) else {}),
+            **(extra_meta or {}),
+        }
+        writer = EpisodeWriter(out_dir, meta, scrub=sec.scrub if sec else None)
+        loop = Loop(env_obj, model_obj, writer, config=cfg, gate=gate, on_step=on_step, secrets=sec)
+        with sec.redact_logs():
+            finish(writer, lambda: loop.run(goal, obs, task_obj))
     finally:
         if own_model:
             model_obj.close()
         if own_env:
             env_obj.close()
     return load_episode(out_dir)
+
+
+def json_safe(value: Any) -> Any:
+    """A value for episode.json that :func:`agent.resume` can pass back to the env."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    return str(value)
+
+
+def gate_meta(gate: Gate | None) -> dict[str, Any]:
+    """What episode.json says about the gate (the policy itself when there is one)."""
+    if gate is None:
+        return {"policy": "none"}
+    describe = getattr(gate, "describe", None)
+    return describe() if callable(describe) else {"policy": type(gate).__name__}
+
+
+def finish(writer: EpisodeWriter, body: Callable[[], LoopResult]) -> LoopResult:
+    """Run the loop and always write an outcome: an exception (a full disk included) is
+    recorded with its type before it propagates."""
+    try:
+        result = body()
+    except BaseException as err:
+        outcome = LoopResult(
+            "error", writer.n_steps, error=f"{type(err).__name__}: {err}"
+        ).outcome()
+        outcome["error_type"] = type(err).__name__
+        try:
+            writer.finish(outcome)
+        except Exception as again:
+            raise again from err
+        raise
+    writer.finish(result.outcome())
+    return result
+
+
+def resume(directory: str | Path, **kwargs: Any) -> Episode:
+    """Continue a stopped episode in place (see :func:`agent.resume.resume_episode`)."""
+    from agent.resume import resume_episode
+
+    return resume_episode(directory, **kwargs)

@@ -9,7 +9,19 @@ import sys
 
 from agent.errors import NativeAgentError
 
-COMMANDS = ("run", "parse", "schema", "sites", "serve", "check_env", "calibrate")
+COMMANDS = (
+    "run",
+    "parse",
+    "schema",
+    "sites",
+    "serve",
+    "check_env",
+    "calibrate",
+    "replay",
+    "eval",
+    "bench",
+    "view",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

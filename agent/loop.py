@@ -17,9 +17,12 @@ import numpy as np
 
 from agent.actions import Action, dump_action
 from agent.coords import screen_to_input
-from agent.errors import CoordinateError, ParseError
-from agent.gate import AllowAll, Gate
+from agent.errors import CoordinateError, NativeAgentError, ParseError
+from agent.gate import AllowAll, Decision, Gate
+from agent.masking import screen
+from agent.policy_targets import TargetReader
 from agent.recording import EpisodeWriter
+from agent.secrets import Secrets
 from envs.base import Env, Observation
 from envs.tasks import Task
 from model.base import HistoryItem, Model, ModelRequest
@@ -116,11 +119,15 @@ class Loop:
         config: LoopConfig | None = None,
         gate: Gate | None = None,
         on_step: Callable[[StepEvent], None] | None = None,
+        secrets: Secrets | None = None,
     ) -> None:
         self.env, self.model, self.writer = env, model, writer
         self.cfg = config or LoopConfig()
         self.gate = gate or AllowAll()
         self.on_step = on_step
+        self.secrets = secrets or Secrets()
+        # one reader for the gate and the masking (it caches OCR and uiautomator dumps)
+        self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()
         self.history: list[HistoryItem] = []
         self.mode = model.input_mode if model.input_mode else mode_for(model.format)
         self.convention = model.convention or convention_for(model.format)
@@ -170,13 +177,19 @@ class Loop:
                 h.observation = None  # free pixels outside the image window
         return items
 
-    def run(self, goal: str, obs: Observation, task: Task | None = None) -> LoopResult:
+    def run(
+        self, goal: str, obs: Observation, task: Task | None = None, *, start: int = 0
+    ) -> LoopResult:
+        """Run until the model ends, the env dies or ``max_steps`` (counted from 0, so a
+        resumed episode passes ``start`` = the steps already recorded) is reached."""
+        goal = self.secrets.scrub_text(goal) + self.secrets.prompt_note()
         feedback: str | None = None
         prev: tuple[Action, Observation] | None = None
         repeats, reprompted = 0, False
         result: LoopResult | None = None
-        for i in range(self.cfg.max_steps):
+        for i in range(start, self.cfg.max_steps):
             t_step = time.perf_counter()
+            obs = screen(self.env, obs, self.secrets, self.reader)  # masked, scrubbed
             shot = self.writer.save_screenshot(i, obs)
             parsed, attempts, timings = self._decide(goal, obs, feedback)
             feedback = None
@@ -205,15 +218,22 @@ class Loop:
                     "action": dump_action(action),
                     "input": input_points(action, self.env, obs),
                 }
-                decision = self.gate.check(action, self.env, obs)
+                decision = self._check(action, obs)
                 rec["gate"] = decision.to_json()
                 if decision.verdict != "allow":
                     rec["error"] = f"denied by {decision.policy}: {decision.reason}"
                     line["actions"].append(rec)
-                    next_obs = self.env.observe(last_action_error=rec["error"])
+                    next_obs = self._observe(obs, rec["error"])
+                    break
+                try:
+                    real = self.secrets.inject(action)
+                except NativeAgentError as err:  # an unknown placeholder: never typed
+                    rec["error"] = f"{type(err).__name__}: {err}"
+                    line["actions"].append(rec)
+                    next_obs = self._observe(obs, rec["error"])
                     break
                 t0 = time.perf_counter()
-                res = self.env.step(action)
+                res = self.env.step(real)
                 timings["execute_s"] = timings.get("execute_s", 0.0) + time.perf_counter() - t0
                 rec["result"] = {
                     "terminated": res.terminated,
@@ -269,7 +289,7 @@ class Loop:
             if result is not None:
                 break
         if result is None:
-            result = LoopResult("max_steps", self.cfg.max_steps)
+            result = LoopResult("max_steps", max(self.cfg.max_steps, start))
         result.extra["final_observation"] = obs.meta()
         if task is not None and result.status != "truncated":
             ev = task.evaluate(self.env)
@@ -282,6 +302,21 @@ class Loop:
                     else ("failure" if result.status == "success" else result.status)
                 )
         return result
+
+    def _check(self, action: Action, obs: Observation) -> Decision:
+        """The gate's decision; a gate that raises denies (fail closed)."""
+        try:
+            return self.gate.check(action, self.env, obs)
+        except Exception as err:
+            return Decision("deny", "gate-error", f"{type(err).__name__}: {err}"[:300])
+
+    def _observe(self, obs: Observation, error: str) -> Observation:
+        """The screen after an action that did not run (the env may have died meanwhile)."""
+        try:
+            return self.env.observe(last_action_error=error)
+        except NativeAgentError:
+            obs.last_action_error = error
+            return obs
 
     def _terminal(self, action: Action, steps: int) -> LoopResult:
         if action.type == "finish":
@@ -297,6 +332,8 @@ class Loop:
         line["timings"] = {k: round(v, 6) for k, v in timings.items()}
         line["ended_at"] = time.time()
         line = {k: v for k, v in line.items() if v is not None}
+        if self.secrets:
+            line = self.secrets.scrub(line)
         self.writer.write_step(line)
         if self.on_step:
             errors = [line.get("error")]

@@ -8,6 +8,7 @@ at most the step in flight; the reader skips a torn last line with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -15,6 +16,7 @@ import queue
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,12 +40,19 @@ def _versions() -> dict[str, str]:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file; the
+    temporary file is removed when the write fails (a full disk keeps no debris)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def screenshot_name(index: int) -> str:
@@ -67,7 +76,8 @@ class _PngWriter:
                 if item is None:
                     return
                 name, obs = item
-                _atomic_write(self.directory / name, obs.png)
+                if self._error is None:  # after a failure (full disk) stop writing
+                    _atomic_write(self.directory / name, obs.png)
             except BaseException as err:
                 self._error = err
             finally:
@@ -88,39 +98,105 @@ class _PngWriter:
         self.raise_pending()
 
 
-class EpisodeWriter:
-    """Append-only writer of one episode directory; only listens, never steers the loop."""
+RESERVE_BYTES = 64 * 1024  # kept free for the final episode.json when the disk fills up
+RESERVE_NAME = ".reserve"
 
-    def __init__(self, directory: str | Path, meta: dict[str, Any], *, fsync: bool = False):
+
+class EpisodeWriter:
+    """Append-only writer of one episode directory; only listens, never steers the loop.
+
+    ``scrub`` (e.g. :meth:`agent.secrets.Secrets.scrub`) is applied to every step line and
+    to episode.json before they are written. A small reserve file is allocated at start and
+    released before the final episode.json is written, so a full disk still ends with a
+    readable episode whose outcome says what happened. A step line that cannot be written
+    whole is cut back, so steps.jsonl never holds a torn line from a full disk.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        meta: dict[str, Any],
+        *,
+        fsync: bool = False,
+        scrub: Callable[[Any], Any] | None = None,
+        reserve_bytes: int = RESERVE_BYTES,
+        _resume: bool = False,
+    ):
         self.dir = Path(directory)
+        self.scrub = scrub
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise RecordingError(f"cannot create episode directory {self.dir}: {err}") from err
-        if (self.dir / "steps.jsonl").exists() and not meta.get("resumed"):
+        steps_path = self.dir / "steps.jsonl"
+        if steps_path.exists() and not (_resume or meta.get("resumed")):
             raise RecordingError(
                 f"{self.dir} already holds an episode; choose another --out directory"
             )
         self.fsync = fsync
-        self.meta: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "versions": _versions(),
-            "started_at": time.time(),
-            "ended_at": None,
-            "outcome": {"status": "running"},
-            **meta,
-        }
+        self._reserve = self.dir / RESERVE_NAME
+        if reserve_bytes > 0:
+            try:
+                with open(self._reserve, "wb") as fh:
+                    fh.write(b"\0" * reserve_bytes)
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    self._reserve.unlink()
+                raise RecordingError(f"no space for an episode in {self.dir}: {err}") from err
+        if _resume:
+            self.meta = dict(meta)
+        else:
+            self.meta = {
+                "schema_version": SCHEMA_VERSION,
+                "versions": _versions(),
+                "started_at": time.time(),
+                "ended_at": None,
+                "outcome": {"status": "running"},
+                **meta,
+            }
         self._write_meta()
-        self._steps = open(self.dir / "steps.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            self._steps = open(steps_path, "ab", buffering=0)  # noqa: SIM115
+            self._good = self._steps.seek(0, os.SEEK_END)
+        except OSError as err:
+            raise RecordingError(f"cannot open {steps_path}: {err}") from err
         self._png = _PngWriter(self.dir)
         self.n_steps = 0
+        self._failed: RecordingError | None = None
+
+    @classmethod
+    def reopen(
+        cls, directory: str | Path, *, scrub: Callable[[Any], Any] | None = None, **kw: Any
+    ) -> EpisodeWriter:
+        """Continue an episode (``agent run --resume``): a torn last line is cut off, the
+        outcome goes back to running, new steps are appended after the recorded ones."""
+        d = Path(directory)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ep = load_episode(d)
+        steps_path = d / "steps.jsonl"
+        if steps_path.exists():
+            data = steps_path.read_bytes()
+            keep = len(data) if data.endswith(b"\n") or not data else data.rfind(b"\n") + 1
+            if ep.torn_lines or keep != len(data):
+                with open(steps_path, "r+b") as fh:
+                    fh.truncate(keep)
+        meta = dict(ep.meta)
+        meta.setdefault("resumes", []).append(
+            {"at": time.time(), "from_step": len(ep.steps), "previous_outcome": ep.outcome}
+        )
+        meta["outcome"], meta["ended_at"] = {"status": "running"}, None
+        writer = cls(d, meta, scrub=scrub, _resume=True, **kw)
+        writer.n_steps = len(ep.steps)
+        return writer
+
+    def _clean(self, obj: Any) -> Any:
+        return self.scrub(obj) if self.scrub is not None else obj
 
     def _write_meta(self) -> None:
+        data = json.dumps(self._clean(self.meta), indent=2, default=str).encode("utf-8")
         try:
-            _atomic_write(
-                self.dir / "episode.json",
-                json.dumps(self.meta, indent=2, default=str).encode("utf-8"),
-            )
+            _atomic_write(self.dir / "episode.json", data)
         except OSError as err:
             raise RecordingError(f"cannot write {self.dir / 'episode.json'}: {err}") from err
 
@@ -131,28 +207,47 @@ class EpisodeWriter:
         return name
 
     def write_step(self, step: dict[str, Any]) -> None:
-        """Append one step line and flush it to the OS (survives SIGKILL of this process)."""
-        line = json.dumps(step, default=str, ensure_ascii=False)
+        """Append one step line and flush it to the OS (survives SIGKILL of this process).
+        A line the disk cannot take whole is cut back and a RecordingError raised."""
+        if self._failed is not None:
+            raise self._failed
+        line = (json.dumps(self._clean(step), default=str, ensure_ascii=False) + "\n").encode()
         try:
-            self._steps.write(line + "\n")
-            self._steps.flush()
+            view = memoryview(line)
+            while view:
+                n = self._steps.write(view)
+                view = view[n:]
             if self.fsync:
                 os.fsync(self._steps.fileno())
         except OSError as err:
-            raise RecordingError(f"cannot append to {self.dir / 'steps.jsonl'}: {err}") from err
+            with contextlib.suppress(OSError):
+                self._steps.truncate(self._good)
+            self._failed = RecordingError(f"cannot append to {self.dir / 'steps.jsonl'}: {err}")
+            raise self._failed from err
+        self._good += len(line)
         self.n_steps += 1
         self._png.raise_pending()
 
     def finish(self, outcome: dict[str, Any]) -> None:
-        """Write the outcome and wait for the screenshots still in flight."""
+        """Write the outcome and wait for the screenshots still in flight. A screenshot
+        that failed is named in the outcome (and raised) after episode.json is written."""
+        pending: RecordingError | None = None
         try:
             self._png.close()
-        finally:
+        except RecordingError as err:
+            pending = err
+            if "error" not in outcome:
+                outcome = {**outcome, "error": str(err), "error_type": "RecordingError"}
+        with contextlib.suppress(OSError):
             self._steps.close()
-            self.meta["ended_at"] = time.time()
-            self.meta["outcome"] = outcome
-            self.meta["n_steps"] = self.n_steps
-            self._write_meta()
+        with contextlib.suppress(OSError):
+            self._reserve.unlink()  # the space the final episode.json needs
+        self.meta["ended_at"] = time.time()
+        self.meta["outcome"] = outcome
+        self.meta["n_steps"] = self.n_steps
+        self._write_meta()
+        if pending is not None:
+            raise pending
 
 
 # ---- reading -----------------------------------------------------------------------------

@@ -68,7 +68,9 @@ def run(width: int, height: int, runs: int, warmup: int, as_pil: bool) -> dict[s
 
     contenders: dict[str, Callable[[], Any]] = {
         "native-agent qwen2vl_inputs (pad)": lambda: qwen2vl_inputs(ours_in, frame),
-        "native-agent, reused out= buffer": lambda: qwen2vl_inputs(ours_in, frame, out=reuse),
+        "native-agent, reused buffer (as the backend runs)": lambda: qwen2vl_inputs(
+            ours_in, frame, out=reuse
+        ),
         "native-agent, 1 thread": lambda: qwen2vl_inputs(ours_in, frame, threads=1),
         "HF Qwen2VLImageProcessor (torchvision)": lambda: hf_tv(images=hf_in, return_tensors="pt"),
         "HF Qwen2VLImageProcessorPil": lambda: hf_pil(images=hf_in, return_tensors="pt"),

@@ -7,10 +7,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import ConfigError
+from agent.errors import ConfigError, NativeAgentError
 
 if TYPE_CHECKING:
+    from agent.gate import Gate
     from agent.loop import StepEvent
+    from agent.recording import Episode
+    from agent.secrets import Secrets
+    from model.base import Model
+
+DEFAULT_MAX_STEPS = 30
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -25,8 +31,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a task on an env with a model")
     p.add_argument(
         "--task",
-        required=True,
-        help="what to do, or a bundled task id such as flights/book-cheapest",
+        help="what to do, or a bundled task id such as flights/book-cheapest "
+        "(required unless --resume)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="DIR",
+        help="continue the stopped episode in DIR: re-create its env and task, replay the "
+        "executed actions, append new steps (give --yes / --secret again if needed)",
     )
     p.add_argument("--env", default="browser", help="browser (default) or a registered env")
     p.add_argument("--url", help="start page (browser); default: the bundled flight site")
@@ -39,13 +51,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--base-url", help="OpenAI-compatible server; makes --model MODEL served there")
     p.add_argument("--config", type=Path, help="TOML settings file (flags > env vars > file)")
-    p.add_argument("--max-steps", type=int, default=30)
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=DEFAULT_MAX_STEPS,
+        help=f"step budget (default {DEFAULT_MAX_STEPS}; a resume keeps the recorded one)",
+    )
     p.add_argument("--out", help="episode directory (default: runs/<time>-<task>)")
     p.add_argument("--viewport", type=_size, default=(1280, 800), help="browser viewport, CSS px")
     p.add_argument("--dsf", type=float, default=1.0, help="browser device scale factor")
     p.add_argument("--headed", action="store_true", help="show the browser window")
     p.add_argument("--browser-path", help="Chromium/Chrome executable")
     p.add_argument("--quiet", action="store_true", help="no per-step progress")
+    g = p.add_argument_group("safety gate and secrets")
+    g.add_argument(
+        "--policy", type=Path, help="policy file (TOML or JSON); default: the built-in policy"
+    )
+    g.add_argument(
+        "--allow-url",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only these URLs (host, or glob over the URL); repeatable",
+    )
+    g.add_argument(
+        "--deny-url", action="append", default=[], metavar="PATTERN", help="never these URLs"
+    )
+    g.add_argument(
+        "--yes",
+        action="store_true",
+        help="auto-confirm what the policy asks about (its denials still hold)",
+    )
+    g.add_argument(
+        "--no-gate", action="store_true", help="no safety gate at all (every action runs)"
+    )
+    g.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value the model refers to as {{secret:NAME}}; never recorded "
+        "(or set NATIVE_AGENT_SECRET_NAME, which stays out of the process list)",
+    )
     p.set_defaults(func=run)
 
 
@@ -59,7 +106,7 @@ def _fmt_action(a: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def _progress(ev: StepEvent) -> None:
+def _progress(ev: StepEvent, secrets: Secrets | None = None) -> None:
     acts = "; ".join(_fmt_action(a) for a in ev.actions) or "(no action)"
     t = ev.timings
     line = (
@@ -68,48 +115,44 @@ def _progress(ev: StepEvent) -> None:
     )
     if ev.error:
         line += f"  ! {ev.error[:100]}"
+    if secrets:
+        line = secrets.scrub_text(line)
     print(line, file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    from agent.api import run as run_task
-    from model.config import backend_settings, load_settings, model_spec
-    from model.registry import load_model
+def build_gate(args: argparse.Namespace, recorded: dict[str, Any] | None = None) -> Gate:
+    """The gate of a run: --no-gate, else --policy (or the policy recorded in a resumed
+    episode, else the default) plus --allow-url/--deny-url; --yes auto-confirms."""
+    from agent.gate import make_gate
+    from agent.policy import Policy, default_policy, load_policy
 
-    settings = load_settings({"model": args.model, "base_url": args.base_url}, args.config)
-    spec = model_spec(settings)
-    if not spec:
-        print(
-            "agent run: no --model given; using the CPU OCR grounder ('ocr'). For a VLM pass "
-            "--model Qwen/Qwen2-VL-7B-Instruct or --model openai:MODEL@http://HOST:8000/v1",
-            file=sys.stderr,
-        )
-        spec = "ocr"
-    extra = {} if spec.startswith(("ocr", "scripted:")) else backend_settings(settings)
-    model = load_model(spec, **extra)
+    if args.no_gate:
+        return make_gate(enabled=False)
+    if args.policy:
+        policy = load_policy(args.policy)
+    elif recorded and isinstance(recorded.get("policy"), dict):
+        policy = Policy.from_json(recorded["policy"], source="the resumed episode's policy")
+    else:
+        policy = default_policy()
+    policy = policy.with_urls(args.allow_url, args.deny_url)
+    return make_gate(policy, confirm="yes" if args.yes else "auto")
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.secrets import Secrets
+
+    if bool(args.task) == bool(args.resume):
+        raise ConfigError("agent run needs --task TEXT_OR_ID, or --resume DIR (not both)")
     if args.max_steps < 1:
         raise ConfigError("--max-steps must be ≥ 1")
-    env_kwargs: dict[str, Any] = {}
-    if args.env == "browser":
-        env_kwargs = {"viewport": args.viewport, "dsf": args.dsf, "headless": not args.headed}
-        if args.browser_path:
-            env_kwargs["browser_path"] = args.browser_path
-        if args.site:
-            env_kwargs["site"] = args.site
-    try:
-        episode = run_task(
-            args.task,
-            env=args.env,
-            model=model,
-            url=args.url,
-            out=args.out,
-            max_steps=args.max_steps,
-            on_step=None if args.quiet else _progress,
-            **env_kwargs,
-        )
-    finally:
-        model.close()
-    o = episode.outcome
+    secrets = Secrets.from_sources(args.secret)
+    with secrets.redact_logs():
+        try:
+            episode = _resume(args, secrets) if args.resume else _run(args, secrets)
+        except NativeAgentError as err:  # the CLI prints it: no secret in the message
+            err.args = tuple(secrets.scrub(list(err.args)))
+            raise
+        o = secrets.scrub(episode.outcome)
     summary = f"{o.get('status', '?')} after {o.get('steps', len(episode.steps))} step(s)"
     if o.get("answer"):
         summary += f"; answer: {o['answer']}"
@@ -120,3 +163,79 @@ def run(args: argparse.Namespace) -> int:
     print(summary, file=sys.stderr)
     print(f"episode: {episode.dir}", file=sys.stderr)
     return 0 if episode.success else 1
+
+
+def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[Model, str]:
+    from model.config import backend_settings, load_settings, model_spec
+    from model.registry import load_model
+
+    settings = load_settings({"model": args.model, "base_url": args.base_url}, args.config)
+    explicit = args.model or args.base_url or not recorded
+    spec = model_spec(settings) if explicit else recorded  # a resume keeps its model
+    if not spec:
+        print(
+            "agent run: no --model given; using the CPU OCR grounder ('ocr'). For a VLM pass "
+            "--model Qwen/Qwen2-VL-7B-Instruct or --model openai:MODEL@http://HOST:8000/v1",
+            file=sys.stderr,
+        )
+        spec = "ocr"
+    extra = {} if spec.startswith(("ocr", "scripted:")) else backend_settings(settings)
+    return load_model(spec, **extra), spec
+
+
+def _progress_fn(args: argparse.Namespace, secrets: Secrets) -> Any:
+    if args.quiet:
+        return None
+    return lambda ev: _progress(ev, secrets)
+
+
+def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
+    from agent.api import run as run_task
+
+    model, spec = _load_model(args)
+    env_kwargs: dict[str, Any] = {}
+    if args.env == "browser":
+        env_kwargs = {"viewport": args.viewport, "dsf": args.dsf, "headless": not args.headed}
+        if args.browser_path:
+            env_kwargs["browser_path"] = args.browser_path
+        if args.site:
+            env_kwargs["site"] = args.site
+    try:
+        return run_task(
+            args.task,
+            env=args.env,
+            model=model,
+            url=args.url,
+            out=args.out,
+            max_steps=args.max_steps,
+            gate=build_gate(args),
+            on_step=_progress_fn(args, secrets),
+            secrets=secrets,
+            extra_meta={"model_spec": spec},
+            **env_kwargs,
+        )
+    finally:
+        model.close()
+
+
+def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
+    import warnings
+
+    from agent.recording import load_episode
+    from agent.resume import resume_episode
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        meta = load_episode(args.resume).meta
+    model, _ = _load_model(args, meta.get("model_spec"))
+    try:
+        return resume_episode(
+            args.resume,
+            model=model,
+            gate=build_gate(args, meta.get("gate")),
+            secrets=secrets,
+            max_steps=args.max_steps if args.max_steps != DEFAULT_MAX_STEPS else None,
+            on_step=_progress_fn(args, secrets),
+        )
+    finally:
+        model.close()

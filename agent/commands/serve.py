@@ -3,7 +3,10 @@
     agent serve ByteDance-Seed/UI-TARS-1.5-7B --port 8000
     agent run --model openai:UI-TARS-1.5-7B@http://127.0.0.1:8000/v1 ...
 
-Binds 127.0.0.1 by default: there is no authentication unless ``--api-key`` is given.
+Binds 127.0.0.1 by default. On any other address a bearer token is required
+(``--api-key`` or ``$NATIVE_AGENT_API_KEY``): without one the server refuses to start,
+unless ``--insecure`` says that an open model on the network is intended. Request limits
+(body size, images, pixels, tokens, queue) are described in :mod:`agent.serve.app`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
+from agent.serve.limits import (
+    LIMIT_IMAGES,
+    MAX_BODY_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_PENDING,
+    QUEUE_TIMEOUT_S,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,8 +44,46 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--force-text",
         help="force every completion to this text (tests and demos with random weights)",
     )
-    p.add_argument("--limit-images", type=int, help="refuse requests with more images")
-    p.add_argument("--api-key", help="require 'Authorization: Bearer KEY'")
+    p.add_argument(
+        "--limit-images",
+        type=int,
+        default=LIMIT_IMAGES,
+        help=f"refuse requests with more images (default {LIMIT_IMAGES})",
+    )
+    p.add_argument(
+        "--api-key",
+        help="require 'Authorization: Bearer KEY' (default: $NATIVE_AGENT_API_KEY; "
+        "required off loopback)",
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host without an API key",
+    )
+    p.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=MAX_BODY_BYTES / 2**20,
+        help=f"largest request body in MiB (default {MAX_BODY_BYTES // 2**20})",
+    )
+    p.add_argument(
+        "--max-image-pixels",
+        type=int,
+        default=MAX_IMAGE_PIXELS,
+        help=f"largest image, width×height (default {MAX_IMAGE_PIXELS})",
+    )
+    p.add_argument(
+        "--max-pending",
+        type=int,
+        default=MAX_PENDING,
+        help=f"requests queued for the model before 503 (default {MAX_PENDING})",
+    )
+    p.add_argument(
+        "--queue-timeout",
+        type=float,
+        default=QUEUE_TIMEOUT_S,
+        help=f"seconds a request may wait for the model (default {QUEUE_TIMEOUT_S:g})",
+    )
     p.add_argument("--config", type=Path, help="TOML settings file")
     p.set_defaults(func=run)
 
@@ -49,8 +97,34 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def api_key_for(args: argparse.Namespace) -> str | None:
+    """The token to require; refuses a non-loopback bind without one (unless --insecure)."""
+    import os
+
+    key = args.api_key or os.environ.get("NATIVE_AGENT_API_KEY") or None
+    if not _is_loopback(args.host) and not key:
+        if not args.insecure:
+            raise ConfigError(
+                f"refusing to listen on {args.host} without an API key: anyone who can reach "
+                "the port could use the model. Pass --api-key KEY (or set "
+                "NATIVE_AGENT_API_KEY), bind --host 127.0.0.1, or pass --insecure"
+            )
+        print(
+            f"agent serve: warning: listening on {args.host} without an API key (--insecure)",
+            file=sys.stderr,
+        )
+    for name in ("limit_images", "max_pending", "max_image_pixels"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be ≥ 1")
+    if args.max_body_mb <= 0 or args.queue_timeout <= 0:
+        raise ConfigError("--max-body-mb and --queue-timeout must be > 0")
+    return key
+
+
 def run(args: argparse.Namespace) -> int:
     from model.config import backend_settings, load_settings
+
+    api_key = api_key_for(args)  # before loading anything
 
     cli: dict[str, Any] = {
         "model": args.model,
@@ -69,19 +143,22 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("agent serve needs a MODEL (hub id or local path)")
     if str(spec).startswith(("openai:", "scripted:", "ocr")):
         raise ConfigError(f"agent serve serves transformers checkpoints, not {spec!r}")
-    if not _is_loopback(args.host) and not args.api_key:
-        print(
-            f"agent serve: warning: listening on {args.host} without --api-key; anyone who "
-            "can reach this port can use the model",
-            file=sys.stderr,
-        )
     from agent.serve import create_app, serve_forever
     from model.backends.hf import load_hf_model
 
     print(f"agent serve: loading {spec} ...", file=sys.stderr, flush=True)
     model = load_hf_model(spec, **backend_settings(settings))
     name = args.served_model_name or spec
-    app = create_app(model, served_name=name, limit_images=args.limit_images, api_key=args.api_key)
+    app = create_app(
+        model,
+        served_name=name,
+        limit_images=args.limit_images,
+        api_key=api_key,
+        max_body_bytes=int(args.max_body_mb * 2**20),
+        max_image_pixels=args.max_image_pixels,
+        max_pending=args.max_pending,
+        queue_timeout_s=args.queue_timeout,
+    )
     print(
         f"agent serve: {name} ({model.family.name}, format {model.format}, {model.device}) on "
         f"http://{args.host}:{args.port}/v1 — use --model openai:{name}@http://{args.host}:"
@@ -89,5 +166,5 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    serve_forever(app, args.host, args.port)
+    serve_forever(app, args.host, args.port, limit_concurrency=args.max_pending * 4)
     return 0

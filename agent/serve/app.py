@@ -12,23 +12,46 @@ it) by the same Frame rules as in-process, honouring ``min_pixels`` / ``max_pixe
 
 Decoding is greedy (``temperature`` and sampling fields are accepted and ignored); ``stop``
 and ``include_stop_str_in_output`` work as in vLLM. One generation runs at a time.
+
+Hardening (every limit answers 4xx/503 before any large allocation): a bearer token when
+``api_key`` is set (compared in constant time, before any body byte is read); a body cap (413, from
+Content-Length or while streaming) and a deadline for receiving it (408); at most
+``limit_images`` images per request; each image's pixel count read from its header (PNG
+IHDR, or PIL's lazy header read for other formats) and refused above ``max_image_pixels``
+before anything is decoded (decompression bombs); ``max_tokens`` capped; a bounded queue
+(503 with Retry-After when full or when the wait exceeds ``queue_timeout_s``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import io
+import json
+import threading
 import time
 import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agent.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS, Frame
 from agent.errors import ModelError, NativeAgentError, VisionInputError
+from agent.serve.limits import (
+    BODY_TIMEOUT_S,
+    LIMIT_IMAGES,
+    MAX_BODY_BYTES,
+    MAX_IMAGE_PIXELS,
+    MAX_NEW_TOKENS_LIMIT,
+    MAX_PENDING,
+    QUEUE_TIMEOUT_S,
+)
 from envs.base import Observation
 from model.backends.hf import TransformersModel
-from model.backends.images import decode_data_url, to_png
+from model.backends.images import PNG_MAGIC, decode_data_url, to_png
 from model.prompts import Message, image_part, text_part
 
 
@@ -74,10 +97,50 @@ def _pixels(req: ChatRequest) -> tuple[int, int | None]:
     return (lo or MIN_PIXELS), hi
 
 
-def _image(url: str, model: TransformersModel, min_pixels: int, max_pixels: int | None) -> dict:
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the image header only — nothing is decoded."""
+    if data.startswith(PNG_MAGIC):
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise VisionInputError("PNG without a valid IHDR header")
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     try:
-        png = to_png(decode_data_url(url))
-        obs = Observation(png=png)
+        with Image.open(io.BytesIO(data)) as im:  # lazy: reads the header only
+            return im.size
+    except Image.DecompressionBombError as err:  # PIL's own guard, above 2 × its limit
+        raise BadRequest(f"image refused as a decompression bomb: {err}", 413) from err
+    except Exception as err:  # PIL raises several types for garbage
+        raise VisionInputError(f"image is not a readable PNG/JPEG/WebP: {err}") from err
+
+
+def checked_image(data: bytes, max_image_pixels: int) -> Observation:
+    """Refuse an image whose header claims too many pixels, then decode it fully here (so a
+    corrupt body is a 400 now, not an error inside generation)."""
+    w, h = image_size(data)
+    if w <= 0 or h <= 0 or w * h > max_image_pixels:
+        raise BadRequest(
+            f"image of {w}x{h} px exceeds this server's limit of {max_image_pixels} pixels",
+            413,
+        )
+    png = to_png(data)
+    obs = Observation(png=png)
+    try:
+        arr = obs.array
+    except Exception as err:  # truncated or corrupt data behind a valid header
+        raise VisionInputError(f"image data is corrupt: {type(err).__name__}: {err}") from err
+    if (arr.shape[1], arr.shape[0]) != (w, h):
+        raise VisionInputError("image header and data disagree about its size")
+    return obs
+
+
+def _image(
+    url: str,
+    model: TransformersModel,
+    min_pixels: int,
+    max_pixels: int | None,
+    max_image_pixels: int = MAX_IMAGE_PIXELS,
+) -> dict:
+    try:
+        obs = checked_image(decode_data_url(url), max_image_pixels)
         w, h = obs.size
         cap = max_pixels // FACTOR**2 if max_pixels else (model.max_tokens or DEFAULT_MAX_TOKENS)
         frame = Frame.for_screen(
@@ -94,13 +157,27 @@ def _image(url: str, model: TransformersModel, min_pixels: int, max_pixels: int 
 
 
 def to_messages(
-    req: ChatRequest, model: TransformersModel, limit_images: int | None
+    req: ChatRequest,
+    model: TransformersModel,
+    limit_images: int | None,
+    max_image_pixels: int = MAX_IMAGE_PIXELS,
 ) -> list[Message]:
     """OpenAI chat messages → the neutral message list the model renders."""
     min_pixels, max_pixels = _pixels(req)
+    total = sum(
+        1
+        for m in req.messages
+        if isinstance(m, dict) and isinstance(m.get("content"), list)
+        for p in m["content"]
+        if isinstance(p, dict) and p.get("type") == "image_url"
+    )
+    if limit_images is not None and total > limit_images:  # before decoding any of them
+        raise BadRequest(f"At most {limit_images} image(s) may be provided in one request.")
     out: list[Message] = []
     images = 0
     for i, m in enumerate(req.messages):
+        if not isinstance(m, dict):
+            raise BadRequest(f"messages[{i}] must be an object")
         role = m.get("role")
         if role not in ("system", "user", "assistant"):
             raise BadRequest(f"messages[{i}].role must be system, user or assistant, got {role!r}")
@@ -127,7 +204,7 @@ def to_messages(
                     raise BadRequest(
                         f"At most {limit_images} image(s) may be provided in one request."
                     )
-                parts.append(_image(url, model, min_pixels, max_pixels))
+                parts.append(_image(url, model, min_pixels, max_pixels, max_image_pixels))
             else:
                 raise BadRequest(
                     f"messages[{i}].content[{j}]: unsupported part type {kind!r} "
@@ -144,20 +221,147 @@ def to_messages(
     return out
 
 
+class BodyLimit:
+    """ASGI middleware: refuse a body over ``max_bytes`` (413; by Content-Length before
+    reading, else while streaming) or one not received within ``timeout_s`` (408). The
+    app sees a cut-off body as a client disconnect; its reply is dropped for ours."""
+
+    def __init__(
+        self, app: Any, max_bytes: int, timeout_s: float, token: bytes | None = None
+    ) -> None:
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
+        self.token = token  # checked before any body byte is read
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"authorization", b"")
+        length = headers.get(b"content-length")
+        deadline = time.monotonic() + self.timeout_s
+        if (
+            self.token is not None
+            and scope.get("path") != "/health"
+            and not hmac.compare_digest(given, self.token)
+        ):
+            if length is None or (length.isdigit() and int(length) <= DRAIN_BYTES):
+                await _drain(receive, deadline)  # dropped unread: never parsed
+            msg = "missing or wrong API key (Authorization: Bearer ...)"
+            await _send_error(send, msg, 401, kind="auth")
+            return
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            if length.isdigit() and int(length) <= DRAIN_BYTES:
+                await _drain(receive, deadline)
+            await _send_error(send, "request body too large", 413, self.max_bytes)
+            return
+        state = {"seen": 0, "cut": 0, "started": False, "done": False}
+
+        async def limited() -> dict:
+            if state["cut"]:
+                return {"type": "http.disconnect"}
+            if state["done"]:
+                return await receive()  # after the body: only a disconnect can come
+            try:
+                msg = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 1e-3))
+            except TimeoutError:
+                state["cut"] = 408
+                return {"type": "http.disconnect"}
+            if msg["type"] == "http.request":
+                state["seen"] += len(msg.get("body", b""))
+                if state["seen"] > self.max_bytes:
+                    state["cut"] = 413
+                    return {"type": "http.disconnect"}
+                state["done"] = not msg.get("more_body")
+            return msg
+
+        async def guarded_send(msg: dict) -> None:
+            if state["cut"] and not state["started"]:
+                return  # the app's answer to a body we cut off: ours goes out instead
+            state["started"] = state["started"] or msg["type"] == "http.response.start"
+            await send(msg)
+
+        try:
+            await self.app(scope, limited, guarded_send)
+        except Exception:
+            if not state["cut"] or state["started"]:
+                raise
+        if state["cut"] and not state["started"]:
+            if state["cut"] == 413:
+                await _drain(receive, deadline)
+                await _send_error(send, "request body too large", 413, self.max_bytes)
+            else:
+                await _send_error(send, "request body not received in time", 408)
+
+
+DRAIN_BYTES = 16 * 1024 * 1024  # read and drop up to this much of a refused body
+
+
+async def _drain(receive: Any, deadline: float) -> None:
+    """Read and drop the rest of a refused body (bounded in bytes and time) so the client
+    can finish sending and read the error, instead of meeting a connection reset."""
+    seen = 0
+    while seen <= DRAIN_BYTES:
+        try:
+            msg = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 1e-3))
+        except TimeoutError:
+            return
+        if msg["type"] != "http.request":
+            return
+        seen += len(msg.get("body", b""))
+        if not msg.get("more_body"):
+            return
+
+
+async def _send_error(
+    send: Any,
+    message: str,
+    status: int,
+    limit: int | None = None,
+    kind: str = "invalid_request_error",
+) -> None:
+    if limit is not None:
+        message += f" (limit {limit} bytes)"
+    body = json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),  # complete even if the socket closes
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def create_app(
     model: TransformersModel,
     *,
     served_name: str | None = None,
-    limit_images: int | None = None,
+    limit_images: int | None = LIMIT_IMAGES,
     api_key: str | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_image_pixels: int = MAX_IMAGE_PIXELS,
+    max_new_tokens_limit: int = MAX_NEW_TOKENS_LIMIT,
+    max_pending: int = MAX_PENDING,
+    queue_timeout_s: float = QUEUE_TIMEOUT_S,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> FastAPI:
-    """The FastAPI app serving ``model``; run it with uvicorn (see :mod:`agent.serve.runner`)."""
+    """The FastAPI app serving ``model``; run it with uvicorn (see :mod:`agent.serve.runner`).
+    The limits are described in the module docstring."""
     name = served_name or model.name
     created = int(time.time())
     app = FastAPI(title="native-agent serve", version="1")
+    expected = f"Bearer {api_key}".encode() if api_key else None
+    app.add_middleware(
+        BodyLimit, max_bytes=max_body_bytes, timeout_s=body_timeout_s, token=expected
+    )
+    pending = threading.BoundedSemaphore(max(1, max_pending))
+    slot = threading.Lock()
 
     def _auth(request: Request) -> JSONResponse | None:
-        if api_key and request.headers.get("authorization") != f"Bearer {api_key}":
+        if expected is None:
+            return None
+        got = (request.headers.get("authorization") or "").encode()
+        if not hmac.compare_digest(got, expected):
             return _error("missing or wrong API key (Authorization: Bearer ...)", 401, "auth")
         return None
 
@@ -190,21 +394,33 @@ def create_app(
             return _error("n must be 1", 400)
         if req.model not in (None, name, model.name):
             return _error(f"The model `{req.model}` does not exist; this server has `{name}`", 404)
+        limit = req.max_completion_tokens or req.max_tokens
+        if limit is not None and not 0 < limit <= max_new_tokens_limit:
+            return _error(f"max_tokens must be in 1..{max_new_tokens_limit}, got {limit}", 400)
+        if not pending.acquire(blocking=False):
+            return _busy("too many requests are waiting for the model")
         try:
-            messages = to_messages(req, model, limit_images)
+            messages = to_messages(req, model, limit_images, max_image_pixels)
             stops = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
-            g = model.generate(
-                messages,
-                max_new_tokens=req.max_completion_tokens or req.max_tokens,
-                stop=stops,
-                include_stop=req.include_stop_str_in_output,
-            )
+            if not slot.acquire(timeout=queue_timeout_s):
+                return _busy(f"the model stayed busy for {queue_timeout_s:g} s")
+            try:
+                g = model.generate(
+                    messages,
+                    max_new_tokens=limit,
+                    stop=stops,
+                    include_stop=req.include_stop_str_in_output,
+                )
+            finally:
+                slot.release()
         except BadRequest as err:
             return _error(err.message, err.status)
         except ModelError as err:
             return _error(str(err), 500, "server_error")
         except NativeAgentError as err:
             return _error(str(err), 400)
+        finally:
+            pending.release()
         usage = {
             "prompt_tokens": g.usage["prompt_tokens"],
             "completion_tokens": g.usage["completion_tokens"],
@@ -228,3 +444,9 @@ def create_app(
         }
 
     return app
+
+
+def _busy(message: str) -> JSONResponse:
+    resp = _error(f"server busy: {message}; retry later", 503, "server_busy")
+    resp.headers["Retry-After"] = "1"
+    return resp

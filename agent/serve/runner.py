@@ -50,6 +50,22 @@ class BackgroundServer:
         self.stop()
 
 
-def serve_forever(app: Any, host: str, port: int) -> None:
-    """Foreground server until Ctrl-C."""
-    uvicorn.run(app, host=host, port=port, log_level="info")
+def serve_forever(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    limit_concurrency: int | None = None,
+    timeout_keep_alive: int = 5,
+) -> None:
+    """Foreground server until Ctrl-C. ``limit_concurrency`` answers 503 beyond that many
+    open connections; idle keep-alive connections close after ``timeout_keep_alive`` s."""
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        limit_concurrency=limit_concurrency,
+        timeout_keep_alive=timeout_keep_alive,
+        h11_max_incomplete_event_size=64 * 1024,  # request line + headers
+    )

@@ -85,3 +85,46 @@ def describe(frame: Frame, info: dict[str, Any] | None) -> dict[str, Any] | None
     info["box"] = [round(v, 2) for v in box]
     info["center"] = [round(v, 2) for v in point]
     return info
+
+
+# Every visible editable field (inputs, textareas, contenteditable) with its value: the
+# recorder masks password fields and fields holding a secret (decided in Python, so a page
+# never receives a secret value to compare against).
+FIELDS_JS = """
+() => {
+  const out = [];
+  const els = document.querySelectorAll(
+    'input,textarea,[contenteditable=""],[contenteditable="true"]');
+  for (const el of els) {
+    const type = (el.getAttribute('type') || '').toLowerCase();
+    if (['hidden', 'checkbox', 'radio', 'button', 'submit', 'reset', 'image', 'range',
+         'color', 'file'].includes(type)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0 || r.bottom < 0 || r.right < 0 ||
+        r.top > innerHeight || r.left > innerWidth) continue;
+    const value = el.isContentEditable ? el.innerText : (el.value || '');
+    out.push({rect: [r.left, r.top, r.right, r.bottom], password: type === 'password',
+              value: String(value).slice(0, 10000)});
+  }
+  return out;
+}
+"""
+
+# The visible text nodes with their boxes (only asked for when a secret is on the page).
+TEXT_NODES_JS = """
+() => {
+  const out = [];
+  const walker = document.createTreeWalker(document.body || document, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  let n;
+  while ((n = walker.nextNode()) && out.length < 5000) {
+    const t = n.nodeValue;
+    if (!t || !t.trim()) continue;
+    range.selectNodeContents(n);
+    const r = range.getBoundingClientRect();
+    if (r.width <= 0 || r.height <= 0 || r.bottom < 0 || r.top > innerHeight) continue;
+    out.push({rect: [r.left, r.top, r.right, r.bottom], text: t.slice(0, 10000)});
+  }
+  return out;
+}
+"""

@@ -25,7 +25,7 @@ from agent.errors import (
 )
 from envs.base import Env, Observation
 from envs.browser.discover import FIX_HINT, find_browser
-from envs.browser.dom import ELEMENT_AT_JS, describe
+from envs.browser.dom import ELEMENT_AT_JS, FIELDS_JS, TEXT_NODES_JS, describe, rect_to_screen
 from envs.browser.driver import SharedPlaywright
 from envs.browser.keys import to_playwright
 from envs.browser.urls import normalize_url
@@ -49,7 +49,9 @@ LAUNCH_ARGS = (
 )
 WHEEL_NOTCH_CSS = 100  # CSS px per scroll notch
 MAX_WAIT_S = 10.0  # a `wait` action sleeps at most this long
+NEXT_FRAME_JS = "() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))"
 SETTLE_MAX_S = 2.0  # how long to wait for in-flight requests after an action
+QUIET_S = 0.1  # after requests drain, how long no new one must start
 STREAMING = frozenset({"eventsource", "websocket", "media"})  # never "finish"
 _DEAD_WORDS = ("target closed", "has been closed", "crashed", "disconnected", "connection closed")
 
@@ -207,6 +209,25 @@ class BrowserEnv(Env):
         except Exception as err:
             raise self._translate(err, "element_at") from err
         return describe(frame, info)
+
+    def input_fields(self, frame: Frame | None = None) -> list[dict[str, Any]]:
+        """Visible editable fields: ``box`` (screenshot px), ``password``, ``value`` — what
+        the recorder needs to mask password fields and fields holding a secret."""
+        return self._boxes(FIELDS_JS, "input_fields", frame)
+
+    def text_boxes(self, frame: Frame | None = None) -> list[dict[str, Any]]:
+        """Visible text nodes: ``box`` (screenshot px) and ``text``."""
+        return self._boxes(TEXT_NODES_JS, "text_boxes", frame)
+
+    def _boxes(self, js: str, what: str, frame: Frame | None) -> list[dict[str, Any]]:
+        frame = frame or self.geometry()
+        try:
+            items = self.page.evaluate(js)
+        except Exception as err:
+            raise self._translate(err, what) from err
+        for item in items:
+            item["box"] = list(rect_to_screen(frame, tuple(item.pop("rect")))[0])
+        return items
 
     # ---- Env hooks -------------------------------------------------------------------------
     def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
@@ -399,19 +420,35 @@ class BrowserEnv(Env):
         start = time.monotonic()
         since = start - 0.5 if since is None else since
         deadline = start + SETTLE_MAX_S
-        page.wait_for_timeout(20)
-        while self._pending(since) and time.monotonic() < deadline:
+        self._next_frame(page)  # handlers run; requests they start are reported by then
+        quiet_until = 0.0
+        while time.monotonic() < deadline:
+            if self._pending(since):
+                # a response often starts the next request (sign-in POST, then the page's
+                # fetch): once traffic drains, wait a short quiet period for a follow-up
+                quiet_until = time.monotonic() + QUIET_S
+            elif time.monotonic() >= quiet_until:
+                break
             page.wait_for_timeout(20)
         if self._crashed:
             raise EnvClosedError("the page crashed")
         left = max(0.1, deadline - time.monotonic())
         try:
             page.wait_for_load_state("load", timeout=left * 1000)
-            page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))")
+            page.evaluate(NEXT_FRAME_JS)
         except Exception as err:
             if self._is_dead(err):
                 raise
             # a navigation destroyed the context or the page is slow: the screenshot shows it
+
+    def _next_frame(self, page: Page) -> None:
+        """Wait for one rendered frame (cheaper than a fixed sleep on every step)."""
+        try:
+            page.evaluate(NEXT_FRAME_JS)
+        except Exception as err:
+            if self._is_dead(err):
+                raise
+            page.wait_for_timeout(20)  # mid-navigation: no context to evaluate in yet
 
     def _settle_quietly(self, page: Page, since: float) -> None:
         with contextlib.suppress(Exception):  # best effort; the error is reported already

@@ -194,13 +194,10 @@ class TransformersModel(Model):
         import torch
 
         from model.backends.hf_generate import expand_image_tokens
-        from model.vision import qwen2vl_inputs
 
         text, images = self.render(messages)
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        vis = [
-            qwen2vl_inputs(im.observation.array, im.frame, **self._vision_kwargs) for im in images
-        ]
+        vis = self._vision(images)
         try:
             ids, types = expand_image_tokens(
                 ids, self.image_token_id, [v.num_image_tokens for v in vis]
@@ -214,11 +211,37 @@ class TransformersModel(Model):
         }
         if vis:
             dtype = next(self.model.parameters()).dtype
-            pv = torch.cat([v.pixel_values for v in vis]) if len(vis) > 1 else vis[0].pixel_values
+            pv = self._pv_buf[: sum(v.pixel_values.shape[0] for v in vis)]
             out["pixel_values"] = pv.to(self.device, dtype=dtype, non_blocking=True)
             out["image_grid_thw"] = torch.cat([v.image_grid_thw for v in vis]).to(self.device)
         out["_image_tokens"] = sum(v.num_image_tokens for v in vis)
         return out
+
+    def _vision(self, images: list[Any]) -> list[Any]:
+        """Pixel values of every image written into one reused host buffer: no concat copy,
+        and no page faults of ~50 MB fresh memory per 1080p screenshot on every step."""
+        import torch
+
+        from model.vision import qwen2vl_inputs
+
+        kw = self._vision_kwargs
+        p, tp = kw.get("patch_size", 14), kw.get("temporal_patch_size", 2)
+        rows = [(im.frame.input_h // p) * (im.frame.input_w // p) for im in images]
+        cols = 3 * tp * p * p
+        need = sum(rows)
+        buf = getattr(self, "_pv_buf", None)
+        if buf is None or buf.shape[0] < need or buf.shape[1] != cols:
+            buf = torch.empty((need, cols), dtype=torch.float32)
+            if self.device.type == "cuda":
+                buf = buf.pin_memory()
+            self._pv_buf = buf
+        vis, start = [], 0
+        for im, n in zip(images, rows, strict=True):
+            vis.append(
+                qwen2vl_inputs(im.observation.array, im.frame, out=buf[start : start + n], **kw)
+            )
+            start += n
+        return vis
 
     # ---- generation -------------------------------------------------------------------
     def generate(

@@ -79,6 +79,7 @@ def test_cli_schema_prints_json() -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "agent.cli", "schema"], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "schema"], capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout)["discriminator"]["propertyName"] == "type"

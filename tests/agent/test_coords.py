@@ -93,8 +93,12 @@ def test_round_trip_every_pixel_class(w: int, h: int, scale: float, mode: str, c
         bx, by = model_to_screen(f, mx, my)
         assert (bx, by) == pytest.approx((sx, sy), abs=1e-6)
         ux, uy = screen_to_input(f, sx, sy)
-        assert (ux, uy) == (math.floor(sx / scale + 0.5) if sx / scale < w / scale - 0.5
-                            else math.ceil(w / scale) - 1, uy)
+        assert (ux, uy) == (
+            math.floor(sx / scale + 0.5)
+            if sx / scale < w / scale - 0.5
+            else math.ceil(w / scale) - 1,
+            uy,
+        )
         back = input_to_screen(f, ux, uy)
         assert abs(back[0] - sx) <= scale / 2 + 1e-9 and abs(back[1] - sy) <= scale / 2 + 1e-9
 

@@ -26,8 +26,13 @@ FINISH = '{"type": "finish", "status": "success", "answer": "done"}'
 def _run(tmp_path: Path, outputs: list[str], env: BoardEnv | None = None, **cfg: int):
     env = env or BoardEnv()
     model = ScriptedModel(outputs)
-    ep = run("press OK", env=env, model=model, out=tmp_path / "ep",
-             config=LoopConfig(**cfg) if cfg else None)
+    ep = run(
+        "press OK",
+        env=env,
+        model=model,
+        out=tmp_path / "ep",
+        config=LoopConfig(**cfg) if cfg else None,
+    )
     return ep, env, model
 
 

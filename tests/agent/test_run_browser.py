@@ -53,6 +53,7 @@ def test_scripted_model_books_the_flight(flight_script: Path, tmp_path: Path) ->
             str(out),
             "--max-steps",
             "80",
+            "--yes",  # the default gate asks before "Pay now"; the test says yes
         ],
         capture_output=True,
         text=True,

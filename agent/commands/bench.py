@@ -1,0 +1,64 @@
+"""``agent bench``: run a live suite (bundled sites or MiniWoB++) and report success."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from agent.commands.run import _size
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="run a live suite and report success per task")
+    p.add_argument("--suite", choices=("sites", "miniwob"), required=True)
+    p.add_argument(
+        "--model",
+        required=True,
+        help="oracle (sites: the DOM-reading solver) | ocr | scripted:FILE | openai:M@URL | hub id",
+    )
+    p.add_argument("--tasks", nargs="+", help="task ids (sites) or names (miniwob); default: all")
+    p.add_argument("--seeds", type=int, default=1, help="episodes per task (seeds 0..N-1)")
+    p.add_argument("--workers", type=int, default=1, help="parallel local processes")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="run as --workers Ray actors: a private local instance, or ray.init(address=ADDRESS)",
+    )
+    p.add_argument("--max-steps", type=int, default=20)
+    p.add_argument("--out", help="output directory (default: runs/bench-<suite>-<time>)")
+    p.add_argument("--viewport", type=_size, help="CSS px (default 1280x800 / miniwob 160x210)")
+    p.add_argument("--dsf", type=float, help="device scale factor (default 1 / miniwob 2)")
+    p.add_argument("--browser-path", help="Chromium/Chrome executable")
+    p.add_argument("--miniwob-max-time", type=float, default=120.0, help="seconds per episode")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.bench import BenchConfig, bench, default_tasks, format_table, make_jobs
+
+    out = args.out or str(Path("runs") / f"bench-{args.suite}-{time.strftime('%Y%m%d-%H%M%S')}")
+    cfg = BenchConfig(
+        suite=args.suite,
+        model=args.model,
+        out=out,
+        max_steps=args.max_steps,
+        viewport=args.viewport,
+        dsf=args.dsf,
+        browser_path=args.browser_path,
+        miniwob_max_time_s=args.miniwob_max_time,
+    )
+    tasks = args.tasks or default_tasks(args.suite, args.model)
+    jobs = make_jobs(args.suite, tasks, args.seeds)
+    report = bench(cfg, jobs, workers=args.workers, ray=args.ray, progress=not args.no_progress)
+    print(format_table(report["summary"]))
+    for r in report["results"]:
+        if r.get("status") == "error":
+            print(f"error: {r['task']} seed {r['seed']}: {r.get('error')}", file=sys.stderr)
+    print(f"results: {report['path']}", file=sys.stderr)
+    return 0

@@ -1,0 +1,68 @@
+"""``agent replay``: re-execute a recorded episode live and report where it diverges."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "replay", help="re-execute a recorded episode and report where the live run diverges"
+    )
+    p.add_argument("episode", type=Path, help="a recorded episode directory")
+    p.add_argument("--env", help="env name (default: the recorded one)")
+    p.add_argument("--model", help="let this model take over from the divergence point")
+    p.add_argument("--out", type=Path, help="directory of the replay episode")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="perceptual difference above which a step diverges (default 0.03)",
+    )
+    p.add_argument(
+        "--continue",
+        dest="keep_going",
+        action="store_true",
+        help="without --model: keep replaying after a divergence (report every step)",
+    )
+    p.add_argument("--max-steps", type=int, default=30, help="takeover budget beyond the record")
+    p.add_argument("--headed", action="store_true", help="show the browser window")
+    p.add_argument("--browser-path", help="Chromium/Chrome executable")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.replay import DEFAULT_THRESHOLD, replay
+
+    overrides = {}
+    if args.headed:
+        overrides["headless"] = False
+    if args.browser_path:
+        overrides["browser_path"] = args.browser_path
+    report = replay(
+        args.episode,
+        env=args.env,
+        model=args.model,
+        out=args.out,
+        threshold=args.threshold or DEFAULT_THRESHOLD,
+        stop_on_divergence=not args.keep_going,
+        max_steps=args.max_steps,
+        **overrides,
+    )
+    for c in report.steps:
+        score = "  n/a " if c.score is None else f"{c.score:.4f}"
+        flag = "  DIVERGED" if c.diverged else ""
+        if c.settle_waits:
+            flag += f"  (after {c.settle_waits} settle wait(s))"
+        print(f"step {c.index:>3}  difference {score}{flag}")
+    if report.first_divergence is None:
+        print("no divergence")
+    else:
+        print(f"diverged at step {report.first_divergence}")
+    if report.taken_over_at is not None:
+        print(f"model took over at step {report.taken_over_at}")
+    print(f"outcome: {report.outcome.get('status')}", file=sys.stderr)
+    print(f"episode: {report.episode}", file=sys.stderr)
+    return 0 if report.first_divergence is None or report.outcome.get("status") == "success" else 1

@@ -1,0 +1,113 @@
+"""Gold data in our episode format: the ``gold`` field of a step line, episodes written
+from external datasets, and gold attached to recorded episodes after the fact.
+
+A step's ``gold`` (all coordinates screenshot px)::
+
+    {"action": {...an action of agent.actions...},
+     "boxes": [[x1, y1, x2, y2], ...],     # any-of; empty when unknown
+     "distance_threshold": 0.14,           # optional: also match within this screen fraction
+     "source": "oracle-dom" | "androidcontrol" | "aitw" | "mind2web" | ...,
+     ...dataset-specific extras (e.g. "op": "SELECT")}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.actions import dump_action, parse_action
+from agent.coords import screen_to_input
+from agent.errors import CoordinateError, RecordingError
+from agent.recording import EpisodeWriter, _atomic_write, load_episode
+from envs.base import Observation
+
+
+def gold_entry(
+    action: dict[str, Any],
+    *,
+    boxes: list[list[float]] | None = None,
+    distance_threshold: float | None = None,
+    source: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A validated ``gold`` value (the action goes through the action schema)."""
+    out: dict[str, Any] = {
+        "action": dump_action(parse_action(action)),
+        "boxes": [[round(float(v), 2) for v in b] for b in (boxes or [])],
+        "source": source,
+    }
+    if distance_threshold is not None:
+        out["distance_threshold"] = distance_threshold
+    return {**out, **extra}
+
+
+@dataclass
+class GoldStep:
+    """One step of a converted episode: the screen it saw and what the human did."""
+
+    png: bytes
+    gold: dict[str, Any]
+    scale: float = 1.0
+    app: str | None = None
+    url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def write_gold_episode(out: str | Path, meta: dict[str, Any], steps: list[GoldStep]) -> Path:
+    """An episode whose steps executed their gold actions (a demonstration), so the viewer,
+    ``agent eval`` and ``load_episode`` read it like any recording."""
+    writer = EpisodeWriter(out, meta)
+    try:
+        for i, st in enumerate(steps):
+            obs = Observation(png=st.png, scale=st.scale, app=st.app, url=st.url)
+            frame = obs.frame(convention="screen")
+            action = st.gold["action"]
+            inputs: dict[str, Any] = {}
+            for name in ("point", "start", "end"):
+                if action.get(name) is not None:
+                    try:
+                        inputs[name] = list(screen_to_input(frame, *action[name]))
+                    except CoordinateError as err:
+                        inputs["error"] = str(err)
+            line = {
+                "index": i,
+                "observation": obs.meta(),
+                "screenshot": writer.save_screenshot(i, obs),
+                "frame": frame.model_dump(),
+                "raw": json.dumps(action),
+                "actions": [
+                    {
+                        "action": action,
+                        "input": inputs,
+                        "result": {"terminated": action["type"] == "finish", "truncated": False},
+                    }
+                ],
+                "gold": st.gold,
+                **st.extra,
+            }
+            writer.write_step(line)
+    except BaseException:
+        writer.finish({"status": "error", "steps": writer.n_steps})
+        raise
+    writer.finish({"status": "demonstration", "steps": len(steps)})
+    return Path(out)
+
+
+def attach_gold(directory: str | Path, make: Any) -> int:
+    """Rewrite ``steps.jsonl`` with ``gold = make(step)`` on each step where it is not None
+    (atomically); returns how many steps got gold."""
+    ep = load_episode(directory)
+    if ep.torn_lines:
+        raise RecordingError(f"{ep.dir} has a torn last line; not rewriting it")
+    n = 0
+    lines = []
+    for step in ep.steps:
+        gold = make(step)
+        if gold is not None:
+            step["gold"] = gold
+            n += 1
+        lines.append(json.dumps(step, ensure_ascii=False, default=str))
+    _atomic_write(ep.dir / "steps.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
+    return n
