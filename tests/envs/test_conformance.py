@@ -132,7 +132,7 @@ def test_android_fake_device_conforms() -> None:
 @pytest.fixture(scope="module")
 def xvfb() -> Iterator[Any]:
     if not (shutil.which("Xvfb") and shutil.which("xdotool")):
-        pytest.skip("Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
+        pytest.fail("Xvfb and xdotool are needed: apt-get install xvfb xdotool (make install does)")
     from envs.desktop import Xvfb
 
     with Xvfb(1366, 768) as x:

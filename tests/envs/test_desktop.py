@@ -214,7 +214,7 @@ class TkLog:
 @pytest.fixture(scope="module")
 def xvfb() -> Iterator[Any]:
     if not (shutil.which("Xvfb") and shutil.which("xdotool")):
-        pytest.skip("Xvfb and xdotool are needed (apt-get install xvfb xdotool)")
+        pytest.fail("Xvfb and xdotool are needed: apt-get install xvfb xdotool (make install does)")
     from envs.desktop import Xvfb
 
     with Xvfb(1366, 768) as x:  # an odd size on purpose: no accidental multiples of 28
