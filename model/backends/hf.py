@@ -142,6 +142,9 @@ class TransformersModel(Model):
             "temporal_patch_size": int(ip.temporal_patch_size),
             "mean": tuple(float(v) for v in ip.image_mean),
             "std": tuple(float(v) for v in ip.image_std),
+            # when the Frame must resample (token cap, UI-TARS-1.5's smart_resize space),
+            # resample as this checkpoint's own processor does: PIL or torchvision bicubic
+            "resampler": "pil" if type(ip).__name__.endswith("Pil") else "torchvision",
         }
 
     def _processor_token_cap(self) -> int | None:

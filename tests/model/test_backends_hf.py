@@ -181,6 +181,21 @@ def test_inputs_equal_the_checkpoint_processor(
     torch.testing.assert_close(theirs["pixel_values"], ours["pixel_values"], rtol=0, atol=1e-5)
 
 
+def test_resize_mode_resamples_like_the_checkpoint_processor(
+    loaded: dict[str, TransformersModel],
+) -> None:
+    """UI-TARS-1.5 reads its smart_resize space: where the Frame must resample, our pixels
+    equal what the checkpoint's own processor makes from the raw, odd-sized screenshot."""
+    model = as_family(loaded["qwen2.5-vl"], "ui-tars-1.5", "Action: wait()")
+    shot = screenshot(333, 217, seed=4)
+    req = request_for(model, shot)
+    assert req.frame.mode == "resize" and req.frame.resampled
+    ours = model.inputs(model.messages(req))
+    theirs = model.processor.image_processor(images=[shot.image], return_tensors="pt")
+    assert theirs["image_grid_thw"].tolist() == ours["image_grid_thw"].tolist()
+    torch.testing.assert_close(theirs["pixel_values"], ours["pixel_values"], rtol=0, atol=1e-5)
+
+
 def test_history_window_feeds_images_and_counts_tokens(
     loaded: dict[str, TransformersModel],
 ) -> None:
