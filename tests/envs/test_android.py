@@ -14,6 +14,7 @@ import base64
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -187,19 +188,34 @@ def fake_env(name: str, **kw: object) -> tuple[FakeAdbServer, AndroidEnv]:
     return fake, env
 
 
-@pytest.fixture
-def device() -> Iterator[Device]:
-    if REAL_SERIAL:
-        env = AndroidEnv(REAL_SERIAL)
-        yield Device(env, None)
-        env.close()
-        return
+@contextmanager
+def _fake_device() -> Iterator[Device]:
     fake, env = fake_env("pixel_portrait.json")
     try:
         yield Device(env, fake)
     finally:
         env.close()
         fake.stop()
+
+
+@pytest.fixture
+def fake_device() -> Iterator[Device]:
+    """Always the fake: for behaviour whose outcome only a transcript can fix (which IME
+    is installed, what an app launch answers)."""
+    with _fake_device() as d:
+        yield d
+
+
+@pytest.fixture
+def device() -> Iterator[Device]:
+    """The real device when ANDROID_SERIAL is set, else the fake."""
+    if REAL_SERIAL:
+        env = AndroidEnv(REAL_SERIAL)
+        yield Device(env, None)
+        env.close()
+        return
+    with _fake_device() as d:
+        yield d
 
 
 def test_reset_reads_geometry_and_screencaps(device: Device) -> None:
@@ -269,18 +285,16 @@ def test_off_screen_and_unsupported_are_action_errors(device: Device) -> None:
         assert not [c for c in device.sent() if c.startswith("input")]
 
 
-def test_non_ascii_without_adbkeyboard_names_it(device: Device) -> None:
-    if device.fake is None:
-        pytest.skip("whether ADBKeyBoard is installed depends on the real device")
+def test_non_ascii_without_adbkeyboard_names_it(fake_device: Device) -> None:
+    device = fake_device
     device.env.reset()
     res = device.env.step(Type(text="naïve café"))
     assert "ADBKeyBoard" in (res.observation.last_action_error or "")
     assert "ime list -s" in device.sent()
 
 
-def test_open_app(device: Device) -> None:
-    if device.fake is None:
-        pytest.skip("launching a real app needs the fake's transcript to know the outcome")
+def test_open_app(fake_device: Device) -> None:
+    device = fake_device
     device.env.reset()
     device.clear()
     assert device.env.step(OpenApp(name="Settings")).observation.last_action_error is None
