@@ -10,7 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,28 +21,9 @@ from agent.gate import PolicyGate
 from agent.loop import StepEvent
 from agent.recording import load_episode
 from envs.browser import BrowserEnv
-from envs.sites import get_task
-from envs.sites.oracle import OracleModel
 
 AGENT = [sys.executable, "-m", "agent.cli"]
 EXAMPLES = str(Path(__file__).resolve().parents[2] / "examples")
-
-
-@pytest.fixture(scope="module")
-def flight_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The DOM oracle's outputs on the flight task, as a scripted-model file."""
-    tmp = tmp_path_factory.mktemp("oracle")
-    task = get_task("flights/book-cheapest")
-    env = BrowserEnv(site="flights")
-    try:
-        ep = run(task, env=env, model=OracleModel(env, task), out=tmp / "gold", max_steps=80)
-    finally:
-        env.close()
-    assert ep.success, ep.outcome
-    path = tmp / "flight.json"
-    outputs = [s["raw"] for s in ep.steps if "wait" not in s["raw"]]
-    path.write_text(json.dumps({"format": "json", "outputs": outputs}))
-    return path
 
 
 def _resume(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -66,38 +47,11 @@ def _assert_resumed(out: Path, before: int) -> None:
         assert ep.screenshot_path(s["index"]).stat().st_size > 1000
 
 
-def test_sigkill_mid_run_then_resume_books_the_flight(flight_script: Path, tmp_path: Path) -> None:
+def test_sigkill_mid_run_then_resume_books_the_flight(
+    killed_flight_run: Callable[..., None], tmp_path: Path
+) -> None:
     out = tmp_path / "ep"
-    proc = subprocess.Popen(
-        [
-            *AGENT,
-            "run",
-            "--task",
-            "flights/book-cheapest",
-            "--model",
-            f"scripted:{flight_script}",
-            "--out",
-            str(out),
-            "--max-steps",
-            "80",
-            "--quiet",
-            "--yes",
-        ],
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            lines = out / "steps.jsonl"
-            if lines.exists() and lines.read_bytes().count(b"\n") >= 6:
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("the run never reached 6 steps")
-        os.killpg(proc.pid, signal.SIGKILL)  # the agent and its browser, mid-episode
-    finally:
-        proc.wait(timeout=30)
+    killed_flight_run(out, 6, "--yes")
     with pytest.warns(UserWarning) if _torn(out) else _nothing():
         killed = load_episode(out)
     assert killed.outcome["status"] == "running" and len(killed.steps) >= 6

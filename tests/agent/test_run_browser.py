@@ -4,39 +4,14 @@ SIGKILL mid-episode leaves a readable episode, malformed output is never execute
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from agent.api import run
 from agent.recording import load_episode
-from envs.browser import BrowserEnv
-from envs.sites import get_task
-from envs.sites.oracle import OracleModel
 
 AGENT = [sys.executable, "-m", "agent.cli"]
-
-
-@pytest.fixture(scope="module")
-def flight_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Outputs of the DOM oracle on the flight task, saved as a scripted-model file."""
-    tmp = tmp_path_factory.mktemp("oracle")
-    task = get_task("flights/book-cheapest")
-    env = BrowserEnv(site="flights")
-    try:
-        ep = run(task, env=env, model=OracleModel(env, task), out=tmp / "gold", max_steps=80)
-    finally:
-        env.close()
-    assert ep.success, ep.outcome
-    outputs = [s["raw"] for s in ep.steps if "wait" not in s["raw"]]
-    path = tmp / "flight.json"
-    path.write_text(json.dumps({"format": "json", "outputs": outputs}))
-    return path
 
 
 def test_scripted_model_books_the_flight(flight_script: Path, tmp_path: Path) -> None:
@@ -140,37 +115,11 @@ def test_malformed_output_is_retried_recorded_never_executed(tmp_path: Path) -> 
     assert all("qwen2-vl" in a["error"] for a in step["attempts"])
 
 
-def test_sigkill_mid_episode_keeps_completed_steps(flight_script: Path, tmp_path: Path) -> None:
+def test_sigkill_mid_episode_keeps_completed_steps(
+    killed_flight_run: Callable[..., None], tmp_path: Path
+) -> None:
     out = tmp_path / "ep"
-    proc = subprocess.Popen(
-        [
-            *AGENT,
-            "run",
-            "--task",
-            "flights/book-cheapest",
-            "--model",
-            f"scripted:{flight_script}",
-            "--out",
-            str(out),
-            "--max-steps",
-            "80",
-            "--quiet",
-        ],
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            lines = out / "steps.jsonl"
-            if lines.exists() and lines.read_bytes().count(b"\n") >= 4:
-                break
-            time.sleep(0.02)
-        else:
-            pytest.fail("the run never reached 4 steps")
-        os.killpg(proc.pid, signal.SIGKILL)  # the agent and its browser, mid-episode
-    finally:
-        proc.wait(timeout=30)
+    killed_flight_run(out, 4)
     ep = load_episode(out)
     assert len(ep.steps) >= 4
     assert [s["index"] for s in ep.steps] == list(range(len(ep.steps)))
