@@ -3,7 +3,9 @@
 Painted over, before any PNG is written:
 
 * browser (DOM, every step, a few ms): non-empty ``input[type=password]`` fields, any field
-  whose value contains a secret, and any visible text node containing a secret;
+  whose value contains a secret, and any visible text node containing a secret; the DOM
+  read is tied to the screenshot by a version counter (a page that changed since the
+  capture is captured again, see ``_browser``);
 * android (``uiautomator dump``, only when secrets are set): ``password="true"`` nodes and
   nodes whose text contains a secret;
 * desktop and other envs (OCR, only when secrets are set): text lines that read as a secret.
@@ -35,48 +37,85 @@ MASK_RGB = (48, 48, 48)
 PAD = 2  # screenshot px added around each box
 
 
-def sensitive_boxes(
+RECAPTURES = 3  # browser: fresh screenshots tried before masking the whole screen
+
+
+class _Unmaskable(Exception):
+    """The sensitive parts could not be tied to one screenshot: mask everything."""
+
+
+def locate(
     env: Env, obs: Observation, secrets: Secrets | None, reader: TargetReader | None = None
-) -> list[Box]:
-    """Screenshot-px boxes to paint over in ``obs``. When the sensitive parts cannot be
+) -> tuple[Observation, list[Box]]:
+    """Screenshot-px boxes to paint over, and the observation they belong to (in a browser
+    whose DOM changed after the capture, a fresh one). When the sensitive parts cannot be
     located (a page mid-navigation, a failed dump), it tries once more, then fails closed:
     the whole screen is masked for that step. A dead env gives [] (the step truncates)."""
     values = secrets.values if secrets else []
-    browser = hasattr(env, "input_fields")
+    browser = hasattr(env, "privacy_snapshot")
     if not browser and not values:
-        return []
+        return obs, []
     reader = reader or TargetReader()
     for attempt in range(2):
         try:
             if browser:
                 return _browser(env, obs, values)
             if hasattr(env, "shell") and env.name == "android":
-                return _android(env, obs, values, reader)
-            return _ocr(obs, values, reader)
+                return obs, _android(env, obs, values, reader)
+            return obs, _ocr(obs, values, reader)
         except EnvClosedError:
-            return []
+            return obs, []
         except ConfigError as err:  # e.g. no OCR installed: masking cannot work at all
             raise ConfigError(f"secrets need masking on the {env.name} env: {err}") from err
+        except _Unmaskable:
+            break
         except (NativeAgentError, ValueError, TypeError, KeyError, AttributeError):
             if attempt == 0:
                 time.sleep(0.1)
     w, h = obs.size
-    return [(0.0, 0.0, float(w), float(h))]
+    return obs, [(0.0, 0.0, float(w), float(h))]
 
 
-def _browser(env: Any, obs: Observation, values: list[str]) -> list[Box]:
-    frame = obs.frame()
+def _browser(env: Any, obs: Observation, values: list[str]) -> tuple[Observation, list[Box]]:
+    """DOM boxes that match the screenshot. The DOM is read after the capture, so a page
+    that changed in between (a redirect after sign-in) would get boxes of the next view over
+    pixels of the old one. Then: capture again and accept when the sensitive boxes read just
+    before and just after that screenshot agree (pages that never stop changing, such as a
+    ticking clock, pass this way too); after RECAPTURES tries, mask everything."""
+    snap = env.privacy_snapshot(obs, texts=bool(values))
+    if snap["fresh"]:
+        return obs, _dom_boxes(snap, values)
+    for _ in range(RECAPTURES):
+        new = _recapture(env, obs)
+        after = env.privacy_snapshot(new, texts=bool(values))
+        boxes = _dom_boxes(after, values)
+        if after["fresh"] or boxes == _dom_boxes(snap, values):
+            return new, boxes
+        obs, snap = new, after
+    raise _Unmaskable
+
+
+def _dom_boxes(snap: dict[str, Any], values: list[str]) -> list[Box]:
     boxes = [
         tuple(f["box"])
-        for f in env.input_fields(frame)
+        for f in snap["fields"]
         if (f["password"] and f["value"]) or any(v in f["value"] for v in values)
     ]
-    if values:
-        page_text = env.page.evaluate("() => document.body ? document.body.innerText : ''")
-        if any(v in (page_text or "") for v in values):
-            texts = env.text_boxes(frame)
-            boxes += [tuple(t["box"]) for t in texts if any(v in t["text"] for v in values)]
-    return boxes  # type: ignore[return-value]
+    texts = snap["texts"] or []
+    hits = [t for t in texts if any(v in t["text"] for v in values)]
+    joined = "".join(t["text"] for t in texts)
+    if any(joined.count(v) > sum(t["text"].count(v) for t in hits) for v in values):
+        raise _Unmaskable  # split over several nodes ("demo<b>123</b>"): no box to paint
+    return boxes + [tuple(t["box"]) for t in hits]  # type: ignore[misc]
+
+
+def _recapture(env: Env, obs: Observation) -> Observation:
+    """A new screenshot that keeps what the first one reported (error, dialogs)."""
+    new = env.observe(last_action_error=obs.last_action_error)
+    dialogs = obs.extra.get("dialogs", []) + new.extra.get("dialogs", [])
+    new.extra = {**obs.extra, **new.extra, **({"dialogs": dialogs} if dialogs else {})}
+    new.extra["recaptured"] = obs.extra.get("recaptured", 0) + 1
+    return new
 
 
 def _android(env: Any, obs: Observation, values: list[str], reader: TargetReader) -> list[Box]:
@@ -137,7 +176,7 @@ def screen(
 ) -> Observation:
     """``obs`` as the model and the recorder get it: sensitive boxes painted, secret values
     in its strings (URL, title, error, dialogs) replaced by placeholders."""
-    boxes = sensitive_boxes(env, obs, secrets, reader)
+    obs, boxes = locate(env, obs, secrets, reader)
     out = paint(obs, boxes) if boxes else obs
     if secrets:
         fields = {

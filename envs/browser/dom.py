@@ -128,3 +128,37 @@ TEXT_NODES_JS = """
   return out;
 }
 """
+
+# Installed in every document of the context: a counter that moves on every DOM mutation and
+# on input / scroll / resize / history events. Read before and after a screenshot, it tells
+# whether the DOM the masking reads later is the one the screenshot shows (a page can render
+# the next view between the capture and the read — a sign-in redirect, a ticking clock).
+VERSION_INIT_JS = """
+(() => {
+  if (Object.getOwnPropertyDescriptor(window, '__nativeAgentVersion')) return;
+  let n = 0;
+  const bump = () => { n++; };
+  Object.defineProperty(window, '__nativeAgentVersion', {get: () => n});
+  // Playwright's screenshot hides the caret through the focused field's style attribute:
+  // a change that only toggles caret-color is not a change of what the page shows
+  const strip = v => (v || '').replace(/caret-color:\\s*transparent\\s*!important/g, '')
+    .replace(/[\\s;]/g, '');
+  const caretOnly = r => r.type === 'attributes' && r.attributeName === 'style' &&
+    strip(r.oldValue) === strip(r.target.getAttribute('style'));
+  new MutationObserver(rs => { if (!rs.every(caretOnly)) bump(); }).observe(document, {
+    subtree: true, childList: true, attributes: true, attributeOldValue: true,
+    characterData: true});
+  for (const t of ['input', 'change', 'scroll', 'resize', 'hashchange', 'popstate', 'load'])
+    addEventListener(t, bump, true);
+})();
+"""
+# null where the counter is missing (a page the init script did not reach): never "fresh"
+VERSION_JS = """
+() => [window.__nativeAgentVersion ?? null, location.href, scrollX, scrollY,
+       innerWidth, innerHeight]
+"""
+# What masking needs, read in one evaluate so fields, text and version belong together.
+PRIVACY_JS = (
+    f"(texts) => ({{version: ({VERSION_JS.strip()})(), fields: ({FIELDS_JS.strip()})(),"
+    f" texts: texts ? ({TEXT_NODES_JS.strip()})() : null}})"
+)

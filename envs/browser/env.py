@@ -25,7 +25,14 @@ from agent.errors import (
 )
 from envs.base import Env, Observation
 from envs.browser.discover import FIX_HINT, find_browser
-from envs.browser.dom import ELEMENT_AT_JS, FIELDS_JS, TEXT_NODES_JS, describe, rect_to_screen
+from envs.browser.dom import (
+    ELEMENT_AT_JS,
+    PRIVACY_JS,
+    VERSION_INIT_JS,
+    VERSION_JS,
+    describe,
+    rect_to_screen,
+)
 from envs.browser.driver import SharedPlaywright
 from envs.browser.keys import to_playwright
 from envs.browser.urls import normalize_url
@@ -123,6 +130,7 @@ class BrowserEnv(Env):
         self._inflight: dict[Request, float] = {}
         self._crashed = False
         self._dialogs: list[str] = []
+        self._shot: tuple[Observation | None, list[Any] | None] = (None, None)
         self._pw = SharedPlaywright.acquire()
         try:
             self._browser: Browser = self._pw.chromium.launch(
@@ -210,24 +218,22 @@ class BrowserEnv(Env):
             raise self._translate(err, "element_at") from err
         return describe(frame, info)
 
-    def input_fields(self, frame: Frame | None = None) -> list[dict[str, Any]]:
-        """Visible editable fields: ``box`` (screenshot px), ``password``, ``value`` — what
-        the recorder needs to mask password fields and fields holding a secret."""
-        return self._boxes(FIELDS_JS, "input_fields", frame)
-
-    def text_boxes(self, frame: Frame | None = None) -> list[dict[str, Any]]:
-        """Visible text nodes: ``box`` (screenshot px) and ``text``."""
-        return self._boxes(TEXT_NODES_JS, "text_boxes", frame)
-
-    def _boxes(self, js: str, what: str, frame: Frame | None) -> list[dict[str, Any]]:
-        frame = frame or self.geometry()
+    def privacy_snapshot(self, obs: Observation, *, texts: bool) -> dict[str, Any]:
+        """What masking needs, read in one go: visible editable fields (``box`` in screenshot
+        px, ``password``, ``value``) and, when ``texts``, visible text nodes (``box``,
+        ``text``). ``fresh`` says whether the DOM is unchanged since ``obs`` was captured,
+        i.e. whether these boxes describe its screenshot; when not, the caller recaptures."""
         try:
-            items = self.page.evaluate(js)
+            snap = self.page.evaluate(PRIVACY_JS, texts)
         except Exception as err:
-            raise self._translate(err, what) from err
-        for item in items:
+            raise self._translate(err, "privacy_snapshot") from err
+        frame = obs.frame()
+        for item in snap["fields"] + (snap["texts"] or []):
             item["box"] = list(rect_to_screen(frame, tuple(item.pop("rect")))[0])
-        return items
+        shot_obs, shot_version = self._shot
+        version = snap.pop("version")
+        snap["fresh"] = shot_obs is obs and version[0] is not None and version == shot_version
+        return snap
 
     # ---- Env hooks -------------------------------------------------------------------------
     def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
@@ -238,9 +244,11 @@ class BrowserEnv(Env):
         while True:
             page = self.page
             try:
+                before = self._version(page)
                 png = page.screenshot(
                     type="png", scale="device", timeout=self.action_timeout_s * 2000
                 )
+                after = self._version(page)
                 url, title = page.url, page.title()
             except Exception as err:
                 failures += 1  # a page mid-navigation can refuse one capture
@@ -255,7 +263,10 @@ class BrowserEnv(Env):
         if self._dialogs:
             extra["dialogs"] = self._dialogs
             self._dialogs = []
-        return Observation(png=png, scale=self.dsf, url=url, title=title, extra=extra)
+        obs = Observation(png=png, scale=self.dsf, url=url, title=title, extra=extra)
+        # the DOM version the screenshot shows, or None if the page changed while capturing
+        self._shot = (obs, after if after is not None and after == before else None)
+        return obs
 
     def _execute(self, action: Action, frame: Frame) -> None:
         page, t, since = self.page, action.type, time.monotonic()
@@ -297,6 +308,7 @@ class BrowserEnv(Env):
                 device_scale_factor=self.dsf,
             )
             self._context.set_default_timeout(self.action_timeout_s * 1000)
+            self._context.add_init_script(VERSION_INIT_JS)
             # requests of every page (popups included) → when we saw them start
             inflight: dict[Request, float] = {}
             self._inflight = inflight
@@ -440,6 +452,15 @@ class BrowserEnv(Env):
             if self._is_dead(err):
                 raise
             # a navigation destroyed the context or the page is slow: the screenshot shows it
+
+    def _version(self, page: Page) -> list[Any] | None:
+        """The page's DOM version (see VERSION_INIT_JS); None mid-navigation."""
+        try:
+            return page.evaluate(VERSION_JS)
+        except Exception as err:
+            if self._is_dead(err):
+                raise
+            return None
 
     def _next_frame(self, page: Page) -> None:
         """Wait for one rendered frame (cheaper than a fixed sleep on every step)."""

@@ -251,7 +251,7 @@ def test_android_password_nodes_are_masked(tmp_path: Path) -> None:
 class FieldsUnreadable(BoardEnv):
     """A board whose field list cannot be read (as a page mid-navigation)."""
 
-    def input_fields(self, frame: Any = None) -> list[dict[str, Any]]:
+    def privacy_snapshot(self, obs: Any, *, texts: bool) -> dict[str, Any]:
         raise ActionFailedError("Execution context was destroyed")
 
 
