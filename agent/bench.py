@@ -23,6 +23,7 @@ from typing import Any
 from agent.errors import ConfigError
 from agent.loop import Loop, LoopConfig, LoopResult
 from agent.recording import EpisodeWriter
+from agent.secrets import Secrets
 from envs.base import Env
 from envs.tasks import Task
 from model.base import Model
@@ -95,10 +96,11 @@ def run_episode(
     *,
     goal: str | None = None,
     url: str | None = None,
+    secrets: Secrets | None = None,
 ) -> tuple[LoopResult, Path]:
     """setup → goal → record one episode. The goal is read after ``task.setup`` because it
     may come from the live page (MiniWoB++); without a task, ``goal`` is free text and the
-    env is reset to ``url``."""
+    env is reset to ``url``. ``secrets`` are typed for their placeholders, never recorded."""
     if task is not None:
         task.setup(env)
         goal = task.goal if goal is None else goal
@@ -119,11 +121,12 @@ def run_episode(
             "env": {"name": env.name, "kwargs": _env_kwargs(env), "url": url or obs.url},
             "model": model.describe(),
             "config": vars(config),
+            **({"secrets": secrets.describe()} if secrets else {}),
             **(extra_meta or {}),
         },
     )
     try:
-        result = Loop(env, model, writer, config=config).run(goal, obs, task)
+        result = Loop(env, model, writer, config=config, secrets=secrets).run(goal, obs, task)
     except BaseException as err:
         writer.finish(
             LoopResult("error", writer.n_steps, error=f"{type(err).__name__}: {err}").outcome()

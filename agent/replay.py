@@ -22,7 +22,7 @@ import ast
 import io
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from agent.coords import screen_to_model
 from agent.errors import ConfigError
 from agent.loop import LoopConfig
 from agent.recording import Episode, load_episode
+from agent.secrets import ENV_PREFIX, Secrets
 from envs.base import Env
 from envs.tasks import Task, TaskResult
 from model.base import Model, ModelReply, ModelRequest
@@ -325,19 +326,27 @@ def replay(
     stop_on_divergence: bool = True,
     max_steps: int = 30,
     prepare: Callable[[Env], None] | None = None,
+    secrets: Secrets | Mapping[str, str] | None = None,
     **env_overrides: Any,
 ) -> ReplayReport:
     """Re-execute a recorded episode live; see the module docstring.
 
     ``env``: an Env (kept open), an env name, or None (the recorded one); ``model``: the
     takeover model (spec or instance); ``max_steps``: the takeover's budget beyond the
-    recording; ``prepare(env)`` runs after the task's setup (to alter the app on purpose).
+    recording; ``prepare(env)`` runs after the task's setup (to alter the app on purpose);
+    ``secrets``: the values of the ``{{secret:NAME}}`` placeholders the episode typed (a
+    recording holds only the names), required before anything runs.
     """
     from agent.bench import run_episode
 
     episode = source if isinstance(source, Episode) else load_episode(source)
     if not episode.steps:
         raise ConfigError(f"{episode.dir} has no recorded steps to replay")
+    sec = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
+    missing = sorted(set(episode.meta.get("secrets", {}).get("names", [])) - set(sec.names))
+    if missing:
+        fix = ", ".join(f"--secret {n}=… or {ENV_PREFIX}{n.upper()}" for n in missing)
+        raise ConfigError(f"{episode.dir} typed secret(s) {', '.join(missing)}: give {fix}")
     takeover = model
     own_takeover = isinstance(model, str)
     if isinstance(model, str):
@@ -369,7 +378,13 @@ def replay(
             out = episode.dir.with_name(f"{episode.dir.name}-replay{k}")
     try:
         result, out_dir = run_episode(
-            env_obj, task, rm, Path(out), cfg, {"replay": {"source": str(episode.dir)}}
+            env_obj,
+            task,
+            rm,
+            Path(out),
+            cfg,
+            {"replay": {"source": str(episode.dir)}},
+            secrets=sec,
         )
     finally:
         if own_takeover:

@@ -30,27 +30,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-steps", type=int, default=30, help="takeover budget beyond the record")
     p.add_argument("--headed", action="store_true", help="show the browser window")
     p.add_argument("--browser-path", help="Chromium/Chrome executable")
+    p.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the value of a {{secret:NAME}} the episode typed (recordings keep only names; "
+        "or set NATIVE_AGENT_SECRET_NAME, which stays out of the process list)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from agent.errors import NativeAgentError
     from agent.replay import DEFAULT_THRESHOLD, replay
+    from agent.secrets import Secrets
 
     overrides = {}
     if args.headed:
         overrides["headless"] = False
     if args.browser_path:
         overrides["browser_path"] = args.browser_path
-    report = replay(
-        args.episode,
-        env=args.env,
-        model=args.model,
-        out=args.out,
-        threshold=args.threshold or DEFAULT_THRESHOLD,
-        stop_on_divergence=not args.keep_going,
-        max_steps=args.max_steps,
-        **overrides,
-    )
+    secrets = Secrets.from_sources(args.secret)
+    with secrets.redact_logs():
+        try:
+            report = replay(
+                args.episode,
+                env=args.env,
+                model=args.model,
+                out=args.out,
+                threshold=args.threshold or DEFAULT_THRESHOLD,
+                stop_on_divergence=not args.keep_going,
+                max_steps=args.max_steps,
+                secrets=secrets,
+                **overrides,
+            )
+        except NativeAgentError as err:  # the CLI prints it: no secret in the message
+            err.args = tuple(secrets.scrub(list(err.args)))
+            raise
     for c in report.steps:
         score = "  n/a " if c.score is None else f"{c.score:.4f}"
         flag = "  DIVERGED" if c.diverged else ""

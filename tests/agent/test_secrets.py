@@ -192,6 +192,53 @@ def test_password_typed_into_the_login_site_never_reaches_the_episode(
     _assert_clean(out, L["ocr"])
 
 
+def test_replay_types_the_secret_again_only_when_given(
+    account: BrowserEnv, login_layout: dict[str, Any], tmp_path: Path
+) -> None:
+    """A recording keeps the placeholder, so `agent replay` needs the value again: without
+    it the replay refuses before anything runs; with it the login succeeds once more."""
+    L = login_layout
+    outputs = [
+        json.dumps({"type": "type", "text": "demo", "point": _centre(L["username"])}),
+        json.dumps(
+            {"type": "type", "text": "{{secret:password}}", "point": _centre(L["password"])}
+        ),
+        json.dumps({"type": "click", "point": _centre(L["login-btn"])}),
+        '{"type": "finish", "status": "success"}',
+    ]
+    source = run(
+        "Sign in as demo",
+        env=account,
+        model=ScriptedModel(outputs),
+        out=tmp_path / "ep",
+        url=account.start_url,
+        secrets={"password": VALUE},
+    )
+    assert source.steps[-1]["observation"]["url"].endswith("#/settings")
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("NATIVE_AGENT_SECRET_")}
+    cmd = [*AGENT, "replay", str(source.dir), "--out"]
+    refused = subprocess.run(
+        [*cmd, str(tmp_path / "r1")], capture_output=True, text=True, timeout=300, env=clean_env
+    )
+    assert refused.returncode == 2 and "NATIVE_AGENT_SECRET_PASSWORD" in refused.stderr
+    assert not (tmp_path / "r1").exists()  # refused before any browser step
+    ok = subprocess.run(
+        [*cmd, str(tmp_path / "r2")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**clean_env, "NATIVE_AGENT_SECRET_PASSWORD": VALUE},
+    )
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    steps = [json.loads(ln) for ln in (tmp_path / "r2" / "steps.jsonl").read_text().splitlines()]
+    assert steps[-1]["observation"]["url"].endswith("#/settings")  # the real value typed again
+    assert json.loads((tmp_path / "r2" / "episode.json").read_text())["secrets"] == {
+        "names": ["password"]
+    }
+    assert VALUE not in ok.stdout + ok.stderr
+    _assert_clean(tmp_path / "r2", L["ocr"])
+
+
 def test_secret_in_a_plain_text_field_is_masked_for_model_and_recording(
     account: BrowserEnv, login_layout: dict[str, Any], tmp_path: Path
 ) -> None:
