@@ -7,6 +7,7 @@ The config file is TOML (default ``~/.config/native-agent/config.toml``, or ``--
     base_url = "http://127.0.0.1:8000/v1"
     max_new_tokens = 256
     history_images = 2
+    multi_action = false   # transformers: stop at the first complete action (default)
 
 Every key is known and typed here, so a typo in a file or a non-number in an env var is a
 :class:`~agent.errors.ConfigError` naming the source, not a silent default.
@@ -45,9 +46,12 @@ SETTINGS: dict[str, type] = {
     "temperature": float,
     "force_text": str,
     "language": str,
+    "multi_action": bool,  # transformers: let one turn hold several actions
 }
 
 ENV_PREFIX = "NATIVE_AGENT_"
+_BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True}
+_BOOL_WORDS |= {"0": False, "false": False, "no": False, "off": False}
 SECRET_KEYS = frozenset({"api_key"})
 
 
@@ -61,6 +65,13 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     if want is None:
         known = ", ".join(sorted(SETTINGS))
         raise ConfigError(f"unknown setting {key!r} in {source}; known settings: {known}")
+    if want is bool:
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word in _BOOL_WORDS:
+            return _BOOL_WORDS[word]
+        raise ConfigError(f"setting {key!r} in {source} must be true or false, got {value!r}")
     if isinstance(value, bool) or (want is not str and isinstance(value, str) and not value):
         raise ConfigError(f"setting {key!r} in {source} must be {want.__name__}, got {value!r}")
     try:

@@ -274,7 +274,7 @@ def _pool(workers: int) -> ThreadPoolExecutor:
 
 
 def default_threads() -> int:
-    """Worker threads for :func:`qwen2vl_inputs`: the pass is memory-bound, so a few suffice."""
+    """Worker threads for :func:`qwen2vl_inputs`: blocks are independent; a few suffice."""
     return max(1, min(4, os.cpu_count() or 1))
 
 

@@ -9,8 +9,10 @@ checkpoint's own mean/std/patch sizes), and the chat template's ``<|image_pad|>`
 expanded to exactly that many tokens, so the checkpoint's processor never resamples.
 
 Generation is greedy and stops at the end of the first complete action of the family's
-format (:mod:`model.backends.stopping`). ``force_text`` constrains decoding to a given text
-(tests with random weights, demos): the real generate → decode → parse path, fixed output.
+format (:mod:`model.backends.stopping`), unless ``multi_action`` lets the model write several
+actions in one turn (the loop executes them in order). ``force_text`` constrains decoding
+to a given text (tests with random weights, demos): the real generate → decode → parse
+path, fixed output.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ class TransformersModel(Model):
         action_space: str = "computer",
         language: str = "English",
         force_text: str | None = None,
+        multi_action: bool = False,
     ) -> None:
         self.model = model
         self.processor = processor
@@ -109,6 +112,7 @@ class TransformersModel(Model):
         self.action_space = action_space
         self.language = language
         self.force_text = force_text
+        self.multi_action = multi_action
         self.device = next(model.parameters()).device
         self._lock = threading.Lock()
         self._vision_kwargs = self._check_image_processor()
@@ -345,7 +349,7 @@ class TransformersModel(Model):
         return Generation(text, reason, timings, usage)
 
     def act(self, request: ModelRequest) -> ModelReply:
-        g = self.generate(self.messages(request))
+        g = self.generate(self.messages(request), stop_at_action=not self.multi_action)
         return ModelReply(text=g.text, timings=g.timings, usage=g.usage)
 
     def close(self) -> None:
@@ -359,6 +363,7 @@ class TransformersModel(Model):
             "device": str(self.device),
             "dtype": str(next(self.model.parameters()).dtype) if self.model is not None else None,
             "forced": self.force_text is not None,
+            "multi_action": self.multi_action,
         }
 
 
@@ -375,7 +380,7 @@ def model_class(model_type: str | None) -> Any:
 
 HF_SETTINGS = frozenset(
     {"family", "format", "max_new_tokens", "history_images", "max_image_tokens",
-     "action_space", "language", "force_text"}
+     "action_space", "language", "force_text", "multi_action"}
 )  # fmt: skip
 
 

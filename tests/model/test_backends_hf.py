@@ -12,11 +12,12 @@ import torch
 from PIL import Image
 
 from agent.actions import Click, Finish, Type
-from agent.errors import ModelError
+from agent.errors import ConfigError, ModelError
 from envs.base import Observation
 from model.backends.hf import TransformersModel, load_hf_model
 from model.backends.stopping import action_complete, balanced_end
 from model.base import HistoryItem, ModelRequest
+from model.config import backend_settings, model_spec, resolve_settings
 from model.parsers import parse
 from model.registry import load_model
 from model.vision import to_model_image
@@ -223,6 +224,29 @@ def test_generation_stops_at_the_first_complete_action(
     g = model.generate(model.messages(request_for(model, screenshot())))
     assert g.text == first
     assert g.finish_reason == "stop"
+
+
+def test_multi_action_setting_keeps_every_action_of_a_turn(tiny_qwen: dict[str, Path]) -> None:
+    """NATIVE_AGENT_MULTI_ACTION=true (env → settings → registry) lets one turn hold two
+    actions; the default still stops after the first."""
+    two = "Thought: two steps\nAction: click(start_box='(100,100)')\n\nAction: type(content='hi')"
+    for env, kinds in (({"NATIVE_AGENT_MULTI_ACTION": "true"}, ["click", "type"]), ({}, ["click"])):
+        settings = resolve_settings({"model": str(tiny_qwen["qwen2-vl"])}, env, None)
+        model = load_model(
+            model_spec(settings), **backend_settings(settings), family="ui-tars",
+            force_text=two, device="cpu",
+        )  # fmt: skip
+        assert isinstance(model, TransformersModel)
+        assert model.describe()["multi_action"] is bool(env)
+        req = request_for(model, screenshot())
+        actions = parse(model.format, model.act(req).text, req.frame).actions
+        assert [a.type for a in actions] == kinds
+
+
+def test_bool_settings_are_checked() -> None:
+    assert resolve_settings({}, {"NATIVE_AGENT_MULTI_ACTION": "off"}, None)["multi_action"] is False
+    with pytest.raises(ConfigError, match=r"NATIVE_AGENT_MULTI_ACTION.*true or false"):
+        resolve_settings({}, {"NATIVE_AGENT_MULTI_ACTION": "maybe"}, None)
 
 
 def test_unforced_random_weights_run_to_the_token_limit(
