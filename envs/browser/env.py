@@ -34,7 +34,7 @@ from envs.browser.dom import (
     rect_to_screen,
 )
 from envs.browser.driver import SharedPlaywright
-from envs.browser.keys import to_playwright
+from envs.browser.execute import perform
 from envs.browser.urls import normalize_url
 
 if TYPE_CHECKING:
@@ -54,8 +54,6 @@ LAUNCH_ARGS = (
     "--disable-smooth-scrolling",
     "--hide-scrollbars",
 )
-WHEEL_NOTCH_CSS = 100  # CSS px per scroll notch
-MAX_WAIT_S = 10.0  # a `wait` action sleeps at most this long
 NEXT_FRAME_JS = "() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))"
 SETTLE_MAX_S = 2.0  # how long to wait for in-flight requests after an action
 QUIET_S = 0.1  # after requests drain, how long no new one must start
@@ -273,7 +271,7 @@ class BrowserEnv(Env):
         if self._crashed:
             raise EnvClosedError("the page crashed")
         try:
-            self._do(page, action, frame)
+            perform(page, action, frame, self.to_input, self.viewport, self._is_dead)
         except Exception as err:
             failure = err if isinstance(err, NativeAgentError) else self._translate(err, t)
             if not isinstance(failure, EnvClosedError):
@@ -352,72 +350,6 @@ class BrowserEnv(Env):
                 dialog.accept()
             else:
                 dialog.dismiss()
-
-    def _do(self, page: Page, action: Action, frame: Frame) -> None:
-        mouse, kb = page.mouse, page.keyboard
-        t = action.type
-        if t in ("click", "double_click", "right_click", "middle_click", "hover"):
-            x, y = self.to_input(action.point, frame)
-            if t == "click":
-                mouse.click(x, y)
-            elif t == "double_click":
-                mouse.dblclick(x, y)
-            elif t == "right_click":
-                mouse.click(x, y, button="right")
-            elif t == "middle_click":
-                mouse.click(x, y, button="middle")
-            else:
-                mouse.move(x, y, steps=2)
-        elif t == "drag":
-            (x1, y1), (x2, y2) = (
-                self.to_input(action.start, frame),
-                self.to_input(action.end, frame),
-            )
-            steps = max(5, min(25, int(max(abs(x2 - x1), abs(y2 - y1)) / 20)))
-            mouse.move(x1, y1)
-            mouse.down()
-            mouse.move(x2, y2, steps=steps)
-            mouse.up()
-        elif t == "type":
-            if action.point is not None:
-                mouse.click(*self.to_input(action.point, frame))
-            if action.clear:
-                kb.press("ControlOrMeta+a")
-                kb.press("Backspace")
-            if action.text:
-                try:
-                    kb.type(action.text)
-                except Exception as err:
-                    if self._is_dead(err):
-                        raise
-                    kb.insert_text(action.text)
-            if action.enter:
-                kb.press("Enter")
-        elif t == "key":
-            try:
-                combo = to_playwright(action.keys)
-            except ValueError as err:
-                raise ActionFailedError(str(err)) from err
-            kb.press(combo)
-        elif t == "scroll":
-            if action.point is not None:
-                x, y = self.to_input(action.point, frame)
-            else:
-                x, y = self.viewport[0] // 2, self.viewport[1] // 2
-            d = WHEEL_NOTCH_CSS * action.amount
-            dx, dy = {"up": (0, -d), "down": (0, d), "left": (-d, 0), "right": (d, 0)}[
-                action.direction
-            ]
-            mouse.move(x, y)
-            mouse.wheel(dx, dy)
-        elif t == "wait":
-            page.wait_for_timeout(min(action.seconds, MAX_WAIT_S) * 1000)
-        elif t == "navigate":
-            page.goto(normalize_url(action.url), wait_until="domcontentloaded")
-        elif t == "back":
-            page.go_back(wait_until="domcontentloaded")
-        else:  # capabilities are checked by Env.step; this is a programming error
-            raise ActionFailedError(f"browser env cannot execute {t!r}")
 
     def _pending(self, since: float) -> bool:
         """Requests started since ``since`` still running (streams and old long-polls of
