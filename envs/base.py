@@ -153,6 +153,13 @@ class StepResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+# What a mouse + keyboard can do: the shared core of the browser and desktop envs.
+POINTER_KEYBOARD = frozenset(
+    {"click", "double_click", "right_click", "middle_click", "hover", "drag", "type", "key"}
+    | {"scroll", "wait"}
+)
+
+
 class Env(ABC):
     """Base class of every environment.
 

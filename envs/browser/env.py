@@ -23,7 +23,7 @@ from agent.errors import (
     EnvNotAvailableError,
     NativeAgentError,
 )
-from envs.base import Env, Observation
+from envs.base import POINTER_KEYBOARD, Env, Observation
 from envs.browser.discover import FIX_HINT, find_browser
 from envs.browser.dom import (
     ELEMENT_AT_JS,
@@ -70,22 +70,7 @@ class BrowserEnv(Env):
     """
 
     name = "browser"
-    capabilities = frozenset(
-        {
-            "click",
-            "double_click",
-            "right_click",
-            "middle_click",
-            "hover",
-            "drag",
-            "type",
-            "key",
-            "scroll",
-            "wait",
-            "navigate",
-            "back",
-        }
-    )
+    capabilities = POINTER_KEYBOARD | {"navigate", "back"}
 
     def __init__(
         self,

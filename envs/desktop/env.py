@@ -28,7 +28,7 @@ import numpy as np
 from agent.actions import Action
 from agent.coords import Frame
 from agent.errors import ActionFailedError, EnvClosedError, EnvNotAvailableError
-from envs.base import Env, Observation
+from envs.base import POINTER_KEYBOARD, Env, Observation
 from envs.desktop import translate
 
 FIX = (
@@ -63,21 +63,7 @@ class DesktopEnv(Env):
     """
 
     name = "desktop"
-    capabilities = frozenset(
-        {
-            "click",
-            "double_click",
-            "right_click",
-            "middle_click",
-            "hover",
-            "drag",
-            "type",
-            "key",
-            "scroll",
-            "wait",
-            "open_app",
-        }
-    )
+    capabilities = POINTER_KEYBOARD | {"open_app"}
 
     def __init__(
         self,
