@@ -19,7 +19,6 @@ the gold tap, any-of, plus ``distance_threshold`` 0.14.
 
 from __future__ import annotations
 
-import argparse
 import io
 import math
 import sys
@@ -32,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 from agent.errors import ConfigError
-from agent.evaluation.gold import GoldStep, gold_entry, write_gold_episode
+from agent.evaluation.gold import GoldStep, converter_main, gold_entry, write_gold_episode
 from agent.evaluation.tfrecord import parse_example, read_records
 
 TAP_DISTANCE = 0.14
@@ -143,14 +142,7 @@ def convert(paths: list[str | Path], out: str | Path, limit: int | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("files", nargs="+")
-    ap.add_argument("--out", default="runs/aitw")
-    ap.add_argument("--limit", type=int)
-    args = ap.parse_args(argv)
-    done = convert(args.files, args.out, args.limit)
-    print(f"{len(done)} episode(s) written under {args.out}", file=sys.stderr)
-    return 0 if done else 1
+    return converter_main(__doc__, "runs/aitw", lambda a: convert(a.files, a.out, a.limit), argv)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ preferred; without one, the 14 %-of-the-screen rule applies. Each step line keep
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import warnings
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
-from agent.evaluation.gold import GoldStep, gold_entry, write_gold_episode
+from agent.evaluation.gold import GoldStep, converter_main, gold_entry, write_gold_episode
 from agent.evaluation.tfrecord import parse_example, parse_forest, read_records
 
 INTERACTIVE = ("is_clickable", "is_long_clickable", "is_editable", "is_checkable")
@@ -132,14 +131,8 @@ def convert(paths: list[str | Path], out: str | Path, limit: int | None = None) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("files", nargs="+")
-    ap.add_argument("--out", default="runs/androidcontrol")
-    ap.add_argument("--limit", type=int)
-    args = ap.parse_args(argv)
-    done = convert(args.files, args.out, args.limit)
-    print(f"{len(done)} episode(s) written under {args.out}", file=sys.stderr)
-    return 0 if done else 1
+    out = "runs/androidcontrol"
+    return converter_main(__doc__, out, lambda a: convert(a.files, a.out, a.limit), argv)
 
 
 if __name__ == "__main__":

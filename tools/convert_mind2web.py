@@ -33,7 +33,7 @@ from PIL import Image
 
 from agent.coords import Frame, input_to_screen
 from agent.errors import ConfigError
-from agent.evaluation.gold import GoldStep, gold_entry, write_gold_episode
+from agent.evaluation.gold import GoldStep, converter_main, gold_entry, write_gold_episode
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 
@@ -153,16 +153,17 @@ def convert(
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("files", nargs="+")
-    ap.add_argument("--screenshots", required=True)
-    ap.add_argument("--out", default="runs/mind2web")
-    ap.add_argument("--dsf", type=float, default=1.0)
-    ap.add_argument("--limit", type=int)
-    args = ap.parse_args(argv)
-    done = convert(args.files, args.screenshots, args.out, dsf=args.dsf, limit=args.limit)
-    print(f"{len(done)} episode(s) written under {args.out}", file=sys.stderr)
-    return 0 if done else 1
+    def flags(ap: argparse.ArgumentParser) -> None:
+        ap.add_argument("--screenshots", required=True)
+        ap.add_argument("--dsf", type=float, default=1.0)
+
+    return converter_main(
+        __doc__,
+        "runs/mind2web",
+        lambda a: convert(a.files, a.screenshots, a.out, dsf=a.dsf, limit=a.limit),
+        argv,
+        flags,
+    )
 
 
 if __name__ == "__main__":

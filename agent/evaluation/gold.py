@@ -12,7 +12,10 @@ A step's ``gold`` (all coordinates screenshot px)::
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,3 +114,29 @@ def attach_gold(directory: str | Path, make: Any) -> int:
         lines.append(json.dumps(step, ensure_ascii=False, default=str))
     _atomic_write(ep.dir / "steps.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
     return n
+
+
+def converter_main(
+    doc: str | None,
+    default_out: str,
+    convert: Callable[[argparse.Namespace], list[Path]],
+    argv: list[str] | None = None,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> int:
+    """The command line shared by the dataset converters in tools/: FILES, --out, --limit
+    (plus the converter's own flags); exit 1 when no episode could be written, 2 when an
+    input cannot be read."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--out", default=default_out)
+    ap.add_argument("--limit", type=int)
+    if add_arguments is not None:
+        add_arguments(ap)
+    args = ap.parse_args(argv)
+    try:
+        done = convert(args)
+    except OSError as err:  # a missing or unreadable input: one line, not a traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{len(done)} episode(s) written under {args.out}", file=sys.stderr)
+    return 0 if done else 1

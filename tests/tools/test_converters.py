@@ -225,3 +225,15 @@ def test_record_gold_on_a_bundled_task(tmp_path: Path) -> None:
         assert s["gold"]["source"] == "oracle-dom"
     index = json.loads((tmp_path / "index.json").read_text())
     assert index == [entry]
+
+
+@pytest.mark.parametrize("name", ["convert_aitw", "convert_androidcontrol", "convert_mind2web"])
+def test_missing_input_is_one_line_and_exit_2(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flags = ["--screenshots", str(tmp_path)] if name == "convert_mind2web" else []
+    missing = str(tmp_path / "nope.gz")
+    assert tool(name).main([missing, "--out", str(tmp_path / "out"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nope.gz" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
