@@ -85,13 +85,14 @@ def _browser(env: Any, obs: Observation, values: list[str]) -> tuple[Observation
     snap = env.privacy_snapshot(obs, texts=bool(values))
     if snap["fresh"]:
         return obs, _dom_boxes(snap, values)
+    before = _dom_boxes(snap, values)
     for _ in range(RECAPTURES):
-        new = _recapture(env, obs)
-        after = env.privacy_snapshot(new, texts=bool(values))
+        obs = _recapture(env, obs)
+        after = env.privacy_snapshot(obs, texts=bool(values))
         boxes = _dom_boxes(after, values)
-        if after["fresh"] or boxes == _dom_boxes(snap, values):
-            return new, boxes
-        obs, snap = new, after
+        if after["fresh"] or boxes == before:
+            return obs, boxes
+        before = boxes
     raise _Unmaskable
 
 

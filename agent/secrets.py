@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from agent.actions import Action, Type
-from agent.errors import ActionFailedError, ConfigError
+from agent.errors import ActionFailedError, ConfigError, NativeAgentError
 
 ENV_PREFIX = "NATIVE_AGENT_SECRET_"
 MIN_LENGTH = 3  # shorter values would scrub half of every recording
@@ -185,6 +185,17 @@ class Secrets:
             yield
         finally:
             logging.setLogRecordFactory(old)
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """For a command's whole run: log records are scrubbed, and so is an error of ours
+        on its way out (the CLI prints its message)."""
+        with self.redact_logs():
+            try:
+                yield
+            except NativeAgentError as err:
+                err.args = tuple(self.scrub(list(err.args)))
+                raise
 
     def describe(self) -> dict[str, Any]:
         """For episode.json: the names only."""

@@ -42,7 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.errors import NativeAgentError
     from agent.replay import DEFAULT_THRESHOLD, replay
     from agent.secrets import Secrets
 
@@ -52,22 +51,18 @@ def run(args: argparse.Namespace) -> int:
     if args.browser_path:
         overrides["browser_path"] = args.browser_path
     secrets = Secrets.from_sources(args.secret)
-    with secrets.redact_logs():
-        try:
-            report = replay(
-                args.episode,
-                env=args.env,
-                model=args.model,
-                out=args.out,
-                threshold=args.threshold or DEFAULT_THRESHOLD,
-                stop_on_divergence=not args.keep_going,
-                max_steps=args.max_steps,
-                secrets=secrets,
-                **overrides,
-            )
-        except NativeAgentError as err:  # the CLI prints it: no secret in the message
-            err.args = tuple(secrets.scrub(list(err.args)))
-            raise
+    with secrets.guard():
+        report = replay(
+            args.episode,
+            env=args.env,
+            model=args.model,
+            out=args.out,
+            threshold=args.threshold or DEFAULT_THRESHOLD,
+            stop_on_divergence=not args.keep_going,
+            max_steps=args.max_steps,
+            secrets=secrets,
+            **overrides,
+        )
     for c in report.steps:
         score = "  n/a " if c.score is None else f"{c.score:.4f}"
         flag = "  DIVERGED" if c.diverged else ""

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import ConfigError, NativeAgentError
+from agent.errors import ConfigError
 
 if TYPE_CHECKING:
     from agent.gate import Gate
@@ -146,12 +146,8 @@ def run(args: argparse.Namespace) -> int:
     if args.max_steps < 1:
         raise ConfigError("--max-steps must be ≥ 1")
     secrets = Secrets.from_sources(args.secret)
-    with secrets.redact_logs():
-        try:
-            episode = _resume(args, secrets) if args.resume else _run(args, secrets)
-        except NativeAgentError as err:  # the CLI prints it: no secret in the message
-            err.args = tuple(secrets.scrub(list(err.args)))
-            raise
+    with secrets.guard():
+        episode = _resume(args, secrets) if args.resume else _run(args, secrets)
         o = secrets.scrub(episode.outcome)
     summary = f"{o.get('status', '?')} after {o.get('steps', len(episode.steps))} step(s)"
     if o.get("answer"):

@@ -113,7 +113,7 @@ class BrowserEnv(Env):
         self._inflight: dict[Request, float] = {}
         self._crashed = False
         self._dialogs: list[str] = []
-        self._shot: tuple[Observation | None, list[Any] | None] = (None, None)
+        self._shot_version: list[Any] | None = None  # DOM version of the last screenshot
         self._pw = SharedPlaywright.acquire()
         try:
             self._browser: Browser = self._pw.chromium.launch(
@@ -213,9 +213,9 @@ class BrowserEnv(Env):
         frame = obs.frame()
         for item in snap["fields"] + (snap["texts"] or []):
             item["box"] = list(rect_to_screen(frame, tuple(item.pop("rect")))[0])
-        shot_obs, shot_version = self._shot
         version = snap.pop("version")
-        snap["fresh"] = shot_obs is obs and version[0] is not None and version == shot_version
+        latest = obs is self._last_obs and self._shot_version is not None
+        snap["fresh"] = latest and version[0] is not None and version == self._shot_version
         return snap
 
     # ---- Env hooks -------------------------------------------------------------------------
@@ -246,10 +246,9 @@ class BrowserEnv(Env):
         if self._dialogs:
             extra["dialogs"] = self._dialogs
             self._dialogs = []
-        obs = Observation(png=png, scale=self.dsf, url=url, title=title, extra=extra)
         # the DOM version the screenshot shows, or None if the page changed while capturing
-        self._shot = (obs, after if after is not None and after == before else None)
-        return obs
+        self._shot_version = after if after == before else None
+        return Observation(png=png, scale=self.dsf, url=url, title=title, extra=extra)
 
     def _execute(self, action: Action, frame: Frame) -> None:
         page, t, since = self.page, action.type, time.monotonic()
