@@ -1,18 +1,26 @@
 """native-agent: a vision-language model operates real software at native resolution.
 
-The Python API is :func:`agent.run`; actions live in :mod:`agent.actions`, coordinate maths
-in :mod:`agent.coords`.
+The Python API is :func:`agent.run` (and :func:`agent.resume`); the vocabulary — actions,
+the coordinate contract, errors, the Env / Model / Task interfaces — is :mod:`agent.core`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["run"]
+__all__ = ["resume", "run"]
 
 
 def run(*args: Any, **kwargs: Any) -> Any:
-    """Run a task; see :func:`agent.api.run`. Imported lazily to keep ``import agent`` light."""
-    from agent.api import run as _run
+    """Run a task; see :func:`agent.episode.runner.run`. Imported lazily to keep
+    ``import agent`` (and so ``import agent.core``) light."""
+    from agent.episode.runner import run as _run
 
     return _run(*args, **kwargs)
+
+
+def resume(*args: Any, **kwargs: Any) -> Any:
+    """Continue a stopped episode in place; see :func:`agent.episode.resume.resume_episode`."""
+    from agent.episode.resume import resume_episode
+
+    return resume_episode(*args, **kwargs)

@@ -1,8 +1,8 @@
 """Calibration: do model coordinates land on the pixel they name, end to end?
 
 For each known target (a position in the env's *input units*), the target centre is taken
-to screenshot px with :func:`agent.coords.input_to_screen`, expressed in a model format's
-frame (:func:`agent.coords.screen_to_model`), rendered as that model's text, parsed back with
+to screenshot px with :func:`agent.core.coords.input_to_screen`, expressed in a model format's
+frame (:func:`agent.core.coords.screen_to_model`), rendered as that model's text, parsed back with
 :func:`model.parsers.parse`, executed with ``env.step`` and read back from where the program
 saw the click. The error per target is in screenshot px; the whole chain (frames, parser,
 rounding to input units, the env's input API) is under test.
@@ -31,10 +31,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from agent.actions import Click
-from agent.coords import Frame, input_to_screen, screen_to_model
-from agent.errors import ConfigError, EnvNotAvailableError
-from envs.base import Env, Observation
+from agent.core.actions import Click
+from agent.core.coords import Frame, input_to_screen, screen_to_model
+from agent.core.env import Env
+from agent.core.errors import ConfigError, EnvNotAvailableError
+from agent.core.observation import Observation
 
 Precision = Literal["exact", "int"]
 DEFAULT_FORMATS = ("qwen2-vl", "ui-tars-1.5")

@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-from agent.errors import NativeAgentError
+from agent.core.errors import NativeAgentError
 
 COMMANDS = (
     "run",

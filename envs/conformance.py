@@ -1,4 +1,4 @@
-"""Env conformance: does an env keep the contract of :class:`envs.base.Env`?
+"""Env conformance: does an env keep the contract of :class:`agent.core.env.Env`?
 
 ``check_env(factory)`` builds one env and runs a fixed list of checks, each recorded as
 pass/fail with a message (never an exception out of the checker): reset gives a screenshot
@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 
 from PIL import Image
 
-from agent.actions import (
+from agent.core.actions import (
     ACTION_TYPES,
     TERMINAL_TYPES,
     Action,
@@ -40,8 +40,9 @@ from agent.actions import (
     Type,
     Wait,
 )
-from agent.errors import EnvClosedError
-from envs.base import Env, Observation, StepResult
+from agent.core.env import Env
+from agent.core.errors import EnvClosedError
+from agent.core.observation import Observation, StepResult
 
 EnvFactory = Callable[[], Env]
 OFF_SCREEN = (-10_000.0, -10_000.0)

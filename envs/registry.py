@@ -7,8 +7,8 @@ import importlib
 from importlib import metadata
 from typing import Any
 
-from agent.errors import ConfigError
-from envs.base import Env
+from agent.core.env import Env
+from agent.core.errors import ConfigError
 
 GROUP = "native_agent.envs"
 BUILTIN: dict[str, str] = {
@@ -43,7 +43,7 @@ def env_class(name: str) -> type[Env]:
             f"pip install 'native-agent[{name}]'"
         ) from err
     if not (isinstance(cls, type) and issubclass(cls, Env)):
-        raise ConfigError(f"{target} is not an envs.base.Env subclass")
+        raise ConfigError(f"{target} is not an agent.core.env.Env subclass")
     return cls
 
 

@@ -1,7 +1,7 @@
 """A worked example of a custom environment: a pure-Python "board" of labelled buttons and a
 text field, drawn with Pillow. No browser, no display — it shows the whole env API:
 
-* subclass :class:`envs.base.Env`, declare ``name`` and ``capabilities``;
+* subclass :class:`agent.core.env.Env`, declare ``name`` and ``capabilities``;
 * ``_reset`` / ``_capture`` / ``_execute`` are the only I/O hooks; the base's ``step``
   handles finish / call_user, unsupported actions and errors;
 * points arrive in screenshot px and are converted with ``self.to_input`` (the coordinate
@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from agent.actions import Action
-from agent.coords import Frame
-from agent.errors import ActionFailedError
-from envs.base import Env, Observation
+from agent.core.actions import Action
+from agent.core.coords import Frame
+from agent.core.env import Env
+from agent.core.errors import ActionFailedError
+from agent.core.observation import Observation
 
 
 @dataclass

@@ -10,7 +10,7 @@ The config file is TOML (default ``~/.config/native-agent/config.toml``, or ``--
     multi_action = false   # transformers: stop at the first complete action (default)
 
 Every key is known and typed here, so a typo in a file or a non-number in an env var is a
-:class:`~agent.errors.ConfigError` naming the source, not a silent default.
+:class:`~agent.core.errors.ConfigError` naming the source, not a silent default.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("~/.config/native-agent/config.toml")
 

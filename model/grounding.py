@@ -3,7 +3,7 @@
 A :class:`Grounder` answers every plausible match, best first; :func:`choose` turns that
 list into one target or a typed outcome (:class:`TargetNotFoundError`,
 :class:`AmbiguousTargetError`), so a caller never clicks a guess. Boxes are in screenshot
-pixels (the ``screen`` convention of :mod:`agent.coords`): a grounder reads the native
+pixels (the ``screen`` convention of :mod:`agent.core.coords`): a grounder reads the native
 screenshot and never resizes, so no coordinate conversion happens here.
 
 The text matching below works on any list of :class:`TextLine` (OCR output, an
@@ -30,7 +30,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
-from agent.errors import NativeAgentError
+from agent.core.errors import NativeAgentError
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 in screenshot px
 Point = tuple[float, float]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.errors import VisionInputError
+from agent.core.errors import VisionInputError
 
 
 def _as_ids(input_ids: Any) -> tuple[np.ndarray, bool]:

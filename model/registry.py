@@ -1,4 +1,4 @@
-"""One model registry: ``--model`` spec → a :class:`~model.base.Model`.
+"""One model registry: ``--model`` spec → a :class:`~agent.core.model.Model`.
 
 Specs: ``scripted:FILE`` (a fake that replays outputs), ``ocr`` (the CPU grounder),
 ``openai:MODEL@BASE_URL`` (any OpenAI-compatible server: vLLM, SGLang, ``agent serve``),
@@ -12,8 +12,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from agent.errors import ConfigError
-from model.base import Model
+from agent.core.errors import ConfigError
+from agent.core.model import Model
 
 DEFAULT_MODEL = "ocr"
 

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError
-from model.base import Model, ModelReply, ModelRequest
+from agent.core.errors import ConfigError
+from agent.core.model import Model, ModelReply, ModelRequest
 
 
 class ScriptedModel(Model):

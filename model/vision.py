@@ -1,6 +1,6 @@
 """Native-resolution image input for Qwen2-VL-family models.
 
-A screenshot becomes model input in one of two ways, as its :class:`~agent.coords.Frame` says:
+A screenshot becomes model input in one of two ways, as its :class:`~agent.core.coords.Frame` says:
 
 * ``pad`` (default): pad right/bottom to the next multiple of 28 — no resampling, so every
   screen pixel reaches the model as captured and model coordinates map back exactly;
@@ -10,7 +10,7 @@ A screenshot becomes model input in one of two ways, as its :class:`~agent.coord
 :func:`qwen2vl_inputs` then builds ``pixel_values`` / ``image_grid_thw`` equal to
 ``Qwen2VLImageProcessor`` (bit-equal to the torchvision backend, within 1 ulp of the PIL
 backend) in one blocked pass: pad, normalise and patch-order a few rows at a time in cache,
-writing each output byte once. Sizes come from :mod:`agent.coords` only.
+writing each output byte once. Sizes come from :mod:`agent.core.coords` only.
 
 torch is optional: it is needed only for ``return_tensors="pt"`` and the torchvision
 resampler; everything else runs on numpy + Pillow (HTTP backends need no torch).
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from PIL import Image
 
-from agent.coords import Frame
-from agent.errors import ConfigError, VisionInputError
+from agent.core.coords import Frame
+from agent.core.errors import ConfigError, VisionInputError
 
 if TYPE_CHECKING:
     import torch

@@ -4,7 +4,7 @@
     python tools/bench_loop.py [--steps 30] [--viewport 1920x1080] [--json]
 
 Baseline: ``page.screenshot(type="png", scale="device")`` on the same page, N times.
-Ours: the real :class:`agent.loop.Loop` driving a BrowserEnv with a scripted model (zero
+Ours: the real :class:`agent.episode.loop.Loop` driving a BrowserEnv with a scripted model (zero
 model time) that hovers over alternating points — every step captures a screenshot,
 queues its PNG, appends a steps.jsonl line and executes an action (with the env's settle).
 """
@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from agent.loop import Loop, LoopConfig
-from agent.recording import EpisodeWriter
+from agent.episode.loop import Loop, LoopConfig
+from agent.episode.recording import EpisodeWriter
 from envs.browser import BrowserEnv
 from model.scripted import ScriptedModel
 

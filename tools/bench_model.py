@@ -42,7 +42,7 @@ ACTIONS = {
 
 def screenshot(w: int, h: int, seed: int = 0) -> Any:
     """A UI-like synthetic screen (bars, buttons, text), deterministic per seed."""
-    from envs.base import Observation
+    from agent.core.observation import Observation
 
     rng = np.random.default_rng(seed)
     im = Image.new("RGB", (w, h), (245, 246, 248))
@@ -92,7 +92,7 @@ def build_model(args: argparse.Namespace) -> Any:
 
 
 def _request(model: Any, w: int, h: int, seed: int) -> Any:
-    from model.base import ModelRequest
+    from agent.core.model import ModelRequest
 
     obs = screenshot(w, h, seed)
     frame = obs.frame(mode=model.input_mode, convention=model.convention)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from agent.errors import NativeAgentError
+from agent.core.errors import NativeAgentError
 from model.ocr import OcrEngine, OcrGrounder
 from model.ocr.engine import image_digest
 

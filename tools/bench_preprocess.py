@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from agent.coords import DEFAULT_MAX_TOKENS, FACTOR, Frame
+from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, Frame
 from model.vision import default_threads, qwen2vl_inputs, to_model_image
 
 

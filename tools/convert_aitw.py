@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.evaluation.gold import GoldStep, converter_main, gold_entry, write_gold_episode
 from agent.evaluation.tfrecord import parse_example, read_records
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.evaluation.gold import GoldStep, converter_main, gold_entry, write_gold_episode
 from agent.evaluation.tfrecord import parse_example, parse_forest, read_records
 

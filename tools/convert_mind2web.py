@@ -12,7 +12,7 @@ Input schema (Mind2Web ``data/*/*.json``: a list of tasks): ``annotation_id``,
 Multimodal-Mind2Web); give them as ``DIR/<annotation_id>/<action_uid>.png|jpg`` or
 ``DIR/<action_uid>.png|jpg``. A step without a screenshot is skipped with a warning.
 
-Mapping: CSS px → screenshot px through agent.coords with the device scale factor
+Mapping: CSS px → screenshot px through agent.core.coords with the device scale factor
 ``--dsf`` (1 for Mind2Web's screenshots). CLICK → click at the centre of the first positive
 candidate; TYPE → type ``value`` there; SELECT → type ``value`` there (our schema has no
 select: typing an option's label into a focused ``<select>`` picks it), with ``op`` kept in
@@ -31,8 +31,8 @@ from typing import Any
 
 from PIL import Image
 
-from agent.coords import Frame, input_to_screen
-from agent.errors import ConfigError
+from agent.core.coords import Frame, input_to_screen
+from agent.core.errors import ConfigError
 from agent.evaluation.gold import GoldStep, converter_main, gold_entry, write_gold_episode
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg")

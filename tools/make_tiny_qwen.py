@@ -90,7 +90,7 @@ def _corpus() -> list[str]:
     tokenize to a few hundred tokens instead of thousands of bytes."""
     texts = [line for line in _CORPUS.splitlines() if line]
     try:
-        from agent.coords import Frame
+        from agent.core.coords import Frame
         from model.prompts import templates as t
     except ImportError:
         return texts * 4

@@ -5,7 +5,7 @@
 
 Each task runs in a real headless Chromium with :class:`envs.sites.oracle.OracleModel`,
 which resolves every solution step's selector in the live DOM and answers the action with
-``box`` = the element's rectangle (CSS px → screenshot px through agent.coords). After the
+``box`` = the element's rectangle (CSS px → screenshot px through agent.core.coords). After the
 episode, each step line gets its ``gold`` (see :mod:`agent.evaluation.gold`): the executed
 action and that box. ``agent eval --episodes runs/gold --model M`` then scores any model
 against them; ``index.json`` lists the episodes and whether each task's own check passed.
@@ -19,10 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.bench import run_episode
+from agent.episode.loop import LoopConfig
 from agent.evaluation.gold import attach_gold, gold_entry
 from agent.evaluation.metrics import executed
-from agent.loop import LoopConfig
+from agent.suites.bench import run_episode
 from envs.browser import BrowserEnv
 from envs.sites import TASKS, get_task
 from envs.sites.oracle import OracleModel

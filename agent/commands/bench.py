@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.bench import BenchConfig, bench, default_tasks, format_table, make_jobs
+    from agent.suites.bench import BenchConfig, default_tasks, format_table, make_jobs
+    from agent.suites.parallel import bench
 
     out = args.out or str(Path("runs") / f"bench-{args.suite}-{time.strftime('%Y%m%d-%H%M%S')}")
     cfg = BenchConfig(

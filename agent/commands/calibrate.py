@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 
 
 def _size(text: str) -> tuple[int, int]:

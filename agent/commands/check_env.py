@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.actions import parse_action
+    from agent.core.actions import parse_action
     from envs.conformance import check_env
 
     try:
@@ -51,7 +51,7 @@ def _load(name: str) -> type:
     """A registered env name, or ``module:Class`` for an env that is not installed."""
     import importlib
 
-    from envs.base import Env
+    from agent.core.env import Env
     from envs.registry import env_class
 
     if ":" not in name:
@@ -62,5 +62,5 @@ def _load(name: str) -> type:
     except (ImportError, AttributeError) as err:
         raise ConfigError(f"cannot load {name!r}: {err}") from err
     if not (isinstance(cls, type) and issubclass(cls, Env)):
-        raise ConfigError(f"{name} is not an envs.base.Env subclass")
+        raise ConfigError(f"{name} is not an agent.core.env.Env subclass")
     return cls

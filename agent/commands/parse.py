@@ -12,9 +12,9 @@ import re
 import sys
 from typing import Any
 
-from agent.actions import Action, dump_action
-from agent.coords import DEFAULT_MAX_TOKENS, Frame, screen_to_input
-from agent.errors import ConfigError
+from agent.core.actions import Action, dump_action
+from agent.core.coords import DEFAULT_MAX_TOKENS, Frame, screen_to_input
+from agent.core.errors import ConfigError
 
 _SIZE = re.compile(r"\s*(\d{1,6})\s*[xX×,]\s*(\d{1,6})\s*")
 

@@ -42,8 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.replay import DEFAULT_THRESHOLD, replay
-    from agent.secrets import Secrets
+    from agent.replay.live import DEFAULT_THRESHOLD, replay
+    from agent.safety.secrets import Secrets
 
     overrides = {}
     if args.headed:

@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from agent.gate import Gate
-    from agent.loop import StepEvent
-    from agent.recording import Episode
-    from agent.secrets import Secrets
-    from model.base import Model
+    from agent.core.model import Model
+    from agent.episode.loop import StepEvent
+    from agent.episode.recording import Episode
+    from agent.safety.gate import Gate
+    from agent.safety.secrets import Secrets
 
 DEFAULT_MAX_STEPS = 30
 
@@ -123,8 +123,8 @@ def _progress(ev: StepEvent, secrets: Secrets | None = None) -> None:
 def build_gate(args: argparse.Namespace, recorded: dict[str, Any] | None = None) -> Gate:
     """The gate of a run: --no-gate, else --policy (or the policy recorded in a resumed
     episode, else the default) plus --allow-url/--deny-url; --yes auto-confirms."""
-    from agent.gate import make_gate
-    from agent.policy import Policy, default_policy, load_policy
+    from agent.safety.gate import make_gate
+    from agent.safety.policy import Policy, default_policy, load_policy
 
     if args.no_gate:
         return make_gate(enabled=False)
@@ -139,7 +139,7 @@ def build_gate(args: argparse.Namespace, recorded: dict[str, Any] | None = None)
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.secrets import Secrets
+    from agent.safety.secrets import Secrets
 
     if bool(args.task) == bool(args.resume):
         raise ConfigError("agent run needs --task TEXT_OR_ID, or --resume DIR (not both)")
@@ -186,7 +186,7 @@ def _progress_fn(args: argparse.Namespace, secrets: Secrets) -> Any:
 
 
 def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
-    from agent.api import run as run_task
+    from agent.episode.runner import run as run_task
 
     model, spec = _load_model(args)
     env_kwargs: dict[str, Any] = {}
@@ -217,8 +217,8 @@ def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
 def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
     import warnings
 
-    from agent.recording import load_episode
-    from agent.resume import resume_episode
+    from agent.episode.recording import load_episode
+    from agent.episode.resume import resume_episode
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

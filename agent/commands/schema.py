@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from agent.actions import schema_json
+from agent.core.actions import schema_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:

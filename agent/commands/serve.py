@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 from agent.serve.limits import (
     LIMIT_IMAGES,
     MAX_BODY_BYTES,

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.viewer import write_view
+    from agent.evaluation.viewer import write_view
 
     path = write_view(args.target, args.out, inline=args.inline, open_browser=not args.no_open)
     print(path)

@@ -3,7 +3,7 @@ from external datasets, and gold attached to recorded episodes after the fact.
 
 A step's ``gold`` (all coordinates screenshot px)::
 
-    {"action": {...an action of agent.actions...},
+    {"action": {...an action of agent.core.actions...},
      "boxes": [[x1, y1, x2, y2], ...],     # any-of; empty when unknown
      "distance_threshold": 0.14,           # optional: also match within this screen fraction
      "source": "oracle-dom" | "androidcontrol" | "aitw" | "mind2web" | ...,
@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.actions import dump_action, parse_action
-from agent.coords import screen_to_input
-from agent.errors import CoordinateError, RecordingError
-from agent.recording import EpisodeWriter, _atomic_write, load_episode
-from envs.base import Observation
+from agent.core.actions import dump_action, parse_action
+from agent.core.coords import screen_to_input
+from agent.core.errors import CoordinateError, RecordingError
+from agent.core.observation import Observation
+from agent.episode.recording import EpisodeWriter, _atomic_write, load_episode
 
 
 def gold_entry(

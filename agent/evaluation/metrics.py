@@ -38,7 +38,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from agent.actions import POINTER_TYPES, normalize_keys
+from agent.core.actions import POINTER_TYPES, normalize_keys
 
 TAP_DISTANCE = 0.14  # AITW: a tap within 14% of the screen matches
 TEXT_F1_MIN = 0.5

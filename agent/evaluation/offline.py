@@ -1,7 +1,7 @@
 """Offline re-scoring: replay each recorded step's screenshot to a model and score its
 action against the gold, without any live env (Mind2Web / AndroidControl-style).
 
-Each step's PNG is read from disk into an :class:`~envs.base.Observation` with the
+Each step's PNG is read from disk into an :class:`~agent.core.env.Observation` with the
 recorded scale, offset and rotation, so the model gets the same :class:`Frame` it would
 get live. The history is **teacher-forced**: the previous steps' gold actions (as JSON),
 with the screenshots of the last ``history_images`` of them — never the model's own earlier
@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from agent.actions import dump_action
-from agent.errors import ParseError, RecordingError
+from agent.core.actions import dump_action
+from agent.core.errors import ParseError, RecordingError
+from agent.core.model import HistoryItem, Model, ModelRequest
+from agent.core.observation import Observation
+from agent.episode.recording import Episode, load_episode
 from agent.evaluation.metrics import StepScore, aggregate, gold_of, score_step
-from agent.recording import Episode, load_episode
-from envs.base import Observation
-from model.base import HistoryItem, Model, ModelRequest
 from model.parsers import convention_for, mode_for, parse
 
 
@@ -120,7 +120,7 @@ def rescore_episode(
 
 
 def _executed_point(step: dict[str, Any]) -> list[float] | None:
-    from agent.viewer import executed_point
+    from agent.evaluation.viewer import executed_point
 
     p = executed_point(step)
     return None if p is None else [round(p[0], 2), round(p[1], 2)]
@@ -135,7 +135,7 @@ def evaluate(
     progress: bool = False,
 ) -> dict[str, Any]:
     """Re-score every episode; returns the report (metrics + per-step scores) as JSON."""
-    from agent.parallel import Progress
+    from agent.suites.parallel import Progress
 
     dirs = [p for root in episodes for p in find_episodes(root)]
     loaded = [load_episode(d) for d in dirs]

@@ -13,7 +13,7 @@ from agent.evaluation.metrics import __doc__ as DEFINITIONS
 
 def write_report(report: dict[str, Any], out_dir: str | Path, *, inline: bool = True) -> Path:
     """Writes ``out_dir/report.json`` and ``out_dir/report.html``; returns the JSON path."""
-    from agent.viewer import write_view
+    from agent.evaluation.viewer import write_view
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

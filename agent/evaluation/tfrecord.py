@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from agent.errors import RecordingError
+from agent.core.errors import RecordingError
 
 # ---- CRC-32C (Castagnoli), as TFRecord masks it -------------------------------------------
 

@@ -38,8 +38,9 @@ from fastapi.responses import JSONResponse
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from agent.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS, Frame
-from agent.errors import ModelError, NativeAgentError, VisionInputError
+from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS, Frame
+from agent.core.errors import ModelError, NativeAgentError, VisionInputError
+from agent.core.observation import Observation
 from agent.serve.limits import (
     BODY_TIMEOUT_S,
     LIMIT_IMAGES,
@@ -49,7 +50,6 @@ from agent.serve.limits import (
     MAX_PENDING,
     QUEUE_TIMEOUT_S,
 )
-from envs.base import Observation
 from model.backends.hf import TransformersModel
 from model.backends.images import PNG_MAGIC, decode_data_url, to_png
 from model.prompts import Message, image_part, text_part

@@ -24,16 +24,17 @@ import socket
 import time
 from typing import Any, Literal
 
-from agent.actions import Action
-from agent.coords import Frame, Rotation
-from agent.errors import (
+from agent.core.actions import Action
+from agent.core.coords import Frame, Rotation
+from agent.core.env import Env
+from agent.core.errors import (
     ActionFailedError,
     EnvClosedError,
     EnvError,
     EnvNotAvailableError,
 )
+from agent.core.observation import Observation
 from envs.android import translate
-from envs.base import Env, Observation
 
 EMULATOR_FIX = (
     "start an emulator (emulator -avd NAME -no-window) or plug in a device with USB "

@@ -12,8 +12,8 @@ import base64
 import re
 from collections.abc import Callable
 
-from agent.actions import Action, Point
-from agent.errors import ActionFailedError, ActionNotSupportedError
+from agent.core.actions import Action, Point
+from agent.core.errors import ActionFailedError, ActionNotSupportedError
 
 Argv = list[str]
 ToInput = Callable[[Point], tuple[int, int]]

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from agent.errors import EnvNotAvailableError
+from agent.core.errors import EnvNotAvailableError
 
 ENV_VAR = "NATIVE_AGENT_BROWSER"
 SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")

@@ -1,11 +1,11 @@
 """DOM look-ups shared by the env (``element_at``) and the oracle: what is at a point, and
-an element's box and click point in screenshot px (converted only via agent.coords)."""
+an element's box and click point in screenshot px (converted only via agent.core.coords)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from agent.coords import Frame, input_to_screen
+from agent.core.coords import Frame, input_to_screen
 
 # The interactive element at a CSS point: the closest clickable ancestor of the hit, so a
 # <span> inside a <button> reports the button (what the safety gate needs to know).

@@ -6,7 +6,7 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING
 
-from agent.errors import EnvNotAvailableError
+from agent.core.errors import EnvNotAvailableError
 
 if TYPE_CHECKING:
     from playwright.sync_api import Playwright

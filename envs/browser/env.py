@@ -14,16 +14,17 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from agent.actions import Action
-from agent.coords import Frame
-from agent.errors import (
+from agent.core.actions import Action
+from agent.core.coords import Frame
+from agent.core.env import POINTER_KEYBOARD, Env
+from agent.core.errors import (
     ActionFailedError,
     ConfigError,
     EnvClosedError,
     EnvNotAvailableError,
     NativeAgentError,
 )
-from envs.base import POINTER_KEYBOARD, Env, Observation
+from agent.core.observation import Observation
 from envs.browser.discover import FIX_HINT, find_browser
 from envs.browser.dom import (
     ELEMENT_AT_JS,

@@ -1,15 +1,15 @@
 """Carry one action out on a Playwright page: the browser env's I/O, kept apart from its
 lifecycle. Points arrive in screenshot px and reach the page as CSS px only through
-``to_input`` (the env's coordinate conversion, :mod:`agent.coords`)."""
+``to_input`` (the env's coordinate conversion, :mod:`agent.core.coords`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.actions import Action
-from agent.coords import Frame
-from agent.errors import ActionFailedError
+from agent.core.actions import Action
+from agent.core.coords import Frame
+from agent.core.errors import ActionFailedError
 from envs.browser.keys import to_playwright
 from envs.browser.urls import normalize_url
 

@@ -1,12 +1,12 @@
 """Our normalized key names (``ctrl+shift+t``, ``pageup``) → Playwright key strings.
 
 Pure and table-driven so it can be unit-tested without a browser. Input is expected in
-:func:`agent.actions.normalize_keys` form, but it is normalized again here to be safe.
+:func:`agent.core.actions.normalize_keys` form, but it is normalized again here to be safe.
 """
 
 from __future__ import annotations
 
-from agent.actions import normalize_keys
+from agent.core.actions import normalize_keys
 
 MODIFIERS = {"ctrl": "Control", "shift": "Shift", "alt": "Alt", "meta": "Meta"}
 

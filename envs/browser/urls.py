@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from agent.errors import ActionFailedError
+from agent.core.errors import ActionFailedError
 
 ALLOWED_SCHEMES = ("http", "https", "file", "about")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(.*)$", re.S)

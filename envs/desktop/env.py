@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from agent.actions import Action
-from agent.coords import Frame
-from agent.errors import ActionFailedError, EnvClosedError, EnvNotAvailableError
-from envs.base import POINTER_KEYBOARD, Env, Observation
+from agent.core.actions import Action
+from agent.core.coords import Frame
+from agent.core.env import POINTER_KEYBOARD, Env
+from agent.core.errors import ActionFailedError, EnvClosedError, EnvNotAvailableError
+from agent.core.observation import Observation
 from envs.desktop import translate
 
 FIX = (

@@ -1,9 +1,9 @@
-"""Our normalized key names (``agent.actions.normalize_keys``: ``ctrl+c``, ``enter``,
+"""Our normalized key names (``agent.core.actions.normalize_keys``: ``ctrl+c``, ``enter``,
 ``pageup``, ``shift+tab``) → X keysym names as ``xdotool key`` takes them."""
 
 from __future__ import annotations
 
-from agent.errors import ActionFailedError
+from agent.core.errors import ActionFailedError
 
 MODIFIERS = {
     "ctrl": "ctrl",

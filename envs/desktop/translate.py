@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agent.actions import Action, Point
-from agent.errors import ActionFailedError, ActionNotSupportedError
+from agent.core.actions import Action, Point
+from agent.core.errors import ActionFailedError, ActionNotSupportedError
 from envs.desktop.keys import xdotool_combo
 
 Argv = list[str]

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import time
 
-from agent.errors import EnvNotAvailableError
+from agent.core.errors import EnvNotAvailableError
 
 
 class Xvfb:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.actions import Action
-from agent.errors import ActionFailedError, ConfigError
-from envs.base import StepResult
+from agent.core.actions import Action
+from agent.core.errors import ActionFailedError, ConfigError
+from agent.core.observation import StepResult
 from envs.browser.env import BrowserEnv
 from envs.miniwob.server import MiniWobServer
 

@@ -14,7 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agent.errors import EnvNotAvailableError
+from agent.core.errors import EnvNotAvailableError
 
 
 def html_dir() -> Path:

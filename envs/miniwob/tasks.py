@@ -19,9 +19,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agent.errors import ConfigError
-from envs.base import Env
-from envs.tasks import Task, TaskResult
+from agent.core.env import Env
+from agent.core.errors import ConfigError
+from agent.core.task import Task, TaskResult
 
 
 def _q(text: str) -> str:

@@ -1,6 +1,6 @@
 """Bundled sites (flights, account, shop) served locally by the browser env, and their tasks.
 
-``SITES`` describes each site, ``TASKS`` maps task ids to :class:`~envs.tasks.Task`
+``SITES`` describes each site, ``TASKS`` maps task ids to :class:`~agent.core.task.Task`
 objects, ``get_task`` looks one up. Importing this package needs no browser.
 """
 
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
+from agent.core.task import Task
 from envs.sites import account, flights, shop
 from envs.sites.server import SiteServer
 from envs.sites.tasks import SiteTask
-from envs.tasks import Task
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Each ``act`` resolves the next step's selector in the page, and answers one action in
 the plain-JSON format with screenshot-px coordinates (``point`` = the element's centre,
-``box`` = its box, converted only via agent.coords). An element that is off-screen gets a
+``box`` = its box, converted only via agent.core.coords). An element that is off-screen gets a
 real Scroll action toward it first; one not rendered yet gets a short Wait. When the steps
 are done it answers Finish. This gives gold episodes and scripted runs.
 """
@@ -13,14 +13,14 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from agent.coords import Frame, input_to_screen
-from agent.errors import ConfigError, ModelError
+from agent.core.coords import Frame, input_to_screen
+from agent.core.errors import ConfigError, ModelError
+from agent.core.model import Model, ModelReply, ModelRequest
 from envs.browser.dom import rect_to_screen
-from model.base import Model, ModelReply, ModelRequest
 
 if TYPE_CHECKING:
+    from agent.core.task import Task
     from envs.browser.env import BrowserEnv
-    from envs.tasks import Task
 
 POINTER_OPS = {"click", "double_click", "right_click", "middle_click", "hover"}
 WAIT_S = 0.3

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from agent.errors import ConfigError, EnvError
+from agent.core.errors import ConfigError, EnvError
 from envs.sites.app import HttpError, SiteApp
 
 STATIC = Path(__file__).parent / "static"

@@ -7,14 +7,23 @@ also carries a declarative ``solution`` (steps for :class:`~envs.sites.oracle.Or
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from agent.errors import ConfigError
-from envs.base import Env
-from envs.tasks import Task, TaskResult
+from agent.core.env import Env
+from agent.core.errors import ConfigError
+from agent.core.task import Task, TaskResult
 
-if TYPE_CHECKING:
-    from envs.sites.server import SiteServer
+
+class SiteServer(Protocol):
+    """What a task needs of the bundled-site server (:class:`envs.sites.server.SiteServer`);
+    a protocol, so the tasks do not import the server that hosts their apps."""
+
+    def api(self, site: str, method: str, path: str, body: Any = None) -> Any:
+        """Call ``/api/<site>/<path>`` and return the decoded JSON."""
+
+    def url_for(self, site: str, path: str = "") -> str:
+        """The URL of a page of ``site``."""
+
 
 # A solution step: {"op": "click", "selector": "#search-btn"}, {"op": "type", "selector":
 # "#from", "text": "BOS", "clear": true}, {"op": "key", "keys": "enter"}, {"op": "scroll",

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError, ModelError
+from agent.core.errors import ConfigError, ModelError
+from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.stopping import cut_at_stop
-from model.base import Model, ModelReply, ModelRequest
 from model.parsers import convention_for, mode_for
 from model.prompts import Family, ImagePart, Message, build_messages, resolve_family
 

@@ -14,7 +14,7 @@ import io
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from agent.errors import VisionInputError
+from agent.core.errors import VisionInputError
 from model.prompts import ImagePart
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

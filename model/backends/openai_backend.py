@@ -4,7 +4,7 @@ Images go as lossless PNG data URLs of the model input (already padded to multip
 or smart-resized where the format needs it), and ``min_pixels`` / ``max_pixels`` are sent
 (vLLM: ``mm_processor_kwargs``; also top-level for servers that read them there) so the
 server's processor keeps those pixels as they are. Connect errors, 5xx and 429 are retried
-with exponential backoff; every failure is a :class:`~agent.errors.ModelError` that says
+with exponential backoff; every failure is a :class:`~agent.core.errors.ModelError` that says
 what to do.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 
-from agent.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS
-from agent.errors import ConfigError, ModelError
+from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS
+from agent.core.errors import ConfigError, ModelError
+from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.images import model_png, png_data_url
-from model.base import Model, ModelReply, ModelRequest
 from model.parsers import convention_for, mode_for
 from model.prompts import Family, ImagePart, Message, build_messages, resolve_family
 

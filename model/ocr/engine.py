@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.errors import ConfigError, ModelError, VisionInputError
+from agent.core.errors import ConfigError, ModelError, VisionInputError
 from model.grounding import Box, TextLine, Word
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]

@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from agent.actions import normalize_keys
-from agent.errors import ConfigError
+from agent.core.actions import normalize_keys
+from agent.core.errors import ConfigError
 
 Verb = Literal[
     "click", "double_click", "right_click", "hover", "type", "key", "scroll", "wait",

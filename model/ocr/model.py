@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.errors import ConfigError
-from model.base import HistoryItem, Model, ModelReply, ModelRequest
+from agent.core.errors import ConfigError
+from agent.core.model import HistoryItem, Model, ModelReply, ModelRequest
 from model.grounding import (
     DEFAULT_MARGIN,
     DEFAULT_NEAR_RATIO,

@@ -1,18 +1,18 @@
 """Model output parsers: raw model text → :class:`Parsed` (thought + actions in screenshot px).
 
 Each format knows its coordinate convention and the input mode its model expects, so the
-loop can build the right :class:`~agent.coords.Frame` (:func:`convention_for`,
-:func:`mode_for`). Coordinates are converted only by :mod:`agent.coords`.
+loop can build the right :class:`~agent.core.coords.Frame` (:func:`convention_for`,
+:func:`mode_for`). Coordinates are converted only by :mod:`agent.core.coords`.
 
-Malformed output raises exactly one :class:`~agent.errors.ParseError` naming the format and
+Malformed output raises exactly one :class:`~agent.core.errors.ParseError` naming the format and
 the offending fragment — never a guessed action, never an internal exception.
 """
 
 from __future__ import annotations
 
-from agent.actions import action_points
-from agent.coords import Convention, Frame, Mode, check_on_screen
-from agent.errors import ConfigError, CoordinateError, ParseError
+from agent.core.actions import action_points
+from agent.core.coords import Convention, Frame, Mode, check_on_screen
+from agent.core.errors import ConfigError, CoordinateError, ParseError
 from model.parsers.common import (
     INTERNAL_ERRORS,
     MAX_ACTIONS,

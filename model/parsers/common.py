@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from agent.actions import Action, Box, Point
-from agent.coords import (
+from agent.core.actions import Action, Box, Point
+from agent.core.coords import (
     Convention,
     Frame,
     Mode,
@@ -25,7 +25,7 @@ from agent.coords import (
     model_box_to_screen,
     model_to_screen,
 )
-from agent.errors import CoordinateError, ParseError
+from agent.core.errors import CoordinateError, ParseError
 
 MAX_TEXT_CHARS = 100_000  # longer outputs are runaway generations, not actions
 MAX_ACTIONS = 50  # one model turn never legitimately holds more

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.actions import (
+from agent.core.actions import (
     Action,
     Box,
     Click,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.actions import Action, parse_action
+from agent.core.actions import Action, parse_action
 from model.parsers.common import Ctx, Parsed, find_json, guard, strip_or_none
 
 _WRAPPER_KEYS = frozenset({"thought", "action", "actions"})

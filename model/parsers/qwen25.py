@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.actions import (
+from agent.core.actions import (
     Action,
     Back,
     Click,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.errors import ConfigError
+from agent.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

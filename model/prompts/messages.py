@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.coords import Frame
-from envs.base import Observation
-from model.base import HistoryItem, ModelRequest
+from agent.core.coords import Frame
+from agent.core.model import HistoryItem, ModelRequest
+from agent.core.observation import Observation
 from model.prompts import templates
 from model.prompts.families import Family, get_family
 

@@ -8,14 +8,14 @@
   track a cursor, so a drag names both ends);
 * Qwen2-VL / Qwen-VL: no published agent prompt; a grounding instruction in their
   reference/box syntax (coordinates 0–1000);
-* json: the action schema of :mod:`agent.actions`, points in screenshot pixels.
+* json: the action schema of :mod:`agent.core.actions`, points in screenshot pixels.
 """
 
 from __future__ import annotations
 
 import json
 
-from agent.coords import Frame
+from agent.core.coords import Frame
 
 UI_TARS_HEAD = (
     """You are a GUI agent. You are given a task and your action history, with \

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.api import run
+from agent.episode.runner import run
 from envs.browser import BrowserEnv
 from envs.sites import get_task
 from envs.sites.oracle import OracleModel

@@ -24,7 +24,7 @@ from agent.calibration import (
     target_page,
 )
 from agent.cli import main
-from agent.coords import Frame, screen_to_model
+from agent.core.coords import Frame, screen_to_model
 from model.parsers import parse
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from agent.actions import dump_action, parse_action
+from agent.core.actions import dump_action, parse_action
+from agent.core.model import ModelRequest
+from agent.core.task import Task
 from envs.browser import BrowserEnv
-from envs.tasks import Task
-from model.base import ModelRequest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

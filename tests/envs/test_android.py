@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.actions import (
+from agent.core.actions import (
     Back,
     Click,
     Drag,
@@ -34,8 +34,8 @@ from agent.actions import (
     Type,
     Wait,
 )
-from agent.coords import Frame, input_to_screen, screen_to_input
-from agent.errors import ActionFailedError, EnvNotAvailableError
+from agent.core.coords import Frame, input_to_screen, screen_to_input
+from agent.core.errors import ActionFailedError, EnvNotAvailableError
 from envs.android import translate
 from envs.android.env import AndroidEnv, screen_geometry
 from envs.android.fake_adb import FakeAdbServer

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.actions import (
+from agent.core.actions import (
     Back,
     Click,
     DoubleClick,
@@ -26,7 +26,7 @@ from agent.actions import (
     Type,
     Wait,
 )
-from agent.errors import EnvClosedError, EnvNotAvailableError
+from agent.core.errors import EnvClosedError, EnvNotAvailableError
 from envs.browser import BrowserEnv, find_browser, normalize_url, to_playwright
 from envs.browser.discover import ENV_VAR, playwright_candidates
 from envs.browser.dom import rect_to_screen
@@ -91,7 +91,7 @@ def test_normalize_url(url: str, expected: str) -> None:
     "url", ["javascript:alert(1)", "chrome://settings", "data:text/html,hi", "ftp://x.org", " "]
 )
 def test_normalize_url_refuses(url: str) -> None:
-    from agent.errors import ActionFailedError
+    from agent.core.errors import ActionFailedError
 
     with pytest.raises(ActionFailedError):
         normalize_url(url)
@@ -151,7 +151,7 @@ def test_discovery_errors_name_the_fixes(tmp_path: Path) -> None:
 
 
 def test_bad_start_arguments_fail_before_launching() -> None:
-    from agent.errors import ConfigError
+    from agent.core.errors import ConfigError
 
     for kwargs in ({"url": "javascript:alert(1)"}, {"site": "nosuch"}, {"dsf": 0.0}):
         with pytest.raises(ConfigError):
@@ -193,7 +193,7 @@ def log(env: BrowserEnv) -> list[str]:
 
 
 def center(env: BrowserEnv, selector: str) -> tuple[float, float]:
-    """An element's click point in screenshot px (through agent.coords)."""
+    """An element's click point in screenshot px (through agent.core.coords)."""
     b = env.page.locator(selector).bounding_box()
     assert b is not None
     rect = (b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"])

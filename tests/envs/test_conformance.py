@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agent.actions import Action
 from agent.cli import main
-from agent.coords import Frame
-from agent.errors import ActionFailedError
-from envs.base import Env, Observation
+from agent.core.actions import Action
+from agent.core.coords import Frame
+from agent.core.env import Env
+from agent.core.errors import ActionFailedError
+from agent.core.observation import Observation
 from envs.conformance import assert_conforms, check_env
 
 HERE = Path(__file__).parent

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from agent.actions import (
+from agent.core.actions import (
     Click,
     DoubleClick,
     Drag,
@@ -26,8 +26,8 @@ from agent.actions import (
     Type,
     Wait,
 )
-from agent.coords import Frame, screen_to_input
-from agent.errors import ActionFailedError, ActionNotSupportedError, EnvNotAvailableError
+from agent.core.coords import Frame, screen_to_input
+from agent.core.errors import ActionFailedError, ActionNotSupportedError, EnvNotAvailableError
 from envs.desktop import translate
 from envs.desktop.env import DesktopEnv, monitor_geometry
 from envs.desktop.keys import xdotool_combo

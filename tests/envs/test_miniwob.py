@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.actions import Click, Finish
 from agent.cli import main
-from agent.errors import ConfigError
+from agent.core.actions import Click, Finish
+from agent.core.errors import ConfigError
 from envs.browser.dom import rect_to_screen
 from envs.miniwob import OCR_TASKS, MiniWobEnv, MiniWobTask, html_dir, ocr_instructions
 from model.ocr.instructions import parse_instructions

@@ -9,15 +9,16 @@ from typing import Any
 
 import pytest
 
-from agent.actions import Click
-from agent.coords import Frame
-from agent.errors import ConfigError, EnvError, ModelError
-from envs.base import Env, Observation
+from agent.core.actions import Click
+from agent.core.coords import Frame
+from agent.core.env import Env
+from agent.core.errors import ConfigError, EnvError, ModelError
+from agent.core.model import ModelRequest
+from agent.core.observation import Observation
 from envs.browser import BrowserEnv
 from envs.sites import SITES, TASKS, SiteServer, get_task
 from envs.sites.flights import search
 from envs.sites.oracle import OracleModel
-from model.base import ModelRequest
 
 # ---- registry ---------------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.actions import Click, Key, Type
-from agent.coords import input_to_screen
+from agent.core.actions import Click, Key, Type
+from agent.core.coords import input_to_screen
 from board_env import BoardEnv
 from envs.conformance import assert_conforms
 

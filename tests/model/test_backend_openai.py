@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.errors import ConfigError, ModelError
-from envs.base import Observation
+from agent.core.errors import ConfigError, ModelError
+from agent.core.model import HistoryItem, ModelRequest
+from agent.core.observation import Observation
 from model.backends.openai_backend import OpenAIModel, load_openai_model, split_spec
-from model.base import HistoryItem, ModelRequest
 from model.config import backend_settings, model_spec, resolve_settings
 from model.registry import load_model
 from model.vision import to_model_image

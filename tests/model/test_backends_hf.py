@@ -11,12 +11,12 @@ import pytest
 import torch
 from PIL import Image
 
-from agent.actions import Click, Finish, Type
-from agent.errors import ConfigError, ModelError
-from envs.base import Observation
+from agent.core.actions import Click, Finish, Type
+from agent.core.errors import ConfigError, ModelError
+from agent.core.model import HistoryItem, ModelRequest
+from agent.core.observation import Observation
 from model.backends.hf import TransformersModel, load_hf_model
 from model.backends.stopping import action_complete, balanced_end
-from model.base import HistoryItem, ModelRequest
 from model.config import backend_settings, model_spec, resolve_settings
 from model.parsers import parse
 from model.registry import load_model

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from transformers import Qwen2VLConfig
 from transformers.models.qwen2_vl.modeling_qwen2_vl import Qwen2VLModel
 
-from agent.coords import Frame
-from agent.errors import VisionInputError
+from agent.core.coords import Frame
+from agent.core.errors import VisionInputError
 from model.mrope import mrope_position_ids
 
 VOCAB = 160

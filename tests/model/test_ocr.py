@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from agent.actions import dump_action
-from agent.errors import ConfigError
-from envs.base import Observation
-from model.base import HistoryItem, ModelRequest
+from agent.core.actions import dump_action
+from agent.core.errors import ConfigError
+from agent.core.model import HistoryItem, ModelRequest
+from agent.core.observation import Observation
 from model.ocr import OcrModel, load_ocr_model, parse_instructions, parse_step
 from model.parsers import parse
 from model.registry import load_model

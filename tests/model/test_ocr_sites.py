@@ -1,7 +1,7 @@
 """The OCR grounder and OcrModel on the bundled sites in a real headless Chromium.
 
 Truth comes from the DOM: Playwright's ``bounding_box`` (CSS px) converted to screenshot px
-with :func:`agent.coords.input_to_screen`. A found control's box must contain the element's
+with :func:`agent.core.coords.input_to_screen`. A found control's box must contain the element's
 centre. Then a multi-step instruction completes ``account/change-display-name`` end to end
 through the real parser and env, judged by the site's own state.
 """
@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.coords import input_to_screen
-from envs.base import Observation
+from agent.core.coords import input_to_screen
+from agent.core.model import HistoryItem, ModelRequest
+from agent.core.observation import Observation
 from envs.browser import BrowserEnv
 from envs.sites import get_task
-from model.base import HistoryItem, ModelRequest
 from model.grounding import AmbiguousTargetError, Box, Role, choose
 from model.ocr import OcrGrounder, OcrModel
 from model.parsers import parse

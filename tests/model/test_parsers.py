@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from agent.actions import Click, Wait
-from agent.coords import Frame, screen_to_input, screen_to_model
-from agent.errors import ConfigError, ParseError
+from agent.core.actions import Click, Wait
+from agent.core.coords import Frame, screen_to_input, screen_to_model
+from agent.core.errors import ConfigError, ParseError
 from model.parsers import FORMATS, MAX_TEXT_CHARS, Parsed, convention_for, mode_for, parse
 
 HD = Frame.for_screen(1920, 1080)  # pad → 1932x1092 model input

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from agent.actions import (
+from agent.core.actions import (
     Back,
     CallUser,
     Click,
@@ -26,8 +26,8 @@ from agent.actions import (
     Type,
     Wait,
 )
-from agent.coords import Frame
-from agent.errors import CoordinateError, ParseError
+from agent.core.coords import Frame
+from agent.core.errors import CoordinateError, ParseError
 from model.parsers import parse
 
 HD = Frame.for_screen(1920, 1080)  # pad → 1932x1092 model input

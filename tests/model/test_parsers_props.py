@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from agent.actions import action_points
-from agent.coords import Frame, check_on_screen
-from agent.errors import ParseError
+from agent.core.actions import action_points
+from agent.core.coords import Frame, check_on_screen
+from agent.core.errors import ParseError
 from model.parsers import FORMATS, Parsed, convention_for, parse
 
 FMTS = list(FORMATS)

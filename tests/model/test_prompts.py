@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from agent.errors import ConfigError
-from envs.base import Observation
-from model.base import HistoryItem, ModelRequest
+from agent.core.errors import ConfigError
+from agent.core.model import HistoryItem, ModelRequest
+from agent.core.observation import Observation
 from model.parsers import FORMATS, convention_for, mode_for
 from model.prompts import (
     FAMILIES,

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 from transformers import Qwen2VLImageProcessor, Qwen2VLImageProcessorPil
 
-from agent.coords import Frame
-from agent.errors import VisionInputError
+from agent.core.coords import Frame
+from agent.core.errors import VisionInputError
 from model.vision import (
     IMAGE_PAD,
     OPENAI_CLIP_MEAN,

@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from agent.episode.recording import load_episode
 from agent.evaluation import evaluate
 from agent.evaluation.tfrecord import (
     crc32c,
@@ -20,7 +21,6 @@ from agent.evaluation.tfrecord import (
     parse_forest,
     read_records,
 )
-from agent.recording import load_episode
 from model.scripted import ScriptedModel
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,153 @@
+"""The env API: one small ABC every environment implements (browser, desktop, android, yours).
+
+Gymnasium-style: ``reset`` → :class:`Observation`; ``step(action)`` → :class:`StepResult`
+with ``terminated`` (the task ended: finish / call_user / the env says so) kept apart from
+``truncated`` (the env died or a budget ran out). A failed action never raises out of
+``step``: it becomes ``last_action_error`` in the next observation. Adapters implement the
+small ``_execute`` / ``_capture`` I/O hooks; coordinates are converted only by
+:mod:`agent.core.coords`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from agent.core.actions import TERMINAL_TYPES, Action
+from agent.core.coords import Frame, screen_to_input
+from agent.core.errors import (
+    ActionFailedError,
+    ActionNotSupportedError,
+    CoordinateError,
+    EnvClosedError,
+    EnvError,
+)
+from agent.core.observation import Observation, StepResult
+
+# What a mouse + keyboard can do: the shared core of the browser and desktop envs.
+POINTER_KEYBOARD = frozenset(
+    {"click", "double_click", "right_click", "middle_click", "hover", "drag", "type", "key"}
+    | {"scroll", "wait"}
+)
+
+
+class Env(ABC):
+    """Base class of every environment.
+
+    Subclasses declare ``name`` and ``capabilities`` (the action types they execute) and
+    implement ``_reset``, ``_capture`` and ``_execute``. ``step`` is shared: it refuses
+    unsupported actions, ends on ``finish`` / ``call_user``, turns failures into
+    ``last_action_error`` and a dead backend into ``truncated``.
+    """
+
+    name: ClassVar[str] = "env"
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        self._last_obs: Observation | None = None
+        self._closed = False
+
+    # ---- hooks for adapters ----------------------------------------------------------
+    @abstractmethod
+    def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
+        """Bring the program to its start state."""
+
+    @abstractmethod
+    def _capture(self) -> Observation:
+        """Capture the screen at native resolution (last_action_error is filled in here)."""
+
+    @abstractmethod
+    def _execute(self, action: Action, frame: Frame) -> None:
+        """Carry out one action; convert points with :func:`to_input` only. Raise
+        ActionFailedError / CoordinateError on failure, EnvClosedError if the program died."""
+
+    def _close(self) -> None:  # noqa: B027 — optional hook
+        """Release resources."""
+
+    # ---- public API ----------------------------------------------------------------------
+    def reset(self, *, url: str | None = None, seed: int | None = None) -> Observation:
+        self._ensure_open()
+        self._reset(url=url, seed=seed)
+        return self.observe()
+
+    def observe(self, last_action_error: str | None = None) -> Observation:
+        self._ensure_open()
+        obs = self._capture()
+        if last_action_error is not None:
+            obs.last_action_error = last_action_error
+        self._last_obs = obs
+        return obs
+
+    def geometry(self) -> Frame:
+        """The current screen geometry (size, scale, offset, rotation) as a Frame."""
+        if self._last_obs is None:
+            self.observe()
+        assert self._last_obs is not None
+        return self._last_obs.frame()
+
+    def to_input(self, point: tuple[float, float], frame: Frame | None = None) -> tuple[int, int]:
+        """Screenshot px → this env's input units, via the coordinate module."""
+        return screen_to_input(frame or self.geometry(), point[0], point[1])
+
+    def step(self, action: Action) -> StepResult:
+        self._ensure_open()
+        info: dict[str, Any] = {"action_type": action.type}
+        if action.type in TERMINAL_TYPES:
+            obs = self.observe()
+            return StepResult(obs, 0.0, terminated=True, truncated=False, info=info)
+        error: str | None = None
+        try:
+            if action.type not in self.capabilities:
+                raise ActionNotSupportedError(
+                    f"{self.name} env does not support {action.type!r}; "
+                    f"supported: {', '.join(sorted(self.capabilities))}"
+                )
+            self._execute(action, self.geometry())
+        except EnvClosedError as err:
+            info["error"] = f"{type(err).__name__}: {err}"
+            info["error_type"] = type(err).__name__
+            return StepResult(self._dead_observation(str(err)), truncated=True, info=info)
+        except (ActionFailedError, ActionNotSupportedError, CoordinateError, EnvError) as err:
+            error = f"{type(err).__name__}: {err}"
+            info["error"] = error
+            info["error_type"] = type(err).__name__
+        try:
+            obs = self.observe(last_action_error=error)
+        except EnvClosedError as err:
+            info["error"] = f"{type(err).__name__}: {err}"
+            return StepResult(self._dead_observation(str(err)), truncated=True, info=info)
+        return StepResult(obs, 0.0, terminated=False, truncated=False, info=info)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise EnvClosedError(f"{self.name} env is closed")
+
+    def _dead_observation(self, error: str) -> Observation:
+        """The last screen seen, flagged with the error, when the program is gone."""
+        if self._last_obs is not None:
+            last = self._last_obs
+            return Observation(
+                png=last._png,
+                array=last._array,
+                scale=last.scale,
+                offset=last.offset,
+                rotation=last.rotation,
+                url=last.url,
+                title=last.title,
+                app=last.app,
+                last_action_error=error,
+            )
+        return Observation(array=np.zeros((28, 28, 3), np.uint8), last_action_error=error)
+
+    def __enter__(self) -> Env:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

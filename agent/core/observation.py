@@ -1,0 +1,137 @@
+"""What an env hands over each step: one screenshot at native resolution and what the env
+knows about it (:class:`Observation`), and the result of one action (:class:`StepResult`)."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from agent.core.coords import Convention, Frame, Mode, Rotation
+
+
+class Observation:
+    """One screenshot at native resolution plus what the env knows about it.
+
+    Holds PNG bytes and/or a decoded RGB array and converts lazily, so an env that
+    captures PNG (a browser) never decodes unless the model needs pixels, and the
+    recorder can write the PNG it was given as-is.
+    """
+
+    def __init__(
+        self,
+        *,
+        png: bytes | None = None,
+        array: np.ndarray | None = None,
+        scale: float = 1.0,
+        offset: tuple[float, float] = (0.0, 0.0),
+        rotation: Rotation = 0,
+        url: str | None = None,
+        title: str | None = None,
+        app: str | None = None,
+        last_action_error: str | None = None,
+        extra: dict[str, Any] | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        if png is None and array is None:
+            raise ValueError("an Observation needs png bytes or an RGB array")
+        self._png = png
+        self._array = array
+        self.scale = scale
+        self.offset = offset
+        self.rotation = rotation
+        self.url = url
+        self.title = title
+        self.app = app
+        self.last_action_error = last_action_error
+        self.extra = extra or {}
+        self._size = size
+        self.captured_at = time.time()
+
+    @property
+    def array(self) -> np.ndarray:
+        """H×W×3 uint8 RGB."""
+        if self._array is None:
+            assert self._png is not None
+            with Image.open(io.BytesIO(self._png)) as im:
+                self._array = np.asarray(im.convert("RGB"))
+        return self._array
+
+    @property
+    def image(self) -> Image.Image:
+        return Image.fromarray(self.array)
+
+    @property
+    def png(self) -> bytes:
+        if self._png is None:
+            buf = io.BytesIO()
+            Image.fromarray(self.array).save(buf, format="PNG", compress_level=1)
+            self._png = buf.getvalue()
+        return self._png
+
+    @property
+    def has_png(self) -> bool:
+        return self._png is not None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) in screenshot px, read from the PNG header when not decoded."""
+        if self._size is None:
+            if self._array is not None:
+                self._size = (self._array.shape[1], self._array.shape[0])
+            else:
+                assert self._png is not None
+                w = int.from_bytes(self._png[16:20], "big")
+                h = int.from_bytes(self._png[20:24], "big")
+                self._size = (w, h)
+        return self._size
+
+    def frame(
+        self,
+        *,
+        mode: Mode = "pad",
+        max_tokens: int | None = None,
+        convention: Convention = "norm1000",
+    ) -> Frame:
+        """The Frame of this screenshot for a model with the given input conventions."""
+        kw: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
+        w, h = self.size
+        return Frame.for_screen(
+            w,
+            h,
+            mode=mode,
+            convention=convention,
+            scale=self.scale,
+            offset=self.offset,
+            rotation=self.rotation,
+            **kw,
+        )
+
+    def meta(self) -> dict[str, Any]:
+        """JSON-safe description (no pixels), for recordings."""
+        w, h = self.size
+        return {
+            "width": w,
+            "height": h,
+            "scale": self.scale,
+            "offset": list(self.offset),
+            "rotation": self.rotation,
+            "url": self.url,
+            "title": self.title,
+            "app": self.app,
+            "last_action_error": self.last_action_error,
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+
+@dataclass
+class StepResult:
+    observation: Observation
+    reward: float = 0.0
+    terminated: bool = False
+    truncated: bool = False
+    info: dict[str, Any] = field(default_factory=dict)

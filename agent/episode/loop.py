@@ -1,0 +1,344 @@
+"""The perception-action loop: observe → model → parse → gate → execute → record.
+
+One direction (DESIGN.md): the recorder only listens. The loop adds what a single model
+call lacks: a step budget, a history window, a bounded retry that feeds a parse error back,
+and a no-progress guard (the same action on an unchanged screen K times → re-prompt, then
+stop).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agent.core.actions import Action, dump_action
+from agent.core.coords import screen_to_input
+from agent.core.env import Env
+from agent.core.errors import CoordinateError, NativeAgentError, ParseError
+from agent.core.model import HistoryItem, Model, ModelRequest
+from agent.core.observation import Observation
+from agent.core.task import Task
+from agent.episode.recording import EpisodeWriter
+from agent.safety.gate import AllowAll, Decision, Gate
+from agent.safety.masking import screen
+from agent.safety.secrets import Secrets
+from agent.safety.targets import TargetReader
+from model.parsers import Parsed, convention_for, mode_for, parse
+
+
+@dataclass
+class LoopConfig:
+    max_steps: int = 30
+    history_images: int = 2  # last N screenshots go to the model as images
+    history_steps: int = 20  # older steps (as text) kept in the window
+    parse_retries: int = 2  # extra model calls after a malformed output
+    no_progress_k: int = 3  # same action on an unchanged screen K times → re-prompt
+    change_pixels: int = 16  # more changed pixels than this = the screen changed
+
+
+@dataclass
+class StepEvent:
+    """What the CLI's live progress shows after each step."""
+
+    index: int
+    actions: list[dict[str, Any]]
+    error: str | None
+    timings: dict[str, float]
+    status: str | None = None
+
+
+@dataclass
+class LoopResult:
+    status: str  # success | failure | call_user | max_steps | no_progress | parse_error | truncated
+    steps: int
+    answer: str | None = None
+    evaluation: dict[str, Any] | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def outcome(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status, "steps": self.steps}
+        for k in ("answer", "evaluation", "error"):
+            if getattr(self, k) is not None:
+                out[k] = getattr(self, k)
+        return {**out, **self.extra}
+
+
+def screen_changed(a: Observation, b: Observation, min_pixels: int) -> bool:
+    """Pixel difference at full resolution (a counter's digit must count as change; the
+    browser hides the caret in screenshots). Only run when actions repeat."""
+    if a.size != b.size:
+        return True
+    x, y = a.array, b.array
+    if np.array_equal(x, y):
+        return False
+    diff = np.abs(x.astype(np.int16) - y.astype(np.int16)).max(axis=2)
+    return int(np.count_nonzero(diff > 24)) > min_pixels
+
+
+def _same_action(a: Action, b: Action, tol: float = 5.0) -> bool:
+    da, db = dump_action(a), dump_action(b)
+    for d in (da, db):
+        d.pop("box", None)
+        d.pop("target", None)
+    pa, pb = da.pop("point", None), db.pop("point", None)
+    if da != db:
+        return False
+    if pa is None or pb is None:
+        return pa == pb
+    return abs(pa[0] - pb[0]) <= tol and abs(pa[1] - pb[1]) <= tol
+
+
+def input_points(action: Action, env: Env, obs: Observation) -> dict[str, Any]:
+    """The input-unit coordinates an action will be executed at (for the recording)."""
+    frame = obs.frame()
+    out: dict[str, Any] = {}
+    for name in ("point", "start", "end"):
+        p = getattr(action, name, None)
+        if p is not None:
+            try:
+                out[name] = list(screen_to_input(frame, p[0], p[1]))
+            except CoordinateError as err:
+                out[name] = None
+                out["error"] = str(err)
+    return out
+
+
+class Loop:
+    """Runs one episode of ``model`` on ``env``; construct once per episode."""
+
+    def __init__(
+        self,
+        env: Env,
+        model: Model,
+        writer: EpisodeWriter,
+        *,
+        config: LoopConfig | None = None,
+        gate: Gate | None = None,
+        on_step: Callable[[StepEvent], None] | None = None,
+        secrets: Secrets | None = None,
+    ) -> None:
+        self.env, self.model, self.writer = env, model, writer
+        self.cfg = config or LoopConfig()
+        self.gate = gate or AllowAll()
+        self.on_step = on_step
+        self.secrets = secrets or Secrets()
+        # one reader for the gate and the masking (it caches OCR and uiautomator dumps)
+        self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()
+        self.history: list[HistoryItem] = []
+        self.mode = model.input_mode if model.input_mode else mode_for(model.format)
+        self.convention = model.convention or convention_for(model.format)
+
+    # ---- one model decision, with bounded retries on malformed output -----------------
+    def _decide(
+        self, goal: str, obs: Observation, feedback: str | None
+    ) -> tuple[Parsed | None, list[dict[str, Any]], dict[str, float]]:
+        frame = obs.frame(
+            mode=self.mode, max_tokens=self.model.max_tokens, convention=self.convention
+        )
+        attempts: list[dict[str, Any]] = []
+        timings: dict[str, float] = {}
+        for _ in range(1 + self.cfg.parse_retries):
+            t0 = time.perf_counter()
+            reply = self.model.act(
+                ModelRequest(goal, obs, frame, self._window(), feedback=feedback)
+            )
+            timings["model_s"] = timings.get("model_s", 0.0) + time.perf_counter() - t0
+            for k, v in reply.timings.items():
+                timings[f"model.{k}"] = v
+            attempt: dict[str, Any] = {"raw": reply.text}
+            if reply.usage:
+                attempt["usage"] = reply.usage
+            attempts.append(attempt)
+            try:
+                return (
+                    parse(self.model.format, reply.text, frame, convention=self.convention),
+                    attempts,
+                    timings,
+                )
+            except ParseError as err:
+                attempt["error"] = str(err)
+                feedback = (
+                    f"Your previous answer could not be parsed ({err.reason}). Answer again "
+                    f"with exactly one action in the required format."
+                )
+        return None, attempts, timings
+
+    def _window(self) -> list[HistoryItem]:
+        items = self.history[-self.cfg.history_steps :]
+        keep = (
+            {id(h) for h in items[-self.cfg.history_images :]} if self.cfg.history_images else set()
+        )
+        for h in self.history:
+            if id(h) not in keep:
+                h.observation = None  # free pixels outside the image window
+        return items
+
+    def run(
+        self, goal: str, obs: Observation, task: Task | None = None, *, start: int = 0
+    ) -> LoopResult:
+        """Run until the model ends, the env dies or ``max_steps`` (counted from 0, so a
+        resumed episode passes ``start`` = the steps already recorded) is reached."""
+        goal = self.secrets.scrub_text(goal) + self.secrets.prompt_note()
+        feedback: str | None = None
+        prev: tuple[Action, Observation] | None = None
+        repeats, reprompted = 0, False
+        result: LoopResult | None = None
+        for i in range(start, self.cfg.max_steps):
+            t_step = time.perf_counter()
+            obs = screen(self.env, obs, self.secrets, self.reader)  # masked, scrubbed
+            shot = self.writer.save_screenshot(i, obs)
+            parsed, attempts, timings = self._decide(goal, obs, feedback)
+            feedback = None
+            frame = obs.frame(
+                mode=self.mode, max_tokens=self.model.max_tokens, convention=self.convention
+            )
+            line: dict[str, Any] = {
+                "index": i,
+                "started_at": time.time(),
+                "observation": obs.meta(),
+                "screenshot": shot,
+                "frame": frame.model_dump(),
+                "raw": attempts[-1]["raw"],
+                "attempts": attempts if len(attempts) > 1 or "error" in attempts[0] else None,
+                "thought": parsed.thought if parsed else None,
+                "actions": [],
+            }
+            if parsed is None:
+                line["error"] = attempts[-1].get("error")
+                result = LoopResult("parse_error", i + 1, error=line["error"])
+                self._emit(line, i, timings, t_step, result.status)
+                break
+            next_obs = obs
+            for action in parsed.actions:
+                rec: dict[str, Any] = {
+                    "action": dump_action(action),
+                    "input": input_points(action, self.env, obs),
+                }
+                decision = self._check(action, obs)
+                rec["gate"] = decision.to_json()
+                if decision.verdict != "allow":
+                    rec["error"] = f"denied by {decision.policy}: {decision.reason}"
+                    line["actions"].append(rec)
+                    next_obs = self._observe(obs, rec["error"])
+                    break
+                try:
+                    real = self.secrets.inject(action)
+                except NativeAgentError as err:  # an unknown placeholder: never typed
+                    rec["error"] = f"{type(err).__name__}: {err}"
+                    line["actions"].append(rec)
+                    next_obs = self._observe(obs, rec["error"])
+                    break
+                t0 = time.perf_counter()
+                res = self.env.step(real)
+                timings["execute_s"] = timings.get("execute_s", 0.0) + time.perf_counter() - t0
+                rec["result"] = {
+                    "terminated": res.terminated,
+                    "truncated": res.truncated,
+                    **({"error": res.info["error"]} if "error" in res.info else {}),
+                }
+                line["actions"].append(rec)
+                next_obs = res.observation
+                if res.truncated:
+                    result = LoopResult("truncated", i + 1, error=res.info.get("error"))
+                    break
+                if res.terminated:
+                    result = self._terminal(action, i + 1)
+                    break
+                if res.observation.last_action_error:
+                    break  # don't run the rest of a multi-action answer blindly
+            self.history.append(
+                HistoryItem(
+                    i,
+                    attempts[-1]["raw"],
+                    line["actions"][0]["action"] if line["actions"] else None,
+                    next_obs.last_action_error,
+                    obs,
+                    frame,
+                )
+            )
+            # no-progress guard: the same action on an unchanged screen K times
+            if result is None and len(parsed.actions) == 1 and prev is not None:
+                a = parsed.actions[0]
+                if _same_action(a, prev[0]) and not screen_changed(
+                    prev[1], next_obs, self.cfg.change_pixels
+                ):
+                    repeats += 1
+                else:
+                    repeats = 0
+                if repeats + 1 >= self.cfg.no_progress_k:
+                    if reprompted:
+                        result = LoopResult(
+                            "no_progress",
+                            i + 1,
+                            error="the same action kept leaving the screen unchanged",
+                        )
+                    else:
+                        reprompted, repeats = True, 0
+                        feedback = (
+                            "Your last actions did not change the screen. Do not repeat "
+                            "them; try a different action or finish."
+                        )
+                        line["no_progress_reprompt"] = True
+            prev = (parsed.actions[-1], next_obs) if parsed.actions else prev
+            obs = next_obs
+            self._emit(line, i, timings, t_step, result.status if result else None)
+            if result is not None:
+                break
+        if result is None:
+            result = LoopResult("max_steps", max(self.cfg.max_steps, start))
+        result.extra["final_observation"] = obs.meta()
+        if task is not None and result.status != "truncated":
+            ev = task.evaluate(self.env)
+            result.evaluation = {"success": ev.success, "reward": ev.reward, **ev.details}
+            if result.status in ("success", "max_steps", "failure", "call_user", "no_progress"):
+                result.extra["model_status"] = result.status
+                result.status = (
+                    "success"
+                    if ev.success
+                    else ("failure" if result.status == "success" else result.status)
+                )
+        return result
+
+    def _check(self, action: Action, obs: Observation) -> Decision:
+        """The gate's decision; a gate that raises denies (fail closed)."""
+        try:
+            return self.gate.check(action, self.env, obs)
+        except Exception as err:
+            return Decision("deny", "gate-error", f"{type(err).__name__}: {err}"[:300])
+
+    def _observe(self, obs: Observation, error: str) -> Observation:
+        """The screen after an action that did not run (the env may have died meanwhile)."""
+        try:
+            return self.env.observe(last_action_error=error)
+        except NativeAgentError:
+            obs.last_action_error = error
+            return obs
+
+    def _terminal(self, action: Action, steps: int) -> LoopResult:
+        if action.type == "finish":
+            return LoopResult(
+                "success" if action.status == "success" else "failure", steps, answer=action.answer
+            )
+        return LoopResult("call_user", steps, answer=getattr(action, "question", None))
+
+    def _emit(
+        self, line: dict[str, Any], i: int, timings: dict[str, float], t0: float, status: str | None
+    ) -> None:
+        timings["step_s"] = time.perf_counter() - t0
+        line["timings"] = {k: round(v, 6) for k, v in timings.items()}
+        line["ended_at"] = time.time()
+        line = {k: v for k, v in line.items() if v is not None}
+        if self.secrets:
+            line = self.secrets.scrub(line)
+        self.writer.write_step(line)
+        if self.on_step:
+            errors = [line.get("error")]
+            errors += [a.get("error") or a.get("result", {}).get("error") for a in line["actions"]]
+            error = next((e for e in errors if e), None)
+            actions = [a["action"] for a in line["actions"]]
+            self.on_step(StepEvent(i, actions, error, line["timings"], status))

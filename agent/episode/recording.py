@@ -1,0 +1,309 @@
+"""Episode recording: one directory per episode, JSON only, readable after a crash.
+
+Layout (DESIGN.md): ``episode.json`` (task, env, model, versions, start/end, outcome),
+``steps.jsonl`` (one line per step, appended and flushed when the step ends), ``NNNN.png``
+(written by a background thread so PNG work stays off the loop's hot path). A SIGKILL loses
+at most the step in flight; the reader skips a torn last line with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agent.core.errors import RecordingError
+from agent.core.observation import Observation
+
+SCHEMA_VERSION = 1
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version(), "schema": str(SCHEMA_VERSION)}
+    for dist in ("native-agent", "transformers", "torch", "playwright"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file; the
+    temporary file is removed when the write fails (a full disk keeps no debris)."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def screenshot_name(index: int) -> str:
+    return f"{index:04d}.png"
+
+
+class _PngWriter:
+    """Writes screenshots on a daemon thread; errors surface on the next call or close."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._q: queue.Queue[tuple[str, Observation] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="png-writer", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._q.get()
+            try:
+                if item is None:
+                    return
+                name, obs = item
+                if self._error is None:  # after a failure (full disk) stop writing
+                    _atomic_write(self.directory / name, obs.png)
+            except BaseException as err:
+                self._error = err
+            finally:
+                self._q.task_done()
+
+    def put(self, name: str, obs: Observation) -> None:
+        self.raise_pending()
+        self._q.put((name, obs))
+
+    def raise_pending(self) -> None:
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise RecordingError(f"could not write a screenshot: {err}") from err
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join(timeout=60)
+        self.raise_pending()
+
+
+RESERVE_BYTES = 64 * 1024  # kept free for the final episode.json when the disk fills up
+RESERVE_NAME = ".reserve"
+
+
+class EpisodeWriter:
+    """Append-only writer of one episode directory; only listens, never steers the loop.
+
+    ``scrub`` (e.g. :meth:`agent.safety.secrets.Secrets.scrub`) is applied to every step line and
+    to episode.json before they are written. A small reserve file is allocated at start and
+    released before the final episode.json is written, so a full disk still ends with a
+    readable episode whose outcome says what happened. A step line that cannot be written
+    whole is cut back, so steps.jsonl never holds a torn line from a full disk.
+    """
+
+    def __init__(
+        self,
+        directory: str | Path,
+        meta: dict[str, Any],
+        *,
+        fsync: bool = False,
+        scrub: Callable[[Any], Any] | None = None,
+        reserve_bytes: int = RESERVE_BYTES,
+        _resume: bool = False,
+    ):
+        self.dir = Path(directory)
+        self.scrub = scrub
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RecordingError(f"cannot create episode directory {self.dir}: {err}") from err
+        steps_path = self.dir / "steps.jsonl"
+        if steps_path.exists() and not (_resume or meta.get("resumed")):
+            raise RecordingError(
+                f"{self.dir} already holds an episode; choose another --out directory"
+            )
+        self.fsync = fsync
+        self._reserve = self.dir / RESERVE_NAME
+        if reserve_bytes > 0:
+            try:
+                with open(self._reserve, "wb") as fh:
+                    fh.write(b"\0" * reserve_bytes)
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    self._reserve.unlink()
+                raise RecordingError(f"no space for an episode in {self.dir}: {err}") from err
+        if _resume:
+            self.meta = dict(meta)
+        else:
+            self.meta = {
+                "schema_version": SCHEMA_VERSION,
+                "versions": _versions(),
+                "started_at": time.time(),
+                "ended_at": None,
+                "outcome": {"status": "running"},
+                **meta,
+            }
+        self._write_meta()
+        try:
+            self._steps = open(steps_path, "ab", buffering=0)  # noqa: SIM115
+            self._good = self._steps.seek(0, os.SEEK_END)
+        except OSError as err:
+            raise RecordingError(f"cannot open {steps_path}: {err}") from err
+        self._png = _PngWriter(self.dir)
+        self.n_steps = 0
+        self._failed: RecordingError | None = None
+
+    @classmethod
+    def reopen(
+        cls, directory: str | Path, *, scrub: Callable[[Any], Any] | None = None, **kw: Any
+    ) -> EpisodeWriter:
+        """Continue an episode (``agent run --resume``): a torn last line is cut off, the
+        outcome goes back to running, new steps are appended after the recorded ones."""
+        d = Path(directory)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ep = load_episode(d)
+        steps_path = d / "steps.jsonl"
+        if steps_path.exists():
+            data = steps_path.read_bytes()
+            keep = len(data) if data.endswith(b"\n") or not data else data.rfind(b"\n") + 1
+            if ep.torn_lines or keep != len(data):
+                with open(steps_path, "r+b") as fh:
+                    fh.truncate(keep)
+        meta = dict(ep.meta)
+        meta.setdefault("resumes", []).append(
+            {"at": time.time(), "from_step": len(ep.steps), "previous_outcome": ep.outcome}
+        )
+        meta["outcome"], meta["ended_at"] = {"status": "running"}, None
+        writer = cls(d, meta, scrub=scrub, _resume=True, **kw)
+        writer.n_steps = len(ep.steps)
+        return writer
+
+    def _clean(self, obj: Any) -> Any:
+        return self.scrub(obj) if self.scrub is not None else obj
+
+    def _write_meta(self) -> None:
+        data = json.dumps(self._clean(self.meta), indent=2, default=str).encode("utf-8")
+        try:
+            _atomic_write(self.dir / "episode.json", data)
+        except OSError as err:
+            raise RecordingError(f"cannot write {self.dir / 'episode.json'}: {err}") from err
+
+    def save_screenshot(self, index: int, obs: Observation) -> str:
+        """Queue the PNG of step ``index``; returns its file name for the step line."""
+        name = screenshot_name(index)
+        self._png.put(name, obs)
+        return name
+
+    def write_step(self, step: dict[str, Any]) -> None:
+        """Append one step line and flush it to the OS (survives SIGKILL of this process).
+        A line the disk cannot take whole is cut back and a RecordingError raised."""
+        if self._failed is not None:
+            raise self._failed
+        line = (json.dumps(self._clean(step), default=str, ensure_ascii=False) + "\n").encode()
+        try:
+            view = memoryview(line)
+            while view:
+                n = self._steps.write(view)
+                view = view[n:]
+            if self.fsync:
+                os.fsync(self._steps.fileno())
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                self._steps.truncate(self._good)
+            self._failed = RecordingError(f"cannot append to {self.dir / 'steps.jsonl'}: {err}")
+            raise self._failed from err
+        self._good += len(line)
+        self.n_steps += 1
+        self._png.raise_pending()
+
+    def finish(self, outcome: dict[str, Any]) -> None:
+        """Write the outcome and wait for the screenshots still in flight. A screenshot
+        that failed is named in the outcome (and raised) after episode.json is written."""
+        pending: RecordingError | None = None
+        try:
+            self._png.close()
+        except RecordingError as err:
+            pending = err
+            if "error" not in outcome:
+                outcome = {**outcome, "error": str(err), "error_type": "RecordingError"}
+        with contextlib.suppress(OSError):
+            self._steps.close()
+        with contextlib.suppress(OSError):
+            self._reserve.unlink()  # the space the final episode.json needs
+        self.meta["ended_at"] = time.time()
+        self.meta["outcome"] = outcome
+        self.meta["n_steps"] = self.n_steps
+        self._write_meta()
+        if pending is not None:
+            raise pending
+
+
+# ---- reading -----------------------------------------------------------------------------
+
+
+@dataclass
+class Episode:
+    """A recorded episode as read back from disk."""
+
+    dir: Path
+    meta: dict[str, Any]
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    torn_lines: int = 0
+
+    @property
+    def outcome(self) -> dict[str, Any]:
+        return self.meta.get("outcome", {})
+
+    @property
+    def success(self) -> bool:
+        return self.outcome.get("status") == "success"
+
+    def screenshot_path(self, index: int) -> Path:
+        return self.dir / screenshot_name(index)
+
+    def actions(self) -> list[dict[str, Any]]:
+        return [a for s in self.steps for a in s.get("actions", [])]
+
+
+def load_episode(directory: str | Path) -> Episode:
+    """Read an episode directory, tolerating a torn last line (skipped with a warning)."""
+    d = Path(directory)
+    meta_path = d / "episode.json"
+    if not meta_path.exists():
+        raise RecordingError(f"{d} is not an episode directory (no episode.json)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise RecordingError(f"{meta_path} is not valid JSON: {err}") from err
+    steps: list[dict[str, Any]] = []
+    torn = 0
+    steps_path = d / "steps.jsonl"
+    if steps_path.exists():
+        lines = steps_path.read_bytes().split(b"\n")
+        for n, raw in enumerate(lines, 1):
+            if not raw.strip():
+                continue
+            try:
+                steps.append(json.loads(raw))
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                if n >= len(lines) - 1:
+                    torn += 1
+                    warnings.warn(
+                        f"{steps_path}: skipped a torn last line ({len(raw)} bytes)",
+                        stacklevel=2,
+                    )
+                else:
+                    raise RecordingError(f"{steps_path}:{n} is corrupt: {err}") from err
+    return Episode(dir=d, meta=meta, steps=steps, torn_lines=torn)

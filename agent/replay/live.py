@@ -1,0 +1,414 @@
+"""Replay a recorded episode in a live env and report where the live run diverges.
+
+The recorded actions are fed to the normal loop by :class:`ReplayModel`, so the replay is
+recorded like any episode (a new directory, with ``replay`` in its ``episode.json``).
+Before each step the model compares the live screenshot with the one recorded for that
+step (:func:`perceptual_diff`); the first step whose score exceeds the threshold is the
+divergence. Then the replay stops (``call_user``), or — with a ``takeover`` model — that
+model decides from the divergent step on, as in a normal run.
+
+**The perceptual difference** (0 = identical, 1 = opposite): both screenshots become grey
+(ITU-R 601 luma, 0–1), are box-averaged down so the long side is at most 320 px (this
+removes anti-aliasing and sub-pixel noise), and the absolute difference is averaged over
+16×16 tiles of the reduced image; the score is the **largest tile mean**, so a change
+confined to one word counts as much as a page-wide shift. Screenshots of different sizes
+score 1. The default threshold 0.03 tolerates a blinking caret or a moved mouse pointer
+(≈ 0.01 in a tile) and flags a changed word or button (≥ 0.08 in its tile).
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from agent.core.coords import screen_to_model
+from agent.core.env import Env
+from agent.core.errors import ConfigError
+from agent.core.model import Model, ModelReply, ModelRequest
+from agent.core.task import Task, TaskResult
+from agent.episode.loop import LoopConfig
+from agent.episode.recording import Episode, load_episode
+from agent.safety.secrets import ENV_PREFIX, Secrets
+from model.parsers import convention_for, mode_for
+
+DEFAULT_THRESHOLD = 0.03
+SETTLE_WAITS = 4  # short waits (0.3 s, 0.4 s, ...) granted a lagging live page per step
+MAX_SIDE = 320
+TILE = 16
+
+
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    a = rgb.astype(np.float32)
+    return (0.299 * a[..., 0] + 0.587 * a[..., 1] + 0.114 * a[..., 2]) / 255.0
+
+
+def _reduce(grey: np.ndarray, factor: int) -> np.ndarray:
+    h, w = (grey.shape[0] // factor) * factor, (grey.shape[1] // factor) * factor
+    g = grey[:h, :w]
+    return g.reshape(h // factor, factor, w // factor, factor).mean(axis=(1, 3))
+
+
+def perceptual_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest 16×16-tile mean absolute grey difference after box-reducing both images to a
+    long side ≤ 320 px (module docstring); 1.0 when the sizes differ."""
+    if a.shape != b.shape:
+        return 1.0
+    factor = max(1, math.ceil(max(a.shape[0], a.shape[1]) / MAX_SIDE))
+    d = np.abs(_reduce(_grey(a), factor) - _reduce(_grey(b), factor))
+    if d.size == 0:
+        return 0.0
+    th, tw = math.ceil(d.shape[0] / TILE), math.ceil(d.shape[1] / TILE)
+    pad = np.full((th * TILE, tw * TILE), np.nan, np.float32)
+    pad[: d.shape[0], : d.shape[1]] = d
+    tiles = np.nanmean(pad.reshape(th, TILE, tw, TILE).transpose(0, 2, 1, 3).reshape(th, tw, -1), 2)
+    return float(np.max(tiles))
+
+
+def load_png(path: Path) -> np.ndarray:
+    with Image.open(io.BytesIO(path.read_bytes())) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def executed_actions(step: dict[str, Any]) -> list[dict[str, Any]]:
+    """The actions a recorded step executed (gate-denied ones never ran)."""
+    return [rec["action"] for rec in step.get("actions", []) if "result" in rec]
+
+
+def _to_frame(action: dict[str, Any], request: ModelRequest) -> dict[str, Any]:
+    """A recorded action (screenshot px) in the convention of the loop's frame."""
+    out = dict(action)
+    frame = request.frame
+    for name in ("point", "start", "end"):
+        if out.get(name) is not None:
+            out[name] = list(screen_to_model(frame, *out[name]))
+    if out.get("box") is not None:
+        x1, y1, x2, y2 = out["box"]
+        out["box"] = [*screen_to_model(frame, x1, y1), *screen_to_model(frame, x2, y2)]
+    return out
+
+
+@dataclass
+class StepComparison:
+    index: int  # the recorded step
+    score: float | None  # None: no recorded screenshot for this step
+    diverged: bool
+    step: int | None = None  # the replay episode's step where the comparison was final
+    settle_waits: int = 0  # short waits spent letting the live page catch up
+
+
+class ReplayModel(Model):
+    """Answers the recorded actions step by step while checking the live screen.
+
+    Without ``takeover`` it speaks the plain-JSON format in screenshot px. With one, it
+    adopts the takeover's input mode, token cap and coordinate convention from the start
+    (recorded points are expressed in that convention through agent.core.coords), and its
+    ``format`` becomes the takeover's once it hands over, since the loop parses each turn
+    with the model's current ``format``.
+
+    A live page can lag its recording (a request chain still running when the screenshot
+    was taken), so a step over the threshold first gets up to ``settle_waits`` short
+    ``wait`` actions — each observed through the loop like any step — before it counts as
+    a divergence; the recording's cursor only moves when its actions are replayed.
+    """
+
+    name = "replay"
+
+    def __init__(
+        self,
+        episode: Episode,
+        *,
+        takeover: Model | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        stop_on_divergence: bool = True,
+        settle_waits: int = SETTLE_WAITS,
+    ) -> None:
+        if not 0 < threshold <= 1:
+            raise ConfigError(f"the divergence threshold must be in (0, 1], got {threshold}")
+        self.episode = episode
+        self.steps = {int(s["index"]): s for s in episode.steps}
+        self.n_steps = max(self.steps) + 1 if self.steps else 0
+        self.takeover = takeover
+        self.threshold = threshold
+        self.stop_on_divergence = stop_on_divergence
+        self.settle_waits = settle_waits
+        self.cursor = 0  # the next recorded step to replay
+        self._waits = 0
+        self.comparisons: list[StepComparison] = []
+        self.first_divergence: int | None = None
+        self.taken_over_at: int | None = None
+        if takeover is not None:
+            self.input_mode = takeover.input_mode or mode_for(takeover.format)
+            self.max_tokens = takeover.max_tokens
+            self.convention = takeover.convention or convention_for(takeover.format)
+        else:
+            self.input_mode, self.convention = "pad", "screen"
+
+    @property  # type: ignore[override]
+    def format(self) -> str:
+        if self.taken_over_at is not None and self.takeover is not None:
+            return self.takeover.format
+        return "json"
+
+    def compare(self, index: int, live: np.ndarray) -> StepComparison:
+        path = self.episode.screenshot_path(index)
+        step = self.steps.get(index)
+        if step is not None and step.get("screenshot"):
+            path = self.episode.dir / step["screenshot"]
+        if not path.exists():
+            return StepComparison(index, None, False)
+        score = perceptual_diff(load_png(path), live)
+        return StepComparison(index, round(score, 5), score > self.threshold)
+
+    def act(self, request: ModelRequest) -> ModelReply:
+        if self.taken_over_at is not None:
+            assert self.takeover is not None
+            return self.takeover.act(request)
+        i = self.cursor
+        step = request.history[-1].index + 1 if request.history else 0
+        cmp: StepComparison | None = None
+        if i < self.n_steps:
+            cmp = self.compare(i, request.observation.array)
+            if cmp.diverged and self._waits < self.settle_waits:
+                self._waits += 1
+                note = f"replay step {i}: difference {cmp.score:.4f}; letting the page settle"
+                # distinct durations, so the loop's no-progress guard sees no repetition
+                return self._reply(note, [{"type": "wait", "seconds": 0.2 + 0.1 * self._waits}])
+            cmp.step, cmp.settle_waits, self._waits = step, self._waits, 0
+            self.comparisons.append(cmp)
+            if cmp.diverged and self.first_divergence is None:
+                self.first_divergence = i
+        if (cmp is not None and cmp.diverged) or i >= self.n_steps:
+            if self.takeover is not None:
+                self.taken_over_at = i
+                return self.takeover.act(request)
+            if i >= self.n_steps:
+                return self._reply("end of the recording", [_finish("end of the recording")])
+            if self.stop_on_divergence:
+                q = f"replay diverged at step {i} (difference {cmp.score:.4f})"  # type: ignore[union-attr]
+                return self._reply(q, [{"type": "call_user", "question": q}])
+        self.cursor += 1
+        actions = executed_actions(self.steps.get(i, {}))
+        if not actions:
+            actions = [{"type": "wait", "seconds": 0}]
+        note = f"replay step {i}" + (f": difference {cmp.score:.4f}" if cmp and cmp.score else "")
+        return self._reply(note, [_to_frame(a, request) for a in actions])
+
+    @staticmethod
+    def _reply(thought: str, actions: list[dict[str, Any]]) -> ModelReply:
+        return ModelReply(json.dumps({"thought": thought, "actions": actions}))
+
+    def close(self) -> None:
+        if self.takeover is not None:
+            self.takeover.close()
+
+    def describe(self) -> dict[str, Any]:
+        out = {**super().describe(), "source": str(self.episode.dir)}
+        if self.takeover is not None:
+            out["takeover"] = self.takeover.describe()
+        return out
+
+
+def _finish(answer: str) -> dict[str, Any]:
+    return {"type": "finish", "status": "failure", "answer": answer}
+
+
+# ---- rebuilding the env and the task of a recording ----------------------------------------
+
+
+def _literal(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def env_for(episode: Episode, name: str | None = None, **overrides: Any) -> Env:
+    """The env the episode ran in: same kind, viewport and device scale factor."""
+    meta_env = episode.meta.get("env", {})
+    name = name or meta_env.get("name") or "browser"
+    kwargs = {k: _literal(v) for k, v in (meta_env.get("kwargs") or {}).items()}
+    first = episode.steps[0]["observation"] if episode.steps else {}
+    viewport = (first.get("extra") or {}).get("viewport")
+    if name in ("browser", "miniwob") and viewport:
+        kwargs["viewport"] = tuple(viewport)
+        kwargs["dsf"] = float(first.get("scale", 1.0))
+    if "viewport" in kwargs:
+        kwargs["viewport"] = tuple(kwargs["viewport"])
+    kwargs.update(overrides)
+    if name == "miniwob":
+        from envs.miniwob import MiniWobEnv
+
+        allowed = ("viewport", "dsf", "headless", "browser_path", "max_time_s")
+        return MiniWobEnv(**{k: v for k, v in kwargs.items() if k in allowed})
+    from envs.registry import make_env
+
+    return make_env(name, **kwargs)
+
+
+class _ReplayTask(Task):
+    """The recorded task (or none), set up as recorded, then ``prepare`` (to alter the
+    app before the replay, e.g. in tests); goal = the recorded goal."""
+
+    def __init__(self, inner: Task | None, goal: str, url: str | None, prepare: Any) -> None:
+        self.inner, self.goal, self.url, self.prepare = inner, goal, url, prepare
+        self.id = getattr(inner, "id", None) or ""
+
+    def setup(self, env: Env) -> None:
+        if self.inner is not None:
+            self.inner.setup(env)
+        else:
+            env.reset(url=self.url)
+        if self.prepare is not None:
+            self.prepare(env)
+
+    def evaluate(self, env: Env) -> TaskResult:
+        if self.inner is None:
+            return TaskResult(success=False, details={"reason": "free-text task: no check"})
+        return self.inner.evaluate(env)
+
+
+def task_for(episode: Episode) -> Task | None:
+    """The recorded task object: a bundled-site id, a MiniWoB++ task with its seed, or
+    None for a free-text goal."""
+    task = episode.meta.get("task", {})
+    tid = task.get("id")
+    if not tid:
+        return None
+    if tid.startswith("miniwob/"):
+        from envs.miniwob import MiniWobTask
+
+        seed = task.get("seed", episode.meta.get("bench", {}).get("seed", 0))
+        return MiniWobTask(tid.split("/", 1)[1], int(seed))
+    from envs.sites import get_task
+
+    return get_task(tid)
+
+
+# ---- the replay ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReplayReport:
+    source: str
+    episode: str
+    threshold: float
+    steps: list[StepComparison] = field(default_factory=list)
+    first_divergence: int | None = None
+    taken_over_at: int | None = None
+    outcome: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def diverged(self) -> bool:
+        return self.first_divergence is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def replay(
+    source: str | Path | Episode,
+    *,
+    env: Env | str | None = None,
+    model: Model | str | None = None,
+    out: str | Path | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    stop_on_divergence: bool = True,
+    max_steps: int = 30,
+    prepare: Callable[[Env], None] | None = None,
+    secrets: Secrets | Mapping[str, str] | None = None,
+    **env_overrides: Any,
+) -> ReplayReport:
+    """Re-execute a recorded episode live; see the module docstring.
+
+    ``env``: an Env (kept open), an env name, or None (the recorded one); ``model``: the
+    takeover model (spec or instance); ``max_steps``: the takeover's budget beyond the
+    recording; ``prepare(env)`` runs after the task's setup (to alter the app on purpose);
+    ``secrets``: the values of the ``{{secret:NAME}}`` placeholders the episode typed (a
+    recording holds only the names), required before anything runs.
+    """
+    from agent.suites.bench import run_episode
+
+    episode = source if isinstance(source, Episode) else load_episode(source)
+    if not episode.steps:
+        raise ConfigError(f"{episode.dir} has no recorded steps to replay")
+    sec = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
+    missing = sorted(set(episode.meta.get("secrets", {}).get("names", [])) - set(sec.names))
+    if missing:
+        fix = ", ".join(f"--secret {n}=… or {ENV_PREFIX}{n.upper()}" for n in missing)
+        raise ConfigError(f"{episode.dir} typed secret(s) {', '.join(missing)}: give {fix}")
+    takeover = model
+    own_takeover = isinstance(model, str)
+    if isinstance(model, str):
+        from model.registry import load_model
+
+        takeover = load_model(model)
+    rm = ReplayModel(
+        episode,
+        takeover=takeover,  # type: ignore[arg-type]
+        threshold=threshold,
+        stop_on_divergence=stop_on_divergence,
+    )
+    meta_task = episode.meta.get("task", {})
+    task = _ReplayTask(task_for(episode), meta_task.get("goal") or "replay", None, prepare)
+    task.url = episode.meta.get("env", {}).get("url")
+    if isinstance(env, Env):
+        env_obj, own_env = env, False
+    else:
+        env_obj, own_env = env_for(episode, env, **env_overrides), True
+    n = rm.n_steps * (1 + SETTLE_WAITS)  # room for the settle waits
+    cfg = LoopConfig(max_steps=n + (max_steps if takeover is not None else 0))
+    if takeover is None:
+        cfg.no_progress_k = cfg.max_steps + 1  # the recording decides, not the guard
+    if out is None:
+        out = episode.dir.with_name(episode.dir.name + "-replay")
+        k = 1
+        while out.exists():
+            k += 1
+            out = episode.dir.with_name(f"{episode.dir.name}-replay{k}")
+    try:
+        result, out_dir = run_episode(
+            env_obj,
+            task,
+            rm,
+            Path(out),
+            cfg,
+            {"replay": {"source": str(episode.dir)}},
+            secrets=sec,
+        )
+    finally:
+        if own_takeover:
+            rm.close()
+        if own_env:
+            env_obj.close()
+    report = ReplayReport(
+        source=str(episode.dir),
+        episode=str(out_dir),
+        threshold=threshold,
+        steps=rm.comparisons,
+        first_divergence=rm.first_divergence,
+        taken_over_at=rm.taken_over_at,
+        outcome=result.outcome(),
+    )
+    _annotate(out_dir, report)
+    return report
+
+
+def _annotate(directory: Path, report: ReplayReport) -> None:
+    """Add the comparison to the replay's episode.json (written atomically)."""
+    from agent.episode.recording import _atomic_write
+
+    path = directory / "episode.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta["replay"] = report.to_json()
+    _atomic_write(path, json.dumps(meta, indent=2, default=str).encode("utf-8"))

@@ -1,0 +1,198 @@
+"""The action gate between parser and env: allow, confirm or deny each action.
+
+Every decision is recorded in the step line; a denied action is never executed and its
+reason becomes ``last_action_error`` for the model. The gate is the same for every env: a
+:class:`~agent.safety.policy.Policy` decides from the action type, the text of what it would press
+(:mod:`agent.safety.targets`), the URL and the app; ``confirm`` asks a person — on the
+terminal when stdin is a TTY, or through a Python callback — and is denied when nobody can
+be asked (non-interactive) unless the run says ``--yes``.
+"""
+
+from __future__ import annotations
+
+import select
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from agent.core.actions import Action
+from agent.core.env import Env
+from agent.core.errors import EnvClosedError
+from agent.core.observation import Observation
+from agent.safety.policy import ESCAPE_TYPES, Policy, default_policy
+from agent.safety.targets import Target, TargetReader
+
+Verdict = Literal["allow", "deny"]
+CONFIRM_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The final verdict, which policy and rule gave it, why, what was seen, who confirmed."""
+
+    verdict: Verdict
+    policy: str = "allow-all"
+    reason: str | None = None
+    rule: str | None = None
+    target: dict[str, Any] | None = None
+    confirmation: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+class Gate(Protocol):
+    def check(self, action: Action, env: Env, obs: Observation) -> Decision: ...
+
+
+class AllowAll:
+    """No policy: every action runs (the recording still says so)."""
+
+    def check(self, action: Action, env: Env, obs: Observation) -> Decision:
+        return Decision("allow")
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    """What a person is asked to approve."""
+
+    action: Action
+    reason: str
+    rule: str | None = None
+    target: Target | None = None
+    url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def prompt(self) -> str:
+        what = self.action.type
+        if self.target is not None and self.target.text:
+            what += f" on {self.target.text[:80]!r}"
+        where = f" at {self.url[:80]}" if self.url else ""
+        return f"The agent wants to {what}{where} — {self.reason}. Allow it?"
+
+
+ConfirmFn = Callable[[ConfirmRequest], bool]
+ConfirmMode = Literal["auto", "tty", "yes", "no"]
+
+
+def tty_confirm(request: ConfirmRequest, timeout: float = CONFIRM_TIMEOUT_S) -> bool:
+    """Ask on the terminal (stderr prompt, stdin answer); no answer in time means no."""
+    print(f"\n[gate] {request.prompt()} [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        ready, _, _ = select.select([sys.stdin], [], [], timeout)
+        answer = sys.stdin.readline() if ready else ""
+    except (OSError, ValueError):
+        answer = ""
+    if not answer:
+        print("(no answer: denied)", file=sys.stderr, flush=True)
+    return answer.strip().lower() in ("y", "yes")
+
+
+class PolicyGate:
+    """Enforces a :class:`Policy`; ``confirm`` is a callback or a mode: ``auto`` (the
+    terminal when stdin is a TTY, else the policy's ``non_interactive`` verdict), ``tty``,
+    ``yes`` (auto-confirm) or ``no`` (auto-deny)."""
+
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        confirm: ConfirmFn | ConfirmMode = "auto",
+        reader: TargetReader | None = None,
+    ) -> None:
+        self.policy = policy or default_policy()
+        self.confirm = confirm
+        self.reader = reader or TargetReader()
+
+    def describe(self) -> dict[str, Any]:
+        mode = self.confirm if isinstance(self.confirm, str) else "callback"
+        return {"policy": self.policy.to_json(), "confirm": mode}
+
+    def check(self, action: Action, env: Env, obs: Observation) -> Decision:
+        """Never raises for a bad action or page: every failure is a recorded decision
+        (an env that died is left for ``env.step`` to report as truncated)."""
+        try:
+            return self._check(action, env, obs)
+        except EnvClosedError:
+            return Decision("allow", self.policy.name, "the env is gone; step reports it")
+        except Exception as err:  # fail closed: a gate bug must not let an action through
+            return Decision(
+                "deny", self.policy.name, f"the gate failed ({type(err).__name__}: {err})"[:300]
+            )
+
+    def _check(self, action: Action, env: Env, obs: Observation) -> Decision:
+        p, t = self.policy, action.type
+        url = obs.url
+        if url and t not in ESCAPE_TYPES and (why := p.url_verdict(url)):
+            return self._deny(f"the current page is not allowed: {why}", "urls")
+        if t == "navigate" and (why := p.url_verdict(action.url)):
+            return self._deny(why, "urls")
+        if t == "open_app" and (why := p.app_verdict(action.name)):
+            return self._deny(why, "apps")
+        target: Target | None = None
+        link_check = bool(p.allow_urls or p.deny_urls) and getattr(action, "point", None)
+        if p.needs_target(t) or link_check:
+            target = self.reader.read(action, env, obs)
+        tj = target.to_json() if target is not None else None
+        if target is not None and target.href and (why := p.url_verdict(target.href)):
+            return self._deny(f"the link goes to a URL that is not allowed: {why}", "urls", tj)
+        text = target.text if target is not None else None
+        verdict, rule, phrase = p.rule_for(t, text, url, obs.app)
+        name = rule.name if rule else None
+        why = _why(rule, phrase, text)
+        if verdict == "allow":
+            return Decision("allow", p.name, why if rule else None, name, tj)
+        if verdict == "deny":
+            return self._deny(why, name, tj)
+        request = ConfirmRequest(action, why, name, target, url)
+        ok, by = self._ask(request)
+        reason = f"{why}; {'confirmed' if ok else 'not confirmed'} ({by})"
+        return Decision("allow" if ok else "deny", p.name, reason, name, tj, {"by": by, "ok": ok})
+
+    def _ask(self, request: ConfirmRequest) -> tuple[bool, str]:
+        c = self.confirm
+        if callable(c):
+            try:
+                return bool(c(request)), "callback"
+            except Exception as err:
+                return False, f"callback failed: {type(err).__name__}"
+        if c == "yes":
+            return True, "--yes"
+        if c == "no":
+            return False, "auto-deny"
+        if c == "tty" or _interactive():
+            return tty_confirm(request), "terminal"
+        return self.policy.non_interactive == "allow", "non-interactive: nobody to ask"
+
+    def _deny(self, reason: str, rule: str | None, target: dict | None = None) -> Decision:
+        return Decision("deny", self.policy.name, reason, rule, target)
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _why(rule: Any, phrase: str | None, text: str | None) -> str:
+    if rule is None:
+        return "no rule matched"
+    base = rule.reason or f"rule {rule.name!r}"
+    if phrase is not None and text is not None:
+        return f"the target {text[:80]!r} matches {phrase!r}: {base}"
+    return base
+
+
+def make_gate(
+    policy: Policy | None = None,
+    *,
+    enabled: bool = True,
+    confirm: ConfirmFn | ConfirmMode = "auto",
+    reader: TargetReader | None = None,
+) -> Gate:
+    """The gate a run uses: :class:`AllowAll` when disabled, else a :class:`PolicyGate`."""
+    if not enabled:
+        return AllowAll()
+    return PolicyGate(policy, confirm=confirm, reader=reader)

@@ -1,0 +1,202 @@
+"""Secrets: values the env types but the model, the recordings and the logs never see.
+
+``--secret NAME=VALUE`` (or ``NATIVE_AGENT_SECRET_NAME=VALUE`` in the environment) makes the
+placeholder ``{{secret:NAME}}`` available. The model is told the placeholder, never the value;
+when a ``type`` action's text contains it, the env types the real value (the action recorded
+keeps the placeholder). Every string written — step lines, episode.json, progress lines, log
+records, error messages — is scrubbed: a value (raw, URL-encoded or JSON-escaped) becomes its
+placeholder again, so a model that reads a value off the screen cannot leak it either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from agent.core.actions import Action, Type
+from agent.core.errors import ActionFailedError, ConfigError, NativeAgentError
+
+ENV_PREFIX = "NATIVE_AGENT_SECRET_"
+MIN_LENGTH = 3  # shorter values would scrub half of every recording
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
+PLACEHOLDER = re.compile(r"\{\{\s*secret\s*:\s*([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*\}\}")
+
+
+def placeholder(name: str) -> str:
+    return "{{secret:" + name + "}}"
+
+
+class Secrets:
+    """Named secret values; look-ups by name are case-insensitive."""
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values: dict[str, str] = {}
+        self._names: dict[str, str] = {}  # folded name → name as given
+        self._forms: list[tuple[str, str]] | None = None
+        for name, value in (values or {}).items():
+            self.add(name, value)
+
+    def add(self, name: str, value: str) -> None:
+        if not _NAME.match(name):
+            raise ConfigError(
+                f"bad secret name {name!r}: use letters, digits, _ . - (e.g. --secret password=…)"
+            )
+        if len(value) < MIN_LENGTH:
+            raise ConfigError(
+                f"secret {name!r} is shorter than {MIN_LENGTH} characters; such a value cannot "
+                "be scrubbed from recordings without destroying them"
+            )
+        if name.casefold() in self._names:
+            self._values.pop(self._names[name.casefold()])
+        self._names[name.casefold()] = name
+        self._values[name] = value
+        self._forms: list[tuple[str, str]] | None = None
+
+    @classmethod
+    def from_sources(
+        cls, pairs: list[str] | None = None, environ: Mapping[str, str] | None = None
+    ) -> Secrets:
+        """``NAME=VALUE`` pairs (``--secret``) over ``NATIVE_AGENT_SECRET_NAME`` env vars."""
+        env = os.environ if environ is None else environ
+        out = cls()
+        for key, value in env.items():
+            if key.startswith(ENV_PREFIX) and len(key) > len(ENV_PREFIX):
+                out.add(key[len(ENV_PREFIX) :].lower(), value)
+        for pair in pairs or []:
+            name, sep, value = pair.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError(f"--secret expects NAME=VALUE, got {pair.split('=')[0]!r}=…")
+            out.add(name.strip(), value)
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._values)
+
+    @property
+    def values(self) -> list[str]:
+        return list(self._values.values())
+
+    def value(self, name: str) -> str:
+        key = self._names.get(name.casefold())
+        if key is None:
+            known = ", ".join(placeholder(n) for n in self._values) or "none"
+            raise ActionFailedError(f"unknown secret {placeholder(name)} (known: {known})")
+        return self._values[key]
+
+    # ---- the model side --------------------------------------------------------------------
+    def prompt_note(self) -> str:
+        """What the model is told: the placeholders, never the values."""
+        if not self._values:
+            return ""
+        listed = ", ".join(placeholder(n) for n in self._values)
+        return (
+            f"\n\nSecret values are hidden from you. To enter one, type its placeholder exactly "
+            f"as written ({listed}); it is replaced by the real value when typed."
+        )
+
+    def resolve(self, text: str) -> str:
+        """Placeholders → values (for the env only); an unknown name is an action error."""
+        return PLACEHOLDER.sub(lambda m: self.value(m.group(1)), text)
+
+    def inject(self, action: Action) -> Action:
+        """The action the env executes: a ``type`` with placeholders gets the real values."""
+        if isinstance(action, Type) and PLACEHOLDER.search(action.text):
+            return action.model_copy(update={"text": self.resolve(action.text)})
+        return action
+
+    # ---- the recording side ------------------------------------------------------------------
+    def _variants(self) -> list[tuple[str, str]]:
+        """(form, placeholder) pairs, longest form first: raw, URL- and JSON-escaped."""
+        if self._forms is None:
+            forms: dict[str, str] = {}
+            for name, value in self._values.items():
+                for form in (
+                    value,
+                    quote(value, safe=""),
+                    quote_plus(value, safe=""),
+                    json.dumps(value)[1:-1],
+                    json.dumps(value, ensure_ascii=False)[1:-1],
+                ):
+                    forms.setdefault(form, placeholder(name))
+            self._forms = sorted(forms.items(), key=lambda kv: -len(kv[0]))
+        return self._forms
+
+    def scrub_text(self, text: str) -> str:
+        if not self._values:
+            return text
+        for form, ph in self._variants():
+            if form in text:
+                text = text.replace(form, ph)
+        return text
+
+    def scrub(self, obj: Any) -> Any:
+        """A copy of a JSON-like object with every string (keys too) scrubbed."""
+        if not self._values:
+            return obj
+        if isinstance(obj, str):
+            return self.scrub_text(obj)
+        if isinstance(obj, dict):
+            return {self.scrub(k): self.scrub(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [self.scrub(v) for v in obj]
+        return obj
+
+    def leaks(self, data: bytes) -> list[str]:
+        """Names of the secrets whose value (any scrubbed form) occurs in ``data``."""
+        out = []
+        for name, value in self._values.items():
+            forms = {value, quote(value, safe=""), quote_plus(value, safe="")}
+            if any(f.encode("utf-8") in data for f in forms):
+                out.append(name)
+        return out
+
+    @contextlib.contextmanager
+    def redact_logs(self) -> Iterator[None]:
+        """Scrub every log record created while active (message and arguments)."""
+        if not self._values:
+            yield
+            return
+        old = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = old(*args, **kwargs)
+            try:
+                message = record.getMessage()
+            except Exception:  # a broken format string: keep the raw parts, scrubbed
+                message = f"{record.msg} {record.args}"
+            record.msg, record.args = self.scrub_text(message), None
+            return record
+
+        logging.setLogRecordFactory(factory)
+        try:
+            yield
+        finally:
+            logging.setLogRecordFactory(old)
+
+    @contextlib.contextmanager
+    def guard(self) -> Iterator[None]:
+        """For a command's whole run: log records are scrubbed, and so is an error of ours
+        on its way out (the CLI prints its message)."""
+        with self.redact_logs():
+            try:
+                yield
+            except NativeAgentError as err:
+                err.args = tuple(self.scrub(list(err.args)))
+                raise
+
+    def describe(self) -> dict[str, Any]:
+        """For episode.json: the names only."""
+        return {"names": self.names}

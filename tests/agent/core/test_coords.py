@@ -1,0 +1,143 @@
+"""The coordinate contract: DESIGN.md's worked examples and round trips."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from agent.core.coords import (
+    Frame,
+    box_center,
+    check_on_screen,
+    input_to_screen,
+    model_box_to_screen,
+    model_to_input,
+    model_to_screen,
+    padded_size,
+    screen_to_input,
+    screen_to_model,
+    smart_resize,
+)
+from agent.core.errors import CoordinateError, VisionInputError
+
+
+def test_224_gives_64_tokens() -> None:
+    f = Frame.for_screen(224, 224)
+    assert (f.input_w, f.input_h) == (224, 224)
+    assert f.tokens == 64
+    assert not f.resampled
+
+
+def test_pad_1080p_qwen2vl_box_maps_exactly() -> None:
+    f = Frame.for_screen(1920, 1080)
+    assert (f.input_w, f.input_h) == (1932, 1092)
+    assert f.mode == "pad" and not f.resampled
+    box = model_box_to_screen(f, 100, 100, 200, 200)
+    assert box == pytest.approx((193.2, 109.2, 386.4, 218.4))
+    cx, cy = box_center(*box)
+    assert (cx, cy) == pytest.approx((289.8, 163.8))
+    assert screen_to_input(f, cx, cy) == (290, 164)
+
+
+def test_ui_tars_15_absolute_in_smart_resize_space() -> None:
+    f = Frame.for_screen(1920, 1080, mode="resize", convention="abs")
+    assert (f.input_w, f.input_h) == (1932, 1092)
+    assert f.resampled and f.reason
+    sx, sy = model_to_screen(f, 197, 525)
+    assert (sx, sy) == pytest.approx((195.78, 519.23), abs=0.01)
+    assert screen_to_input(f, sx, sy) == (196, 519)
+
+
+def test_dsf2_browser() -> None:
+    f = Frame.for_screen(2560, 1600, scale=2)
+    assert f.input_size_units == (1280, 800)
+    assert screen_to_input(f, 500, 300) == (250, 150)
+    assert input_to_screen(f, 250, 150) == (500, 300)
+
+
+def test_smart_resize_matches_reference_values() -> None:
+    # values computed with the formula of Qwen2-VL's reference implementation
+    assert smart_resize(1080, 1920) == (1092, 1932)
+    assert smart_resize(768, 1366) == (756, 1372)
+    h, w = smart_resize(4000, 4000, max_pixels=16384 * 784)
+    assert h % 28 == 0 and w % 28 == 0 and h * w <= 16384 * 784
+    with pytest.raises(VisionInputError):
+        smart_resize(10, 5000)
+
+
+def test_token_cap_forces_resample_and_says_so() -> None:
+    f = Frame.for_screen(3840, 2160, max_tokens=4096)
+    assert f.mode == "resize" and f.resampled
+    assert "exceeds the cap" in (f.reason or "")
+    assert f.tokens <= 4096
+    g = Frame.for_screen(3840, 2160)  # 138*78*... fits the default cap of 16384
+    assert g.mode == "pad" and g.tokens == (3864 // 28) * (2184 // 28)
+
+
+def test_padded_size_minimum() -> None:
+    assert padded_size(10, 10) == (56, 56)
+    assert padded_size(57, 29) == (84, 56)
+
+
+@pytest.mark.parametrize(
+    ("w", "h", "scale"),
+    [(1366, 768, 1.0), (1080, 2400, 1.0), (3840, 2160, 1.0), (2560, 1600, 2.0), (2732, 1536, 2.0)],
+)
+@pytest.mark.parametrize("mode", ["pad", "resize"])
+@pytest.mark.parametrize("conv", ["norm1000", "norm1", "abs"])
+def test_round_trip_every_pixel_class(w: int, h: int, scale: float, mode: str, conv: str) -> None:
+    f = Frame.for_screen(w, h, mode=mode, convention=conv, scale=scale)  # type: ignore[arg-type]
+    for sx, sy in [(0, 0), (w - 1, h - 1), (w // 3 + 0.25, h // 7 + 0.5), (17, h - 3)]:
+        mx, my = screen_to_model(f, sx, sy)
+        bx, by = model_to_screen(f, mx, my)
+        assert (bx, by) == pytest.approx((sx, sy), abs=1e-6)
+        ux, uy = screen_to_input(f, sx, sy)
+        assert (ux, uy) == (
+            math.floor(sx / scale + 0.5)
+            if sx / scale < w / scale - 0.5
+            else math.ceil(w / scale) - 1,
+            uy,
+        )
+        back = input_to_screen(f, ux, uy)
+        assert abs(back[0] - sx) <= scale / 2 + 1e-9 and abs(back[1] - sy) <= scale / 2 + 1e-9
+
+
+def test_far_outside_is_error_near_edge_clamps() -> None:
+    f = Frame.for_screen(1920, 1080)
+    assert screen_to_input(f, 1925.0, 1090.0) == (1919, 1079)  # in the padding: clamp
+    assert screen_to_input(f, -3.0, 5.0) == (0, 5)
+    with pytest.raises(CoordinateError):
+        screen_to_input(f, 2500, 10)
+    with pytest.raises(CoordinateError):
+        model_to_input(f, 1500, 10)  # 0-1000 convention: far right of the frame
+    with pytest.raises(CoordinateError):
+        check_on_screen(f, float("nan"), 1)
+    with pytest.raises(CoordinateError):
+        model_to_screen(f, float("inf"), 1)
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_rotation_round_trip(rotation: int) -> None:
+    f = Frame.for_screen(1080, 2400, rotation=rotation, convention="screen")  # type: ignore[arg-type]
+    uw, uh = f.input_size_units
+    assert (uw, uh) == ((1080, 2400) if rotation in (0, 180) else (2400, 1080))
+    for p in [(0, 0), (1079, 0), (500, 1200), (1079, 2399)]:
+        ux, uy = screen_to_input(f, *p)
+        assert 0 <= ux < uw and 0 <= uy < uh
+        assert input_to_screen(f, ux, uy) == pytest.approx(p)
+    if rotation == 90:
+        assert screen_to_input(f, 0, 0) == (2399, 0)
+
+
+def test_offset_monitor() -> None:
+    f = Frame.for_screen(1920, 1080, offset=(1920, 0), scale=1.0)
+    assert screen_to_input(f, 10, 20) == (1930, 20)
+    assert input_to_screen(f, 1930, 20) == (10, 20)
+
+
+def test_hidpi_desktop_scale_125() -> None:
+    f = Frame.for_screen(2400, 1350, scale=1.25)
+    assert f.input_size_units == (1920, 1080)
+    assert screen_to_input(f, 2399, 1349) == (1919, 1079)
+    assert screen_to_input(f, 1250, 625) == (1000, 500)
