@@ -203,7 +203,7 @@ def score_step(
 ) -> StepScore:
     """Score one prediction against one gold (definitions in the module docstring)."""
     g = gold["action"]
-    s = StepScore(episode, index, gold, pred, type_match=bool(pred) and pred["type"] == g["type"])
+    s = StepScore(episode, index, gold, pred, type_match=pred is not None and pred["type"] == g["type"])
     ok = s.type_match
     if points_at_element(gold):
         s.element_match, dist = element_match(pred, gold, screen)
@@ -247,7 +247,7 @@ def aggregate(scores: list[StepScore]) -> dict[str, Any]:
         "element_accuracy": _mean(elem),
         "element_steps": len(elem),
         "point_distance_px": {
-            "mean": _mean(dist),  # type: ignore[arg-type]
+            "mean": _mean(dist),
             "median": round(statistics.median(dist), 2) if dist else None,
             "steps": len(dist),
         },

@@ -65,7 +65,7 @@ class ConfirmRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def prompt(self) -> str:
-        what = self.action.type
+        what: str = self.action.type
         if self.target is not None and self.target.text:
             what += f" on {self.target.text[:80]!r}"
         where = f" at {self.url[:80]}" if self.url else ""
@@ -126,9 +126,9 @@ class PolicyGate:
         url = obs.url
         if url and t not in ESCAPE_TYPES and (why := p.url_verdict(url)):
             return self._deny(f"the current page is not allowed: {why}", "urls")
-        if t == "navigate" and (why := p.url_verdict(action.url)):
+        if action.type == "navigate" and (why := p.url_verdict(action.url)):
             return self._deny(why, "urls")
-        if t == "open_app" and (why := p.app_verdict(action.name)):
+        if action.type == "open_app" and (why := p.app_verdict(action.name)):
             return self._deny(why, "apps")
         target: Target | None = None
         link_check = bool(p.allow_urls or p.deny_urls) and getattr(action, "point", None)

@@ -56,7 +56,7 @@ class Secrets:
             self._values.pop(self._names[name.casefold()])
         self._names[name.casefold()] = name
         self._values[name] = value
-        self._forms: list[tuple[str, str]] | None = None
+        self._forms = None
 
     @classmethod
     def from_sources(
