@@ -203,7 +203,8 @@ def score_step(
 ) -> StepScore:
     """Score one prediction against one gold (definitions in the module docstring)."""
     g = gold["action"]
-    s = StepScore(episode, index, gold, pred, type_match=pred is not None and pred["type"] == g["type"])
+    matched = pred is not None and bool(pred) and pred["type"] == g["type"]
+    s = StepScore(episode, index, gold, pred, type_match=matched)
     ok = s.type_match
     if points_at_element(gold):
         s.element_match, dist = element_match(pred, gold, screen)
