@@ -22,6 +22,7 @@ from agent.core.errors import EnvClosedError
 from agent.core.observation import Observation
 from agent.safety.policy import ESCAPE_TYPES, Policy, default_policy
 from agent.safety.targets import Target, TargetReader
+from agent.safety.urls import link_destination
 
 Verdict = Literal["allow", "deny"]
 CONFIRM_TIMEOUT_S = 300.0
@@ -135,7 +136,8 @@ class PolicyGate:
         if p.needs_target(t) or link_check:
             target = self.reader.read(action, env, obs)
         tj = target.to_json() if target is not None else None
-        if target is not None and target.href and (why := p.url_verdict(target.href)):
+        link = link_destination(target.href, url) if target is not None and target.href else None
+        if link is not None and (why := p.destination_verdict(link)):
             return self._deny(f"the link goes to a URL that is not allowed: {why}", "urls", tj)
         text = target.text if target is not None else None
         verdict, rule, phrase = p.rule_for(t, text, url, obs.app)
