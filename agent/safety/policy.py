@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.core.errors import ConfigError
+from agent.safety.names import normalise_name
 from agent.safety.urls import HARMLESS_ABOUT, Destination, destination, matches, names_scheme
 
 RuleVerdict = Literal["allow", "confirm", "deny"]
@@ -74,9 +75,13 @@ class Rule:
         return out
 
     def match_target(self, text: str) -> str | None:
-        """The phrase of this rule found in ``text`` (None when none is)."""
+        """The phrase of this rule found in ``text`` (None when none is). Both are compared
+        in :func:`~agent.safety.names.normalise_name` form, so invisible characters and
+        look-alike letters cannot hide a word; a ``re:`` pattern also sees the raw text."""
+        folded = normalise_name(text)
         for phrase in self.target:
-            if _phrase_re(phrase).search(text):
+            pattern = _phrase_re(phrase)
+            if pattern.search(folded) or (phrase.startswith("re:") and pattern.search(text)):
                 return phrase
         return None
 
@@ -260,7 +265,7 @@ def _phrase_re(phrase: str) -> re.Pattern[str]:
             return re.compile(phrase[3:], re.IGNORECASE)
         except re.error as err:
             raise ConfigError(f"bad regular expression in policy target {phrase!r}: {err}") from err
-    words = [re.escape(w) for w in phrase.split()]
+    words = [re.escape(w) for w in normalise_name(phrase).split()]
     if not words:
         raise ConfigError("a policy target phrase must not be empty")
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from test_serve_hardening import KEY, QWEN2, body, png
 
 from agent.serve import BackgroundServer, create_app
 from agent.serve.images import BadRequest, Budget, image_size
 from model.backends.hf import TransformersModel, load_hf_model
-from test_serve_hardening import KEY, QWEN2, body, png
 
 GOOD = {"Authorization": f"Bearer {KEY}"}
 
