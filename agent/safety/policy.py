@@ -32,7 +32,16 @@ RuleVerdict = Literal["allow", "confirm", "deny"]
 VERDICTS = ("allow", "confirm", "deny")
 
 # Actions that press something: what a target rule looks at by default.
-PRESS_TYPES = ("click", "double_click", "long_press", "type", "key")
+PRESS_TYPES = (
+    "click",
+    "double_click",
+    "right_click",
+    "middle_click",
+    "long_press",
+    "drag",
+    "type",
+    "key",
+)
 # Ways out of a page that is not allowed.
 ESCAPE_TYPES = frozenset({"back", "navigate", "finish", "call_user", "wait"})
 

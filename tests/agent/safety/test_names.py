@@ -41,3 +41,8 @@ def test_the_normal_form() -> None:
     assert normalise_name("  Ｄ\u0435\u200bl e\u00adte \n now ") == "del ete now"
     assert normalise_name("Straße") == "strasse"  # case folding, not lower()
     assert normalise_name("naïve café") == "naïve café"  # real letters are kept
+
+
+@pytest.mark.parametrize("kind", ["middle_click", "right_click", "drag", "double_click"])
+def test_every_pressing_action_is_under_the_default_rules(kind: str) -> None:
+    assert default_policy().rule_for(kind, "Delete", None, None)[0] == "confirm"
