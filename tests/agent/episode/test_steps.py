@@ -72,8 +72,11 @@ def test_executed_means_a_result_that_did_not_truncate() -> None:
     assert end.executed_actions() == [finish] and end.state_actions() == []
     # a point refused on its way to input units was never acted at
     refused = ActionRecord.from_json(
-        {"action": {"type": "click", "point": [1, 1]}, "input": {"point": None, "error": "off"},
-         "result": {"error": "CoordinateError: off"}}  # fmt: skip
+        {
+            "action": {"type": "click", "point": [1, 1]},
+            "input": {"point": None, "error": "off"},
+            "result": {"error": "CoordinateError: off"},
+        }
     )
     assert refused.ran and refused.point(None) is None and refused.failure
     # a converted episode without input points: the action's own point
@@ -185,7 +188,7 @@ def test_viewer_eval_replay_and_resume_agree_on_the_executed_point(
     reader = {s.index: s.executed_point for s in recorded.records}
     expected = {i: None if p is None else (float(p[0]), float(p[1])) for i, p in EXPECTED.items()}
     assert reader == expected
-    for i, p in EXPECTED.items():  # integer points at DSF 1: the input units are the same
+    for p in EXPECTED.values():  # integer points at DSF 1: the input units are the same
         if p is not None:
             assert list(screen_to_input(frame, *p)) == list(p)
 
