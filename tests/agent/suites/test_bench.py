@@ -5,6 +5,7 @@ others; plus the summary and table helpers."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,61 @@ def test_cli_bench_sites_with_oracle(tmp_path: Path, capsys) -> None:
     ep = load_episode(out / ok["episode"])
     assert ep.success and ep.meta["model"]["name"] == "oracle"
     assert (out / "results.md").read_text().startswith("| task |")
+
+
+# ---- secrets: nothing of a bench or a replay episode holds the value ----------------------
+
+SECRET = "Zq7Kx93LmwQ"  # alphanumeric: raw, URL- and JSON-escaped forms are the same bytes
+SEARCH = (420, 30)  # the shop's search field at 900x640
+
+
+def _files_holding(root: Path, needle: bytes) -> list[str]:
+    return [str(p) for p in sorted(root.rglob("*")) if p.is_file() and needle in p.read_bytes()]
+
+
+def test_a_secret_never_reaches_a_bench_or_replay_file(tmp_path: Path, capsys) -> None:
+    """The scripted model types the secret into the shop's search (so the final URL is
+    ``#/?q=<secret>``) and finishes with an answer quoting it; then a replay of the first
+    step lets a takeover model finish with the same answer, on the same URL."""
+    typed = {"type": "type", "text": "{{secret:token}}", "point": list(SEARCH), "enter": True}
+    leaky = {"type": "finish", "status": "success", "answer": f"the token is {SECRET}"}
+    script = tmp_path / "bench.json"
+    script.write_text(json.dumps({"format": "json", "outputs": [json.dumps(typed),
+                                                                json.dumps(leaky)]}))  # fmt: skip
+    out = tmp_path / "bench"
+    args = ["bench", "--suite", "sites", "--model", f"scripted:{script}", "--tasks",
+            "shop/add-to-cart", "--viewport", "900x640", "--out", str(out), "--no-progress",
+            "--max-steps", "2", "--secret", f"token={SECRET}"]  # fmt: skip
+    assert main(args) == 0
+    printed = capsys.readouterr()
+    (result,) = json.loads((out / "results.json").read_text())["results"]
+    ep = load_episode(out / result["episode"])
+    final = ep.outcome["final_observation"]["url"]
+    assert final.endswith("#/?q={{secret:token}}"), final  # the URL held it: scrubbed
+    assert ep.outcome["answer"] == "the token is {{secret:token}}"
+    assert ep.meta["secrets"] == {"names": ["token"]}
+    assert json.loads((out / "results.json").read_text())["config"]["secrets"] == {
+        "names": ["token"]
+    }
+    assert _files_holding(out, SECRET.encode()) == []  # PNGs, steps, episode, results
+    assert SECRET not in printed.out + printed.err
+
+    # a recording that stopped after its first step, replayed: the takeover model finishes
+    source = tmp_path / "source"
+    shutil.copytree(out / result["episode"], source)
+    first = (source / "steps.jsonl").read_bytes().split(b"\n")[0]
+    (source / "steps.jsonl").write_bytes(first + b"\n")
+    takeover = tmp_path / "takeover.json"
+    takeover.write_text(json.dumps({"format": "json", "outputs": [json.dumps(leaky)]}))
+    replayed = tmp_path / "replay"
+    code = main(["replay", str(source), "--model", f"scripted:{takeover}", "--out",
+                 str(replayed), "--secret", f"token={SECRET}"])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    meta = json.loads((replayed / "episode.json").read_text())
+    assert meta["replay"]["taken_over_at"] == 1
+    assert meta["outcome"]["answer"] == "the token is {{secret:token}}"
+    assert meta["outcome"]["final_observation"]["url"].endswith("#/?q={{secret:token}}")
+    assert meta["replay"]["outcome"]["answer"] == "the token is {{secret:token}}"
+    assert _files_holding(replayed, SECRET.encode()) == []
+    assert SECRET not in printed.out + printed.err
