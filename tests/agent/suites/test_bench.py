@@ -8,12 +8,24 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agent.cli import main
 from agent.core.errors import ConfigError
 from agent.episode.recording import load_episode
-from agent.suites.bench import BenchConfig, Job, default_tasks, format_table, make_jobs, summarize
+from agent.episode.steps import PHASES
+from agent.suites.bench import (
+    BenchConfig,
+    Job,
+    default_tasks,
+    format_table,
+    make_jobs,
+    percentile,
+    summarize,
+)
 
 
 def test_jobs_and_summary() -> None:
@@ -58,6 +70,24 @@ def test_cli_bench_sites_with_oracle(tmp_path: Path, capsys) -> None:
     ep = load_episode(out / ok["episode"])
     assert ep.success and ep.meta["model"]["name"] == "oracle"
     assert (out / "results.md").read_text().startswith("| task |")
+    # p50 / p90 of every phase over every recorded step, printed and in results.json
+    phases = data["phases"]
+    assert list(phases) == [*PHASES, "step_s"]
+    steps = ep.records
+    for name, stats in phases.items():
+        values = [s.timings[name] for s in steps]
+        assert stats["n"] == len(steps)
+        assert stats["p50"] == pytest.approx(float(np.percentile(values, 50)))
+        assert stats["p90"] == pytest.approx(float(np.percentile(values, 90)))
+        row = f"| {name[:-2]} | {1000 * stats['p50']:.1f} | {1000 * stats['p90']:.1f} | "
+        assert row in printed.out, (row, printed.out)
+    assert phases["model_s"]["p50"] > 0 and phases["execute_s"]["p90"] > 0
+    assert "| phase | p50 (ms) | p90 (ms) | steps |" in (out / "results.md").read_text()
+
+
+@given(st.lists(st.floats(0, 1e3, allow_nan=False), min_size=1, max_size=60), st.floats(0, 100))
+def test_percentile_equals_numpy(values: list[float], q: float) -> None:
+    assert percentile(values, q) == pytest.approx(float(np.percentile(values, q)), abs=1e-9)
 
 
 # ---- secrets: nothing of a bench or a replay episode holds the value ----------------------
