@@ -107,11 +107,12 @@ def run_episode(
             obs = env.reset(url=url)
         if not goal or not goal.strip():
             raise ConfigError("the episode has no goal: pass --task 'what to do'")
+        the_goal: str = goal
         if resume is not None:
             writer = EpisodeWriter.reopen(out, scrub=sec.scrub)
         else:
-            writer = EpisodeWriter(out, _meta(env, model, task, goal, url, obs, cfg, gate, sec,
-                                              env_meta, extra_meta), scrub=sec.scrub)  # fmt: skip
+            meta = _meta(env, model, task, goal, url, obs, cfg, gate, sec, env_meta, extra_meta)
+            writer = EpisodeWriter(out, meta, scrub=sec.scrub)
         loop = Loop(env, model, writer, config=cfg, gate=the_gate, on_step=on_step, secrets=sec)
 
         def body() -> LoopResult:
@@ -122,7 +123,7 @@ def run_episode(
                 if stopped is not None:
                     return stopped
                 start = resume.start
-            return loop.run(goal, first, task, start=start)
+            return loop.run(the_goal, first, task, start=start)
 
         return finish(writer, body)
 

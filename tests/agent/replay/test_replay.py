@@ -148,7 +148,9 @@ def test_a_takeover_model_finishes_from_the_divergence(
     task = get_task(TASK)
     rest = task.solution[task.solution.index({"op": "expect", "selector": "#settings-form"}) :]
     takeover = OracleModel(env, task, steps=rest)
-    report = replay_live(recorded, env=env, model=takeover, out=tmp_path / "replay", prepare=_renamed)
+    report = replay_live(
+        recorded, env=env, model=takeover, out=tmp_path / "replay", prepare=_renamed
+    )
     expected = _first_settings_step(recorded)
     assert report.first_divergence == expected and report.taken_over_at == expected
     assert report.outcome["status"] == "success"  # the display name is Ada Lovelace again
