@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.replay.live import DEFAULT_THRESHOLD, replay
+    from agent.replay.live import DEFAULT_THRESHOLD, replay_live
     from agent.safety.secrets import Secrets
 
     overrides = {}
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["browser_path"] = args.browser_path
     secrets = Secrets.from_sources(args.secret)
     with secrets.guard():
-        report = replay(
+        report = replay_live(
             args.episode,
             env=args.env,
             model=args.model,

@@ -23,6 +23,7 @@ from typing import Any
 
 from agent.core.errors import RecordingError
 from agent.core.observation import Observation
+from agent.episode.steps import StepRecord, parse_step_lines, records
 
 SCHEMA_VERSION = 1
 
@@ -276,6 +277,11 @@ class Episode:
     def actions(self) -> list[dict[str, Any]]:
         return [a for s in self.steps for a in s.get("actions", [])]
 
+    @property
+    def records(self) -> list[StepRecord]:
+        """The step lines typed (:mod:`agent.episode.steps`): one definition of what ran."""
+        return records(self.steps)
+
 
 def load_episode(directory: str | Path) -> Episode:
     """Read an episode directory, tolerating a torn last line (skipped with a warning)."""
@@ -291,19 +297,5 @@ def load_episode(directory: str | Path) -> Episode:
     torn = 0
     steps_path = d / "steps.jsonl"
     if steps_path.exists():
-        lines = steps_path.read_bytes().split(b"\n")
-        for n, raw in enumerate(lines, 1):
-            if not raw.strip():
-                continue
-            try:
-                steps.append(json.loads(raw))
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                if n >= len(lines) - 1:
-                    torn += 1
-                    warnings.warn(
-                        f"{steps_path}: skipped a torn last line ({len(raw)} bytes)",
-                        stacklevel=2,
-                    )
-                else:
-                    raise RecordingError(f"{steps_path}:{n} is corrupt: {err}") from err
+        steps, torn = parse_step_lines(steps_path.read_bytes(), steps_path)
     return Episode(dir=d, meta=meta, steps=steps, torn_lines=torn)

@@ -76,7 +76,8 @@ def rescore_episode(
     convention = model.convention or convention_for(model.format)
     history: list[HistoryItem] = []
     scores: list[StepScore] = []
-    for step in sorted(episode.steps, key=lambda s: int(s["index"])):
+    for record in sorted(episode.records, key=lambda s: s.index):
+        step = record.line
         gold = gold_of(step)
         if gold is None:
             continue
@@ -101,7 +102,7 @@ def rescore_episode(
             "screenshot": step.get("screenshot"),
             "size": list(obs.size),
             "model_s": round(seconds, 4),
-            "executed": _executed_point(step),
+            "executed": _rounded(record.executed_point),
         }
         scores.append(s)
         if on_step:
@@ -119,10 +120,7 @@ def rescore_episode(
     return scores
 
 
-def _executed_point(step: dict[str, Any]) -> list[float] | None:
-    from agent.evaluation.viewer import executed_point
-
-    p = executed_point(step)
+def _rounded(p: tuple[float, float] | None) -> list[float] | None:
     return None if p is None else [round(p[0], 2), round(p[1], 2)]
 
 

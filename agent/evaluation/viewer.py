@@ -3,9 +3,11 @@ predicted point, the executed point and the gold box drawn over it (SVG), plus t
 model output, the parsed actions and the timings.
 
 * predicted point: the model's first parsed action (``point``, else ``start``);
-* executed point: where the env actually acted — the recorded input-unit point mapped back
-  to screenshot px through :mod:`agent.core.coords` (so rounding and clamping show);
-* gold: the step's ``gold`` boxes (a gold point when there is no box).
+* executed point: where the env actually acted, as :mod:`agent.episode.steps` defines it
+  (the recorded input-unit point mapped back to screenshot px, so rounding and clamping
+  show);
+* gold: the step's ``gold`` boxes (a gold point when there is no box);
+* phases: the step's per-phase timings as one small stacked bar.
 
 Screenshots are inlined as ``data:`` URLs (default) or linked by relative path.
 """
@@ -21,37 +23,13 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from agent.core.coords import Frame, input_to_screen
 from agent.core.errors import ConfigError, RecordingError
 from agent.episode.recording import load_episode
+from agent.episode.steps import PHASES, StepRecord
 from agent.evaluation.metrics import anchor, gold_of
 
 Point = tuple[float, float]
 TEMPLATE = Path(__file__).parent / "templates" / "viewer.html"
-
-
-def executed_point(step: dict[str, Any]) -> Point | None:
-    """Screenshot px where the first executed pointing action landed."""
-    for rec in step.get("actions", []):
-        if "result" not in rec:
-            continue
-        inp = (rec.get("input") or {}).get("point") or (rec.get("input") or {}).get("start")
-        if inp is not None and step.get("frame"):
-            try:
-                return input_to_screen(Frame(**step["frame"]), inp[0], inp[1])
-            except (TypeError, ValueError):
-                pass
-        p = anchor({k: v for k, v in rec["action"].items() if k != "box"})
-        if p is not None:
-            return p
-    return None
-
-
-def predicted_point(step: dict[str, Any]) -> Point | None:
-    acts = step.get("actions") or []
-    if not acts:
-        return None
-    return anchor({k: v for k, v in acts[0]["action"].items() if k != "box"})
 
 
 @dataclass
@@ -69,6 +47,8 @@ class Shot:
     badges: list[tuple[str, bool]] = field(default_factory=list)
     sections: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+    step_s: float | None = None
 
 
 def _action_text(a: dict[str, Any] | None) -> str:
@@ -87,37 +67,7 @@ def _compact(value: Any) -> str:
 
 def episode_shots(directory: str | Path) -> tuple[dict[str, Any], list[Shot]]:
     ep = load_episode(directory)
-    shots = []
-    for step in ep.steps:
-        obs = step.get("observation", {})
-        gold = gold_of(step) if "gold" in step else None
-        acts = [r["action"] for r in step.get("actions", [])]
-        sections = []
-        if step.get("thought"):
-            sections.append(("thought", step["thought"]))
-        sections.append(("raw model output", step.get("raw", "")))
-        for k, att in enumerate(step.get("attempts") or []):
-            sections.append((f"attempt {k + 1}", _compact(att)))
-        sections.append(("actions", "\n".join(_compact(r) for r in step.get("actions", []))))
-        if gold:
-            sections.append(("gold", _compact(gold)))
-        sections.append(("timings (s)", _compact(step.get("timings", {}))))
-        errors = [step.get("error"), obs.get("last_action_error")]
-        errors += [r.get("error") or r.get("result", {}).get("error") for r in step["actions"]]
-        shots.append(
-            Shot(
-                index=int(step["index"]),
-                image=ep.dir / (step.get("screenshot") or f"{int(step['index']):04d}.png"),
-                size=(int(obs.get("width", 0)), int(obs.get("height", 0))),
-                pred=predicted_point(step),
-                executed=executed_point(step),
-                gold_boxes=gold["boxes"] if gold else [],
-                gold_point=anchor(gold["action"]) if gold and not gold["boxes"] else None,
-                title="; ".join(_action_text(a) for a in acts) or "(no action)",
-                sections=sections,
-                error=next((e for e in errors if e), None),
-            )
-        )
+    shots = [_episode_shot(ep.dir, step) for step in ep.records]
     o = ep.outcome
     meta = {
         "title": f"Episode: {ep.meta.get('task', {}).get('goal', '')}"[:200],
@@ -126,6 +76,34 @@ def episode_shots(directory: str | Path) -> tuple[dict[str, Any], list[Shot]]:
         "summary": _kv_table({k: v for k, v in o.items() if k != "final_observation"}),
     }
     return meta, shots
+
+
+def _episode_shot(directory: Path, step: StepRecord) -> Shot:
+    gold = gold_of(step.line) if step.gold is not None else None
+    sections = []
+    if step.thought:
+        sections.append(("thought", step.thought))
+    sections.append(("raw model output", step.raw))
+    for k, att in enumerate(step.attempts):
+        sections.append((f"attempt {k + 1}", _compact(att)))
+    sections.append(("actions", "\n".join(_compact(r) for r in step.line.get("actions", []))))
+    if gold:
+        sections.append(("gold", _compact(gold)))
+    sections.append(("timings (s)", _compact(step.line.get("timings", {}))))
+    return Shot(
+        index=step.index,
+        image=directory / step.screenshot,
+        size=step.size,
+        pred=step.predicted_point,
+        executed=step.executed_point,
+        gold_boxes=gold["boxes"] if gold else [],
+        gold_point=anchor(gold["action"]) if gold and not gold["boxes"] else None,
+        title="; ".join(_action_text(a.action) for a in step.actions) or "(no action)",
+        sections=sections,
+        error=step.first_error,
+        phases=step.phases(),
+        step_s=step.timings.get("step_s"),
+    )
 
 
 def report_shots(path: str | Path) -> tuple[dict[str, Any], list[Shot]]:
@@ -234,6 +212,43 @@ def _overlay(shot: Shot) -> str:
     )
 
 
+PHASE_COLOURS = {
+    "capture_s": "#0ea5e9",
+    "decode_s": "#14b8a6",
+    "mask_s": "#a855f7",
+    "model_s": "#f59e0b",
+    "parse_s": "#eab308",
+    "gate_s": "#ef4444",
+    "execute_s": "#22c55e",
+    "settle_s": "#84cc16",
+    "record_s": "#64748b",
+}
+
+
+def _phase_bar(shot: Shot) -> str:
+    """One stacked bar: each phase's share of the step (of ``step_s``, else of their sum)."""
+    phases = {k: v for k, v in shot.phases.items() if v > 0}
+    total = max(shot.step_s or 0.0, sum(phases.values()))
+    if not phases or total <= 0:
+        return ""
+    segs = []
+    for k in PHASES:
+        if k not in phases:
+            continue
+        name, ms, pct = k[:-2], 1000 * phases[k], 100 * phases[k] / total
+        segs.append(
+            f'<span class="phase" data-phase="{name}" data-ms="{ms:.1f}" '
+            f'style="width:{pct:.3f}%;background:{PHASE_COLOURS[k]}" '
+            f'title="{name} {ms:.1f} ms"></span>'
+        )
+    legend = " · ".join(f"{k[:-2]} {1000 * phases[k]:.0f}" for k in PHASES if k in phases)
+    return (
+        f'<div class="phases" data-step-ms="{1000 * total:.1f}" title="ms per phase">'
+        f'<div class="phase-bar">{"".join(segs)}</div>'
+        f"<small>{html.escape(legend)} ms of {1000 * total:.0f} ms</small></div>"
+    )
+
+
 def _display_width(shot: Shot) -> int:
     """Large screenshots shrink to 960 px; small ones (MiniWoB++, phones) grow to 400."""
     return min(960, max(shot.size[0], 400))
@@ -251,7 +266,7 @@ def _step_html(shot: Shot, inline: bool, out_dir: Path) -> str:
     err = f'<p class="err">{html.escape(shot.error)}</p>' if shot.error else ""
     return (
         f'<section class="step" id="step-{shot.index}" data-index="{shot.index}">'
-        f"<h2>Step {shot.index}: {html.escape(shot.title)}{badges}</h2>{err}"
+        f"<h2>Step {shot.index}: {html.escape(shot.title)}{badges}</h2>{err}{_phase_bar(shot)}"
         f'<div class="row"><div class="shot" style="width: min(100%, {_display_width(shot)}px)" '
         f'data-width="{shot.size[0]}" data-height="{shot.size[1]}"><img alt="step {shot.index}" '
         f'src="{_src(shot.image, inline, out_dir)}">{_overlay(shot)}</div>'

@@ -44,6 +44,10 @@ STEPS = [  # action, gold box
 ]
 
 
+TIMINGS = {"capture_s": 0.02, "mask_s": 0.01, "model_s": 0.5, "parse_s": 0.001, "gate_s": 0.04,
+           "execute_s": 0.1, "record_s": 0.005, "decode_s": 0.0, "step_s": 0.8}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("view") / "ep"
@@ -59,7 +63,7 @@ def episode(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "frame": frame.model_dump(),
             "raw": json.dumps(action),
             "actions": [{"action": action, "input": inp, "result": {}}],
-            "timings": {"model_s": 0.5, "execute_s": 0.1},
+            "timings": TIMINGS,
         }
         if box:
             line["gold"] = gold_entry(action, boxes=[box], source="test")
@@ -130,6 +134,29 @@ def test_episode_page_draws_the_overlays(episode: Path, page, tmp_path: Path) ->
     assert _close(got[1]["gold"], (350, 280, 460, 320))
     assert got[2]["pred"] is None and got[2]["exec"] is None and got[2]["gold"] is None
     assert '"model_s": 0.5' in got[0]["text"] and "raw model output" in got[0]["text"]
+
+
+PHASES_JS = """
+() => [...document.querySelectorAll('section.step')].map((sec) => {
+  const bar = sec.querySelector('.phase-bar').getBoundingClientRect();
+  return Object.fromEntries([...sec.querySelectorAll('.phase-bar .phase')].map(
+    (p) => [p.dataset.phase, p.getBoundingClientRect().width / bar.width]));
+})
+"""
+
+
+def test_episode_page_shows_each_steps_phases_as_a_bar(episode: Path, page, tmp_path) -> None:
+    out = tmp_path / "view.html"
+    assert main(["view", str(episode), "--out", str(out), "--no-open"]) == 0
+    page.goto(out.as_uri())
+    bars = page.evaluate(PHASES_JS)
+    assert len(bars) == len(STEPS)
+    shown = {k: v for k, v in TIMINGS.items() if k != "step_s" and v > 0}
+    for bar in bars:
+        # one segment per phase that took time, in the loop's order, as its share of the step
+        assert list(bar) == [k[:-2] for k in shown]
+        for k, v in shown.items():
+            assert bar[k[:-2]] == pytest.approx(v / TIMINGS["step_s"], abs=0.004), (k, bar)
 
 
 def test_report_page_draws_prediction_and_gold(episode: Path, page, tmp_path: Path) -> None:
