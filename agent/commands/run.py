@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.commands.terminal import for_terminal
 from agent.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def _progress(ev: StepEvent, secrets: Secrets | None = None) -> None:
         line += f"  ! {ev.error[:100]}"
     if secrets:
         line = secrets.scrub_text(line)
-    print(line, file=sys.stderr, flush=True)
+    print(for_terminal(line, newlines=False), file=sys.stderr, flush=True)
 
 
 def build_gate(args: argparse.Namespace, recorded: dict[str, Any] | None = None) -> Gate:
@@ -156,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
         summary += f"; error: {o['error']}"
     if o.get("evaluation") is not None:
         summary += f"; task check: {'passed' if o['evaluation'].get('success') else 'failed'}"
-    print(summary, file=sys.stderr)
-    print(f"episode: {episode.dir}", file=sys.stderr)
+    print(for_terminal(summary), file=sys.stderr)
+    print(for_terminal(f"episode: {episode.dir}"), file=sys.stderr)
     return 0 if episode.success else 1
 
 

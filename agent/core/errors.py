@@ -96,9 +96,22 @@ class RecordingError(NativeAgentError):
     code = "recording"
 
 
+class Interrupted(BaseException):
+    """SIGTERM (or SIGINT) arrived: the episode is finalised as ``interrupted``, then the
+    process ends. A BaseException, so no ``except Exception`` swallows it."""
+
+    code: ClassVar[str] = "interrupted"
+
+    def __init__(self, signal_name: str = "SIGTERM") -> None:
+        super().__init__(f"stopped by {signal_name}")
+        self.signal_name = signal_name
+
+
 def error_code(err: BaseException) -> str:
     """The stable code of ``err``: its class's ``code``, or ``internal`` for a foreign one."""
-    return err.code if isinstance(err, NativeAgentError) else INTERNAL
+    if isinstance(err, (NativeAgentError, Interrupted)):
+        return err.code
+    return Interrupted.code if isinstance(err, KeyboardInterrupt) else INTERNAL
 
 
 def describe_error(err: BaseException) -> dict[str, str]:

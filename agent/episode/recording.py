@@ -56,6 +56,17 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def json_line(obj: Any) -> bytes:
+    """One JSON line, UTF-8. Any string is recorded: one that cannot be UTF-8 (a lone
+    surrogate from a page title or a model's output) is written with JSON escapes
+    (``\\ud800``), which every JSON reader reads back to the same string."""
+    text = json.dumps(obj, default=str, ensure_ascii=False)
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, default=str, ensure_ascii=True) + "\n").encode("ascii")
+
+
 def screenshot_name(index: int) -> str:
     return f"{index:04d}.png"
 
@@ -212,7 +223,7 @@ class EpisodeWriter:
         A line the disk cannot take whole is cut back and a RecordingError raised."""
         if self._failed is not None:
             raise self._failed
-        line = (json.dumps(self._clean(step), default=str, ensure_ascii=False) + "\n").encode()
+        line = json_line(self._clean(step))
         try:
             view = memoryview(line)
             while view:

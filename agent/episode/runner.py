@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.env import Env
-from agent.core.errors import ConfigError
+from agent.core.errors import ConfigError, Interrupted, error_code
 from agent.core.model import HistoryItem, Model
 from agent.core.observation import Observation
 from agent.core.task import Task
@@ -258,10 +258,11 @@ def finish(writer: EpisodeWriter, body: Callable[[], LoopResult]) -> LoopResult:
     try:
         result = body()
     except BaseException as err:
-        outcome = LoopResult(
-            "error", writer.n_steps, error=f"{type(err).__name__}: {err}"
-        ).outcome()
+        stopped = isinstance(err, (Interrupted, KeyboardInterrupt))
+        status = "interrupted" if stopped else "error"
+        outcome = LoopResult(status, writer.n_steps, error=f"{type(err).__name__}: {err}").outcome()
         outcome["error_type"] = type(err).__name__
+        outcome["error_code"] = error_code(err)
         try:
             writer.finish(outcome)
         except Exception as again:

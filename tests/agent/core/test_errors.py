@@ -74,7 +74,8 @@ def test_every_error_class_has_its_own_unique_code() -> None:
         (EnvClosedError("gone"), "env_closed"),
         (ParseError("json", "{", "no JSON object"), "parse"),
         (ValueError("a bug"), errors.INTERNAL),
-        (KeyboardInterrupt(), errors.INTERNAL),
+        (KeyboardInterrupt(), "interrupted"),
+        (errors.Interrupted("SIGTERM"), "interrupted"),
     ],
 )
 def test_error_code_of_any_exception(err: BaseException, code: str) -> None:
