@@ -15,15 +15,17 @@ Screenshots are inlined as ``data:`` URLs (default) or linked by relative path.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
+import os
 import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from typing import Any
 
-from agent.core.errors import ConfigError, RecordingError
+from agent.core.errors import ConfigError
 from agent.episode.recording import load_episode
 from agent.episode.steps import PHASES, StepRecord
 from agent.evaluation.metrics import anchor, gold_of
@@ -49,6 +51,7 @@ class Shot:
     error: str | None = None
     phases: dict[str, float] = field(default_factory=dict)
     step_s: float | None = None
+    root: Path | None = None  # the folder the screenshot must lie in (its episode)
 
 
 def _action_text(a: dict[str, Any] | None) -> str:
@@ -93,6 +96,7 @@ def _episode_shot(directory: Path, step: StepRecord) -> Shot:
     return Shot(
         index=step.index,
         image=directory / step.screenshot,
+        root=directory,
         size=step.size,
         pred=step.predicted_point,
         executed=step.executed_point,
@@ -131,6 +135,7 @@ def report_shots(path: str | Path) -> tuple[dict[str, Any], list[Shot]]:
                 Shot(
                     index=s["index"],
                     image=Path(ep["dir"]) / (extra.get("screenshot") or f"{s['index']:04d}.png"),
+                    root=Path(ep["dir"]),
                     size=tuple(extra.get("size") or (0, 0)),  # type: ignore[arg-type]
                     pred=anchor({k: v for k, v in (pred or {}).items() if k != "box"}),
                     executed=tuple(ex) if ex else None,  # type: ignore[arg-type]
@@ -160,24 +165,51 @@ def _kv_table(data: dict[str, Any]) -> str:
     return f'<table class="metrics">{"".join(rows)}</table>'
 
 
-def _src(image: Path, inline: bool, out_dir: Path) -> str:
-    if inline:
-        try:
-            data = base64.b64encode(image.read_bytes()).decode("ascii")
-        except OSError as err:
-            raise RecordingError(f"cannot read screenshot {image}: {err}") from err
-        return f"data:image/png;base64,{data}"
-    try:
-        rel = image.resolve().relative_to(out_dir.resolve())
-        return rel.as_posix()
-    except ValueError:
-        import os
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-        return Path(os.path.relpath(image.resolve(), out_dir.resolve())).as_posix()
+
+def placeholder(w: int, h: int, why: str) -> str:
+    """An inline SVG standing in for a screenshot that is missing or refused."""
+    w, h = max(int(w or 0), 160), max(int(h or 0), 90)
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}"><rect width="100%" height="100%" fill="#e5e7eb"/>'
+        f'<text x="50%" y="50%" text-anchor="middle" font-family="sans-serif" '
+        f'font-size="{max(12, h // 20)}" fill="#6b7280">{html.escape(why)}</text></svg>'
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+def _inside(image: Path, root: Path | None) -> bool:
+    if root is None:
+        return False
+    try:
+        image.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _src(shot: Shot, inline: bool, out_dir: Path) -> str:
+    """The screenshot's URL: only a PNG file inside the episode's own folder is embedded or
+    linked (a tampered step line naming ``../../secret`` gets a placeholder); a missing one
+    (what a full disk leaves) gets a placeholder too."""
+    image, (w, h) = shot.image, shot.size
+    if not _inside(image, shot.root):
+        return placeholder(w, h, "screenshot outside the episode folder: not shown")
+    try:
+        data = image.read_bytes() if inline else image.open("rb").read(8)
+    except OSError:
+        return placeholder(w, h, f"screenshot {image.name} is missing")
+    if not data.startswith(PNG_MAGIC):
+        return placeholder(w, h, f"{image.name} is not a PNG: not shown")
+    if inline:
+        return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return Path(os.path.relpath(image.resolve(), out_dir.resolve())).as_posix()
 
 
 def _overlay(shot: Shot) -> str:
-    w, h = shot.size
+    w, h = int(shot.size[0] or 0), int(shot.size[1] or 0)
     r = max(3.0, max(w, h) / 140)
     sw = max(1.0, max(w, h) / 500)
     parts = []
@@ -255,21 +287,24 @@ def _display_width(shot: Shot) -> int:
 
 
 def _step_html(shot: Shot, inline: bool, out_dir: Path) -> str:
+    """One step's section. Every value from the recording is escaped, in text and in
+    attributes alike (a tampered episode must not run script in the viewer)."""
+    q = functools.partial(html.escape, quote=True)
     badges = "".join(
-        f'<span class="badge {"ok" if ok else "bad"}">{html.escape(name)}</span>'
+        f'<span class="badge {"ok" if ok else "bad"}">{q(str(name))}</span>'
         for name, ok in shot.badges
     )
     details = "".join(
-        f"<div><strong>{html.escape(k)}</strong><pre>{html.escape(v)}</pre></div>"
-        for k, v in shot.sections
+        f"<div><strong>{q(str(k))}</strong><pre>{q(str(v))}</pre></div>" for k, v in shot.sections
     )
-    err = f'<p class="err">{html.escape(shot.error)}</p>' if shot.error else ""
+    err = f'<p class="err">{q(str(shot.error))}</p>' if shot.error else ""
+    i, (w, h) = q(str(shot.index)), (int(shot.size[0] or 0), int(shot.size[1] or 0))
     return (
-        f'<section class="step" id="step-{shot.index}" data-index="{shot.index}">'
-        f"<h2>Step {shot.index}: {html.escape(shot.title)}{badges}</h2>{err}{_phase_bar(shot)}"
+        f'<section class="step" id="step-{i}" data-index="{i}">'
+        f"<h2>Step {i}: {q(shot.title)}{badges}</h2>{err}{_phase_bar(shot)}"
         f'<div class="row"><div class="shot" style="width: min(100%, {_display_width(shot)}px)" '
-        f'data-width="{shot.size[0]}" data-height="{shot.size[1]}"><img alt="step {shot.index}" '
-        f'src="{_src(shot.image, inline, out_dir)}">{_overlay(shot)}</div>'
+        f'data-width="{w}" data-height="{h}"><img alt="step {i}" '
+        f'src="{q(_src(shot, inline, out_dir))}">{_overlay(shot)}</div>'
         f'<div class="details">{details}</div></div></section>'
     )
 

@@ -3,6 +3,7 @@ executed point and gold box are drawn where they belong on the screenshot."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from pathlib import Path
@@ -173,3 +174,52 @@ def test_report_page_draws_prediction_and_gold(episode: Path, page, tmp_path: Pa
     assert _close(got[0]["pred"], (270.0, 100.0)) and _close(got[0]["exec"], (202.0, 100.0))
     assert _close(got[0]["gold"], (150, 80, 260, 120))
     assert "element" in got[0]["text"] and _close(got[1]["pred"], (355.5, 300.0))
+
+
+def _hostile_episode(root: Path) -> Path:
+    """An episode a stranger sent: a missing last PNG (what a full disk leaves), a step that
+    names a file outside the folder, markup in every recorded string."""
+    out = root / "ep"
+    w = EpisodeWriter(out, {"task": {"goal": '"><script>window.pwned=1</script>'}})
+    obs = Observation(png=_png())
+    secret = root / "secret.png"
+    secret.write_bytes(_png())
+    names = [w.save_screenshot(0, obs), "../secret.png", "0002.png"]
+    for i, name in enumerate(names):
+        w.write_step(
+            {
+                "index": i,
+                "observation": obs.meta(),
+                "screenshot": name,
+                "raw": '<img src=x onerror="window.pwned=2">',
+                "thought": "</pre><script>window.pwned=3</script>",
+                "actions": [
+                    {
+                        "action": {"type": "type", "text": '"><svg onload="window.pwned=4">'},
+                        "input": {},
+                        "result": {"error": "<b onmouseover=alert(1)>x</b>"},
+                    }
+                ],
+            }
+        )
+    w.finish({"status": "failure", "steps": 3, "answer": "<script>window.pwned=5</script>"})
+    return out
+
+
+def test_a_hostile_episode_renders_escaped_and_embeds_nothing_outside(tmp_path: Path, page) -> None:
+    ep = _hostile_episode(tmp_path)
+    for inline in (True, False):
+        out = tmp_path / f"view-{inline}.html"
+        flags = ["--out", str(out), "--no-open", *([] if inline else ["--no-inline"])]
+        assert main(["view", str(ep), *flags]) == 0
+        text = out.read_text()
+        assert "secret.png" not in text or "outside the episode folder" in text
+        page.goto(out.as_uri())
+        assert page.evaluate("() => window.pwned") is None  # no script ran
+        srcs = page.evaluate("() => [...document.images].map((i) => i.src)")
+        assert len(srcs) == 3
+        assert not srcs[0].startswith("data:image/svg")  # the real screenshot is shown
+        said = [base64.b64decode(s.split(",", 1)[1]).decode() for s in srcs[1:]]
+        assert "outside the episode folder" in said[0] and "0002.png is missing" in said[1]
+        body = page.inner_text("body")
+        assert "<script>window.pwned=3</script>" in body  # shown as text
