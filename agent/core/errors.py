@@ -90,6 +90,12 @@ class ActionFailedError(EnvError):
     code = "action_failed"
 
 
+class ActionDeniedError(NativeAgentError):
+    """The safety gate refused an action (recorded with the gate's decision; never run)."""
+
+    code = "denied"
+
+
 class RecordingError(NativeAgentError):
     """An episode directory cannot be written or read."""
 

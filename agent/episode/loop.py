@@ -25,7 +25,14 @@ import numpy as np
 from agent.core.actions import Action, dump_action
 from agent.core.coords import screen_to_input
 from agent.core.env import Env
-from agent.core.errors import CoordinateError, NativeAgentError, ParseError
+from agent.core.errors import (
+    ActionDeniedError,
+    CoordinateError,
+    EnvClosedError,
+    NativeAgentError,
+    ParseError,
+    describe_error,
+)
 from agent.core.model import HistoryItem, Model, ModelRequest
 from agent.core.observation import Observation
 from agent.core.task import Task
@@ -66,11 +73,12 @@ class LoopResult:
     answer: str | None = None
     evaluation: dict[str, Any] | None = None
     error: str | None = None
+    error_code: str | None = None  # the stable code of the error (agent.core.errors)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def outcome(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status, "steps": self.steps}
-        for k in ("answer", "evaluation", "error"):
+        for k in ("answer", "evaluation", "error", "error_code"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
         return {**out, **self.extra}
@@ -185,6 +193,7 @@ class Loop:
             except ParseError as err:
                 _add(timings, "parse_s", time.perf_counter() - t0)
                 attempt["error"] = str(err)
+                attempt["error_code"] = err.code
                 feedback = (
                     f"Your previous answer could not be parsed ({err.reason}). Answer again "
                     f"with exactly one action in the required format."
@@ -239,7 +248,8 @@ class Loop:
             }
             if parsed is None:
                 line["error"] = attempts[-1].get("error")
-                result = LoopResult("parse_error", i + 1, error=line["error"])
+                line["error_code"] = ParseError.code
+                result = LoopResult("parse_error", i + 1, error=line["error"], error_code="parse")
                 self._emit(line, i, timings, t_step, result.status)
                 break
             next_obs = obs
@@ -254,13 +264,14 @@ class Loop:
                 rec["gate"] = decision.to_json()
                 if decision.verdict != "allow":
                     rec["error"] = f"denied by {decision.policy}: {decision.reason}"
+                    rec["error_code"] = ActionDeniedError.code
                     line["actions"].append(rec)
                     next_obs = self._observe(obs, rec["error"], timings)
                     break
                 try:
                     real = self.secrets.inject(action)
                 except NativeAgentError as err:  # an unknown placeholder: never typed
-                    rec["error"] = f"{type(err).__name__}: {err}"
+                    rec.update(describe_error(err))
                     line["actions"].append(rec)
                     next_obs = self._observe(obs, rec["error"], timings)
                     break
@@ -274,12 +285,17 @@ class Loop:
                 rec["result"] = {
                     "terminated": res.terminated,
                     "truncated": res.truncated,
-                    **({"error": res.info["error"]} if "error" in res.info else {}),
+                    **{k: res.info[k] for k in ("error", "error_code") if k in res.info},
                 }
                 line["actions"].append(rec)
                 next_obs = res.observation
                 if res.truncated:
-                    result = LoopResult("truncated", i + 1, error=res.info.get("error"))
+                    result = LoopResult(
+                        "truncated",
+                        i + 1,
+                        error=res.info.get("error"),
+                        error_code=res.info.get("error_code", EnvClosedError.code),
+                    )
                     break
                 if res.terminated:
                     result = self._terminal(action, i + 1)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.env import Env
-from agent.core.errors import ConfigError
+from agent.core.errors import ConfigError, describe_error
 from agent.core.model import Model
 from agent.core.task import Task
 from agent.episode.loop import LoopConfig
@@ -173,9 +173,10 @@ class Worker:
             )
             if result.error:
                 record["error"] = result.error
+                record["error_code"] = result.error_code
         except Exception as err:  # one broken episode must not end the whole suite
             record.update(status="error", success=False, reward=None, steps=None)
-            record["error"] = f"{type(err).__name__}: {err}"
+            record.update(describe_error(err))
             record["traceback"] = traceback.format_exc(limit=6)
             self._drop_env()  # the env may be broken; the next job builds a fresh one
         record["seconds"] = round(time.perf_counter() - t0, 3)

@@ -35,6 +35,7 @@ RELEASED = {
     "ActionNotSupportedError": "action_not_supported",
     "ActionFailedError": "action_failed",
     "RecordingError": "recording",
+    "ActionDeniedError": "denied",
 }
 
 

@@ -214,3 +214,28 @@ def test_a_denied_action_times_the_observation_the_loop_makes(tmp_path: Path) ->
     t = ep.records[0].timings
     assert t["execute_s"] == 0.0 and t["decode_s"] == 0.002
     assert t["capture_s"] >= 0.004  # the env's figure plus what the loop measured around it
+
+
+class _DenyClicks:
+    def check(self, action: Action, env: Env, obs: Observation) -> Decision:
+        return (
+            Decision("deny", "test", "no clicks") if action.type == "click" else Decision("allow")
+        )
+
+
+def test_step_lines_and_outcomes_carry_stable_error_codes(tmp_path: Path) -> None:
+    typed = json.dumps({"type": "type", "text": "{{secret:missing}}", "point": [100, 65]})
+    outputs = [click(*OK), typed, "not an action", "still not", "nor this"]
+    ep = run(
+        "press OK",
+        env=BoardEnv(),
+        model=ScriptedModel(outputs),
+        out=tmp_path / "ep",
+        gate=_DenyClicks(),  # type: ignore[arg-type]
+    )
+    denied, unknown, broken = ep.steps
+    assert denied["actions"][0]["error_code"] == "denied"
+    assert unknown["actions"][0]["error_code"] == "action_failed"  # no such secret: never typed
+    assert broken["error_code"] == "parse"
+    assert all(a["error_code"] == "parse" for a in broken["attempts"])
+    assert ep.outcome["status"] == "parse_error" and ep.outcome["error_code"] == "parse"
