@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.replay.live import DEFAULT_THRESHOLD, replay_live
     from agent.safety.secrets import Secrets
 
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if args.headed:
         overrides["headless"] = False
     if args.browser_path:

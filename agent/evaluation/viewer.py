@@ -136,9 +136,9 @@ def report_shots(path: str | Path) -> tuple[dict[str, Any], list[Shot]]:
                     index=s["index"],
                     image=Path(ep["dir"]) / (extra.get("screenshot") or f"{s['index']:04d}.png"),
                     root=Path(ep["dir"]),
-                    size=tuple(extra.get("size") or (0, 0)),  # type: ignore[arg-type]
+                    size=tuple(extra.get("size") or (0, 0)),
                     pred=anchor({k: v for k, v in (pred or {}).items() if k != "box"}),
-                    executed=tuple(ex) if ex else None,  # type: ignore[arg-type]
+                    executed=tuple(ex) if ex else None,
                     gold_boxes=gold.get("boxes", []),
                     gold_point=anchor(gold["action"]) if not gold.get("boxes") else None,
                     title=f"{Path(ep['dir']).name} · predicted {_action_text(pred)} · gold "

@@ -142,18 +142,13 @@ class ReplayModel(Model):
         self.comparisons: list[StepComparison] = []
         self.first_divergence: int | None = None
         self.taken_over_at: int | None = None
+        self.format = "json"  # the recording speaks plain JSON until a takeover
         if takeover is not None:
             self.input_mode = takeover.input_mode or mode_for(takeover.format)
             self.max_tokens = takeover.max_tokens
             self.convention = takeover.convention or convention_for(takeover.format)
         else:
             self.input_mode, self.convention = "pad", "screen"
-
-    @property  # type: ignore[override]
-    def format(self) -> str:
-        if self.taken_over_at is not None and self.takeover is not None:
-            return self.takeover.format
-        return "json"
 
     def compare(self, index: int, live: np.ndarray) -> StepComparison:
         path = self.episode.screenshot_path(index)
@@ -186,6 +181,7 @@ class ReplayModel(Model):
         if (cmp is not None and cmp.diverged) or i >= self.n_steps:
             if self.takeover is not None:
                 self.taken_over_at = i
+                self.format = self.takeover.format  # the loop parses the takeover's turns
                 return self.takeover.act(request)
             if i >= self.n_steps:
                 return self._reply("end of the recording", [_finish("end of the recording")])

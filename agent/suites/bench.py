@@ -247,7 +247,7 @@ def comparable(
     rows = [{k: r.get(k) for k in keep} for r in results]
     if out is not None:
         for row in rows:
-            row["actions"] = action_signature(Path(out) / row["episode"])
+            row["actions"] = action_signature(Path(out) / str(row["episode"]))
     return sorted(rows, key=lambda r: (r["task"], r["seed"]))
 
 
