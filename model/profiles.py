@@ -55,7 +55,8 @@ class Profile:
 
     def format_for(self, action_space: str = "computer") -> str:
         """The parser format for an action space (Qwen3-VL's mobile cookbook is 0–999)."""
-        return self.mobile_format if action_space == "mobile" and self.mobile_format else self.format
+        mobile = action_space == "mobile" and self.mobile_format
+        return self.mobile_format if mobile else self.format  # type: ignore[return-value]
 
 
 _UITARS_MIN = 100 * 28 * 28  # ui-tars action_parser.MIN_PIXELS (78,400 px²)

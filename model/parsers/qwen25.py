@@ -65,7 +65,6 @@ SCROLL_PIXELS_PER_NOTCH = 100
 MAX_NOTCHES = 100
 _NOISE = ("<think>", "</think>", "<thinking>", "</thinking>", "```json", "```")
 _XML_FUNCTION = re.compile(r"<function=([^>\n]{1,100})>")
-_XML_PARAM = re.compile(r"<parameter=([^>\n]{1,100})>")
 
 
 def _thought(prefix: str) -> str | None:
@@ -117,14 +116,14 @@ def _xml_call(body: str, ctx: Ctx) -> dict[str, Any]:
     end = body.find("</function>", m.end())
     inner = body[m.end() : end if end >= 0 else len(body)]
     args: dict[str, Any] = {}
-    for value, start, _stop in tagged(inner, "<parameter=", "</parameter>"):
-        p = _XML_PARAM.match(inner, start)
-        if p is None:
+    for content, start, _end in tagged(inner, "<parameter=", "</parameter>"):
+        key, sep, raw = content.partition(">")
+        key = key.strip()
+        if not sep or not key or "\n" in key or len(key) > 100:
             raise ctx.fail(inner[start : start + 80], "malformed <parameter=…>")
-        key = p.group(1).strip()
         if key in args:
             raise ctx.fail(inner[start : start + 80], f"parameter {key!r} given twice")
-        args[key] = _xml_value(inner[p.end() : _stop - len("</parameter>")])
+        args[key] = _xml_value(raw)
     return {"name": m.group(1).strip(), "arguments": args}
 
 
