@@ -52,7 +52,7 @@ VALID = {
         "</tool_call>",
     ],
     "qwen3-vl": [
-        '<think>\nthe button\n</think>\n\nThought: click OK\nAction: click it\n<tool_call>\n'
+        "<think>\nthe button\n</think>\n\nThought: click OK\nAction: click it\n<tool_call>\n"
         '{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [500, '
         "500]}}\n</tool_call>",
         '[{"bbox_2d": [100, 200, 300, 400], "label": "OK"}]',
