@@ -160,8 +160,9 @@ def _action(call: Call, ctx: Ctx) -> Action:
     if name == "wait":
         return Wait(seconds=UITARS_WAIT_SECONDS)
     if name in ("finished", "finish"):
-        answer = _arg(call, "content", "answer")
-        return Finish(status="success", answer=strip_or_none(answer))
+        # as the official parser: leading blanks dropped, '' is no answer
+        answer = (_arg(call, "content", "answer") or "").lstrip()
+        return Finish(status="success", answer=answer or None)
     if name in ("open_app", "open"):
         app = _arg(call, "app_name", "name", "text")
         if not app or not app.strip():
