@@ -219,12 +219,13 @@ def _text_config(
     heads: int,
     kv: int,
     head_dim: int | None = None,
+    mrope_section: list[int] | None = None,
 ) -> dict[str, Any]:
     head_dim = head_dim or hidden // heads
     # mrope_section splits head_dim/2 rotary frequencies over (t, h, w) like [16, 24, 24]/128
     half = head_dim // 2
     t = half // 4
-    section = [t, (half - t) // 2, half - t - (half - t) // 2]
+    section = mrope_section or [t, (half - t) // 2, half - t - (half - t) // 2]
     if family == "qwen3-vl":
         return {
             "model_type": "qwen3_vl_text",
@@ -352,6 +353,10 @@ REAL_SIZES: dict[tuple[str, str], dict[str, Any]] = {
                                vdepth=32, vdim=1280, vheads=16, tie=True),
     ("qwen2.5-vl", "7b"): dict(hidden=3584, inter=18944, layers=28, heads=28, kv=4, vocab=152064,
                                vdepth=32, vdim=1280, vheads=16, tie=False),
+    # Qwen/Qwen3-VL-8B-Instruct: head_dim 128, mrope_section [24, 20, 20] (interleaved),
+    # a 27-block 1152-wide vision tower with deepstack taps at 8, 16, 24
+    ("qwen3-vl", "8b"): dict(hidden=4096, inter=12288, layers=36, heads=32, kv=8, vocab=151936,
+                             vdepth=27, vdim=1152, vheads=16, tie=False, section=[24, 20, 20]),
 }  # fmt: skip
 
 
@@ -367,9 +372,11 @@ def real_config(family: str, size: str, tokenizer: Any, layers: int | None = Non
     vdepth = r["vdepth"] if layers is None else max(1, round(r["vdepth"] * n / r["layers"]))
     text = _text_config(
         family, vocab=r["vocab"], hidden=r["hidden"], inter=r["inter"], layers=n,
-        heads=r["heads"], kv=r["kv"],
+        heads=r["heads"], kv=r["kv"], mrope_section=r.get("section"),
     )  # fmt: skip
     vision = _vision_config(family, depth=vdepth, dim=r["vdim"], heads=r["vheads"], out=r["hidden"])
+    if family == "qwen3-vl" and layers is None:
+        vision["deepstack_visual_indexes"] = [8, 16, 24]
     return _config(family, text, vision, _ids(tokenizer), tie=r["tie"])
 
 
@@ -413,12 +420,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, help="output dir (with --family all: one subdir each)")
     p.add_argument("--family", default="qwen2-vl", choices=[*FAMILIES, "all"])
-    p.add_argument("--config-of", metavar="SIZE", help="print the real-size config (2b, 3b, 7b)")
+    p.add_argument(
+        "--config-of", metavar="SIZE", help="print the real-size config (2b, 3b, 7b, 8b)"
+    )
     p.add_argument("--layers", type=int, help="with --config-of: shrink the text depth")
     args = p.parse_args(argv)
     if args.config_of:
         family = "qwen2-vl" if args.family == "all" else args.family
-        cfg = real_config(family, args.config_of, build_tokenizer(), args.layers)
+        cfg = real_config(
+            family, args.config_of, build_tokenizer(extra=_extra(family)), args.layers
+        )
         print(cfg.to_json_string())
         return 0
     if args.out is None:
