@@ -25,7 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl")
+FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5")
+QWEN3 = ("qwen3-vl", "qwen3.5")  # 16-px patches, Qwen3VLProcessor
 QWEN3_EXTRA_TOKENS = ("<think>", "</think>")  # special tokens in Qwen3's vocabulary
 
 # Qwen2 special tokens in the order of the real vocabulary (151643 ...); here they follow the
@@ -178,7 +179,7 @@ def build_processor(family: str, tokenizer: Any | None = None) -> Any:
     )
 
     tokenizer = tokenizer or build_tokenizer(extra=_extra(family))
-    if family == "qwen3-vl":
+    if family in QWEN3:
         from transformers import Qwen3VLProcessor, Qwen3VLVideoProcessor
 
         # Qwen/Qwen3-VL-*/preprocessor_config.json: 16-px patches, mean = std = 0.5,
@@ -205,8 +206,15 @@ def build_processor(family: str, tokenizer: Any | None = None) -> Any:
     )
 
 
+def _section(rotary_dim: int) -> list[int]:
+    """mrope_section: rotary_dim/2 frequencies over (t, h, w), like [16, 24, 24] for 128."""
+    half = rotary_dim // 2
+    t = max(1, half // 4)
+    return [t, (half - t) // 2, half - t - (half - t) // 2]
+
+
 def _extra(family: str) -> tuple[str, ...]:
-    return QWEN3_EXTRA_TOKENS if family == "qwen3-vl" else ()
+    return QWEN3_EXTRA_TOKENS if family in QWEN3 else ()
 
 
 def _text_config(
@@ -226,6 +234,33 @@ def _text_config(
     half = head_dim // 2
     t = half // 4
     section = mrope_section or [t, (half - t) // 2, half - t - (half - t) // 2]
+    if family == "qwen3.5":  # hybrid: Gated DeltaNet (linear) + full attention layers
+        return {
+            "model_type": "qwen3_5_text",
+            "vocab_size": vocab,
+            "hidden_size": hidden,
+            "intermediate_size": inter,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "num_key_value_heads": kv,
+            "head_dim": head_dim,
+            "linear_key_head_dim": head_dim,
+            "linear_value_head_dim": head_dim,
+            "linear_num_key_heads": heads,
+            "linear_num_value_heads": heads,
+            "layer_types": [
+                "full_attention" if (i + 1) % 4 == 0 or i == layers - 1 else "linear_attention"
+                for i in range(layers)
+            ],
+            "max_position_embeddings": 32768,
+            "rms_norm_eps": 1e-6,
+            # rotary over a quarter of each head, split (t, h, w) and interleaved
+            "rope_parameters": {
+                "rope_type": "default", "rope_theta": 1e7, "partial_rotary_factor": 0.25,
+                "mrope_section": _section(head_dim // 4), "mrope_interleaved": True,
+            },
+            "hidden_act": "silu",
+        }  # fmt: skip
     if family == "qwen3-vl":
         return {
             "model_type": "qwen3_vl_text",
@@ -261,9 +296,9 @@ def _text_config(
 
 
 def _vision_config(family: str, *, depth: int, dim: int, heads: int, out: int) -> dict[str, Any]:
-    if family == "qwen3-vl":
-        return {
-            "model_type": "qwen3_vl_vision",
+    if family in QWEN3:
+        vision: dict[str, Any] = {
+            "model_type": "qwen3_vl_vision" if family == "qwen3-vl" else "qwen3_5_vision",
             "depth": depth,
             "hidden_size": dim,
             "intermediate_size": 4304 if dim == 1152 else dim * 2,
@@ -273,10 +308,11 @@ def _vision_config(family: str, *, depth: int, dim: int, heads: int, out: int) -
             "spatial_merge_size": 2,
             "temporal_patch_size": 2,
             "num_position_embeddings": 2304,
-            "deepstack_visual_indexes": sorted({depth // 3, 2 * depth // 3, depth - 1})
-            if depth >= 3
-            else [depth - 1],
         }
+        if family == "qwen3-vl":  # Qwen3-VL feeds vision features into early LLM layers
+            taps = {depth // 3, 2 * depth // 3, depth - 1} if depth >= 3 else {depth - 1}
+            vision["deepstack_visual_indexes"] = sorted(taps)
+        return vision
     if family == "qwen2-vl":
         return {
             "model_type": "qwen2_vl_vision",
@@ -309,9 +345,11 @@ def _vision_config(family: str, *, depth: int, dim: int, heads: int, out: int) -
 def _config(
     family: str, text: dict[str, Any], vision: dict[str, Any], ids: dict[str, int], tie: bool
 ):
-    from transformers import Qwen2_5_VLConfig, Qwen2VLConfig, Qwen3VLConfig
+    from transformers import Qwen2_5_VLConfig, Qwen2VLConfig, Qwen3_5Config, Qwen3VLConfig
 
-    cls = {"qwen2-vl": Qwen2VLConfig, "qwen3-vl": Qwen3VLConfig}.get(family, Qwen2_5_VLConfig)
+    cls = {"qwen2-vl": Qwen2VLConfig, "qwen3-vl": Qwen3VLConfig, "qwen3.5": Qwen3_5Config}.get(
+        family, Qwen2_5_VLConfig
+    )
     text = {
         **text,
         "bos_token_id": None,
@@ -332,7 +370,7 @@ def _ids(tokenizer: Any) -> dict[str, int]:
 def tiny_config(family: str, tokenizer: Any) -> Any:
     """A few-hundred-kB model: 2 text layers of width 64, a 2-block vision tower. Qwen3-VL's
     attention heads are 32 wide (vLLM's CPU attention refuses 16)."""
-    if family == "qwen3-vl":
+    if family in QWEN3:
         text = _text_config(
             family, vocab=len(tokenizer), hidden=64, inter=128, layers=2, heads=2, kv=1, head_dim=32
         )
@@ -388,6 +426,7 @@ def model_class(family: str) -> Any:
         {
             "qwen2-vl": "Qwen2VLForConditionalGeneration",
             "qwen3-vl": "Qwen3VLForConditionalGeneration",
+            "qwen3.5": "Qwen3_5ForConditionalGeneration",
         }.get(family, "Qwen2_5_VLForConditionalGeneration"),
     )
 

@@ -130,13 +130,24 @@ CALL = (
 )
 
 
+@pytest.mark.parametrize(
+    ("family", "cls"),
+    [
+        ("qwen3-vl", "Qwen3VLForConditionalGeneration"),
+        ("qwen3.5", "Qwen3_5ForConditionalGeneration"),
+    ],
+)
 def test_the_loop_parses_a_forced_qwen3_call_into_an_action(
-    tiny_qwen: dict[str, Path], tmp_path: Path
+    family: str, cls: str, tiny_qwen: dict[str, Path], tmp_path: Path
 ) -> None:
+    """A neutral directory name: the config's model_type picks the profile."""
     from board_env import BoardEnv
 
-    m = load_model(str(tiny_qwen["qwen3-vl"]), device="cpu", force_text=CALL)
-    episode = run("click the middle", env=BoardEnv(), model=m, out=tmp_path, max_steps=1)
+    (tmp_path / "ckpt").symlink_to(tiny_qwen[family], target_is_directory=True)
+    m = load_model(str(tmp_path / "ckpt"), device="cpu", force_text=CALL)
+    assert isinstance(m, TransformersModel) and type(m.model).__name__ == cls
+    assert (m.family.name, m.grid) == (family, 32)
+    episode = run("click the middle", env=BoardEnv(), model=m, out=tmp_path / "ep", max_steps=1)
     step = episode.steps[0]
     assert step["raw"] == CALL  # generated through the real generate → decode path
     assert (step["frame"]["input_w"], step["frame"]["input_h"], step["frame"]["factor"]) == (
