@@ -74,6 +74,9 @@ def _thought(prefix: str) -> str | None:
 
 
 def parse_qwen25(text: str, ctx: Ctx) -> Parsed:
+    # a thinking model may draft calls inside <think>…</think>: only what follows it acts
+    end = text.rfind("</think>")
+    thinking, text = (text[: end + 8], text[end + 8 :]) if end >= 0 else ("", text)
     calls = tagged(text, "<tool_call>", "</tool_call>")
     if calls:
         actions: list[Action] = []
@@ -81,7 +84,8 @@ def parse_qwen25(text: str, ctx: Ctx) -> Parsed:
             with guard(ctx, body):
                 call = _xml_call(body, ctx) if "<function=" in body else loads(body.strip(), ctx)
                 actions.extend(_tool_call(call, body, ctx))
-        return Parsed(_thought(text[: calls[0][1]]), actions)
+        return Parsed(_thought(thinking + text[: calls[0][1]]), actions)
+    text = thinking + text
     found = find_json(text)
     if found is None:
         raise ctx.fail(text, "no <tool_call> and no bbox_2d/point_2d JSON found")
