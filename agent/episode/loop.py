@@ -132,9 +132,7 @@ class Loop:
         self.history: list[HistoryItem] = []
         self.mode = model.input_mode if model.input_mode else mode_for(model.format)
         self.convention = model.convention or convention_for(model.format)
-        self.frame_kw = frame_options(
-            model.format, factor=model.grid, min_pixels=model.min_pixels
-        )
+        self.frame_kw = frame_options(model.format, factor=model.grid, min_pixels=model.min_pixels)
 
     # ---- one model decision, with bounded retries on malformed output -----------------
     def _decide(
