@@ -142,7 +142,8 @@ def _image(
     try:
         obs = checked_image(decode_data_url(url), max_image_pixels)
         w, h = obs.size
-        cap = max_pixels // FACTOR**2 if max_pixels else (model.max_tokens or DEFAULT_MAX_TOKENS)
+        grid = model.grid or FACTOR  # the profile's vision grid: 28, or 32 for Qwen3-VL
+        cap = max_pixels // grid**2 if max_pixels else (model.max_tokens or DEFAULT_MAX_TOKENS)
         frame = Frame.for_screen(
             w,
             h,
@@ -150,6 +151,7 @@ def _image(
             max_tokens=max(4, cap),
             convention=model.convention or "norm1000",
             min_pixels=min_pixels,
+            factor=grid,
         )
     except VisionInputError as err:
         raise BadRequest(f"bad image: {err}") from err
