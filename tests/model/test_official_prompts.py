@@ -125,3 +125,16 @@ def test_thinking_replies_lose_their_think_block_in_history() -> None:
     assert msgs[2] == {"role": "assistant", "content": raw.split("</think>\n\n")[1]}
     kept = build_messages(req, "qwen2.5-vl", history_images=1)
     assert kept[2]["content"] == raw  # profiles without strip_think keep the text
+
+
+@pytest.mark.parametrize(("w", "h"), [(1366, 768), (1080, 2400), (333, 517)])
+def test_qwen25_resize_mode_states_the_cookbooks_smart_resize_size(w: int, h: int) -> None:
+    """Cookbook: ``smart_resize(h, w, factor=patch*merge, min_pixels, max_pixels)`` of the
+    processor (3,136 and 12,845,056 px) is the resolution the tool prompt states."""
+    from qwen_vl_utils import smart_resize
+
+    o = Observation(array=np.zeros((h, w, 3), np.uint8))
+    frame = o.frame(mode="resize", convention="abs")
+    msgs = build_messages(ModelRequest(TASKS[0], o, frame, []), "qwen2.5-vl")
+    rh, rw = smart_resize(h, w, 28, 3136, 12845056)
+    assert f"The screen's resolution is {rw}x{rh}." in msgs[0]["content"]
