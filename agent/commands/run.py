@@ -51,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: $NATIVE_AGENT_MODEL, else ocr)",
     )
     p.add_argument("--base-url", help="OpenAI-compatible server; makes --model MODEL served there")
+    p.add_argument(
+        "--model-family",
+        help="model profile, overriding detection from the name / config.json (e.g. qwen3-vl, "
+        "ui-tars-1.5; setting `family`)",
+    )
     p.add_argument("--config", type=Path, help="TOML settings file (flags > env vars > file)")
     p.add_argument(
         "--max-steps",
@@ -166,7 +171,14 @@ def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[
     from model.config import backend_settings, load_settings, model_spec
     from model.registry import load_model
 
-    settings = load_settings({"model": args.model, "base_url": args.base_url}, args.config)
+    settings = load_settings(
+        {
+            "model": args.model,
+            "base_url": args.base_url,
+            "family": getattr(args, "model_family", None),
+        },
+        args.config,
+    )
     explicit = args.model or args.base_url or not recorded
     spec = model_spec(settings) if explicit else recorded  # a resume keeps its model
     if not spec:

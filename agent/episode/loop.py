@@ -42,7 +42,7 @@ from agent.safety.gate import AllowAll, Decision, Gate
 from agent.safety.masking import screen
 from agent.safety.secrets import Secrets
 from agent.safety.targets import TargetReader
-from model.parsers import Parsed, convention_for, mode_for, parse
+from model.parsers import Parsed, convention_for, frame_options, mode_for, parse
 
 
 @dataclass
@@ -163,13 +163,17 @@ class Loop:
         self.history: list[HistoryItem] = []
         self.mode = model.input_mode if model.input_mode else mode_for(model.format)
         self.convention = model.convention or convention_for(model.format)
+        self.frame_kw = frame_options(model.format, factor=model.grid, min_pixels=model.min_pixels)
 
     # ---- one model decision, with bounded retries on malformed output -----------------
     def _decide(
         self, goal: str, obs: Observation, feedback: str | None
     ) -> tuple[Parsed | None, list[dict[str, Any]], dict[str, float]]:
         frame = obs.frame(
-            mode=self.mode, max_tokens=self.model.max_tokens, convention=self.convention
+            mode=self.mode,
+            max_tokens=self.model.max_tokens,
+            convention=self.convention,
+            **self.frame_kw,
         )
         attempts: list[dict[str, Any]] = []
         timings: dict[str, float] = {}
@@ -233,7 +237,10 @@ class Loop:
             timings["mask_s"], timings["record_s"] = mask_s, record_s
             feedback = None
             frame = obs.frame(
-                mode=self.mode, max_tokens=self.model.max_tokens, convention=self.convention
+                mode=self.mode,
+                max_tokens=self.model.max_tokens,
+                convention=self.convention,
+                **self.frame_kw,
             )
             line: dict[str, Any] = {
                 "index": i,

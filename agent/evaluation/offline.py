@@ -22,7 +22,7 @@ from agent.core.model import HistoryItem, Model, ModelRequest
 from agent.core.observation import Observation
 from agent.episode.recording import Episode, load_episode
 from agent.evaluation.metrics import StepScore, aggregate, gold_of, score_step
-from model.parsers import convention_for, mode_for, parse
+from model.parsers import convention_for, frame_options, mode_for, parse
 
 
 def find_episodes(root: str | Path) -> list[Path]:
@@ -74,6 +74,7 @@ def rescore_episode(
     goal = episode.meta.get("task", {}).get("goal") or ""
     mode = model.input_mode or mode_for(model.format)
     convention = model.convention or convention_for(model.format)
+    grid = frame_options(model.format, factor=model.grid, min_pixels=model.min_pixels)
     history: list[HistoryItem] = []
     scores: list[StepScore] = []
     for record in sorted(episode.records, key=lambda s: s.index):
@@ -82,7 +83,7 @@ def rescore_episode(
         if gold is None:
             continue
         obs = observation_of(episode, step)
-        frame = obs.frame(mode=mode, max_tokens=model.max_tokens, convention=convention)
+        frame = obs.frame(mode=mode, max_tokens=model.max_tokens, convention=convention, **grid)
         window = history[-history_steps:]
         for h in history[:-history_images] if history_images else history:
             h.observation = None  # only the last few screenshots go to the model

@@ -147,6 +147,7 @@ class ReplayModel(Model):
             self.input_mode = takeover.input_mode or mode_for(takeover.format)
             self.max_tokens = takeover.max_tokens
             self.convention = takeover.convention or convention_for(takeover.format)
+            self.grid, self.min_pixels = takeover.grid, takeover.min_pixels  # its vision grid
         else:
             self.input_mode, self.convention = "pad", "screen"
 

@@ -87,7 +87,7 @@ def to_messages(
     """OpenAI chat messages → the neutral message list the model renders. The structure is
     checked first, then every image header under one budget, then the images decoded."""
     kw = req.mm_processor_kwargs or {}
-    budget = server_budget(model.max_tokens).narrowed(
+    budget = server_budget(model.max_tokens, model.min_pixels, model.grid).narrowed(
         kw.get("min_pixels", req.min_pixels), kw.get("max_pixels", req.max_pixels)
     )
     out: list[Message] = []

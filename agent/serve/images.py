@@ -39,10 +39,12 @@ class BadRequest(Exception):
 
 @dataclass(frozen=True)
 class Budget:
-    """The server's own pixel budget for model input."""
+    """The server's own pixel budget for model input, on the model's vision grid (28, or
+    32 for Qwen3-VL: pixels per image token along a side)."""
 
     min_pixels: int
     max_tokens: int
+    grid: int = FACTOR
 
     def narrowed(self, min_pixels: Any, max_pixels: Any) -> Budget:
         """The budget a request asks for, which may only be lower than the server's."""
@@ -56,12 +58,16 @@ class Budget:
             )
         tokens = self.max_tokens
         if max_pixels is not None:
-            tokens = min(tokens, max(4, max_pixels // FACTOR**2))
-        return Budget(min_pixels if min_pixels is not None else self.min_pixels, tokens)
+            tokens = min(tokens, max(4, max_pixels // self.grid**2))
+        lowest = min_pixels if min_pixels is not None else self.min_pixels
+        return Budget(lowest, tokens, self.grid)
 
 
-def server_budget(model_max_tokens: int | None) -> Budget:
-    return Budget(MIN_PIXELS, model_max_tokens or DEFAULT_MAX_TOKENS)
+def server_budget(
+    max_tokens: int | None, min_pixels: int | None = None, grid: int | None = None
+) -> Budget:
+    """The model's own budget (its processor's bounds), or the Qwen2-VL defaults."""
+    return Budget(min_pixels or MIN_PIXELS, max_tokens or DEFAULT_MAX_TOKENS, grid or FACTOR)
 
 
 def image_size(data: bytes) -> tuple[int, int]:
@@ -136,6 +142,7 @@ def image_parts(
                 max_tokens=budget.max_tokens,
                 convention=convention or "norm1000",
                 min_pixels=budget.min_pixels,
+                factor=budget.grid,
             )
             parts.append(image_part(obs, frame))
         return parts
