@@ -10,7 +10,9 @@ small ``_execute`` / ``_capture`` I/O hooks; coordinates are converted only by
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,14 +25,27 @@ from agent.core.errors import (
     CoordinateError,
     EnvClosedError,
     EnvError,
+    FeatureNotOfferedError,
 )
-from agent.core.observation import Observation, StepResult
+from agent.core.observation import Observation, PrivacyRequest, StepResult
 
 # What a mouse + keyboard can do: the shared core of the browser and desktop envs.
 POINTER_KEYBOARD = frozenset(
     {"click", "double_click", "right_click", "middle_click", "hover", "drag", "type", "key"}
     | {"scroll", "wait"}
 )
+
+
+class Feature(StrEnum):
+    """What an env offers beyond executing actions. Callers ask ``env.offers(feature)``;
+    the base class's method of a feature an env does not offer raises
+    FeatureNotOfferedError, so nothing probes with ``hasattr`` or an env's name."""
+
+    PRIVACY_SNAPSHOT = "privacy_snapshot"  # Observation.privacy filled with each capture
+    ELEMENT_AT = "element_at"  # element_at(point): what a pointer would press
+    FOCUS_TARGET = "focus_target"  # focus_target(point | None): what Enter/Space would act on
+    UI_HIERARCHY = "ui_hierarchy"  # ui_hierarchy(): the uiautomator-style view tree
+    SHELL = "shell"  # shell(argv): a command on the device
 
 
 class Env(ABC):
@@ -44,10 +59,50 @@ class Env(ABC):
 
     name: ClassVar[str] = "env"
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    features: ClassVar[frozenset[Feature]] = frozenset()
 
     def __init__(self) -> None:
         self._last_obs: Observation | None = None
         self._closed = False
+        self.privacy = PrivacyRequest()
+
+    # ---- declared features (override the ones listed in ``features``) -----------------
+    def offers(self, feature: Feature) -> bool:
+        return feature in self.features
+
+    def set_privacy(self, request: PrivacyRequest) -> None:
+        """What privacy snapshots must look for from the next capture on (every env accepts
+        it; only envs offering PRIVACY_SNAPSHOT attach one to their observations)."""
+        self.privacy = request
+
+    def element_at(
+        self, point: tuple[float, float], frame: Frame | None = None
+    ) -> dict[str, Any] | None:
+        """The element under a screenshot-px point: tag, role, text, label, href, box,
+        editable, password — or None where nothing is."""
+        raise self._not_offered(Feature.ELEMENT_AT)
+
+    def focus_target(
+        self, point: tuple[float, float] | None, frame: Frame | None = None
+    ) -> dict[str, Any] | None:
+        """What Enter/Space would act on (the focused element, or the one at ``point``):
+        tag, type, text, submit (a form's submit button text), href, editable."""
+        raise self._not_offered(Feature.FOCUS_TARGET)
+
+    def ui_hierarchy(self) -> ET.Element:
+        """The view hierarchy of the current screen (uiautomator's ``<hierarchy>``)."""
+        raise self._not_offered(Feature.UI_HIERARCHY)
+
+    def shell(self, argv: list[str]) -> tuple[int, str]:
+        """Run one command on the device → (exit code, output)."""
+        raise self._not_offered(Feature.SHELL)
+
+    def _not_offered(self, feature: Feature) -> FeatureNotOfferedError:
+        offered = ", ".join(sorted(self.features)) or "none"
+        return FeatureNotOfferedError(
+            f"the {self.name} env does not offer {feature.value!r} (it offers: {offered}); "
+            "check env.offers(Feature...) first"
+        )
 
     # ---- hooks for adapters ----------------------------------------------------------
     @abstractmethod

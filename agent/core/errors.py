@@ -62,3 +62,7 @@ class ActionFailedError(EnvError):
 
 class RecordingError(NativeAgentError):
     """An episode directory cannot be written or read."""
+
+
+class FeatureNotOfferedError(EnvError):
+    """The env does not offer this feature (see ``Env.features``); ask ``env.offers`` first."""

@@ -24,7 +24,7 @@ from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.recording import EpisodeWriter
 from agent.safety.gate import AllowAll, Decision, Gate
-from agent.safety.masking import screen
+from agent.safety.masking import mask_and_scrub, needs_recapture, privacy_request
 from agent.safety.secrets import Secrets
 from agent.safety.targets import TargetReader
 from model.parsers import Parsed, convention_for, mode_for, parse
@@ -129,6 +129,7 @@ class Loop:
         self.secrets = secrets or Secrets()
         # one reader for the gate and the masking (it caches OCR and uiautomator dumps)
         self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()
+        env.set_privacy(privacy_request(self.secrets))  # what the env's snapshots look for
         self.history: list[HistoryItem] = []
         self.mode = model.input_mode if model.input_mode else mode_for(model.format)
         self.convention = model.convention or convention_for(model.format)
@@ -188,9 +189,11 @@ class Loop:
         prev: tuple[Action, Observation] | None = None
         repeats, reprompted = 0, False
         result: LoopResult | None = None
+        if needs_recapture(obs, self.secrets):  # captured before the env knew the secrets
+            obs = self.env.observe(last_action_error=obs.last_action_error)
         for i in range(start, self.cfg.max_steps):
             t_step = time.perf_counter()
-            obs = screen(self.env, obs, self.secrets, self.reader)  # masked, scrubbed
+            obs = mask_and_scrub(obs, self.secrets, self.reader)  # masked, scrubbed
             shot = self.writer.save_screenshot(i, obs)
             parsed, attempts, timings = self._decide(goal, obs, feedback)
             feedback = None
@@ -224,7 +227,7 @@ class Loop:
                 if decision.verdict != "allow":
                     rec["error"] = f"denied by {decision.policy}: {decision.reason}"
                     line["actions"].append(rec)
-                    next_obs = self._observe(obs, rec["error"])
+                    next_obs = next_obs.with_error(rec["error"])  # nothing ran: same screen
                     break
                 try:
                     real = self.secrets.inject(action)
