@@ -55,7 +55,8 @@ Orientation = Literal["auto", "current", "natural"]
 class AndroidEnv(Env):
     """One Android device or emulator, by ``serial`` (default: ``$ANDROID_SERIAL`` or the only
     device) through the adb server at ``adb_host:adb_port`` (default
-    ``$ANDROID_ADB_SERVER_PORT`` or 5037)."""
+    ``$ANDROID_ADB_SERVER_PORT`` or 5037). ``raw_capture=False`` asks for ``screencap -p``
+    (PNG) from the start, for a build whose raw output is odd."""
 
     name = "android"
     capabilities = frozenset(
@@ -86,6 +87,7 @@ class AndroidEnv(Env):
         screencap_orientation: Orientation = "auto",
         settle: float = 0.3,
         timeout: float = 30.0,
+        raw_capture: bool = True,
     ) -> None:
         super().__init__()
         try:
@@ -112,7 +114,7 @@ class AndroidEnv(Env):
         self._adbkeyboard: bool | None = None
         self._previous_ime: str | None = None
         self._last_app: str | None = None
-        self._raw: bool | None = None  # raw screencap works (None: not tried yet)
+        self._raw: bool | None = None if raw_capture else False  # None: not tried yet
         self._hierarchy: ET.Element | None = None  # the dump of the current screen
         self._settle_s: float | None = None
 
@@ -272,8 +274,13 @@ class AndroidEnv(Env):
                 "surface_rotation": surface * 90,
             },
         )
-        if self.privacy.secrets:
-            obs.privacy = self._privacy_snapshot(obs)
+        # no secrets requested: nothing to paint (a dump per step would cost ~1 s), but the
+        # snapshot says what it was read for, so a later request makes it stale
+        obs.privacy = (
+            self._privacy_snapshot(obs)
+            if self.privacy.secrets
+            else PrivacySnapshot(source="uiautomator", request=self.privacy)
+        )
         return obs
 
     def _execute(self, action: Action, frame: Frame) -> None:
