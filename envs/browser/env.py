@@ -158,7 +158,12 @@ class BrowserEnv(Env):
     # ---- public helpers ------------------------------------------------------------------
     @property
     def page(self) -> Page:
-        """The active Playwright page (for tasks and the oracle)."""
+        """The active Playwright page (for tasks and the oracle). Whoever takes it may drive
+        the page, so the next capture reads the DOM afresh instead of the settle's read."""
+        self._pre = None
+        return self._active_page()
+
+    def _active_page(self) -> Page:
         self._ensure_open()
         if self._page is None or self._page.is_closed():
             raise EnvClosedError("the browser page is closed")
@@ -210,7 +215,7 @@ class BrowserEnv(Env):
         frame = frame or self.geometry()
         ux, uy = self.to_input(point, frame)
         try:
-            info = self.page.evaluate(ELEMENT_AT_JS, [ux, uy])
+            info = self._active_page().evaluate(ELEMENT_AT_JS, [ux, uy])
         except Exception as err:
             raise self._translate(err, "element_at") from err
         return describe(frame, info)
@@ -224,7 +229,7 @@ class BrowserEnv(Env):
         if point is not None:
             xy = list(self.to_input(point, frame or self.geometry()))
         try:
-            return self.page.evaluate(FOCUS_JS, xy)
+            return self._active_page().evaluate(FOCUS_JS, xy)
         except Exception as err:
             raise self._translate(err, "read target") from err
 
@@ -235,7 +240,7 @@ class BrowserEnv(Env):
     def _capture(self) -> Observation:
         failures = switches = 0
         while True:
-            page = self.page
+            page = self._active_page()
             try:
                 png, read, tied, recaptured, capture_s = self._shoot(page)
             except Exception as err:
@@ -284,6 +289,8 @@ class BrowserEnv(Env):
             if read is None:
                 self._shots.changed = False
                 read = self._read(page, SNAPSHOT_JS, texts)
+            if self._crashed:  # CDP's capture of a crashed page takes the browser down
+                raise EnvClosedError("the page crashed")
             t0 = time.perf_counter()
             png = self._shots.grab(page, self.action_timeout_s * 2)
             capture_s += time.perf_counter() - t0
@@ -317,7 +324,7 @@ class BrowserEnv(Env):
             return None
 
     def _execute(self, action: Action, frame: Frame) -> None:
-        page, t, since = self.page, action.type, time.monotonic()
+        page, t, since = self._active_page(), action.type, time.monotonic()
         if self._crashed:
             raise EnvClosedError("the page crashed")
         try:

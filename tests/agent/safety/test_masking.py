@@ -54,9 +54,11 @@ class RendersOnCapture(BrowserEnv):
         return obs
 
 
-@pytest.fixture(scope="module")
-def env() -> Any:
-    e = RendersOnCapture(viewport=(800, 600))
+@pytest.fixture(scope="module", params=[True, False], ids=["cdp", "playwright"])
+def env(request: pytest.FixtureRequest) -> Any:
+    """Both capture paths: the fast CDP one (a tripwire binding ties the read to the
+    screenshot) and Playwright's screenshot (DOM versions compared), the fallback."""
+    e = RendersOnCapture(viewport=(800, 600), fast_capture=request.param)
     yield e
     e.close()
 
