@@ -140,8 +140,8 @@ def _env_kwargs(env: Env) -> dict[str, Any]:
     """What it takes to build the same env again (read back by ``agent replay``)."""
     out: dict[str, Any] = {}
     for name in ("viewport", "dsf", "max_time_s"):
-        if hasattr(env, name):
-            value = getattr(env, name)
+        value = getattr(env, name, None)  # constructor settings, not capabilities
+        if value is not None:
             out[name] = list(value) if isinstance(value, tuple) else value
     return out
 
