@@ -176,12 +176,14 @@ SNAPSHOT_JS = (
     f" fields: ({FIELDS_JS.strip()})(), texts: texts ? ({TEXT_NODES_JS.strip()})() : null,"
     " armed: window.__nativeAgentArm ? window.__nativeAgentArm() : null})"
 )
-# The settle read: handlers of the action have run and a frame is drawn (rAF + task), the
-# load event is in (bounded), fonts are ready — then the snapshot, in the same round trip.
+# The settle read: the tasks the action queued (timers of 0 ms) have run, so the requests
+# they start are reported; the load event is in (bounded), fonts are ready — then the
+# snapshot, in the same round trip. No frame is waited for here: the capture that follows
+# renders one (CDP's screenshot runs rAF callbacks and paints before it copies the surface).
 SETTLE_JS = (
     "async ([texts, ms]) => {"
     " const bound = p => Promise.race([p, new Promise(r => setTimeout(r, ms))]);"
-    " await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));"
+    " await new Promise(r => setTimeout(r, 0));"
     " if (document.readyState !== 'complete')"
     "   await bound(new Promise(r => addEventListener('load', r, {once: true})));"
     " if (document.fonts) await bound(document.fonts.ready);"

@@ -336,11 +336,12 @@ class BrowserEnv(Env):
             if failure is err:
                 raise
             raise failure from err
+        settle_from = time.monotonic()
         try:
             self._settle(page, since)
         except Exception as err:
             raise self._translate(err, t) from err
-        self._settle_s = time.monotonic() - since
+        self._settle_s = time.monotonic() - settle_from
 
     def _close(self) -> None:
         with contextlib.suppress(Exception):  # already dead: only the driver to release
