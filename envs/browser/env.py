@@ -44,7 +44,7 @@ from envs.browser.dom import (
 )
 from envs.browser.driver import SharedPlaywright
 from envs.browser.execute import perform
-from envs.browser.privacy import sensitive_boxes, snapshot_of
+from envs.browser.privacy import same_sensitive, snapshot_of
 from envs.browser.urls import normalize_url
 
 if TYPE_CHECKING:
@@ -304,14 +304,8 @@ class BrowserEnv(Env):
             if before is None:
                 page.wait_for_timeout(50)  # mid-navigation: give the next document a moment
         after = self._read(page, SNAPSHOT_JS, texts)
-        tied = False
-        if before is not None and after is not None:
-            w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-            frame = Observation(png=png, size=(w, h), scale=self.dsf).frame()
-            values = self.privacy.secrets
-            b1, r1 = sensitive_boxes(before, values, frame)
-            b2, r2 = sensitive_boxes(after, values, frame)
-            tied = b1 == b2 and r1 == r2 and before["version"][1] == after["version"][1]
+        frame = Observation(png=png, scale=self.dsf).frame()
+        tied = same_sensitive(before, after, self.privacy.secrets, frame)
         return png, after, tied, RECAPTURES, capture_s
 
     def _read(self, page: Page, script: str, texts: bool, *args: Any) -> dict[str, Any] | None:
@@ -397,6 +391,7 @@ class BrowserEnv(Env):
             self._crashed = True
 
     def _on_page_close(self, page: Page) -> None:
+        self._shots.forget(page)
         if page is self._page and self._context is not None:
             alive = [p for p in self._context.pages if not p.is_closed()]
             if alive:

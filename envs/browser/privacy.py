@@ -36,6 +36,21 @@ def sensitive_boxes(
     return boxes, None
 
 
+def same_sensitive(
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    values: tuple[str, ...] | list[str],
+    frame: Frame,
+) -> bool:
+    """Whether two reads around one screenshot agree on everything masking paints (same
+    document, same boxes): then a page that keeps changing elsewhere still has its boxes."""
+    if before is None or after is None or not before.get("version") or not after.get("version"):
+        return False
+    if before["version"][1] != after["version"][1]:
+        return False
+    return sensitive_boxes(before, values, frame) == sensitive_boxes(after, values, frame)
+
+
 def snapshot_of(
     read: dict[str, Any] | None, request: PrivacyRequest, frame: Frame, *, tied: bool
 ) -> PrivacySnapshot:

@@ -24,7 +24,7 @@ from agent.safety.masking import (
 )
 from agent.safety.secrets import Secrets
 from envs.android.hierarchy import parse_dump, private_boxes
-from envs.browser.privacy import SPLIT, snapshot_of
+from envs.browser.privacy import SPLIT, same_sensitive, snapshot_of
 from envs.browser.privacy import sensitive_boxes as dom_boxes
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -111,6 +111,18 @@ def test_dom_read_boxes_in_screenshot_px() -> None:
     assert not snapshot_of(None, PrivacyRequest(), FRAME2, tied=True).tied
     no_texts = {**read, "texts": None}  # secrets asked for, text nodes not read: no vouching
     assert not snapshot_of(no_texts, PrivacyRequest((SECRET,)), FRAME2, tied=True).tied
+
+
+def test_reads_around_a_screenshot_agree_only_on_the_same_boxes_and_document() -> None:
+    pw = {"rect": [10, 10, 50, 20], "password": True, "value": "x"}
+    a = {"version": [1, "u", 0, 0, 1, 1], "fields": [pw], "texts": []}
+    clock = {**a, "version": [9, "u", 0, 0, 1, 1]}  # other parts changed: still agree
+    moved = {**a, "fields": [{**pw, "rect": [10, 12, 50, 22]}]}
+    elsewhere = {**a, "version": [1, "v", 0, 0, 1, 1]}
+    assert same_sensitive(a, clock, (), FRAME2)
+    assert not same_sensitive(a, moved, (), FRAME2)
+    assert not same_sensitive(a, elsewhere, (), FRAME2)
+    assert not same_sensitive(a, None, (), FRAME2)
 
 
 @settings(max_examples=80, deadline=None)
