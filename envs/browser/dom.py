@@ -178,12 +178,14 @@ SNAPSHOT_JS = (
 )
 # The settle read: the tasks the action queued (timers of 0 ms) have run, so the requests
 # they start are reported; the load event is in (bounded), fonts are ready — then the
-# snapshot, in the same round trip. No frame is waited for here: the capture that follows
-# renders one (CDP's screenshot runs rAF callbacks and paints before it copies the surface).
+# snapshot, in the same round trip. A quiet step waits for no frame: the capture that follows
+# renders one (CDP's screenshot runs rAF callbacks and paints before it copies the surface);
+# after network traffic (``frame``) one frame more lets the response's rendering land.
 SETTLE_JS = (
-    "async ([texts, ms]) => {"
+    "async ([texts, ms, frame]) => {"
     " const bound = p => Promise.race([p, new Promise(r => setTimeout(r, ms))]);"
-    " await new Promise(r => setTimeout(r, 0));"
+    " await new Promise(r => frame ? requestAnimationFrame(() => setTimeout(r, 0))"
+    "   : setTimeout(r, 0));"
     " if (document.readyState !== 'complete')"
     "   await bound(new Promise(r => addEventListener('load', r, {once: true})));"
     " if (document.fonts) await bound(document.fonts.ready);"

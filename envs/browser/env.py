@@ -426,7 +426,7 @@ class BrowserEnv(Env):
         self._shots.tripwire(page)  # the binding exists before the read arms it
         self._shots.changed = False
         # handlers run, a frame is drawn; requests they started are reported by then
-        read = self._read(page, SETTLE_JS, texts, SETTLE_MAX_S * 1000)
+        read = self._read(page, SETTLE_JS, texts, SETTLE_MAX_S * 1000, False)
         if read is not None and not self._pending(since) and not self._crashed:
             self._pre = (page, read)
             return
@@ -449,7 +449,7 @@ class BrowserEnv(Env):
                 raise
             # a navigation destroyed the context or the page is slow: the screenshot shows it
         self._shots.changed = False
-        read = self._read(page, SETTLE_JS, texts, left * 1000)
+        read = self._read(page, SETTLE_JS, texts, left * 1000, True)
         if read is not None:
             self._pre = (page, read)
 
