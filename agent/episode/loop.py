@@ -127,7 +127,7 @@ class Loop:
         self.gate = gate or AllowAll()
         self.on_step = on_step
         self.secrets = secrets or Secrets()
-        # one reader for the gate and the masking (it caches OCR and uiautomator dumps)
+        # one reader for the gate and the masking (it caches the OCR engine)
         self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()
         env.set_privacy(privacy_request(self.secrets))  # what the env's snapshots look for
         self.history: list[HistoryItem] = []
