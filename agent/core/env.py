@@ -198,6 +198,7 @@ class Env(ABC):
                 title=last.title,
                 app=last.app,
                 last_action_error=error,
+                privacy=last.privacy,  # the same pixels: the same boxes to paint
             )
         return Observation(array=np.zeros((28, 28, 3), np.uint8), last_action_error=error)
 
