@@ -3,8 +3,10 @@
 ``check_env(factory)`` builds one env and runs a fixed list of checks, each recorded as
 pass/fail with a message (never an exception out of the checker): reset gives a screenshot
 of the declared size, observe is repeatable, every declared capability steps without
-raising, unsupported and off-screen actions come back as ``last_action_error``, finish
-terminates, close is idempotent and a closed env raises EnvClosedError. ``agent check-env``
+raising, unsupported and off-screen actions come back as ``last_action_error``, every
+declared feature (:class:`agent.core.env.Feature`) answers in its documented shape and every
+undeclared one refuses with FeatureNotOfferedError, finish terminates, close is idempotent
+and a closed env raises EnvClosedError. ``agent check-env``
 runs it from the command line; :func:`assert_conforms` is the pytest helper.
 """
 
@@ -14,6 +16,7 @@ import contextlib
 import io
 import json
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -40,12 +43,13 @@ from agent.core.actions import (
     Type,
     Wait,
 )
-from agent.core.env import Env
-from agent.core.errors import EnvClosedError
-from agent.core.observation import Observation, StepResult
+from agent.core.env import Env, Feature
+from agent.core.errors import EnvClosedError, FeatureNotOfferedError
+from agent.core.observation import Observation, PrivacyRequest, PrivacySnapshot, StepResult
 
 EnvFactory = Callable[[], Env]
 OFF_SCREEN = (-10_000.0, -10_000.0)
+PROBE_SECRET = "zq-conformance-probe-7731"  # a value no screen shows
 
 
 @dataclass
@@ -220,6 +224,8 @@ def _run_checks(env: Env, c: _Checker, given: dict[str, Action]) -> None:
             c.run(f"step {t}", lambda t=t: f"not checked: no harmless {t} (pass actions=)")
             continue
         c.run(f"step {t}", lambda act=act: _step_ok(env, act))
+    for feature in Feature:
+        c.run(f"feature {feature.value}", lambda f=feature: _feature(env, f))
     c.run("unsupported action", lambda: _unsupported(env, caps, obs0))
     c.run("off-screen point", lambda: _off_screen(env, caps))
     c.run("finish terminates", lambda: _finish(env))
@@ -233,6 +239,58 @@ def _step_ok(env: Env, act: Action) -> str:
     assert not res.terminated, f"{act.type}: terminated"
     err = res.observation.last_action_error
     return "ok" if err is None else f"ok (reported: {err[:80]})"
+
+
+def _probe(env: Env, feature: Feature) -> object:
+    """Call the feature's method once, harmlessly."""
+    if feature is Feature.PRIVACY_SNAPSHOT:
+        previous = env.privacy
+        env.set_privacy(PrivacyRequest((PROBE_SECRET,)))
+        try:
+            return env.observe().privacy
+        finally:
+            env.set_privacy(previous)
+    if feature is Feature.ELEMENT_AT:
+        return env.element_at((1.0, 1.0))
+    if feature is Feature.FOCUS_TARGET:
+        return env.focus_target(None)
+    if feature is Feature.UI_HIERARCHY:
+        return env.ui_hierarchy()
+    return env.shell(["echo", "conformance"])
+
+
+def _feature(env: Env, feature: Feature) -> str:
+    declared = frozenset(env.features)
+    stray = [f for f in declared if not isinstance(f, Feature)]
+    assert not stray, f"features that are not agent.core.env.Feature members: {stray}"
+    if feature not in declared:
+        if feature is Feature.PRIVACY_SNAPSHOT:
+            snap = _probe(env, feature)
+            assert snap is None, "privacy snapshots handed over but the feature is not declared"
+            return "not offered: observations carry no privacy snapshot"
+        try:
+            got = _probe(env, feature)
+        except FeatureNotOfferedError:
+            return "not offered: refuses with FeatureNotOfferedError"
+        raise AssertionError(f"{feature.value} is not declared but answered {got!r:.80}")
+    assert env.offers(feature), "offers() disagrees with features"
+    got = _probe(env, feature)
+    if feature is Feature.PRIVACY_SNAPSHOT:
+        assert isinstance(got, PrivacySnapshot), f"obs.privacy is {type(got).__name__}"
+        assert got.covers([PROBE_SECRET]), "the snapshot ignores the requested secrets"
+        return f"{len(got.boxes)} box(es), tied={got.tied}"
+    if feature in (Feature.ELEMENT_AT, Feature.FOCUS_TARGET):
+        assert got is None or isinstance(got, dict), f"answered {type(got).__name__}"
+        if feature is Feature.ELEMENT_AT and got is not None:
+            box = got.get("box")
+            assert isinstance(box, list) and len(box) == 4, f"no screenshot-px box: {box!r}"
+        return "nothing there" if got is None else f"{got.get('tag')!r}"
+    if feature is Feature.UI_HIERARCHY:
+        assert isinstance(got, ET.Element), f"answered {type(got).__name__}, not an Element"
+        return f"<{got.tag}> with {sum(1 for _ in got.iter('node'))} node(s)"
+    assert isinstance(got, tuple) and len(got) == 2, f"shell answered {got!r:.80}"
+    assert isinstance(got[0], int) and isinstance(got[1], str), f"shell answered {got!r:.80}"
+    return f"exit {got[0]}"
 
 
 def _unsupported(env: Env, caps: frozenset[str], obs: Observation) -> str:

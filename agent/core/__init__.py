@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from agent.core.actions import TERMINAL_TYPES, Action, dump_action, parse_action
 from agent.core.coords import Frame
-from agent.core.env import POINTER_KEYBOARD, Env
+from agent.core.env import POINTER_KEYBOARD, Env, Feature
 from agent.core.errors import NativeAgentError
 from agent.core.model import HistoryItem, Model, ModelReply, ModelRequest
-from agent.core.observation import Observation, StepResult
+from agent.core.observation import Observation, PrivacyRequest, PrivacySnapshot, StepResult
 from agent.core.task import Task, TaskResult
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "TERMINAL_TYPES",
     "Action",
     "Env",
+    "Feature",
     "Frame",
     "HistoryItem",
     "Model",
@@ -29,6 +30,8 @@ __all__ = [
     "ModelRequest",
     "NativeAgentError",
     "Observation",
+    "PrivacyRequest",
+    "PrivacySnapshot",
     "StepResult",
     "Task",
     "TaskResult",

@@ -10,7 +10,9 @@ small ``_execute`` / ``_capture`` I/O hooks; coordinates are converted only by
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,8 +25,10 @@ from agent.core.errors import (
     CoordinateError,
     EnvClosedError,
     EnvError,
+    FeatureNotOfferedError,
+    describe_error,
 )
-from agent.core.observation import Observation, StepResult
+from agent.core.observation import Observation, PrivacyRequest, StepResult
 
 # What a mouse + keyboard can do: the shared core of the browser and desktop envs.
 POINTER_KEYBOARD = frozenset(
@@ -42,6 +46,18 @@ def pointer_after(action: Action) -> tuple[float, float] | None:
     return (float(point[0]), float(point[1])) if point is not None else None
 
 
+class Feature(StrEnum):
+    """What an env offers beyond executing actions. Callers ask ``env.offers(feature)``;
+    the base class's method of a feature an env does not offer raises
+    FeatureNotOfferedError, so nothing probes with ``hasattr`` or an env's name."""
+
+    PRIVACY_SNAPSHOT = "privacy_snapshot"  # Observation.privacy filled with each capture
+    ELEMENT_AT = "element_at"  # element_at(point): what a pointer would press
+    FOCUS_TARGET = "focus_target"  # focus_target(point | None): what Enter/Space would act on
+    UI_HIERARCHY = "ui_hierarchy"  # ui_hierarchy(): the uiautomator-style view tree
+    SHELL = "shell"  # shell(argv): a command on the device
+
+
 class Env(ABC):
     """Base class of every environment.
 
@@ -53,11 +69,51 @@ class Env(ABC):
 
     name: ClassVar[str] = "env"
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    features: ClassVar[frozenset[Feature]] = frozenset()
 
     def __init__(self) -> None:
         self._last_obs: Observation | None = None
         self._closed = False
         self._pointer: tuple[float, float] | None = None  # screenshot px; None: unknown
+        self.privacy = PrivacyRequest()
+
+    # ---- declared features (override the ones listed in ``features``) -----------------
+    def offers(self, feature: Feature) -> bool:
+        return feature in self.features
+
+    def set_privacy(self, request: PrivacyRequest) -> None:
+        """What privacy snapshots must look for from the next capture on (every env accepts
+        it; only envs offering PRIVACY_SNAPSHOT attach one to their observations)."""
+        self.privacy = request
+
+    def element_at(
+        self, point: tuple[float, float], frame: Frame | None = None
+    ) -> dict[str, Any] | None:
+        """The element under a screenshot-px point: tag, role, text, label, href, box,
+        editable, password — or None where nothing is."""
+        raise self._not_offered(Feature.ELEMENT_AT)
+
+    def focus_target(
+        self, point: tuple[float, float] | None, frame: Frame | None = None
+    ) -> dict[str, Any] | None:
+        """What Enter/Space would act on (the focused element, or the one at ``point``):
+        tag, type, text, submit (a form's submit button text), href, editable."""
+        raise self._not_offered(Feature.FOCUS_TARGET)
+
+    def ui_hierarchy(self) -> ET.Element:
+        """The view hierarchy of the current screen (uiautomator's ``<hierarchy>``)."""
+        raise self._not_offered(Feature.UI_HIERARCHY)
+
+    def shell(self, argv: list[str]) -> tuple[int, str]:
+        """Run one command on the device → (exit code, output)."""
+        raise self._not_offered(Feature.SHELL)
+
+    def _not_offered(self, feature: Feature) -> FeatureNotOfferedError:
+        offered = ", ".join(sorted(self.features)) or "none"
+        return FeatureNotOfferedError(
+            f"the {self.name} env does not offer {feature.value!r} (it offers: {offered}); "
+            "check env.offers(Feature...) first"
+        )
 
     # ---- hooks for adapters ----------------------------------------------------------
     @abstractmethod
@@ -118,17 +174,15 @@ class Env(ABC):
             self._execute(action, self.geometry())
             self._pointer = pointer_after(action) or getattr(self, "_pointer", None)
         except EnvClosedError as err:
-            info["error"] = f"{type(err).__name__}: {err}"
-            info["error_type"] = type(err).__name__
+            info.update(describe_error(err), error_type=type(err).__name__)
             return StepResult(self._dead_observation(str(err)), truncated=True, info=info)
         except (ActionFailedError, ActionNotSupportedError, CoordinateError, EnvError) as err:
-            error = f"{type(err).__name__}: {err}"
-            info["error"] = error
-            info["error_type"] = type(err).__name__
+            info.update(describe_error(err), error_type=type(err).__name__)
+            error = info["error"]
         try:
             obs = self.observe(last_action_error=error)
         except EnvClosedError as err:
-            info["error"] = f"{type(err).__name__}: {err}"
+            info.update(describe_error(err), error_type=type(err).__name__)
             return StepResult(self._dead_observation(str(err)), truncated=True, info=info)
         return StepResult(obs, 0.0, terminated=False, truncated=False, info=info)
 
@@ -155,6 +209,7 @@ class Env(ABC):
                 title=last.title,
                 app=last.app,
                 last_action_error=error,
+                privacy=last.privacy,  # the same pixels: the same boxes to paint
             )
         return Observation(array=np.zeros((28, 28, 3), np.uint8), last_action_error=error)
 

@@ -123,3 +123,9 @@ def error_code(err: BaseException) -> str:
 def describe_error(err: BaseException) -> dict[str, str]:
     """What a recording says about an error: its code, its type and its message."""
     return {"error": f"{type(err).__name__}: {err}", "error_code": error_code(err)}
+
+
+class FeatureNotOfferedError(EnvError):
+    """The env does not offer this feature (see ``Env.features``); ask ``env.offers`` first."""
+
+    code = "feature_not_offered"

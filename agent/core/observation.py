@@ -13,6 +13,42 @@ from PIL import Image
 
 from agent.core.coords import Convention, Frame, Mode, Rotation
 
+Box = tuple[float, float, float, float]  # screenshot px: left, top, right, bottom
+
+
+@dataclass(frozen=True)
+class PrivacyRequest:
+    """What an env's privacy snapshots look for besides password fields: the secret values.
+    The env compares them in Python (a page is never sent a value to compare against)."""
+
+    secrets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PrivacySnapshot:
+    """What masking needs to know about one screenshot, read by the env with the capture.
+
+    ``boxes`` (screenshot px) are what must be painted over: password fields with a value,
+    fields and text that hold a requested secret. ``tied`` says whether they describe this
+    very screenshot; when not (the page kept changing, the read failed, a secret is split
+    over several nodes), ``reason`` says why and masking paints the whole screen.
+    """
+
+    boxes: tuple[Box, ...] = ()
+    tied: bool = True
+    source: str = "dom"
+    request: PrivacyRequest = PrivacyRequest()
+    version: tuple[Any, ...] | None = None
+    reason: str | None = None
+
+    @classmethod
+    def untied(cls, reason: str, *, source: str, request: PrivacyRequest) -> PrivacySnapshot:
+        return cls(tied=False, source=source, request=request, reason=reason)
+
+    def covers(self, secrets: list[str] | tuple[str, ...]) -> bool:
+        """Whether it was read looking for every one of ``secrets``."""
+        return set(secrets) <= set(self.request.secrets)
+
 
 class Observation:
     """One screenshot at native resolution plus what the env knows about it.
@@ -37,6 +73,8 @@ class Observation:
         extra: dict[str, Any] | None = None,
         size: tuple[int, int] | None = None,
         pointer: tuple[float, float] | None = None,
+        privacy: PrivacySnapshot | None = None,
+        timings: dict[str, float] | None = None,
     ) -> None:
         if png is None and array is None:
             raise ValueError("an Observation needs png bytes or an RGB array")
@@ -52,7 +90,37 @@ class Observation:
         self.extra = extra or {}
         self._size = size
         self.pointer = pointer  # the env's pointer, screenshot px (set by Env.observe)
+        self.privacy = privacy  # what masking needs, from envs that offer it
+        self.timings = timings or {}  # env-side phases: capture_s, decode_s, settle_s
         self.captured_at = time.time()
+
+    def copy(self, **changes: Any) -> Observation:
+        """The same screenshot and facts with ``changes`` applied (a new ``array`` drops the
+        PNG, which would no longer match); keeps ``captured_at``."""
+        kw: dict[str, Any] = {
+            "scale": self.scale,
+            "offset": self.offset,
+            "rotation": self.rotation,
+            "url": self.url,
+            "title": self.title,
+            "app": self.app,
+            "last_action_error": self.last_action_error,
+            "extra": dict(self.extra),
+            "size": self.size,
+            "privacy": self.privacy,
+            "timings": dict(self.timings),
+            "pointer": self.pointer,
+        }
+        if "array" not in changes:
+            kw["png"], kw["array"] = self._png, self._array
+        kw.update(changes)
+        out = Observation(**kw)
+        out.captured_at = self.captured_at
+        return out
+
+    def with_error(self, error: str | None) -> Observation:
+        """This screen again, reporting ``error`` (an action that was not executed)."""
+        return self.copy(last_action_error=error)
 
     @property
     def array(self) -> np.ndarray:

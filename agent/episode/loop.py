@@ -39,7 +39,7 @@ from agent.core.task import Task
 from agent.episode.recording import EpisodeWriter
 from agent.episode.steps import PHASES
 from agent.safety.gate import AllowAll, Decision, Gate
-from agent.safety.masking import screen
+from agent.safety.masking import mask_and_scrub, needs_recapture, privacy_request
 from agent.safety.secrets import Secrets
 from agent.safety.targets import TargetReader
 from model.parsers import Parsed, convention_for, frame_options, mode_for, parse
@@ -114,9 +114,7 @@ ENV_PHASES = ("capture_s", "decode_s", "settle_s")
 
 def env_phases(obs: Observation) -> dict[str, float]:
     """The env's timings of the capture behind ``obs`` (empty when it reports none)."""
-    t = getattr(obs, "timings", None)  # Observation.timings, filled by envs that time it
-    if not isinstance(t, dict):
-        return {}
+    t = obs.timings  # filled by envs that time their capture
     return {k: float(t[k]) for k in ENV_PHASES if isinstance(t.get(k), (int, float))}
 
 
@@ -158,8 +156,9 @@ class Loop:
         self.gate = gate or AllowAll()
         self.on_step = on_step
         self.secrets = secrets or Secrets()
-        # one reader for the gate and the masking (it caches OCR and uiautomator dumps)
+        # one reader for the gate and the masking (it caches the OCR engine)
         self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()
+        env.set_privacy(privacy_request(self.secrets))  # what the env's snapshots look for
         self.history: list[HistoryItem] = []
         self.mode = model.input_mode if model.input_mode else mode_for(model.format)
         self.convention = model.convention or convention_for(model.format)
@@ -224,10 +223,12 @@ class Loop:
         prev: tuple[Action, Observation] | None = None
         repeats, reprompted = 0, False
         result: LoopResult | None = None
+        if needs_recapture(obs, self.secrets):  # captured before the env knew the secrets
+            obs = self.env.observe(last_action_error=obs.last_action_error)
         for i in range(start, self.cfg.max_steps):
             t_step = time.perf_counter()
             t0 = time.perf_counter()
-            obs = screen(self.env, obs, self.secrets, self.reader)  # masked, scrubbed
+            obs = mask_and_scrub(obs, self.secrets, self.reader)  # masked, scrubbed
             mask_s = time.perf_counter() - t0
             t0 = time.perf_counter()
             shot = self.writer.save_screenshot(i, obs)
@@ -273,7 +274,7 @@ class Loop:
                     rec["error"] = f"denied by {decision.policy}: {decision.reason}"
                     rec["error_code"] = ActionDeniedError.code
                     line["actions"].append(rec)
-                    next_obs = self._observe(obs, rec["error"], timings)
+                    next_obs = next_obs.with_error(rec["error"])  # nothing ran: same screen
                     break
                 try:
                     real = self.secrets.inject(action)

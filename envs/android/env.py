@@ -13,6 +13,12 @@ Geometry (what Android does):
   but the screenshot still natural-shaped) and sets the Frame's rotation
   (:func:`envs.android.translate.frame_rotation`); ``"natural"`` / ``"current"`` force it.
 * ``wm density`` (dpi) is reported in ``Observation.extra`` only: it does not change px.
+
+Capture is ``exec-out screencap`` without ``-p``: raw pixels decoded with numpy
+(:mod:`envs.android.screencap`), so the device does not encode a PNG every step; a device
+whose raw output cannot be read falls back to ``screencap -p`` for the rest of the session.
+When secrets are set, each capture comes with a privacy snapshot from ``uiautomator dump``
+(password nodes, nodes holding a secret); the dump is kept for the gate's target read.
 """
 
 from __future__ import annotations
@@ -22,19 +28,22 @@ import os
 import shlex
 import socket
 import time
+import xml.etree.ElementTree as ET
 from typing import Any, Literal
 
 from agent.core.actions import Action
 from agent.core.coords import Frame, Rotation
-from agent.core.env import Env
+from agent.core.env import Env, Feature
 from agent.core.errors import (
     ActionFailedError,
     EnvClosedError,
     EnvError,
     EnvNotAvailableError,
 )
-from agent.core.observation import Observation
+from agent.core.observation import Observation, PrivacySnapshot
 from envs.android import translate
+from envs.android.hierarchy import parse_dump, private_boxes
+from envs.android.screencap import decode_screencap
 
 EMULATOR_FIX = (
     "start an emulator (emulator -avd NAME -no-window) or plug in a device with USB "
@@ -46,7 +55,8 @@ Orientation = Literal["auto", "current", "natural"]
 class AndroidEnv(Env):
     """One Android device or emulator, by ``serial`` (default: ``$ANDROID_SERIAL`` or the only
     device) through the adb server at ``adb_host:adb_port`` (default
-    ``$ANDROID_ADB_SERVER_PORT`` or 5037)."""
+    ``$ANDROID_ADB_SERVER_PORT`` or 5037). ``raw_capture=False`` asks for ``screencap -p``
+    (PNG) from the start, for a build whose raw output is odd."""
 
     name = "android"
     capabilities = frozenset(
@@ -65,6 +75,7 @@ class AndroidEnv(Env):
             "wait",
         }
     )
+    features = frozenset({Feature.PRIVACY_SNAPSHOT, Feature.UI_HIERARCHY, Feature.SHELL})
 
     def __init__(
         self,
@@ -76,6 +87,7 @@ class AndroidEnv(Env):
         screencap_orientation: Orientation = "auto",
         settle: float = 0.3,
         timeout: float = 30.0,
+        raw_capture: bool = True,
     ) -> None:
         super().__init__()
         try:
@@ -102,6 +114,9 @@ class AndroidEnv(Env):
         self._adbkeyboard: bool | None = None
         self._previous_ime: str | None = None
         self._last_app: str | None = None
+        self._raw: bool | None = None if raw_capture else False  # None: not tried yet
+        self._hierarchy: ET.Element | None = None  # the dump of the current screen
+        self._settle_s: float | None = None
 
     def _pick_serial(self, serial: str | None) -> str:
         try:
@@ -176,23 +191,81 @@ class AndroidEnv(Env):
     def _surface_rotation(self) -> int:
         return translate.parse_surface_rotation(self.shell(["dumpsys", "input"])[1])
 
-    def _capture(self) -> Observation:
-        if self._logical == (0, 0):
-            self._reset()
+    def ui_hierarchy(self) -> ET.Element:
+        """The uiautomator view tree of the current screen (dumped once per screen)."""
+        if self._hierarchy is None:
+            out = self.shell(["uiautomator", "dump", "/dev/tty"])[1]
+            if "<hierarchy" not in out:
+                self.shell(["uiautomator", "dump", "/sdcard/window_dump.xml"])
+                out = self.shell(["cat", "/sdcard/window_dump.xml"])[1]
+            self._hierarchy = parse_dump(out)
+        return self._hierarchy
+
+    def _screencap(self) -> tuple[bytes | None, Any, float]:
+        """(PNG or None, RGB array or None, decode seconds): raw when the device allows."""
+        if self._raw is not False:
+            data = self._exec_out(["screencap"])
+            t0 = time.perf_counter()
+            try:
+                array = decode_screencap(data)
+            except EnvError:
+                if self._raw:
+                    raise EnvClosedError(f"screencap returned no screen: {data[:120]!r}") from None
+                self._raw = False  # an old or odd build: PNG from now on
+            else:
+                self._raw = True
+                return None, array, time.perf_counter() - t0
         png = self._exec_out(["screencap", "-p"])
         if not png.startswith(b"\x89PNG"):
             raise EnvClosedError(f"screencap returned no PNG: {png[:120]!r}")
-        w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        return png, None, 0.0
+
+    def _privacy_snapshot(self, obs: Observation) -> PrivacySnapshot:
+        """The boxes to paint, from a dump of the screen just captured (tried twice)."""
+        error = ""
+        for attempt in range(2):
+            try:
+                root = self.ui_hierarchy()
+            except EnvClosedError:
+                raise
+            except EnvError as err:
+                error = str(err)
+                if attempt == 0:
+                    time.sleep(0.1)
+                continue
+            boxes = private_boxes(root, self.privacy.secrets, obs.frame())
+            return PrivacySnapshot(tuple(boxes), source="uiautomator", request=self.privacy)
+        return PrivacySnapshot.untied(
+            f"uiautomator dump failed: {error}", source="uiautomator", request=self.privacy
+        )
+
+    def _capture(self) -> Observation:
+        if self._logical == (0, 0):
+            self._reset()
+        self._hierarchy = None
+        t0 = time.perf_counter()
+        png, array, decode_s = self._screencap()
+        capture_s = time.perf_counter() - t0 - decode_s
+        if array is not None:
+            w, h = array.shape[1], array.shape[0]
+        else:
+            assert png is not None
+            w, h = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
         surface = self._surface_rotation() if self.orientation != "current" else 0
         rotation, scale = screen_geometry(
             (w, h), self._physical, self._logical, surface, self.orientation
         )
-        return Observation(
+        timings = {"capture_s": capture_s, "decode_s": decode_s}
+        if self._settle_s is not None:
+            timings["settle_s"], self._settle_s = self._settle_s, None
+        obs = Observation(
             png=png,
+            array=array,
             size=(w, h),
             scale=scale,
             rotation=rotation,
             app=self._last_app,
+            timings=timings,
             extra={
                 "serial": self.serial,
                 "physical_size": list(self._physical),
@@ -201,8 +274,17 @@ class AndroidEnv(Env):
                 "surface_rotation": surface * 90,
             },
         )
+        # no secrets requested: nothing to paint (a dump per step would cost ~1 s), but the
+        # snapshot says what it was read for, so a later request makes it stale
+        obs.privacy = (
+            self._privacy_snapshot(obs)
+            if self.privacy.secrets
+            else PrivacySnapshot(source="uiautomator", request=self.privacy)
+        )
+        return obs
 
     def _execute(self, action: Action, frame: Frame) -> None:
+        self._hierarchy = None
         if action.type == "type" and action.text and not action.text.isascii():
             self._ensure_adbkeyboard()
         argvs = translate.commands(
@@ -219,7 +301,9 @@ class AndroidEnv(Env):
         if action.type == "wait":
             time.sleep(action.seconds)
         elif self.settle:
+            t0 = time.perf_counter()
             time.sleep(self.settle)
+            self._settle_s = time.perf_counter() - t0
 
     def _ensure_adbkeyboard(self) -> None:
         """Non-ASCII text goes through the ADBKeyBoard IME: detect it, make it current."""

@@ -15,11 +15,15 @@ Transcript format::
         {"match": "wm size", "stdout": "Physical size: 1080x2400\\n"},
         {"prefix": "input ", "stdout": ""},
         {"match": "screencap -p", "png": {"width": 1080, "height": 2400}},
+        {"match": "screencap", "raw": {"width": 1080, "height": 2400}},
         {"regex": "^monkey -p (?!com\\\\.android\\\\.settings)", "stdout": "...", "exit": 252}
      ]}
 
-Rules are tried in order (``match`` = whole command, ``prefix``, ``regex``); later calls to
-:meth:`FakeAdbServer.respond` take precedence. Unknown commands exit 127 like ``sh``.
+``png`` answers the test screen as a PNG (``screencap -p``), ``raw`` the same screen as
+``screencap`` without ``-p`` sends it (12- or 16-byte header + RGBA; ``"dataspace": false``
+for the 12-byte header of older builds). Rules are tried in order (``match`` = whole
+command, ``prefix``, ``regex``); later calls to :meth:`FakeAdbServer.respond` take precedence.
+Unknown commands exit 127 like ``sh``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image, ImageDraw
+
+from envs.android.screencap import encode_screencap
 
 _V1_EXIT = re.compile(r"; echo X4EXIT:\$\?$")  # adbutils' exit-code trailer without shell_v2
 
@@ -55,21 +62,38 @@ class Rule:
         return re.search(self.pattern, cmd) is not None
 
 
-def make_png(width: int, height: int) -> bytes:
-    """A recognisable test screen: grey, a red block top-left, a blue block bottom-right."""
+def make_screen(width: int, height: int) -> Image.Image:
+    """A recognisable test screen: grey, a red block top-left, a blue block bottom-right,
+    a gradient strip (so a channel or row mix-up shows)."""
     img = Image.new("RGB", (width, height), (200, 200, 200))
     d = ImageDraw.Draw(img)
     d.rectangle((0, 0, 99, 99), fill=(255, 0, 0))
     d.rectangle((width - 100, height - 100, width - 1, height - 1), fill=(0, 0, 255))
+    for x in range(0, min(width, 256)):
+        d.line((x, 120, x, 139), fill=(x, 255 - x, (3 * x) % 256))
+    return img
+
+
+def make_png(width: int, height: int) -> bytes:
+    """The test screen as ``screencap -p`` sends it."""
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)
+    make_screen(width, height).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
+
+
+def make_raw(width: int, height: int, *, dataspace: bool = True) -> bytes:
+    """The test screen as ``screencap`` (no ``-p``) sends it: header + RGBA rows."""
+    return encode_screencap(np.asarray(make_screen(width, height)), dataspace=dataspace)
 
 
 def _rule(spec: dict[str, Any]) -> Rule:
     kind = next(k for k in ("match", "prefix", "regex") if k in spec)
     if "png" in spec:
         stdout = make_png(int(spec["png"]["width"]), int(spec["png"]["height"]))
+    elif "raw" in spec:
+        raw = spec["raw"]
+        dataspace = bool(raw.get("dataspace", True))
+        stdout = make_raw(int(raw["width"]), int(raw["height"]), dataspace=dataspace)
     else:
         stdout = str(spec.get("stdout", "")).encode("utf-8")
     return Rule(
@@ -271,6 +295,7 @@ class FakeAdbServer:
         stdout: str = "",
         exit: int = 0,
         png: tuple[int, int] | None = None,
+        raw: tuple[int, int] | None = None,
     ) -> None:
         """Add a rule that wins over the transcript's (e.g. the device rotated)."""
         spec: dict[str, Any] = {"stdout": stdout, "exit": exit}
@@ -279,6 +304,8 @@ class FakeAdbServer:
                 spec[k] = v
         if png is not None:
             spec["png"] = {"width": png[0], "height": png[1]}
+        if raw is not None:
+            spec["raw"] = {"width": raw[0], "height": raw[1]}
         self.transcript.rules.insert(0, _rule(spec))
 
     def __enter__(self) -> FakeAdbServer:

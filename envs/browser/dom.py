@@ -130,17 +130,23 @@ TEXT_NODES_JS = """
 """
 
 # Installed in every document of the context: a counter that moves on every DOM mutation and
-# on input / scroll / resize / history events. Read before and after a screenshot, it tells
-# whether the DOM the masking reads later is the one the screenshot shows (a page can render
-# the next view between the capture and the read — a sign-in redirect, a ticking clock).
+# on input / scroll / resize / history events, and a tripwire tied to one screenshot: a
+# snapshot read arms it (``__nativeAgentArm``), and the first change after that calls the
+# CDP binding CHANGED_BINDING, whose event reaches the env before the screenshot's reply when
+# the page changed between the read and the capture (a sign-in redirect, a ticking clock).
+# A new document calls it at once. The caret is hidden by a constructed style sheet (no DOM
+# mutation), as Playwright's own screenshot does, so a blinking caret never changes pixels.
+CHANGED_BINDING = "__nativeAgentChanged"
 VERSION_INIT_JS = """
 (() => {
   if (Object.getOwnPropertyDescriptor(window, '__nativeAgentVersion')) return;
-  let n = 0;
-  const bump = () => { n++; };
+  let n = 0, armed = false;
+  const fire = why => { try { window.BINDING && window.BINDING(why); } catch (e) {} };
+  const bump = () => { n++; if (armed) { armed = false; fire(String(n)); } };
   Object.defineProperty(window, '__nativeAgentVersion', {get: () => n});
-  // Playwright's screenshot hides the caret through the focused field's style attribute:
-  // a change that only toggles caret-color is not a change of what the page shows
+  Object.defineProperty(window, '__nativeAgentArm', {value: () => { armed = true; return n; }});
+  // Playwright's screenshot (the fallback) hides the caret through the focused field's style
+  // attribute: a change that only toggles caret-color is not a change of what the page shows
   const strip = v => (v || '').replace(/caret-color:\\s*transparent\\s*!important/g, '')
     .replace(/[\\s;]/g, '');
   const caretOnly = r => r.type === 'attributes' && r.attributeName === 'style' &&
@@ -150,15 +156,71 @@ VERSION_INIT_JS = """
     characterData: true});
   for (const t of ['input', 'change', 'scroll', 'resize', 'hashchange', 'popstate', 'load'])
     addEventListener(t, bump, true);
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync('*, *::before, *::after { caret-color: transparent !important; }');
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+  } catch (e) {}
+  fire('new-document');
 })();
-"""
-# null where the counter is missing (a page the init script did not reach): never "fresh"
+""".replace("BINDING", CHANGED_BINDING)
+# null where the counter is missing (a page the init script did not reach): never "tied"
 VERSION_JS = """
 () => [window.__nativeAgentVersion ?? null, location.href, scrollX, scrollY,
        innerWidth, innerHeight]
 """
-# What masking needs, read in one evaluate so fields, text and version belong together.
-PRIVACY_JS = (
-    f"(texts) => ({{version: ({VERSION_JS.strip()})(), fields: ({FIELDS_JS.strip()})(),"
-    f" texts: texts ? ({TEXT_NODES_JS.strip()})() : null}})"
+# One read of everything a step's capture needs: the DOM version, URL, title, the editable
+# fields and (when secrets are set) the text nodes; it arms the tripwire last.
+SNAPSHOT_JS = (
+    f"(texts) => ({{version: ({VERSION_JS.strip()})(), title: document.title,"
+    f" fields: ({FIELDS_JS.strip()})(), texts: texts ? ({TEXT_NODES_JS.strip()})() : null,"
+    " armed: window.__nativeAgentArm ? window.__nativeAgentArm() : null})"
 )
+# The settle read: the tasks the action queued (timers of 0 ms) have run, so the requests
+# they start are reported; the load event is in (bounded), fonts are ready — then the
+# snapshot, in the same round trip. A quiet step waits for no frame: the capture that follows
+# renders one (CDP's screenshot runs rAF callbacks and paints before it copies the surface);
+# after network traffic (``frame``) one frame more lets the response's rendering land.
+SETTLE_JS = (
+    "async ([texts, ms, frame]) => {"
+    " const bound = p => Promise.race([p, new Promise(r => setTimeout(r, ms))]);"
+    " await new Promise(r => frame ? requestAnimationFrame(() => setTimeout(r, 0))"
+    "   : setTimeout(r, 0));"
+    " if (document.readyState !== 'complete')"
+    "   await bound(new Promise(r => addEventListener('load', r, {once: true})));"
+    " if (document.fonts) await bound(document.fonts.ready);"
+    f" return ({SNAPSHOT_JS})(texts); }}"
+)
+
+# The element that would act on Enter/Space: at a CSS point, or the focused one (x = null).
+FOCUS_JS = """
+([x, y]) => {
+  let el = x === null ? document.activeElement : document.elementFromPoint(x, y);
+  if (!el || el === document.body || el === document.documentElement) return null;
+  const sel = 'a[href],button,input,select,textarea,summary,[role],[onclick],' +
+              '[contenteditable=""],[contenteditable="true"],[tabindex]';
+  el = el.closest(sel) || el;
+  const clean = (s) => (s || '').trim().replace(/\\s+/g, ' ').slice(0, 200);
+  const name = (e) => {
+    const t = (e.getAttribute('type') || '').toLowerCase();
+    const tag = e.tagName.toLowerCase();
+    let own = '';
+    if (tag === 'input') own = ['button', 'submit', 'reset'].includes(t) ? e.value : '';
+    else if (tag !== 'textarea' && tag !== 'select') own = e.innerText;
+    const lab = e.labels && e.labels.length ? e.labels[0].innerText : '';
+    return clean([own, e.getAttribute('aria-label'), e.getAttribute('title'), lab].join(' '));
+  };
+  const tag = el.tagName.toLowerCase();
+  const type = (el.getAttribute('type') || '').toLowerCase();
+  const form = el.form || el.closest('form');
+  let submit = null;
+  if (form && tag === 'input') {
+    const b = form.querySelector('button[type=submit],button:not([type]),' +
+                                 'input[type=submit],input[type=image]');
+    submit = b ? name(b) : '';
+  }
+  return {tag, type, text: name(el), submit, href: el.getAttribute('href'),
+          editable: el.isContentEditable || tag === 'textarea' || (tag === 'input' &&
+            !['button', 'submit', 'reset', 'checkbox', 'radio'].includes(type))};
+}
+"""

@@ -4,6 +4,12 @@ Screenshots are the viewport in physical px (viewport × DSF); actions arrive in
 px and reach the page as CSS px through :meth:`Env.to_input` (the coordinate module).
 Playwright errors become ActionFailedError; a dead page or browser becomes EnvClosedError,
 which the shared ``step`` reports as ``truncated``.
+
+A quiet step costs few round trips to the browser: the action, one settle read (a frame is
+drawn, the load event is in, and the DOM snapshot masking needs is read — version, title,
+fields, text when secrets are set), one fast CDP capture (:mod:`envs.browser.capture`). The
+snapshot is tied to the screenshot by a tripwire; a page that changed in between is captured
+again here, in the env, never by masking.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.actions import Action
 from agent.core.coords import Frame
-from agent.core.env import POINTER_KEYBOARD, Env
+from agent.core.env import POINTER_KEYBOARD, Env, Feature
 from agent.core.errors import (
     ActionFailedError,
     ConfigError,
@@ -25,17 +31,20 @@ from agent.core.errors import (
     NativeAgentError,
 )
 from agent.core.observation import Observation
+from envs.browser.capture import PageCapture, decode_png
 from envs.browser.discover import FIX_HINT, find_browser
 from envs.browser.dom import (
     ELEMENT_AT_JS,
-    PRIVACY_JS,
+    FOCUS_JS,
+    SETTLE_JS,
+    SNAPSHOT_JS,
     VERSION_INIT_JS,
     VERSION_JS,
     describe,
-    rect_to_screen,
 )
 from envs.browser.driver import SharedPlaywright
 from envs.browser.execute import perform
+from envs.browser.privacy import same_sensitive, snapshot_of
 from envs.browser.urls import normalize_url
 
 if TYPE_CHECKING:
@@ -55,7 +64,7 @@ LAUNCH_ARGS = (
     "--disable-smooth-scrolling",
     "--hide-scrollbars",
 )
-NEXT_FRAME_JS = "() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)))"
+RECAPTURES = 3  # screenshots tried while the page keeps changing under the snapshot read
 SETTLE_MAX_S = 2.0  # how long to wait for in-flight requests after an action
 QUIET_S = 0.1  # after requests drain, how long no new one must start
 STREAMING = frozenset({"eventsource", "websocket", "media"})  # never "finish"
@@ -72,6 +81,7 @@ class BrowserEnv(Env):
 
     name = "browser"
     capabilities = POINTER_KEYBOARD | {"navigate", "back"}
+    features = frozenset({Feature.PRIVACY_SNAPSHOT, Feature.ELEMENT_AT, Feature.FOCUS_TARGET})
 
     def __init__(
         self,
@@ -83,6 +93,7 @@ class BrowserEnv(Env):
         browser_path: str | None = None,
         site: str | None = None,
         action_timeout_s: float = 5.0,
+        fast_capture: bool = True,
     ) -> None:
         super().__init__()
         w, h = int(viewport[0]), int(viewport[1])
@@ -114,7 +125,9 @@ class BrowserEnv(Env):
         self._inflight: dict[Request, float] = {}
         self._crashed = False
         self._dialogs: list[str] = []
-        self._shot_version: list[Any] | None = None  # DOM version of the last screenshot
+        self._shots = PageCapture(self.viewport, self.dsf, fast=fast_capture)
+        self._pre: tuple[Page, dict[str, Any]] | None = None  # the settle's snapshot read
+        self._settle_s: float | None = None
         self._pw = SharedPlaywright.acquire()
         try:
             self._browser: Browser = self._pw.chromium.launch(
@@ -145,7 +158,12 @@ class BrowserEnv(Env):
     # ---- public helpers ------------------------------------------------------------------
     @property
     def page(self) -> Page:
-        """The active Playwright page (for tasks and the oracle)."""
+        """The active Playwright page (for tasks and the oracle). Whoever takes it may drive
+        the page, so the next capture reads the DOM afresh instead of the settle's read."""
+        self._pre = None
+        return self._active_page()
+
+    def _active_page(self) -> Page:
         self._ensure_open()
         if self._page is None or self._page.is_closed():
             raise EnvClosedError("the browser page is closed")
@@ -197,27 +215,23 @@ class BrowserEnv(Env):
         frame = frame or self.geometry()
         ux, uy = self.to_input(point, frame)
         try:
-            info = self.page.evaluate(ELEMENT_AT_JS, [ux, uy])
+            info = self._active_page().evaluate(ELEMENT_AT_JS, [ux, uy])
         except Exception as err:
             raise self._translate(err, "element_at") from err
         return describe(frame, info)
 
-    def privacy_snapshot(self, obs: Observation, *, texts: bool) -> dict[str, Any]:
-        """What masking needs, read in one go: visible editable fields (``box`` in screenshot
-        px, ``password``, ``value``) and, when ``texts``, visible text nodes (``box``,
-        ``text``). ``fresh`` says whether the DOM is unchanged since ``obs`` was captured,
-        i.e. whether these boxes describe its screenshot; when not, the caller recaptures."""
+    def focus_target(
+        self, point: tuple[float, float] | None, frame: Frame | None = None
+    ) -> dict[str, Any] | None:
+        """What Enter/Space would act on: the focused element (``point`` None) or the one at
+        ``point``, with the submit button of its form."""
+        xy: list[int | None] = [None, None]
+        if point is not None:
+            xy = list(self.to_input(point, frame or self.geometry()))
         try:
-            snap = self.page.evaluate(PRIVACY_JS, texts)
+            return self._active_page().evaluate(FOCUS_JS, xy)
         except Exception as err:
-            raise self._translate(err, "privacy_snapshot") from err
-        frame = obs.frame()
-        for item in snap["fields"] + (snap["texts"] or []):
-            item["box"] = list(rect_to_screen(frame, tuple(item.pop("rect")))[0])
-        version = snap.pop("version")
-        latest = obs is self._last_obs and self._shot_version is not None
-        snap["fresh"] = latest and version[0] is not None and version == self._shot_version
-        return snap
+            raise self._translate(err, "read target") from err
 
     # ---- Env hooks -------------------------------------------------------------------------
     def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
@@ -226,14 +240,9 @@ class BrowserEnv(Env):
     def _capture(self) -> Observation:
         failures = switches = 0
         while True:
-            page = self.page
+            page = self._active_page()
             try:
-                before = self._version(page)
-                png = page.screenshot(
-                    type="png", scale="device", timeout=self.action_timeout_s * 2000
-                )
-                after = self._version(page)
-                url, title = page.url, page.title()
+                png, read, tied, recaptured, capture_s = self._shoot(page)
             except Exception as err:
                 failures += 1  # a page mid-navigation can refuse one capture
                 if failures == 3 or self._is_dead(err) or type(err).__name__ == "TimeoutError":
@@ -243,16 +252,73 @@ class BrowserEnv(Env):
             if self._page is page or switches == 2:
                 break
             switches += 1  # a new tab opened while capturing: show that one
+        t0 = time.perf_counter()
+        array = decode_png(png)
+        timings = {"capture_s": capture_s, "decode_s": time.perf_counter() - t0}
+        if self._settle_s is not None:
+            timings["settle_s"], self._settle_s = self._settle_s, None
         extra: dict[str, Any] = {"viewport": list(self.viewport)}
         if self._dialogs:
             extra["dialogs"] = self._dialogs
             self._dialogs = []
-        # the DOM version the screenshot shows, or None if the page changed while capturing
-        self._shot_version = after if after == before else None
-        return Observation(png=png, scale=self.dsf, url=url, title=title, extra=extra)
+        if recaptured:
+            extra["recaptured"] = recaptured
+        title = (read or {}).get("title")
+        obs = Observation(
+            png=png, array=array, scale=self.dsf, url=page.url, title=title, extra=extra
+        )
+        obs.privacy = snapshot_of(read, self.privacy, obs.frame(), tied=tied)
+        obs.timings = timings
+        return obs
+
+    def _shoot(self, page: Page) -> tuple[bytes, dict[str, Any] | None, bool, int, float]:
+        """(png, the DOM read it shows, tied, recaptures, capture seconds). The read comes
+        from the settle when nothing moved since; a page that changed between read and
+        screenshot is captured again, and one that never stops changing is accepted when
+        the sensitive boxes read just before and just after the last screenshot agree."""
+        texts = bool(self.privacy.secrets)
+        wire = self._shots.tripwire(page)
+        read = None
+        if self._pre is not None and self._pre[0] is page:
+            read = self._pre[1]
+            if texts and read.get("texts") is None:
+                read = None  # read before secrets were requested
+        self._pre = None
+        capture_s, before = 0.0, None
+        for attempt in range(RECAPTURES + 1):
+            if read is None:
+                self._shots.changed = False
+                read = self._read(page, SNAPSHOT_JS, texts)
+            if self._crashed:  # CDP's capture of a crashed page takes the browser down
+                raise EnvClosedError("the page crashed")
+            t0 = time.perf_counter()
+            png = self._shots.grab(page, self.action_timeout_s * 2)
+            capture_s += time.perf_counter() - t0
+            if wire:
+                changed = self._shots.changed
+            else:  # Playwright's screenshot: compare the DOM version after it
+                changed = read is not None and self._version(page) != read["version"]
+            if read is not None and not changed:
+                return png, read, True, attempt, capture_s
+            before, read = read, None
+            if before is None:
+                page.wait_for_timeout(50)  # mid-navigation: give the next document a moment
+        after = self._read(page, SNAPSHOT_JS, texts)
+        frame = Observation(png=png, scale=self.dsf).frame()
+        tied = same_sensitive(before, after, self.privacy.secrets, frame)
+        return png, after, tied, RECAPTURES, capture_s
+
+    def _read(self, page: Page, script: str, texts: bool, *args: Any) -> dict[str, Any] | None:
+        """One snapshot read (SNAPSHOT_JS / SETTLE_JS); None mid-navigation."""
+        try:
+            return page.evaluate(script, [texts, *args] if args else texts)
+        except Exception as err:
+            if self._is_dead(err):
+                raise
+            return None
 
     def _execute(self, action: Action, frame: Frame) -> None:
-        page, t, since = self.page, action.type, time.monotonic()
+        page, t, since = self._active_page(), action.type, time.monotonic()
         if self._crashed:
             raise EnvClosedError("the page crashed")
         try:
@@ -264,10 +330,12 @@ class BrowserEnv(Env):
             if failure is err:
                 raise
             raise failure from err
+        settle_from = time.monotonic()
         try:
             self._settle(page, since)
         except Exception as err:
             raise self._translate(err, t) from err
+        self._settle_s = time.monotonic() - settle_from
 
     def _close(self) -> None:
         with contextlib.suppress(Exception):  # already dead: only the driver to release
@@ -285,6 +353,8 @@ class BrowserEnv(Env):
                 self._context.close()
             except Exception as err:
                 raise self._translate(err, "reset") from err
+        self._shots.reset()
+        self._pre = None
         try:
             self._context = self._browser.new_context(
                 viewport={"width": self.viewport[0], "height": self.viewport[1]},
@@ -321,6 +391,7 @@ class BrowserEnv(Env):
             self._crashed = True
 
     def _on_page_close(self, page: Page) -> None:
+        self._shots.forget(page)
         if page is self._page and self._context is not None:
             alive = [p for p in self._context.pages if not p.is_closed()]
             if alive:
@@ -345,11 +416,20 @@ class BrowserEnv(Env):
 
     def _settle(self, page: Page, since: float | None = None) -> None:
         """Let the page react: requests the action started finish, the load event fires,
-        a frame renders. Bounded, so a busy page costs at most ~SETTLE_MAX_S per step."""
+        a frame renders; the same read takes the snapshot the capture needs. A quiet page
+        costs one round trip; a busy one at most ~SETTLE_MAX_S per step."""
         start = time.monotonic()
         since = start - 0.5 if since is None else since
         deadline = start + SETTLE_MAX_S
-        self._next_frame(page)  # handlers run; requests they start are reported by then
+        texts = bool(self.privacy.secrets)
+        self._pre = None
+        self._shots.tripwire(page)  # the binding exists before the read arms it
+        self._shots.changed = False
+        # handlers run, a frame is drawn; requests they started are reported by then
+        read = self._read(page, SETTLE_JS, texts, SETTLE_MAX_S * 1000, False)
+        if read is not None and not self._pending(since) and not self._crashed:
+            self._pre = (page, read)
+            return
         quiet_until = 0.0
         while time.monotonic() < deadline:
             if self._pending(since):
@@ -364,11 +444,14 @@ class BrowserEnv(Env):
         left = max(0.1, deadline - time.monotonic())
         try:
             page.wait_for_load_state("load", timeout=left * 1000)
-            page.evaluate(NEXT_FRAME_JS)
         except Exception as err:
             if self._is_dead(err):
                 raise
             # a navigation destroyed the context or the page is slow: the screenshot shows it
+        self._shots.changed = False
+        read = self._read(page, SETTLE_JS, texts, left * 1000, True)
+        if read is not None:
+            self._pre = (page, read)
 
     def _version(self, page: Page) -> list[Any] | None:
         """The page's DOM version (see VERSION_INIT_JS); None mid-navigation."""
@@ -378,15 +461,6 @@ class BrowserEnv(Env):
             if self._is_dead(err):
                 raise
             return None
-
-    def _next_frame(self, page: Page) -> None:
-        """Wait for one rendered frame (cheaper than a fixed sleep on every step)."""
-        try:
-            page.evaluate(NEXT_FRAME_JS)
-        except Exception as err:
-            if self._is_dead(err):
-                raise
-            page.wait_for_timeout(20)  # mid-navigation: no context to evaluate in yet
 
     def _settle_quietly(self, page: Page, since: float) -> None:
         with contextlib.suppress(Exception):  # best effort; the error is reported already

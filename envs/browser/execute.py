@@ -45,7 +45,7 @@ def perform(
         elif t == "middle_click":
             mouse.click(x, y, button="middle")
         else:
-            mouse.move(x, y, steps=2)
+            mouse.move(x, y)  # one event: mouseover/enter fire from the last position
     elif t == "drag":
         (x1, y1), (x2, y2) = (
             to_input(action.start, frame),

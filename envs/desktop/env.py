@@ -55,6 +55,12 @@ def monitor_geometry(
     return mon, (mon["left"] / scale, mon["top"] / scale)
 
 
+def bgra_to_rgb(raw: bytes | bytearray | memoryview, width: int, height: int) -> np.ndarray:
+    """mss's raw BGRA buffer → H×W×3 RGB in one copy (no intermediate ``bytes``)."""
+    bgra = np.frombuffer(raw, np.uint8, count=width * height * 4).reshape(height, width, 4)
+    return np.ascontiguousarray(bgra[:, :, 2::-1])
+
+
 class DesktopEnv(Env):
     """An X11 desktop: mss capture + xdotool input.
 
@@ -97,6 +103,7 @@ class DesktopEnv(Env):
         self.app_timeout, self.settle, self.type_delay_ms = app_timeout, settle, type_delay_ms
         self._env = {**os.environ, "DISPLAY": self.display}
         self._procs: list[subprocess.Popen[bytes]] = []
+        self._settle_s: float | None = None
         try:
             self._mss = mss.MSS(display=self.display)
             monitors = self._mss.monitors
@@ -119,18 +126,23 @@ class DesktopEnv(Env):
             self._launch(self.app)
 
     def _capture(self) -> Observation:
+        t0 = time.perf_counter()
         try:
             shot = self._mss.grab(self._monitor)
         except Exception as err:
             raise EnvClosedError(f"screen capture on {self.display} failed: {err}") from err
-        bgra = np.frombuffer(shot.bgra, np.uint8).reshape(shot.height, shot.width, 4)
-        rgb = np.ascontiguousarray(bgra[:, :, 2::-1])
+        t1 = time.perf_counter()
+        rgb = bgra_to_rgb(shot.raw, shot.width, shot.height)
+        timings = {"capture_s": t1 - t0, "decode_s": time.perf_counter() - t1}
+        if self._settle_s is not None:
+            timings["settle_s"], self._settle_s = self._settle_s, None
         return Observation(
             array=rgb,
             scale=self.scale,
             offset=self._offset,
             app=self._app_name(),
             extra={"display": self.display, "monitor": self.monitor_index},
+            timings=timings,
         )
 
     def _execute(self, action: Action, frame: Frame) -> None:
@@ -148,7 +160,9 @@ class DesktopEnv(Env):
         for argv in argvs:
             self.run_xdotool(argv)
         if self.settle:
+            t0 = time.perf_counter()
             time.sleep(self.settle)  # let the app repaint before the next capture
+            self._settle_s = time.perf_counter() - t0
 
     def _close(self) -> None:
         self._stop_procs()

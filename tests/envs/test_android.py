@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agent.core.actions import (
@@ -221,14 +222,50 @@ def device() -> Iterator[Device]:
 def test_reset_reads_geometry_and_screencaps(device: Device) -> None:
     obs = device.env.reset()
     w, h = obs.size
-    assert obs.has_png and obs.png.startswith(b"\x89PNG") and w > 0 and h > 0
+    assert obs.array.shape == (h, w, 3) and w > 0 and h > 0
+    assert not obs.has_png and obs.png.startswith(b"\x89PNG")  # encoded only to record it
     assert obs.extra["serial"] == device.env.serial
+    assert set(obs.timings) >= {"capture_s", "decode_s"}
     if device.fake is not None:
         assert (w, h) == (1080, 2400) and obs.scale == 1.0 and obs.rotation == 0
         assert tuple(obs.array[10, 10]) == (255, 0, 0)  # the fake screen's marker
         assert obs.extra["density"] == 420
-        assert device.sent()[:3] == ["wm size", "wm density", "screencap -p"]
-        assert ("exec", "screencap -p") in device.fake.received
+        assert device.sent()[:3] == ["wm size", "wm density", "screencap"]  # raw, no -p
+        assert ("exec", "screencap") in device.fake.received
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in TRANSCRIPTS.glob("*.json")))
+def test_raw_capture_decodes_to_the_png_pixels(name: str) -> None:
+    """The same screen through ``screencap`` (raw RGBA, decoded with numpy) and through
+    ``screencap -p`` (PNG, decoded by Pillow): identical pixels and geometry."""
+    shots = {}
+    for raw in (True, False):
+        fake, env = fake_env(name, raw_capture=raw)
+        try:
+            obs = env.reset()
+            shots[raw] = (obs.array, obs.size, obs.scale, obs.rotation)
+            caps = [c for c in fake.commands if c.startswith("screencap")]
+            assert caps == (["screencap"] if raw else ["screencap -p"])
+        finally:
+            env.close()
+            fake.stop()
+    (a, *geo_a), (b, *geo_b) = shots[True], shots[False]
+    assert geo_a == geo_b and a.dtype == b.dtype == np.uint8
+    assert np.array_equal(a, b)
+
+
+def test_unreadable_raw_capture_falls_back_to_png() -> None:
+    fake, env = fake_env("pixel_portrait.json")
+    fake.respond(match="screencap", stdout="screencap: unknown option\n")
+    try:
+        obs = env.reset()
+        env.observe()
+        assert obs.size == (1080, 2400) and tuple(obs.array[10, 10]) == (255, 0, 0)
+        caps = [c for c in fake.commands if c.startswith("screencap")]
+        assert caps == ["screencap", "screencap -p", "screencap -p"]  # raw tried once
+    finally:
+        env.close()
+        fake.stop()
 
 
 def test_tap_sends_exact_device_px(device: Device) -> None:

@@ -1,5 +1,6 @@
 """The conformance checker: it catches broken envs, and the real envs pass it — browser
-(headless Chromium), desktop (Xvfb + the Tk fixture), android (FakeAdbServer)."""
+(headless Chromium), MiniWoB++ (its task page in Chromium), desktop (Xvfb + the Tk fixture),
+android (FakeAdbServer), the worked example board."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import pytest
 from agent.cli import main
 from agent.core.actions import Action
 from agent.core.coords import Frame
-from agent.core.env import Env
+from agent.core.env import Env, Feature
 from agent.core.errors import ActionFailedError
-from agent.core.observation import Observation
+from agent.core.observation import Observation, PrivacySnapshot
 from envs.conformance import assert_conforms, check_env
 
 HERE = Path(__file__).parent
@@ -69,6 +70,34 @@ class BadCapsEnv(GoodEnv):
     capabilities = frozenset({"click", "teleport"})
 
 
+class ClaimsFeaturesEnv(GoodEnv):
+    """Declares an element reader and privacy snapshots but implements neither."""
+
+    name = "claims"
+    features = frozenset({Feature.ELEMENT_AT, Feature.PRIVACY_SNAPSHOT})
+
+
+class HiddenFeatureEnv(GoodEnv):
+    """Answers element_at without declaring it: callers asking ``offers`` would never know."""
+
+    name = "hidden"
+
+    def element_at(self, point: Any, frame: Any = None) -> dict[str, Any] | None:
+        return None
+
+
+class StaleSnapshotEnv(GoodEnv):
+    """Hands over privacy snapshots that ignore the secrets it was asked to look for."""
+
+    name = "stale"
+    features = frozenset({Feature.PRIVACY_SNAPSHOT})
+
+    def _capture(self) -> Observation:
+        obs = super()._capture()
+        obs.privacy = PrivacySnapshot()
+        return obs
+
+
 def failed(env_cls: type[Env]) -> set[str]:
     return {c.name for c in check_env(env_cls).failures}
 
@@ -82,6 +111,12 @@ def test_checker_passes_a_good_env_and_catches_bad_ones() -> None:
     assert "reset" in failed(LyingSizeEnv)
     assert failed(NoClampEnv) == {"off-screen point"}
     assert failed(BadCapsEnv) == {"name/capabilities"}
+    assert failed(ClaimsFeaturesEnv) == {"feature element_at", "feature privacy_snapshot"}
+    assert failed(HiddenFeatureEnv) == {"feature element_at"}
+    assert failed(StaleSnapshotEnv) == {"feature privacy_snapshot"}
+    refusals = {c.name: c.message for c in report.checks if c.name.startswith("feature ")}
+    assert len(refusals) == len(Feature)
+    assert refusals["feature shell"] == "not offered: refuses with FeatureNotOfferedError"
     broken = check_env(lambda: (_ for _ in ()).throw(ActionFailedError("no")))
     assert not broken.passed and broken.checks[0].name == "construct"
     with pytest.raises(AssertionError, match="off-screen point"):
@@ -116,7 +151,7 @@ def test_check_env_command_on_the_fake_device(capsys: pytest.CaptureFixture[str]
 
 def test_check_env_command_module_class(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-env", "board_env:BoardEnv", "--kwargs", '{"scale": 2}']) == 0
-    assert "board: 13/13 checks passed" in capsys.readouterr().out
+    assert "board: 18/18 checks passed" in capsys.readouterr().out
     assert main(["check-env", "board_env:Nope"]) == 2
 
 
@@ -126,8 +161,12 @@ def test_android_fake_device_conforms() -> None:
 
     with FakeAdbServer(HERE / "adb_transcripts" / "pixel_portrait.json") as fake:
         report = assert_conforms(lambda: AndroidEnv("emulator-5554", adb_port=fake.port, settle=0))
-        assert fake.commands.count("screencap -p") >= 10
-    assert "step swipe" in {c.name for c in report.checks}
+        assert fake.commands.count("screencap") >= 10  # raw capture
+    checks = {c.name: c.message for c in report.checks}
+    assert "step swipe" in checks
+    assert checks["feature ui_hierarchy"] == "<hierarchy> with 2 node(s)"
+    assert checks["feature shell"] == "exit 127"  # the fake answers like sh
+    assert checks["feature element_at"].startswith("not offered")
 
 
 @pytest.fixture(scope="module")
@@ -150,17 +189,6 @@ def test_desktop_with_a_real_app_conforms(xvfb: Any, tmp_path: Path) -> None:
     assert any(e["event"] == "geometry" for e in events)  # the app really ran
 
 
-def _browser_available() -> str | None:
-    try:
-        from envs.browser import BrowserEnv  # noqa: F401
-    except ImportError:
-        return "envs.browser is not built yet"
-    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
-        return "no Chromium on PATH"
-    return None
-
-
-@pytest.mark.skipif(_browser_available() is not None, reason=str(_browser_available()))
 @pytest.mark.parametrize("dsf", [1.0, 2.0])
 def test_browser_conforms(dsf: float, tmp_path: Path) -> None:
     from envs.browser import BrowserEnv
@@ -169,5 +197,15 @@ def test_browser_conforms(dsf: float, tmp_path: Path) -> None:
     page.write_text("<title>t</title><body style='height:3000px'><button>OK</button><input>")
     url = page.as_uri()
     report = assert_conforms(lambda: BrowserEnv(url, viewport=(1366, 768), dsf=dsf))
-    assert {"step navigate", "step back", "step drag"} <= {c.name for c in report.checks}
+    checks = {c.name: c.message for c in report.checks}
+    assert {"step navigate", "step back", "step drag"} <= set(checks)
     assert report.checks[1].message.startswith(f"{int(1366 * dsf)}x{int(768 * dsf)}")
+    assert checks["feature privacy_snapshot"] == "0 box(es), tied=True"
+    assert checks["feature ui_hierarchy"].startswith("not offered")
+
+
+def test_miniwob_conforms() -> None:
+    from envs.miniwob import MiniWobEnv
+
+    report = assert_conforms(lambda: MiniWobEnv("click-test"))
+    assert report.checks[1].message.startswith("320x420")  # 160x210 CSS px at DSF 2

@@ -1,6 +1,7 @@
-"""Masking ties the DOM it reads to the screenshot it paints: real headless Chromium on small
-pages written to tmp_path. A page may render its next view between the capture and the DOM
-read (the sign-in redirect that once leaked the demo password into a recording)."""
+"""The browser ties the DOM snapshot masking paints from to the screenshot it belongs to: real
+headless Chromium on small pages written to tmp_path. A page may render its next view between
+the snapshot read and the capture (the sign-in redirect that once leaked the demo password
+into a recording); then the env captures again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from agent.core.observation import Observation
+from agent.core.observation import Observation, PrivacyRequest
 from agent.episode.runner import run
 from agent.safety.masking import MASK_RGB
 from envs.browser import BrowserEnv
@@ -26,10 +27,24 @@ HINT = (
 
 
 class RendersOnCapture(BrowserEnv):
-    """A real page that renders its next view right after the screenshot: ``after_capture``
-    (page JS) runs once after the next capture, as a page's own redirect would."""
+    """A real page that renders its next view around the screenshot, as a page's own
+    redirect would: ``before_grab`` (page JS) runs once between the next snapshot read and
+    the screenshot, ``after_capture`` once right after the next capture."""
 
     after_capture: str | None = None
+    before_grab: str | None = None
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        grab = self._shots.grab  # fault injection at the one point the env cannot see
+
+        def hooked(page: Any, timeout_s: float) -> bytes:
+            if self.before_grab:
+                script, self.before_grab = self.before_grab, None
+                page.evaluate(script)
+            return grab(page, timeout_s)
+
+        self._shots.grab = hooked  # type: ignore[method-assign]
 
     def _capture(self) -> Observation:
         obs = super()._capture()
@@ -39,9 +54,11 @@ class RendersOnCapture(BrowserEnv):
         return obs
 
 
-@pytest.fixture(scope="module")
-def env() -> Any:
-    e = RendersOnCapture(viewport=(800, 600))
+@pytest.fixture(scope="module", params=[True, False], ids=["cdp", "playwright"])
+def env(request: pytest.FixtureRequest) -> Any:
+    """Both capture paths: the fast CDP one (a tripwire binding ties the read to the
+    screenshot) and Playwright's screenshot (DOM versions compared), the fallback."""
+    e = RendersOnCapture(viewport=(800, 600), fast_capture=request.param)
     yield e
     e.close()
 
@@ -68,19 +85,38 @@ def _red(arr: np.ndarray) -> int:
     return int((arr == RED).all(axis=-1).sum())
 
 
-def test_view_rendered_after_the_capture_is_captured_again(
+def test_view_rendered_between_read_and_capture_is_captured_again(
+    env: RendersOnCapture, tmp_path: Path
+) -> None:
+    url = _page(tmp_path, "<h1>Settings</h1>")
+    env.reset(url=url)
+    env.set_privacy(PrivacyRequest((VALUE,)))
+    env.before_grab = f"document.body.innerHTML = {HINT!r}"
+    obs = env.observe()
+    assert _red(obs.array) > 500  # positive control: the screenshot shows the hint
+    # the snapshot read before the swap found nothing to mask: painting from it would leak
+    assert obs.extra["recaptured"] == 1 and obs.privacy is not None and obs.privacy.tied
+    assert len(obs.privacy.boxes) == 1  # the hint, read again with the new screenshot
+    env.set_privacy(PrivacyRequest())
+    env.reset(url=url)
+    env.before_grab = f"document.body.innerHTML = {HINT!r}"
+    ep, arr = _record(env, url, tmp_path, secrets={"password": VALUE})
+    assert _red(arr) == 0
+    assert ep.steps[0]["observation"]["extra"]["masked"] == 1
+
+
+def test_view_rendered_after_the_capture_needs_no_second_capture(
     env: RendersOnCapture, tmp_path: Path
 ) -> None:
     url = _page(tmp_path, HINT)
     env.reset(url=url)
-    assert _red(env.observe().array) > 500  # positive control: the hint block is on screen
-    # the page swaps to a view without the secret right after the screenshot is taken: a
-    # DOM read then finds nothing to mask, while the screenshot still shows the hint
+    # the page swaps to a view without the secret right after the screenshot: the snapshot
+    # was read before it, so it still describes the pixels (the hint is painted over)
     env.after_capture = "document.body.innerHTML = '<h1>Settings</h1>'"
     ep, arr = _record(env, url, tmp_path, secrets={"password": VALUE})
     assert _red(arr) == 0
-    assert ep.steps[0]["observation"]["extra"]["recaptured"] == 1
-    assert "masked" not in ep.steps[0]["observation"]["extra"]  # the new view needs none
+    extra = ep.steps[0]["observation"]["extra"]
+    assert extra["masked"] == 1 and "recaptured" not in extra
 
 
 def test_secret_split_over_nodes_masks_the_whole_screen(

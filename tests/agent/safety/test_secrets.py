@@ -17,7 +17,9 @@ import pytest
 from PIL import Image
 
 from agent.core.actions import Type
+from agent.core.env import Feature
 from agent.core.errors import ActionFailedError, ConfigError
+from agent.core.observation import Observation, PrivacySnapshot
 from agent.episode.runner import run
 from agent.safety.masking import MASK_RGB
 from agent.safety.secrets import Secrets
@@ -296,10 +298,17 @@ def test_android_password_nodes_are_masked(tmp_path: Path) -> None:
 
 
 class FieldsUnreadable(BoardEnv):
-    """A board whose field list cannot be read (as a page mid-navigation)."""
+    """A board that offers privacy snapshots but could not read one for its screenshot (as
+    a page mid-navigation): it says so, and masking fails closed."""
 
-    def privacy_snapshot(self, obs: Any, *, texts: bool) -> dict[str, Any]:
-        raise ActionFailedError("Execution context was destroyed")
+    features = frozenset({Feature.PRIVACY_SNAPSHOT})
+
+    def _capture(self) -> Observation:
+        obs = super()._capture()
+        obs.privacy = PrivacySnapshot.untied(
+            "Execution context was destroyed", source="test", request=self.privacy
+        )
+        return obs
 
 
 def test_masking_fails_closed_when_fields_cannot_be_located(tmp_path: Path) -> None:
