@@ -39,7 +39,7 @@ from model.parsers import FORMATS, convention_for, mode_for, parse
 from model.scripted import ScriptedModel
 
 FMTS = list(FORMATS)
-CASES = {"parse_gate": 450, "gate": 4500, "loop": 480}  # 6×450 + 4500 + 6×480 = 10,080
+CASES = {"parse_gate": 450, "gate": 4500, "loop": 480}  # 8×450 + 4500 + 8×480 = 11,940
 SETTINGS: dict[str, Any] = {
     "deadline": None,
     "database": None,
@@ -67,6 +67,20 @@ VALID = {
     "ui-tars-1.5": [
         "Action: click(start_box='(197,525)')",
         "Action: type(content='a')\nhotkey(key='enter')",
+    ],
+    "qwen3-vl": [
+        '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", '
+        '"coordinate": [500, 500]}}\n</tool_call>',
+        '<think>look</think><tool_call>{"name": "computer_use", "arguments": '
+        '{"action": "left_click_drag", "start_coordinate": [1, 2], "coordinate": [900, 900]}}'
+        "</tool_call>",
+        '[{"bbox_2d": [100, 200, 300, 400], "label": "Pay now"}]',
+    ],
+    "qwen3-vl-mobile": [
+        '<tool_call>{"name": "mobile_use", "arguments": {"action": "click", '
+        '"coordinate": [500, 500]}}</tool_call>',
+        '<tool_call>{"name": "mobile_use", "arguments": {"action": "swipe", '
+        '"coordinate": [10, 10], "coordinate2": [998, 998]}}</tool_call>',
     ],
     "json": [
         '{"type": "click", "point": [50, 30]}',
@@ -96,6 +110,15 @@ EDGE = {
         '{{"type": "drag", "start": [{x}, {y}], "end": [{x2}, {y2}]}}',
         '{{"type": "type", "text": "{{{{secret:pw}}}}", "point": [{x}, {y}], "enter": true}}',
         '{{"type": "scroll", "direction": "down", "point": [{x}, {y}]}}',
+    ],
+    "qwen3-vl": [
+        '<tool_call>{{"name": "computer_use", "arguments": {{"action": "left_click", '
+        '"coordinate": [{x}, {y}]}}}}</tool_call>',
+        '[{{"bbox_2d": [{x}, {y}, {x2}, {y2}], "label": "a"}}]',
+    ],
+    "qwen3-vl-mobile": [
+        '<tool_call>{{"name": "mobile_use", "arguments": {{"action": "click", '
+        '"coordinate": [{x}, {y}]}}}}</tool_call>',
     ],
     "qwen2.5-vl": [
         '<tool_call>{{"name": "computer_use", "arguments": {{"action": "left_click", '
@@ -142,6 +165,8 @@ def _edges(fmt: str, frame: Frame, horizontal: bool) -> list[float]:
     ]
     if convention_for(fmt) == "norm1000":
         return [round(v * 1000 / size, 3) for v in px] + [0, 999, 1000, 1001]
+    if convention_for(fmt) == "norm999":
+        return [round(v * 999 / size, 3) for v in px] + [0, 998, 999, 1000]
     return px
 
 
