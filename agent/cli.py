@@ -21,6 +21,8 @@ COMMANDS = (
     "eval",
     "bench",
     "view",
+    "mcp",
+    "export",
 )
 
 

@@ -90,6 +90,7 @@ class ActionSession:
         self.steps = 0
         self.done = False
         self.obs: Observation | None = None
+        self.last_dir: Path | None = None  # the episode that ended last
 
     @property
     def episode_dir(self) -> Path | None:
@@ -261,7 +262,7 @@ class ActionSession:
         if result is not None and result.error:
             outcome["error"] = result.error
         writer.finish(self.secrets.scrub(outcome) if self.secrets else outcome)
-        self._last_dir = writer.dir
+        self.last_dir = writer.dir
 
     def close(self) -> None:
         self.end("closed")
