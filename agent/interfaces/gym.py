@@ -134,8 +134,7 @@ class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):
             {
                 "screenshot": spaces.Box(0, 255, self._shape, np.uint8),
                 **{
-                    k: spaces.Text(n, min_length=0, charset=CHARSET)
-                    for k, n in TEXT_LIMITS.items()
+                    k: spaces.Text(n, min_length=0, charset=CHARSET) for k, n in TEXT_LIMITS.items()
                 },
             }
         )

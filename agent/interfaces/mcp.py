@@ -132,7 +132,8 @@ def _meta(obs: Observation, extra: dict[str, Any] | None = None) -> TextContent:
 def _image(obs: Observation) -> ImageContent:
     import base64
 
-    return ImageContent(type="image", data=base64.b64encode(obs.png).decode(), mime_type="image/png")
+    data = base64.b64encode(obs.png).decode()
+    return ImageContent(type="image", data=data, mime_type="image/png")
 
 
 def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
@@ -145,8 +146,8 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
         obs = await tools.call(lambda: tools.ensure().observe())
         return CallToolResult(content=[_image(obs), _meta(obs)])
 
-    @server.tool(description="Perform one action (native-agent action JSON, points in "
-                 "screenshot px; see `agent schema`). Returns the result and the new screen.")  # fmt: skip
+    @server.tool(description="Perform one action (native-agent action JSON, points in screenshot "
+                 "px; see `agent schema`). Returns the result and the new screen.")  # fmt: skip
     async def act(action: Action) -> CallToolResult:
         def work() -> CallToolResult:
             session = tools.ensure()
@@ -202,8 +203,10 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
         return await tools.call(work)
 
     @server.tool(description="Let the configured model run a whole task on this env "
-                 "(progress is reported per step); returns the outcome and the episode.")  # fmt: skip
-    async def run_task(task: str, max_steps: int = 30, ctx: Context | None = None) -> dict[str, Any]:
+                 "(progress per step); returns the outcome and the episode.")  # fmt: skip
+    async def run_task(
+        task: str, max_steps: int = 30, ctx: Context | None = None
+    ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
 
         def progress(ev: Any) -> None:
@@ -249,7 +252,9 @@ class TokenGate:
 
     def __init__(self, app: Any, token: str) -> None:
         if not token:
-            raise ConfigError("the MCP HTTP transport needs a token (--token or NATIVE_AGENT_MCP_TOKEN)")
+            raise ConfigError(
+                "the MCP HTTP transport needs a token: --token or $NATIVE_AGENT_MCP_TOKEN"
+            )
         self.app, self.expected = app, f"Bearer {token}".encode()
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:

@@ -62,7 +62,7 @@ def test_check_env_browser(tmp_path: Path) -> None:
     )
     try:
         check_env(env.unwrapped)
-        obs, info = env.reset(seed=0)
+        obs, _ = env.reset(seed=0)
         assert obs["screenshot"].shape == (400, 640, 3) and obs["screenshot"].dtype == np.uint8
         assert obs["url"].startswith("http://127.0.0.1:") and obs in env.observation_space
         assert env.unwrapped.render_mode is None and env.render() is None
@@ -159,10 +159,11 @@ def test_gate_denies_and_budget_truncates(tmp_path: Path) -> None:
     try:
         env.reset()
         obs, reward, term, trunc, info = env.step({"type": "click", "point": [140, 70]})
+        assert reward == 0.0
         assert info["gate"]["verdict"] == "deny" and "denied" in obs["last_action_error"]
         assert env.unwrapped.native.page.title() != "PAID"  # never executed
         assert not term and not trunc
-        obs, reward, term, trunc, info = env.step({"type": "click", "point": [140, 190]})
+        obs, _, term, trunc, info = env.step({"type": "click", "point": [140, 190]})
         assert env.unwrapped.native.page.title() == "OK"
         assert trunc and not term and "max_steps" in info["budget"]
     finally:

@@ -135,9 +135,11 @@ def test_http_needs_the_token(tmp_path: Path) -> None:
 
         async def session() -> Any:
             headers = {"Authorization": "Bearer s3cret-token"}
-            async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
-                async with Client(streamable_http_client(url, http_client=http)) as client:
-                    return await client.call_tool("screenshot", {})
+            async with (
+                httpx2.AsyncClient(headers=headers, timeout=60) as http,
+                Client(streamable_http_client(url, http_client=http)) as client,
+            ):
+                return await client.call_tool("screenshot", {})
 
         shot = anyio.run(session)
         assert not shot.is_error and _png(shot).size == (800, 500)
