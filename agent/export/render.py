@@ -309,6 +309,26 @@ def render(
 # ---- the round trip ---------------------------------------------------------------------------
 
 
+def quantum(frame: Frame) -> float:
+    """Screenshot px per unit the model writes (the larger axis): integers of 0-1000 over a
+    1932 px wide input are 1.93 px apart, so a point can only come back within half that."""
+    if frame.convention == "screen":
+        return 0.01
+    ix, iy = (
+        (frame.input_w / 1000, frame.input_h / 1000)
+        if frame.convention == "norm1000"
+        else ((1.0, 1.0) if frame.convention == "abs" else (frame.input_w, frame.input_h))
+    )
+    if frame.mode == "resize":
+        ix, iy = ix * frame.screen_w / frame.input_w, iy * frame.screen_h / frame.input_h
+    return max(ix, iy)
+
+
+def tolerance(frame: Frame, px: float = 1.0) -> float:
+    """The round-trip tolerance: ``px``, or half a model unit where that is coarser."""
+    return max(px, quantum(frame) / 2)
+
+
 def atoms(actions: list[Action]) -> list[dict[str, Any]]:
     """Actions as the smallest steps every dialect shares: a ``type`` at a point is a click
     there and the typing (Qwen2.5-VL and UI-TARS write it as two calls)."""
@@ -325,8 +345,8 @@ def atoms(actions: list[Action]) -> list[dict[str, Any]]:
 def same_action(
     recorded: list[Action], parsed: list[Action], fmt: str, tol: float = 1.0
 ) -> str | None:
-    """None when ``parsed`` gives back ``recorded`` (points within ``tol`` px, fields the
-    dialect drops ignored); else what differs."""
+    """None when ``parsed`` gives back ``recorded`` (each coordinate within ``tol`` px,
+    fields the dialect drops ignored); else what differs."""
     lossy = DIALECTS[fmt].lossy | {"box", "target"}
     strict = fmt == "json" or fmt in GROUNDING_TAGS  # these write a point-typed `type` as one
     ra = [dump_action(a) for a in recorded] if strict else atoms(recorded)
@@ -340,8 +360,9 @@ def same_action(
         for k in sorted((set(r) | set(p)) - lossy):
             rv, pv = r.get(k), p.get(k)
             if k in ("point", "start", "end") and rv is not None and pv is not None:
-                if math.dist(rv, pv) > tol:
-                    return f"{k} {rv} came back as {pv} ({math.dist(rv, pv):.2f} px)"
+                off = max(abs(rv[0] - pv[0]), abs(rv[1] - pv[1]))
+                if off > tol + 1e-6:
+                    return f"{k} {rv} came back as {pv} ({off:.2f} px off)"
             elif rv != pv and not _default(k, rv, pv):
                 return f"{r['type']}.{k}: {rv!r} came back as {pv!r}"
     return None
