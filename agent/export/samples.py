@@ -234,7 +234,8 @@ class Exporter:
         path = self.out / rel
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(np.asarray(to_model_image(obs.array, frame))).save(path)
+            image = Image.fromarray(np.asarray(to_model_image(obs.array, frame)))
+            image.save(path, compress_level=1)
         return rel.as_posix()
 
     def _sample(
