@@ -72,8 +72,10 @@ def write(samples: list[Sample], fmt: str, out: Path, name: str) -> Path:
         path = out / f"{name}.json"
         text = json.dumps(rows, ensure_ascii=False, indent=1)
     _atomic(path, text)
-    meta = [{"episode": s.episode, "index": s.index, "actions": s.actions, "frame": s.frame}
-            for s in samples]  # fmt: skip
+    meta = [
+        {"episode": s.episode, "index": s.index, "actions": s.actions, "frame": s.frame}
+        for s in samples
+    ]
     _atomic(out / f"{name}.meta.jsonl", "".join(json.dumps(m) + "\n" for m in meta))
     if fmt in ("llamafactory", "sharegpt"):
         info_path = out / "dataset_info.json"

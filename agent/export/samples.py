@@ -225,8 +225,16 @@ class Exporter:
         window = []
         for k, h in enumerate(items):
             with_image = keep > 0 and k >= len(items) - keep
-            window.append(HistoryItem(h.index, h.raw, h.action, h.error,
-                                      h.observation if with_image else None, h.frame))  # fmt: skip
+            window.append(
+                HistoryItem(
+                    h.index,
+                    h.raw,
+                    h.action,
+                    h.error,
+                    h.observation if with_image else None,
+                    h.frame,
+                )
+            )
         return window
 
     def _image(self, episode: str, index: int, obs: Observation, frame: Frame) -> str:

@@ -34,7 +34,7 @@ from agent.core.env import Env
 from agent.core.errors import ConfigError, NativeAgentError
 from agent.core.model import Model, ModelRequest
 from agent.core.observation import Observation
-from agent.interfaces.session import ActionSession
+from agent.interfaces.session import ActionSession, grounding_task
 from agent.safety.gate import Gate
 from agent.safety.secrets import Secrets
 
@@ -46,12 +46,6 @@ INSTRUCTIONS = (
     "The action schema is the input schema of `act`. Denied or failed actions come back as "
     "tool errors with the reason."
 )
-
-
-def grounding_task(phrase: str) -> str:
-    """The instruction a model grounds: "click" + the phrase (the OCR grounder's grammar,
-    and what the VLM grounding prompts expect)."""
-    return 'click "' + " ".join(phrase.replace('"', "'").split()) + '"'
 
 
 class AgentTools:
@@ -140,14 +134,18 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
     """The MCP server with its five tools bound to ``tools``."""
     server: MCPServer = MCPServer(name=name, instructions=INSTRUCTIONS)
 
-    @server.tool(description="The current screen as a PNG at native resolution, plus its size, "
-                 "URL/app and the last action's error.")  # fmt: skip
+    @server.tool(
+        description="The current screen as a PNG at native resolution, plus its size, "
+        "URL/app and the last action's error."
+    )
     async def screenshot() -> CallToolResult:
         obs = await tools.call(lambda: tools.ensure().observe())
         return CallToolResult(content=[_image(obs), _meta(obs)])
 
-    @server.tool(description="Perform one action (native-agent action JSON, points in screenshot "
-                 "px; see `agent schema`). Returns the result and the new screen.")  # fmt: skip
+    @server.tool(
+        description="Perform one action (native-agent action JSON, points in screenshot "
+        "px; see `agent schema`). Returns the result and the new screen."
+    )
     async def act(action: Action) -> CallToolResult:
         def work() -> CallToolResult:
             session = tools.ensure()
@@ -164,8 +162,10 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
 
         return await tools.call(work)
 
-    @server.tool(description="Start a new recorded episode: a bundled task id "
-                 "(flights/book-cheapest) or free text, and optionally a URL to open.")  # fmt: skip
+    @server.tool(
+        description="Start a new recorded episode: a bundled task id "
+        "(flights/book-cheapest) or free text, and optionally a URL to open."
+    )
     async def reset(task: str | None = None, url: str | None = None) -> CallToolResult:
         def work() -> CallToolResult:
             tools.ensure()
@@ -176,8 +176,10 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
 
         return await tools.call(work)
 
-    @server.tool(description="Find a UI element by description with the configured model; "
-                 "returns its point (and box) in screenshot px. Nothing is clicked.")  # fmt: skip
+    @server.tool(
+        description="Find a UI element by description with the configured model; "
+        "returns its point (and box) in screenshot px. Nothing is clicked."
+    )
     async def ground(phrase: str) -> dict[str, Any]:
         def work() -> dict[str, Any]:
             from model.parsers import convention_for, mode_for, parse
@@ -202,8 +204,10 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
 
         return await tools.call(work)
 
-    @server.tool(description="Let the configured model run a whole task on this env "
-                 "(progress per step); returns the outcome and the episode.")  # fmt: skip
+    @server.tool(
+        description="Let the configured model run a whole task on this env "
+        "(progress per step); returns the outcome and the episode."
+    )
     async def run_task(
         task: str, max_steps: int = 30, ctx: Context | None = None
     ) -> dict[str, Any]:
@@ -262,9 +266,16 @@ class TokenGate:
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
                 body = b'{"error": "missing or wrong bearer token"}'
-                await send({"type": "http.response.start", "status": 401,
-                            "headers": [(b"content-type", b"application/json"),
-                                        (b"www-authenticate", b"Bearer")]})  # fmt: skip
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b"Bearer"),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

@@ -44,6 +44,12 @@ class ActResult:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def grounding_task(phrase: str) -> str:
+    """The instruction a model grounds for a phrase: "click" + the phrase quoted (the OCR
+    grounder's grammar, and the words the VLM grounding prompts expect)."""
+    return 'click "' + " ".join(phrase.replace('"', "'").split()) + '"'
+
+
 def coerce_action(value: Action | dict[str, Any] | str) -> Action:
     """An action from its JSON text, a dict or an action model; ConfigError names the fix."""
     if isinstance(value, str | dict):

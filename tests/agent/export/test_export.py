@@ -239,8 +239,9 @@ def test_prompt_is_the_familys_own_and_history_matches_inference(
     from agent.core.model import HistoryItem, ModelRequest
     from model.prompts import build_messages
 
-    manifest = export([episodes / "desktop"], family="qwen2.5-vl", format="llamafactory",
-                      out=tmp_path)  # fmt: skip
+    manifest = export(
+        [episodes / "desktop"], family="qwen2.5-vl", format="llamafactory", out=tmp_path
+    )
     rows = json.loads((tmp_path / manifest["file"]).read_text())
     metas = [
         json.loads(x)
@@ -263,8 +264,9 @@ def test_prompt_is_the_familys_own_and_history_matches_inference(
 
 
 def test_resampled_screens_use_the_dialects_resolution(episodes: Path, tmp_path: Path) -> None:
-    manifest = export([episodes / "desktop"], family="qwen2-vl", format="ms-swift", out=tmp_path,
-                      max_tokens=1024)  # fmt: skip
+    manifest = export(
+        [episodes / "desktop"], family="qwen2-vl", format="ms-swift", out=tmp_path, max_tokens=1024
+    )
     metas = [
         json.loads(x)
         for x in (tmp_path / f"{manifest['dataset']}.meta.jsonl").read_text().splitlines()

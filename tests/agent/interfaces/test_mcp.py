@@ -96,8 +96,11 @@ def test_stdio_screenshot_click_denial_ground_and_run(tmp_path: Path) -> None:
     assert "step 1: type" in (progress[0][2] or "")
     # everything is recorded: the session's episode holds the click and the denial
     episodes = [load_episode(d) for d in tmp_path.iterdir() if d.is_dir()]
-    session_ep = next(e for e in episodes if e.meta.get("interface") == "mcp" and
-                      e.meta["model"]["name"] == "external")  # fmt: skip
+    session_ep = next(
+        e
+        for e in episodes
+        if e.meta.get("interface") == "mcp" and e.meta["model"]["name"] == "external"
+    )
     acts = [a for s in session_ep.steps for a in s["actions"]]
     assert acts[0]["action"] == {"type": "click", "point": [gx, gy]}
     assert acts[0]["gate"]["verdict"] == "allow" and "error" not in acts[0]
