@@ -140,7 +140,7 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
     )
     async def screenshot() -> CallToolResult:
         obs = await tools.call(lambda: tools.ensure().observe())
-        return CallToolResult(content=[_image(obs), _meta(obs)])
+        return CallToolResult(content=[_meta(obs), _image(obs)])
 
     @server.tool(
         description="Perform one action (native-agent action JSON, points in screenshot "
