@@ -17,7 +17,6 @@ a dead backend. Every action passes the safety gate and every episode is recorde
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,7 +28,7 @@ from agent.core.env import Env
 from agent.core.errors import ConfigError
 from agent.core.observation import Observation
 from agent.core.task import Task
-from agent.interfaces.session import ActionSession, ActResult
+from agent.interfaces.session import ActionSession, ActResult, resolve_task
 from agent.safety.gate import Gate, make_gate
 from agent.safety.policy import Policy, load_policy
 from agent.safety.secrets import Secrets
@@ -62,26 +61,6 @@ def _fit_image(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     h, w = min(shape[0], array.shape[0]), min(shape[1], array.shape[1])
     out[:h, :w] = array[:h, :w, :3]
     return out
-
-
-def resolve_task(task: str | Task | None, seed: int | None) -> tuple[Task | None, str]:
-    """(task object, goal): a Task, ``miniwob/NAME`` (seeded by ``reset``), a bundled
-    task id (``flights/book-cheapest``), or free text (no success check: reward 0)."""
-    if task is None:
-        return None, ""
-    if isinstance(task, Task):
-        return task, task.goal
-    text = task.strip()
-    if text.startswith("miniwob/"):
-        from envs.miniwob import MiniWobTask
-
-        return MiniWobTask(text.split("/", 1)[1], seed or 0), ""
-    if re.fullmatch(r"[a-z0-9_-]+/[a-z0-9_-]+", text):
-        from envs.sites import get_task
-
-        found = get_task(text)
-        return found, found.goal
-    return None, text
 
 
 class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +33,7 @@ from agent.core.env import Env
 from agent.core.errors import ConfigError, NativeAgentError
 from agent.core.model import Model, ModelRequest
 from agent.core.observation import Observation
-from agent.interfaces.session import ActionSession, grounding_task
+from agent.interfaces.session import ActionSession, grounding_task, resolve_task
 from agent.safety.gate import Gate
 from agent.safety.secrets import Secrets
 
@@ -68,13 +67,13 @@ class AgentTools:
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcp-env")
         self.session: ActionSession | None = None
         self._model: Model | None = None
-        self.lock = threading.Lock()
+        self.started = False
 
     async def call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
 
     # ---- on the env thread --------------------------------------------------------------
-    def ensure(self) -> ActionSession:
+    def _session(self) -> ActionSession:
         if self.session is None:
             self.session = ActionSession(
                 self._make_env(),
@@ -84,18 +83,21 @@ class AgentTools:
                 max_steps=self.max_steps,
                 meta={"interface": "mcp"},
             )
-        if self.session.writer is None:
-            self.start(self.task)
         return self.session
 
-    def start(self, task: str | None, url: str | None = None) -> Observation:
-        from agent.interfaces.gym import resolve_task
+    def ensure(self) -> ActionSession:
+        """The session with an episode in progress (first use: the task's start state;
+        after an episode ended: a new recording of the screen as it is)."""
+        session = self._session()
+        if session.writer is None:
+            self.start(self.task, reset=not self.started)
+        return session
 
-        if self.session is None:
-            self.ensure()
-        assert self.session is not None
+    def start(self, task: str | None, url: str | None = None, *, reset: bool = True) -> Observation:
+        """A new recorded episode; ``reset=False`` keeps the screen."""
         obj, goal = resolve_task(task, None)
-        return self.session.start(obj, goal or "MCP session", url=url)
+        self.started = True
+        return self._session().start(obj, goal or "MCP session", url=url, reset=reset)
 
     def model(self) -> Model:
         if self._make_model is None:
@@ -168,7 +170,6 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
     )
     async def reset(task: str | None = None, url: str | None = None) -> CallToolResult:
         def work() -> CallToolResult:
-            tools.ensure()
             obs = tools.start(task, url)
             assert tools.session is not None
             extra = {"goal": tools.session.goal, "episode": str(tools.session.episode_dir)}
@@ -238,7 +239,7 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
                 secrets=tools.secrets,
                 extra_meta={"interface": "mcp"},
             )
-            session.obs = None
+            tools.start(None, reset=False)  # the next tools see the screen the run left
             return {"outcome": tools.secrets.scrub(episode.outcome), "episode": str(episode.dir)}
 
         if max_steps < 1:

@@ -10,6 +10,7 @@ episode tool (``agent view``, ``agent eval``, ``agent export``, ``agent replay``
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,26 @@ class ActResult:
     error: str | None = None
     decision: dict[str, Any] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_task(task: str | Task | None, seed: int | None) -> tuple[Task | None, str]:
+    """(task object, goal): a Task, ``miniwob/NAME`` (seeded by ``reset``), a bundled
+    task id (``flights/book-cheapest``), or free text (no success check: reward 0)."""
+    if task is None:
+        return None, ""
+    if isinstance(task, Task):
+        return task, task.goal
+    text = task.strip()
+    if text.startswith("miniwob/"):
+        from envs.miniwob import MiniWobTask
+
+        return MiniWobTask(text.split("/", 1)[1], seed or 0), ""
+    if re.fullmatch(r"[a-z0-9_-]+/[a-z0-9_-]+", text):
+        from envs.sites import get_task
+
+        found = get_task(text)
+        return found, found.goal
+    return None, text
 
 
 def grounding_task(phrase: str) -> str:
@@ -110,17 +131,21 @@ class ActionSession:
         url: str | None = None,
         seed: int | None = None,
         out: str | Path | None = None,
+        reset: bool = True,
     ) -> Observation:
-        """End the episode in progress (if any), bring the env to the task's start state and
-        open a new recording; returns the masked first screen."""
+        """End the episode in progress (if any), bring the env to the task's start state
+        (``reset=False``: keep the screen as it is) and open a new recording; returns the
+        masked first screen."""
         self.end("reset")
         self.task = task
-        if task is not None:
+        if task is not None and reset:
             task.setup(self.env)
             obs = self.env.observe()
             goal = task.goal or goal
-        else:
+        elif reset:
             obs = self.env.reset(url=url, seed=seed)
+        else:
+            obs = self.env.observe()
         self.goal = goal
         task_meta: dict[str, Any] = {"goal": self.secrets.scrub_text(goal)}
         task_meta["id"] = getattr(task, "id", None)

@@ -77,6 +77,7 @@ def test_stdio_screenshot_click_denial_ground_and_run(tmp_path: Path) -> None:
             )
             assert not ran.is_error, ran.content
             out["ran"] = ran.structured_content or json.loads(ran.content[0].text)
+            out["after_run"] = _meta(await client.call_tool("screenshot", {}))
         return out
 
     out = anyio.run(session)
@@ -94,13 +95,15 @@ def test_stdio_screenshot_click_denial_ground_and_run(tmp_path: Path) -> None:
     assert out["ran"]["outcome"]["status"] == "success", out["ran"]
     assert progress and progress[0][0] == 1 and progress[0][1] == 8
     assert "step 1: type" in (progress[0][2] or "")
+    assert not out["after_run"]["url"].endswith("#/login")  # signed in, the env not reset
     # everything is recorded: the session's episode holds the click and the denial
     episodes = [load_episode(d) for d in tmp_path.iterdir() if d.is_dir()]
-    session_ep = next(
-        e
-        for e in episodes
-        if e.meta.get("interface") == "mcp" and e.meta["model"]["name"] == "external"
-    )
+    external = [e for e in episodes if e.meta["model"]["name"] == "external"]
+    assert all(e.meta.get("interface") == "mcp" for e in external)
+    # the first holds the session's actions; after run_task a new one records the screen
+    # the run left, without resetting the env
+    session_ep, after_run = sorted(external, key=lambda e: e.meta["started_at"])
+    assert after_run.steps == [] and after_run.outcome["status"] == "closed"
     acts = [a for s in session_ep.steps for a in s["actions"]]
     assert acts[0]["action"] == {"type": "click", "point": [gx, gy]}
     assert acts[0]["gate"]["verdict"] == "allow" and "error" not in acts[0]
