@@ -18,7 +18,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.core.actions import TERMINAL_TYPES, Action, dump_action, parse_action
+from agent.core.actions import (
+    ACTION_ADAPTER,
+    TERMINAL_TYPES,
+    Action,
+    dump_action,
+    parse_action,
+)
 from agent.core.env import Env
 from agent.core.errors import ConfigError, NativeAgentError
 from agent.core.observation import Observation
@@ -73,20 +79,16 @@ def grounding_task(phrase: str) -> str:
 
 def coerce_action(value: Action | dict[str, Any] | str) -> Action:
     """An action from its JSON text, a dict or an action model; ConfigError names the fix."""
-    if isinstance(value, str | dict):
-        try:
+    try:
+        if isinstance(value, str):
             return parse_action(value)
-        except ValidationError as err:
-            first = err.errors()[0] if err.errors() else {}
-            where = ".".join(str(p) for p in first.get("loc", ())) or "action"
-            raise ConfigError(
-                f"not a valid action ({where}: {first.get('msg', err)}); see `agent schema`"
-            ) from err
-        except ValueError as err:
-            raise ConfigError(f"not a valid action: {err}; see `agent schema`") from err
-    if hasattr(value, "type") and hasattr(value, "model_dump"):
-        return value  # already an action model
-    raise ConfigError(f"an action must be JSON text, a dict or an action model, got {value!r}")
+        return ACTION_ADAPTER.validate_python(value)
+    except ValidationError as err:
+        first = err.errors()[0] if err.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "action"
+        raise ConfigError(
+            f"not a valid action ({where}: {first.get('msg', err)}); see `agent schema`"
+        ) from err
 
 
 class ActionSession:

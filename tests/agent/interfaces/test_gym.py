@@ -172,3 +172,31 @@ def test_gate_denies_and_budget_truncates(tmp_path: Path) -> None:
     ep = load_episode(ep_dir)
     assert ep.outcome["status"] == "max_steps"
     assert ep.steps[0]["actions"][0]["gate"]["verdict"] == "deny"
+
+
+def test_secrets_are_typed_but_never_recorded(tmp_path: Path) -> None:
+    page = tmp_path / "login.html"
+    page.write_text(
+        '<!doctype html><body style="margin:0"><input id="pw" style="position:absolute;'
+        'left:20px;top:20px;width:300px;height:40px"></body>'
+    )
+    env = gymnasium.make(
+        env_id("browser"),
+        url=page.as_uri(),
+        task="Sign in with {{secret:password}}",
+        viewport=(400, 300),
+        record_dir=tmp_path / "runs",
+        secrets={"password": "hunter2-very-secret"},
+    )
+    try:
+        obs, _ = env.reset()
+        assert obs["goal"] == "Sign in with {{secret:password}}"
+        env.step({"type": "type", "text": "{{secret:password}}", "point": [150, 40]})
+        assert env.unwrapped.native.page.input_value("#pw") == "hunter2-very-secret"
+        ep_dir = env.unwrapped.episode_dir
+    finally:
+        env.close()
+    for f in ep_dir.iterdir():
+        if f.suffix in (".json", ".jsonl"):
+            assert "hunter2" not in f.read_text(), f
+    assert "{{secret:password}}" in (ep_dir / "steps.jsonl").read_text()
