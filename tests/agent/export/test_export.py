@@ -286,3 +286,21 @@ def test_cli_export_and_errors(episodes: Path, tmp_path: Path, capsys) -> None:
         main(["export", str(tmp_path / "nothing"), "--family", "json", "--out", str(tmp_path)]) == 2
     )
     assert "no episodes" in capsys.readouterr().err
+
+
+def test_gold_episodes_are_taken_with_their_gold_action(tmp_path: Path) -> None:
+    ep = record(tmp_path / "eps" / "gold", 640, 400, 1.0, [Click(point=(3, 4))], "browser")
+    lines = (ep / "steps.jsonl").read_text().splitlines()
+    step = json.loads(lines[0])
+    step["gold"] = {"action": {"type": "click", "point": [50, 60]}, "boxes": [[40, 50, 60, 70]]}
+    (ep / "steps.jsonl").write_text(json.dumps(step) + "\n")
+    data = json.loads((ep / "episode.json").read_text())
+    data["outcome"] = {"status": "failure"}  # a failed run, but its steps carry gold
+    (ep / "episode.json").write_text(json.dumps(data))
+    manifest = export(
+        [tmp_path / "eps"], family="qwen2-vl", format="llamafactory", out=tmp_path / "o"
+    )
+    (row,) = json.loads((tmp_path / "o" / manifest["file"]).read_text())
+    (meta,) = [json.loads(x) for x in (tmp_path / "o" / f"{manifest['dataset']}.meta.jsonl").open()]
+    parsed = parse("qwen2-vl", row["messages"][-1]["content"], Frame(**meta["frame"])).actions
+    assert len(parsed) == 1 and max(abs(parsed[0].point[0] - 50), abs(parsed[0].point[1] - 60)) <= 1
