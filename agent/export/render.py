@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.core.actions import Action, dump_action
-from agent.core.coords import Frame, screen_to_model
+from agent.core.coords import Frame, model_to_screen, screen_to_model
 from agent.core.errors import ConfigError
 
 Point = tuple[float, float]
@@ -90,9 +90,15 @@ def _int(v: float) -> int:
     return math.floor(v + 0.5)
 
 
+# the smallest step each convention is written in (the rest are integers)
+DECIMALS = {"screen": 2, "norm1": 3}
+
+
 def _num(frame: Frame, v: float) -> int | float:
-    """Integers where the model writes integers; screenshot px keep two decimals."""
-    return round(v, 2) if frame.convention == "screen" else _int(v)
+    """Integers where the model writes integers (0-1000, absolute px); screenshot px keep
+    two decimals and 0-1 fractions three."""
+    places = DECIMALS.get(frame.convention)
+    return _int(v) if places is None else round(v, places)
 
 
 def _xy(frame: Frame, p: Point) -> tuple[int | float, int | float]:
@@ -310,18 +316,13 @@ def render(
 
 
 def quantum(frame: Frame) -> float:
-    """Screenshot px per unit the model writes (the larger axis): integers of 0-1000 over a
-    1932 px wide input are 1.93 px apart, so a point can only come back within half that."""
-    if frame.convention == "screen":
-        return 0.01
-    ix, iy = (
-        (frame.input_w / 1000, frame.input_h / 1000)
-        if frame.convention == "norm1000"
-        else ((1.0, 1.0) if frame.convention == "abs" else (frame.input_w, frame.input_h))
-    )
-    if frame.mode == "resize":
-        ix, iy = ix * frame.screen_w / frame.input_w, iy * frame.screen_h / frame.input_h
-    return max(ix, iy)
+    """Screenshot px between two neighbouring values the model writes (the larger axis), via
+    the coordinate module: integers of 0-1000 over a 1932 px wide input are 1.93 px apart,
+    so a point can only come back within half that."""
+    unit = 10.0 ** -DECIMALS.get(frame.convention, 0)
+    x0, y0 = model_to_screen(frame, 0.0, 0.0)
+    x1, y1 = model_to_screen(frame, unit, unit)
+    return max(abs(x1 - x0), abs(y1 - y0))
 
 
 def tolerance(frame: Frame, px: float = 1.0) -> float:

@@ -304,3 +304,21 @@ def test_gold_episodes_are_taken_with_their_gold_action(tmp_path: Path) -> None:
     (meta,) = [json.loads(x) for x in (tmp_path / "o" / f"{manifest['dataset']}.meta.jsonl").open()]
     parsed = parse("qwen2-vl", row["messages"][-1]["content"], Frame(**meta["frame"])).actions
     assert len(parsed) == 1 and max(abs(parsed[0].point[0] - 50), abs(parsed[0].point[1] - 60)) <= 1
+
+
+def test_wide_screens_come_back_within_half_a_model_unit(tmp_path: Path) -> None:
+    """0-1000 integers over a 3864 px wide input are 3.86 px apart: a click comes back
+    within half of that (the dialect's own resolution), and the sample is kept."""
+    r = np.random.default_rng(7)
+    clicks = [Click(point=_pt(r, 3840, 2160)) for _ in range(6)]
+    record(tmp_path / "eps" / "wide", 3840, 2160, 1.0, clicks, "desktop")
+    manifest = export([tmp_path / "eps"], family="qwen2-vl", format="ms-swift", out=tmp_path / "o")
+    assert manifest["samples"] == 6 and not manifest["skipped"]
+    rows = [json.loads(x) for x in (tmp_path / "o" / manifest["file"]).open()]
+    metas = [json.loads(x) for x in (tmp_path / "o" / f"{manifest['dataset']}.meta.jsonl").open()]
+    for row, meta, want in zip(rows, metas, clicks, strict=True):
+        frame = Frame(**meta["frame"])
+        assert frame.input_w == 3864 and not frame.resampled
+        (got,) = parse("qwen2-vl", row["messages"][-1]["content"], frame).actions
+        off = max(abs(got.point[0] - want.point[0]), abs(got.point[1] - want.point[1]))
+        assert off <= 3.864 / 2 + 1e-9
