@@ -179,6 +179,8 @@ class ActionSession:
         return self.obs
 
     def _need_episode(self) -> None:
+        if self.writer is None and self.done:
+            raise ConfigError("the episode has ended: call reset / start for a new one")
         if self.writer is None:
             raise ConfigError("no episode in progress: call reset / start first")
 
@@ -189,8 +191,6 @@ class ActionSession:
         as ``error`` (also the next observation's ``last_action_error``); none raises."""
         self._need_episode()
         assert self.writer is not None and self.obs is not None
-        if self.done:
-            raise ConfigError("the episode has ended: call reset / start for a new one")
         t0 = time.perf_counter()
         i = self.steps
         obs = self.obs
@@ -259,6 +259,8 @@ class ActionSession:
             decision=rec["gate"],
             info={"action_type": action.type},
         )
+        if action.type == "finish":
+            out.info["finish_status"] = action.status
         if self.task is not None and not res.truncated:
             ev = self.task.evaluate(self.env)
             out.info["success"] = ev.success
@@ -281,7 +283,9 @@ class ActionSession:
         ev = result.info.get("evaluation")
         if ev is not None:
             return "success" if ev["success"] else "failure"
-        return "success" if result.info.get("action_type") == "finish" else "call_user"
+        if result.info.get("action_type") == "finish":
+            return str(result.info.get("finish_status", "success"))
+        return "call_user" if result.info.get("action_type") == "call_user" else "terminated"
 
     def end(self, status: str, result: ActResult | None = None) -> None:
         """Write the outcome of the episode in progress (idempotent)."""
