@@ -70,7 +70,12 @@ class AgentTools:
         self.started = False
 
     async def call(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+        """Run ``fn`` on the env thread; our typed errors reach the client with their
+        message (the SDK would hide any other exception behind "Error executing tool")."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.pool, fn)
+        except NativeAgentError as err:
+            raise ToolError(f"{type(err).__name__}: {err}") from err
 
     # ---- on the env thread --------------------------------------------------------------
     def _session(self) -> ActionSession:
@@ -244,10 +249,7 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
 
         if max_steps < 1:
             raise ToolError("max_steps must be ≥ 1")
-        try:
-            return await tools.call(work)
-        except NativeAgentError as err:
-            raise ToolError(f"{type(err).__name__}: {err}") from err
+        return await tools.call(work)
 
     return server
 

@@ -162,3 +162,28 @@ def test_http_refuses_other_hosts_without_a_token(tmp_path: Path) -> None:
         timeout=60,
     )
     assert r.returncode == 2 and "--token" in r.stderr
+
+
+def test_env_errors_reach_the_client_with_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process (the SDK's own client on the server object): a desktop env with no X
+    display fails with its typed error, whose message names the fix, as a tool error."""
+    from agent.interfaces.mcp import AgentTools, build_server
+    from agent.safety.gate import make_gate
+    from envs.desktop import DesktopEnv
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    tools = AgentTools(lambda: DesktopEnv(), gate=make_gate(confirm="no"))
+
+    async def session() -> Any:
+        async with Client(build_server(tools)) as client:
+            return await client.call_tool("screenshot", {}), await client.call_tool(
+                "ground", {"phrase": "OK"}
+            )
+
+    try:
+        shot, ground = anyio.run(session)
+    finally:
+        tools.pool.shutdown(wait=True)
+    assert shot.is_error and "EnvNotAvailableError" in shot.content[0].text
+    assert "Xvfb" in shot.content[0].text  # the fix
+    assert ground.is_error
