@@ -152,7 +152,8 @@ def inside(point: tuple[float, float], box: tuple[float, float, float, float]) -
 
 def ground_sample(model: Model, sample: GroundingSample, max_tokens: int) -> dict[str, Any]:
     """One prediction: the point (screenshot px), hit or miss, and what the model said."""
-    from model.parsers import convention_for, mode_for, parse
+    from agent.interfaces.session import model_frame
+    from model.parsers import parse
 
     out: dict[str, Any] = {"id": sample.id, "point": None, "hit": False}
     try:
@@ -160,10 +161,7 @@ def ground_sample(model: Model, sample: GroundingSample, max_tokens: int) -> dic
     except OSError as err:
         raise ConfigError(f"sample {sample.id}: cannot read {sample.image}: {err}") from err
     obs = Observation(png=png)
-    conv = model.convention or convention_for(model.format)
-    frame = obs.frame(
-        mode=model.input_mode or mode_for(model.format), max_tokens=max_tokens, convention=conv
-    )
+    frame = model_frame(obs, model, max_tokens)
     out.update(
         size=list(obs.size),
         input=[frame.input_w, frame.input_h],
@@ -179,7 +177,7 @@ def ground_sample(model: Model, sample: GroundingSample, max_tokens: int) -> dic
     out["model_s"] = round(time.perf_counter() - t0, 4)
     out["raw"] = reply.text
     try:
-        parsed = parse(model.format, reply.text, frame, convention=conv)
+        parsed = parse(model.format, reply.text, frame, convention=frame.convention)
     except NativeAgentError as err:
         out["error"] = str(err)
         return out

@@ -33,7 +33,7 @@ from agent.core.env import Env
 from agent.core.errors import ConfigError, NativeAgentError
 from agent.core.model import Model, ModelRequest
 from agent.core.observation import Observation
-from agent.interfaces.session import ActionSession, grounding_task, resolve_task
+from agent.interfaces.session import ActionSession, grounding_task, model_frame, resolve_task
 from agent.safety.gate import Gate
 from agent.safety.secrets import Secrets
 
@@ -188,16 +188,14 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
     )
     async def ground(phrase: str) -> dict[str, Any]:
         def work() -> dict[str, Any]:
-            from model.parsers import convention_for, mode_for, parse
+            from model.parsers import parse
 
             session, model = tools.ensure(), tools.model()
             obs = session.observe()
-            conv = model.convention or convention_for(model.format)
-            mode = model.input_mode or mode_for(model.format)
-            frame = obs.frame(mode=mode, max_tokens=model.max_tokens, convention=conv)
+            frame = model_frame(obs, model)
             reply = model.act(ModelRequest(grounding_task(phrase), obs, frame))
             try:
-                parsed = parse(model.format, reply.text, frame, convention=conv)
+                parsed = parse(model.format, reply.text, frame, convention=frame.convention)
             except NativeAgentError as err:
                 raise ToolError(f"the model's answer has no point: {err}") from err
             act = next((a for a in parsed.actions if getattr(a, "point", None)), None)

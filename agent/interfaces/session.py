@@ -25,8 +25,10 @@ from agent.core.actions import (
     dump_action,
     parse_action,
 )
+from agent.core.coords import Frame
 from agent.core.env import Env
 from agent.core.errors import ConfigError, NativeAgentError
+from agent.core.model import Model
 from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.loop import input_points
@@ -75,6 +77,19 @@ def grounding_task(phrase: str) -> str:
     """The instruction a model grounds for a phrase: "click" + the phrase quoted (the OCR
     grounder's grammar, and the words the VLM grounding prompts expect)."""
     return 'click "' + " ".join(phrase.replace('"', "'").split()) + '"'
+
+
+def model_frame(obs: Observation, model: Model, max_tokens: int | None = None) -> Frame:
+    """The Frame ``model`` reads ``obs`` in, as the loop plans it (its input mode, token cap
+    — or ``max_tokens`` to pin one — and coordinate convention); one place for the MCP
+    ``ground`` tool and the ScreenSpot evaluation."""
+    from model.parsers import convention_for, mode_for
+
+    return obs.frame(
+        mode=model.input_mode or mode_for(model.format),
+        max_tokens=max_tokens if max_tokens is not None else model.max_tokens,
+        convention=model.convention or convention_for(model.format),
+    )
 
 
 def coerce_action(value: Action | dict[str, Any] | str) -> Action:
