@@ -73,7 +73,13 @@ def write(samples: list[Sample], fmt: str, out: Path, name: str) -> Path:
         text = json.dumps(rows, ensure_ascii=False, indent=1)
     _atomic(path, text)
     meta = [
-        {"episode": s.episode, "index": s.index, "actions": s.actions, "frame": s.frame}
+        {
+            "episode": s.episode,
+            "index": s.index,
+            "format": s.dialect,
+            "actions": s.actions,
+            "frame": s.frame,
+        }
         for s in samples
     ]
     _atomic(out / f"{name}.meta.jsonl", "".join(json.dumps(m) + "\n" for m in meta))

@@ -43,6 +43,10 @@ DIALECTS: dict[str, Dialect] = {
         Dialect("qwen2-vl", frozenset({"amount", "clear", "duration"}), "grounding tags, 0-1000"),
         Dialect("qwen-vl", frozenset({"amount", "clear", "duration"}), "<ref>/<box>, 0-1000"),
         Dialect("qwen2.5-vl", frozenset({"box", "target", "clear", "duration"}), "tool calls, px"),
+        Dialect("qwen3-vl", frozenset({"box", "target", "clear", "duration"}), "calls, 0-1000"),
+        Dialect(
+            "qwen3-vl-mobile", frozenset({"box", "target", "clear", "duration"}), "calls, 0-999"
+        ),
         Dialect(
             "ui-tars", frozenset({"amount", "box", "target", "clear", "seconds"}), "calls, 0-1000"
         ),
@@ -56,6 +60,12 @@ DIALECTS: dict[str, Dialect] = {
 GROUNDING_TAGS = {
     "qwen2-vl": (("<|object_ref_start|>", "<|object_ref_end|>"), ("<|box_start|>", "<|box_end|>")),
     "qwen-vl": (("<ref>", "</ref>"), ("<box>", "</box>")),
+}
+# tool-call dialects (Qwen2.5-VL / Qwen3-VL cookbooks) → the action space they force, if any
+TOOL_CALLS: dict[str, str | None] = {
+    "qwen2.5-vl": None,
+    "qwen3-vl": None,
+    "qwen3-vl-mobile": "mobile",
 }
 GROUNDING_VERBS = {
     "click": "click",
@@ -204,10 +214,10 @@ def _uitars(actions: list[Action], frame: Frame, fmt: str, thought: str | None) 
     return f"Thought: {head}\nAction: " + "\n\n".join(calls)
 
 
-# ---- Qwen2.5-VL tool calls --------------------------------------------------------------------
+# ---- Qwen2.5-VL / Qwen3-VL tool calls -----------------------------------------------------
 
 
-def _qwen25(actions: list[Action], frame: Frame, space: str) -> str:
+def _tool_calls(actions: list[Action], frame: Frame, space: str, fmt: str) -> str:
     tool = "mobile_use" if space == "mobile" else "computer_use"
     calls: list[dict[str, Any]] = []
 
@@ -266,11 +276,11 @@ def _qwen25(actions: list[Action], frame: Frame, space: str) -> str:
             if a.answer and a.status == "success":
                 calls.append({"action": "answer", "text": a.answer})
             elif a.answer:
-                raise UnsupportedAction("qwen2.5-vl cannot give an answer with a failure")
+                raise UnsupportedAction(f"{fmt} cannot give an answer with a failure")
             else:
                 calls.append({"action": "terminate", "status": a.status})
         else:
-            raise UnsupportedAction(f"qwen2.5-vl {tool} cannot express {_short(a)}")
+            raise UnsupportedAction(f"{fmt} {tool} cannot express {_short(a)}")
     return "\n".join(
         "<tool_call>\n"
         + json.dumps({"name": tool, "arguments": c}, ensure_ascii=False)
@@ -307,8 +317,8 @@ def render(
         return _grounding(actions, frame, fmt)
     if fmt in ("ui-tars", "ui-tars-1.5"):
         return _uitars(actions, frame, fmt, thought)
-    if fmt == "qwen2.5-vl":
-        return _qwen25(actions, frame, action_space)
+    if fmt in TOOL_CALLS:
+        return _tool_calls(actions, frame, TOOL_CALLS[fmt] or action_space, fmt)
     return _json(actions, thought)
 
 

@@ -70,6 +70,7 @@ class Sample:
     index: int
     actions: list[dict[str, Any]]
     frame: dict[str, Any]
+    dialect: str = ""
 
 
 @dataclass
@@ -125,16 +126,18 @@ class Exporter:
     def __init__(self, cfg: ExportConfig, out: Path) -> None:
         self.cfg, self.out = cfg, out
         self.fam = cfg.fam
-        self.fmt = self.fam.format
         self.stats = ExportStats()
         if cfg.history_images < 0 or cfg.history_steps < 0:
             raise ConfigError("history window sizes must be ≥ 0")
 
-    def frame_for(self, obs: Observation) -> Frame:
+    def dialect(self, action_space: str) -> str:
+        """The output format the family writes in this action space."""
+        return self.fam.format
+
+    def frame_for(self, obs: Observation, fmt: str) -> Frame:
+        """How the model would be given ``obs`` (the loop's frame planning)."""
         return obs.frame(
-            mode=mode_for(self.fmt),
-            max_tokens=self.cfg.max_tokens,
-            convention=convention_for(self.fmt),
+            mode=mode_for(fmt), max_tokens=self.cfg.max_tokens, convention=convention_for(fmt)
         )
 
     def episodes(self, roots: list[Path]) -> list[Sample]:
@@ -166,6 +169,7 @@ class Exporter:
             except ValueError:  # a recorded action that no longer validates
                 acts.append([])
         space = action_space_of(acts, self.cfg.action_space)
+        fmt = self.dialect(space)
         history: list[HistoryItem] = []
         samples: list[Sample] = []
         name = ep.dir.name
@@ -178,14 +182,14 @@ class Exporter:
             except NativeAgentError:
                 self.stats.skipped["screenshot missing"] += 1
                 continue
-            frame = self.frame_for(obs)
+            frame = self.frame_for(obs, fmt)
             thought = step.get("thought")
             try:
-                target = render(actions, frame, self.fmt, thought=thought, action_space=space)
+                target = render(actions, frame, fmt, thought=thought, action_space=space)
             except UnsupportedAction as err:
-                self.stats.skipped[f"not expressible in {self.fmt}: {err}"[:120]] += 1
+                self.stats.skipped[f"not expressible in {fmt}: {err}"[:120]] += 1
                 target = None
-            if target is not None and (why := self._round_trip(actions, target, frame)):
+            if target is not None and (why := self._round_trip(actions, target, frame, fmt)):
                 self.stats.skipped[f"round trip failed: {why}"[:120]] += 1
                 target = None
             if target is not None:
@@ -196,7 +200,9 @@ class Exporter:
                 messages = build_messages(
                     req, self.fam, history_images=self.cfg.history_images, action_space=space
                 )
-                samples.append(self._sample(messages, target, name, step, actions, frame, index_of))
+                sample = self._sample(messages, target, name, step, actions, frame, index_of)
+                sample.dialect = fmt
+                samples.append(sample)
             raw = target or json.dumps(
                 [a.model_dump(mode="json", exclude_none=True) for a in actions]
             )
@@ -208,14 +214,12 @@ class Exporter:
                 old.observation = None  # outside every later window: free its pixels
         return samples
 
-    def _round_trip(self, actions: list[Action], text: str, frame: Frame) -> str | None:
+    def _round_trip(self, actions: list[Action], text: str, frame: Frame, fmt: str) -> str | None:
         try:
-            parsed = parse(self.fmt, text, frame)
+            parsed = parse(fmt, text, frame)
         except NativeAgentError as err:
             return f"does not parse: {err}"
-        return same_action(
-            actions, parsed.actions, self.fmt, tolerance(frame, self.cfg.tolerance_px)
-        )
+        return same_action(actions, parsed.actions, fmt, tolerance(frame, self.cfg.tolerance_px))
 
     def _window(self, history: list[HistoryItem]) -> list[HistoryItem]:
         """The loop's window (:meth:`agent.episode.loop.Loop._window`): the last

@@ -209,9 +209,11 @@ def test_round_trip_every_family_and_format(
         frame = Frame(**meta["frame"])
         assistant = turns(row, fmt)[-1]
         assert assistant[0] == "assistant"
-        parsed = parse(fam.format, assistant[1], frame).actions
+        if meta["episode"] != "phone":  # a family may write a dialect of its own for mobile
+            assert meta["format"] == fam.format
+        parsed = parse(meta["format"], assistant[1], frame).actions
         want = recorded[(meta["episode"], meta["index"])]
-        assert same_action(want, parsed, fam.format) is None, (assistant[1], want)
+        assert same_action(want, parsed, meta["format"]) is None, (assistant[1], want)
         got_pts = [p for a in parsed for p in action_points(a)]
         want_pts = [p for a in want for p in action_points(a)]
         assert len(got_pts) == len(want_pts)
