@@ -38,7 +38,13 @@ from agent.core.errors import ConfigError, EnvNotAvailableError
 from agent.core.observation import Observation
 
 Precision = Literal["exact", "int"]
-DEFAULT_FORMATS = ("qwen2-vl", "ui-tars-1.5")
+# one format per coordinate space of every model profile (model.profiles): UI-TARS-1.5 px of
+# its smart_resize space, UI-TARS v1 / Qwen2-VL / Qwen-VL / Qwen3-VL 0–1000, Qwen3-VL mobile
+# 0–999, Qwen2.5-VL model-input px, json screenshot px
+DEFAULT_FORMATS = (
+    "ui-tars-1.5", "ui-tars", "qwen3-vl", "qwen3-vl-mobile", "qwen2.5-vl", "qwen2-vl",
+    "qwen-vl", "json",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,15 @@ def render(
         return f"Thought: click {name}\nAction: click(start_box='({_num(x, p)},{_num(y, p)})')"
     if format == "qwen2.5-vl":
         return json.dumps({"point_2d": [float(_num(x, p)), float(_num(y, p))], "label": name})
+    if format in ("qwen3-vl", "qwen3-vl-mobile"):
+        tool, action = (
+            ("mobile_use", "click") if format.endswith("mobile") else ("computer_use", "left_click")
+        )
+        call = {
+            "name": tool,
+            "arguments": {"action": action, "coordinate": [float(_num(x, p)), float(_num(y, p))]},
+        }
+        return f"Thought: click {name}\n<tool_call>\n{json.dumps(call)}\n</tool_call>"
     if format == "json":
         return json.dumps({"type": "click", "point": [float(_num(x, p)), float(_num(y, p))]})
     raise ValueError(f"calibration cannot render format {format!r}")
@@ -196,13 +211,13 @@ def calibrate(
     progress: Callable[[Row], None] | None = None,
 ) -> CalibrationReport:
     """Click every target through every format and measure where the clicks land."""
-    from model.parsers import convention_for, mode_for, parse
+    from model.parsers import convention_for, frame_options, mode_for, parse
 
     env = surface.env
     obs = env.observe()
     report = CalibrationReport(env.name, obs.size, obs.scale, precision)
     for fmt in formats:
-        mframe = obs.frame(mode=mode_for(fmt), convention=convention_for(fmt))
+        mframe = obs.frame(mode=mode_for(fmt), convention=convention_for(fmt), **frame_options(fmt))
         for t in surface.targets:
             row = _one(surface, obs, mframe, fmt, t, precision, parse)
             report.rows.append(row)

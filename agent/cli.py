@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+from typing import Any
 
-from agent.core.errors import NativeAgentError
+from agent.commands.terminal import for_terminal
+from agent.core.errors import Interrupted, NativeAgentError
 
 COMMANDS = (
     "run",
@@ -44,17 +47,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Interrupted("SIGTERM")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # SIGTERM (a supervisor, `kill`, a CI timeout) ends an episode like Ctrl-C does:
+    # recorded as ``interrupted``, not left ``running`` as after a SIGKILL.
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return int(args.func(args) or 0)
     except NativeAgentError as err:
-        print(f"agent {args.command}: error: {err}", file=sys.stderr)
+        print(f"agent {args.command}: error: {for_terminal(str(err))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"agent {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Interrupted) as err:
+        signame = err.signal_name if isinstance(err, Interrupted) else "SIGINT"
+        print(f"agent {args.command}: interrupted ({signame})", file=sys.stderr)
+        return 143 if signame == "SIGTERM" else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -92,6 +92,8 @@ class Grounder(Protocol):
 class GroundingError(NativeAgentError):
     """A query could not be turned into exactly one target."""
 
+    code = "grounding"
+
     def __init__(self, query: str, message: str) -> None:
         self.query = query
         super().__init__(message)
@@ -100,12 +102,16 @@ class GroundingError(NativeAgentError):
 class TargetNotFoundError(GroundingError):
     """Nothing on the screen matches the query."""
 
+    code = "target_not_found"
+
     def __init__(self, query: str) -> None:
         super().__init__(query, f'could not find "{query}"')
 
 
 class AmbiguousTargetError(GroundingError):
     """Several equally good matches that nearness does not separate; never guess."""
+
+    code = "ambiguous_target"
 
     def __init__(self, query: str, candidates: list[Candidate]) -> None:
         self.candidates = candidates

@@ -1,6 +1,7 @@
 """Benchmark one agent decision on a 1920×1080 screenshot at a real model size.
 
-Random weights with the published Qwen2-VL-2B/7B (or Qwen2.5-VL-3B/7B) hyperparameters —
+Random weights with the published Qwen2-VL-2B/7B, Qwen2.5-VL-3B/7B or Qwen3-VL-8B
+(``--arch qwen3-vl --size 8b``: 1920×1080 pads to 1920×1088, 2,040 image tokens) hyperparameters —
 no hub needed — so the numbers are compute, not quality: prefill (vision tower + LLM over
 ~2.7k image tokens), decode tokens/s, and time-to-action (a forced, realistic action text
 through the real generate → decode → parse path). With ``--base-url`` the same request also
@@ -37,7 +38,10 @@ ACTIONS = {
     "<|box_start|>(80,30),(400,66)<|box_end|>",
     "qwen2.5-vl": '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", '
     '"coordinate": [197, 52]}}\n</tool_call>',
+    "qwen3-vl": 'Thought: I click the search box.\n<tool_call>\n{"name": "computer_use", '
+    '"arguments": {"action": "left_click", "coordinate": [240, 47]}}\n</tool_call>',
 }
+ACTIONS["qwen3.5"] = ACTIONS["qwen3-vl"]
 
 
 def screenshot(w: int, h: int, seed: int = 0) -> Any:
@@ -66,7 +70,7 @@ def build_model(args: argparse.Namespace) -> Any:
     device = pick_device(args.device)
     dtype = pick_dtype(args.dtype, device)
     attn = pick_attention(args.attn, device)
-    tok = mk.build_tokenizer()
+    tok = mk.build_tokenizer(extra=mk._extra(args.arch))
     processor = mk.build_processor(args.arch, tok)
     config = mk.real_config(args.arch, args.size, tok, args.layers)
     t0 = time.perf_counter()
@@ -95,7 +99,12 @@ def _request(model: Any, w: int, h: int, seed: int) -> Any:
     from agent.core.model import ModelRequest
 
     obs = screenshot(w, h, seed)
-    frame = obs.frame(mode=model.input_mode, convention=model.convention)
+    frame = obs.frame(
+        mode=model.input_mode,
+        convention=model.convention,
+        factor=model.grid,
+        min_pixels=model.min_pixels,
+    )
     return ModelRequest("Search for 'native resolution' and open the first result", obs, frame)
 
 
@@ -207,7 +216,9 @@ def bench_remote(args: argparse.Namespace) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arch", default="qwen2-vl", choices=mk.FAMILIES)
-    p.add_argument("--size", default="2b", help="2b | 7b (qwen2-vl), 3b | 7b (qwen2.5-vl)")
+    p.add_argument(
+        "--size", default="2b", help="2b | 7b (qwen2-vl), 3b | 7b (qwen2.5-vl), 8b (qwen3-vl)"
+    )
     p.add_argument("--family", help="prompt family (default: ui-tars / ui-tars-1.5 by arch)")
     p.add_argument("--layers", type=int, help="shrink the text depth (CPU smoke runs)")
     p.add_argument("--device", default="auto")
@@ -225,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, help="also write the rows here (JSON lines)")
     args = p.parse_args(argv)
     if args.family is None:
-        args.family = "ui-tars" if args.arch == "qwen2-vl" else "ui-tars-1.5"
+        defaults = {"qwen2-vl": "ui-tars", "qwen2.5-vl": "ui-tars-1.5"}
+        args.family = defaults.get(args.arch, args.arch)
     rows: list[dict[str, Any]] = []
     if not args.skip_local:
         rows += bench_local(args)

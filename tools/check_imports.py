@@ -5,7 +5,10 @@ Counts every import, the ones inside functions too, so a deferred import cannot 
 * no import cycle between modules;
 * the vocabulary (``agent.core``) imports nothing of the project above it, nor heavy I/O
   libraries (Playwright, torch, transformers);
-* ``envs`` and ``model`` import ``agent`` only through ``agent.core``.
+* ``envs`` and ``model`` import ``agent`` only through ``agent.core``, and not each other;
+* the rooms of ``agent`` point one way (``RULES``: safety below the episode machinery, that
+  below suites / replay / evaluation, the CLI on top), as the README's "Where things live"
+  table says.
 
 ``python tools/check_imports.py`` prints each breach and exits 1; ``--graph`` prints the
 module graph. ``tests/test_layers.py`` runs the same checks.
@@ -23,6 +26,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("agent", "model", "envs")
 CORE = "agent.core"
+ABOVE_EPISODE = (
+    "agent.suites",
+    "agent.replay",
+    "agent.evaluation",
+    "agent.serve",
+    "agent.calibration",
+    "agent.commands",
+    "agent.cli",
+)
+# (importing package, packages it must not import)
+RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("envs", ("model",)),
+    ("model", ("envs",)),
+    ("agent.safety", ("agent.episode", *ABOVE_EPISODE)),
+    ("agent.episode", ABOVE_EPISODE),
+    ("agent.suites", ("agent.commands", "agent.cli", "agent.serve")),
+    ("agent.replay", ("agent.commands", "agent.cli", "agent.serve")),
+    ("agent.evaluation", ("agent.commands", "agent.cli", "agent.serve")),
+    ("agent.serve", ("agent.commands", "agent.cli", "agent.episode")),
+)
 HEAVY = ("playwright", "torch", "transformers", "mss", "adbutils", "rapidocr", "fastapi")
 
 
@@ -162,6 +185,9 @@ def breaches(root: Path = ROOT) -> list[str]:
         top = e.source.split(".")[0]
         if top in ("envs", "model") and _in(e.target, "agent") and not _in(e.target, CORE):
             found.append(f"{e.source}:{e.line} imports {e.target} (envs/model use agent.core)")
+        for source, banned in RULES:
+            if _in(e.source, source) and any(_in(e.target, b) for b in banned):
+                found.append(f"{e.source}:{e.line} imports {e.target} (against the layers)")
     for source, imported, line in external:
         if _in(source, CORE) and imported.split(".")[0] in HEAVY:
             found.append(f"{source}:{line} the vocabulary imports {imported}")

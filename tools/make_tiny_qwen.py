@@ -1,12 +1,14 @@
-"""Build tiny, randomly initialised Qwen2-VL / Qwen2.5-VL checkpoints (or real-size configs).
+"""Build tiny, randomly initialised Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoints (or real-size
+configs).
 
 No model hub is needed: the tokenizer is a small byte-level BPE trained here on a built-in
 corpus, with Qwen's special tokens (same names, same relative order), Qwen2-VL's chat
-template, and a real ``Qwen2VLProcessor`` / ``Qwen2_5_VLProcessor`` (torchvision image and
-video processors). The result loads with ``from_pretrained`` exactly like a hub checkpoint,
+template, and a real ``Qwen2VLProcessor`` / ``Qwen2_5_VLProcessor`` / ``Qwen3VLProcessor``
+(torchvision image and video processors; Qwen3-VL's with the hub's 16-px patches, mean/std 0.5
+and pixel bounds). The result loads with ``from_pretrained`` exactly like a hub checkpoint,
 so tests exercise the real loading, preprocessing and generation code paths.
 
-    python tools/make_tiny_qwen.py --out DIR [--family qwen2-vl|qwen2.5-vl|all]
+    python tools/make_tiny_qwen.py --out DIR [--family qwen2-vl|qwen2.5-vl|qwen3-vl|all]
 
 ``--config-of 2b|3b|7b`` prints the real-size hyperparameters instead (used by
 ``tools/bench_model.py`` to build random weights at a real size in memory; too big to save
@@ -23,7 +25,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-FAMILIES = ("qwen2-vl", "qwen2.5-vl")
+FAMILIES = ("qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3.5")
+QWEN3 = ("qwen3-vl", "qwen3.5")  # 16-px patches, Qwen3VLProcessor
+QWEN3_EXTRA_TOKENS = ("<think>", "</think>")  # special tokens in Qwen3's vocabulary
 
 # Qwen2 special tokens in the order of the real vocabulary (151643 ...); here they follow the
 # small BPE vocabulary, so their ids differ from the hub's but keep the same relative layout.
@@ -110,9 +114,10 @@ def _bytes_alphabet() -> list[str]:
     return sorted(pre_tokenizers.ByteLevel.alphabet())
 
 
-def build_tokenizer(vocab_size: int = 2048) -> Any:
+def build_tokenizer(vocab_size: int = 2048, extra: tuple[str, ...] = ()) -> Any:
     """A Qwen2 tokenizer (byte-level BPE, Qwen's pre-tokenizer regex) with Qwen's special
-    tokens appended after the learned vocabulary, as in the real one."""
+    tokens (and ``extra`` ones, e.g. Qwen3's ``<think>``) appended after the learned
+    vocabulary, as in the real one."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
 
@@ -134,7 +139,8 @@ def build_tokenizer(vocab_size: int = 2048) -> Any:
             if line and not line.startswith("#version")
         ]
     base = len(vocab)
-    for i, tok in enumerate(SPECIAL_TOKENS):
+    specials = (*SPECIAL_TOKENS, *extra)
+    for i, tok in enumerate(specials):
         vocab[tok] = base + i
     tok = Qwen2Tokenizer(
         vocab=vocab,
@@ -142,14 +148,12 @@ def build_tokenizer(vocab_size: int = 2048) -> Any:
         unk_token=None,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
-        extra_special_tokens=[
-            t for t in SPECIAL_TOKENS if t not in ("<|endoftext|>", "<|im_end|>")
-        ],
+        extra_special_tokens=[t for t in specials if t not in ("<|endoftext|>", "<|im_end|>")],
         model_max_length=32768,
         errors="replace",
     )
     tok.chat_template = CHAT_TEMPLATE
-    for t in SPECIAL_TOKENS:  # ids must be exactly where the config says
+    for t in specials:  # ids must be exactly where the config says
         assert tok.convert_tokens_to_ids(t) == vocab[t], t
     return tok
 
@@ -174,7 +178,23 @@ def build_processor(family: str, tokenizer: Any | None = None) -> Any:
         Qwen2VLVideoProcessor,
     )
 
-    tokenizer = tokenizer or build_tokenizer()
+    tokenizer = tokenizer or build_tokenizer(extra=_extra(family))
+    if family in QWEN3:
+        from transformers import Qwen3VLProcessor, Qwen3VLVideoProcessor
+
+        # Qwen/Qwen3-VL-*/preprocessor_config.json: 16-px patches, mean = std = 0.5,
+        # size {shortest_edge: 65536, longest_edge: 16777216} (= 16384 tokens of 32²)
+        image = Qwen2VLImageProcessor(
+            patch_size=16, merge_size=2, temporal_patch_size=2,
+            image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5],
+            size={"shortest_edge": 65536, "longest_edge": 16777216},
+        )  # fmt: skip
+        return Qwen3VLProcessor(
+            image_processor=image,
+            tokenizer=tokenizer,
+            video_processor=Qwen3VLVideoProcessor(),
+            chat_template=CHAT_TEMPLATE,
+        )
     image = Qwen2VLImageProcessor(min_pixels=56 * 56, max_pixels=16384 * 28 * 28)
     video = Qwen2VLVideoProcessor()
     cls = Qwen2VLProcessor if family == "qwen2-vl" else Qwen2_5_VLProcessor
@@ -186,14 +206,79 @@ def build_processor(family: str, tokenizer: Any | None = None) -> Any:
     )
 
 
+def _section(rotary_dim: int) -> list[int]:
+    """mrope_section: rotary_dim/2 frequencies over (t, h, w), like [16, 24, 24] for 128."""
+    half = rotary_dim // 2
+    t = max(1, half // 4)
+    return [t, (half - t) // 2, half - t - (half - t) // 2]
+
+
+def _extra(family: str) -> tuple[str, ...]:
+    return QWEN3_EXTRA_TOKENS if family in QWEN3 else ()
+
+
 def _text_config(
-    family: str, *, vocab: int, hidden: int, inter: int, layers: int, heads: int, kv: int
+    family: str,
+    *,
+    vocab: int,
+    hidden: int,
+    inter: int,
+    layers: int,
+    heads: int,
+    kv: int,
+    head_dim: int | None = None,
+    mrope_section: list[int] | None = None,
 ) -> dict[str, Any]:
-    head_dim = hidden // heads
+    head_dim = head_dim or hidden // heads
     # mrope_section splits head_dim/2 rotary frequencies over (t, h, w) like [16, 24, 24]/128
     half = head_dim // 2
     t = half // 4
-    section = [t, (half - t) // 2, half - t - (half - t) // 2]
+    section = mrope_section or [t, (half - t) // 2, half - t - (half - t) // 2]
+    if family == "qwen3.5":  # hybrid: Gated DeltaNet (linear) + full attention layers
+        return {
+            "model_type": "qwen3_5_text",
+            "vocab_size": vocab,
+            "hidden_size": hidden,
+            "intermediate_size": inter,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "num_key_value_heads": kv,
+            "head_dim": head_dim,
+            "linear_key_head_dim": head_dim,
+            "linear_value_head_dim": head_dim,
+            "linear_num_key_heads": heads,
+            "linear_num_value_heads": heads,
+            "layer_types": [
+                "full_attention" if (i + 1) % 4 == 0 or i == layers - 1 else "linear_attention"
+                for i in range(layers)
+            ],
+            "max_position_embeddings": 32768,
+            "rms_norm_eps": 1e-6,
+            # rotary over a quarter of each head, split (t, h, w) and interleaved
+            "rope_parameters": {
+                "rope_type": "default", "rope_theta": 1e7, "partial_rotary_factor": 0.25,
+                "mrope_section": _section(head_dim // 4), "mrope_interleaved": True,
+            },
+            "hidden_act": "silu",
+        }  # fmt: skip
+    if family == "qwen3-vl":
+        return {
+            "model_type": "qwen3_vl_text",
+            "vocab_size": vocab,
+            "hidden_size": hidden,
+            "intermediate_size": inter,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "num_key_value_heads": kv,
+            "head_dim": head_dim,
+            "max_position_embeddings": 32768,
+            "rms_norm_eps": 1e-6,
+            "rope_parameters": {
+                "rope_type": "default", "rope_theta": 5e6, "mrope_section": section,
+                "mrope_interleaved": True,
+            },
+            "hidden_act": "silu",
+        }  # fmt: skip
     return {
         "model_type": "qwen2_vl_text" if family == "qwen2-vl" else "qwen2_5_vl_text",
         "vocab_size": vocab,
@@ -211,6 +296,23 @@ def _text_config(
 
 
 def _vision_config(family: str, *, depth: int, dim: int, heads: int, out: int) -> dict[str, Any]:
+    if family in QWEN3:
+        vision: dict[str, Any] = {
+            "model_type": "qwen3_vl_vision" if family == "qwen3-vl" else "qwen3_5_vision",
+            "depth": depth,
+            "hidden_size": dim,
+            "intermediate_size": 4304 if dim == 1152 else dim * 2,
+            "num_heads": heads,
+            "out_hidden_size": out,
+            "patch_size": 16,
+            "spatial_merge_size": 2,
+            "temporal_patch_size": 2,
+            "num_position_embeddings": 2304,
+        }
+        if family == "qwen3-vl":  # Qwen3-VL feeds vision features into early LLM layers
+            taps = {depth // 3, 2 * depth // 3, depth - 1} if depth >= 3 else {depth - 1}
+            vision["deepstack_visual_indexes"] = sorted(taps)
+        return vision
     if family == "qwen2-vl":
         return {
             "model_type": "qwen2_vl_vision",
@@ -243,9 +345,11 @@ def _vision_config(family: str, *, depth: int, dim: int, heads: int, out: int) -
 def _config(
     family: str, text: dict[str, Any], vision: dict[str, Any], ids: dict[str, int], tie: bool
 ):
-    from transformers import Qwen2_5_VLConfig, Qwen2VLConfig
+    from transformers import Qwen2_5_VLConfig, Qwen2VLConfig, Qwen3_5Config, Qwen3VLConfig
 
-    cls = Qwen2VLConfig if family == "qwen2-vl" else Qwen2_5_VLConfig
+    cls = {"qwen2-vl": Qwen2VLConfig, "qwen3-vl": Qwen3VLConfig, "qwen3.5": Qwen3_5Config}.get(
+        family, Qwen2_5_VLConfig
+    )
     text = {
         **text,
         "bos_token_id": None,
@@ -264,7 +368,14 @@ def _ids(tokenizer: Any) -> dict[str, int]:
 
 
 def tiny_config(family: str, tokenizer: Any) -> Any:
-    """A few-hundred-kB model: 2 text layers of width 64, a 2-block vision tower."""
+    """A few-hundred-kB model: 2 text layers of width 64, a 2-block vision tower. Qwen3-VL's
+    attention heads are 32 wide (vLLM's CPU attention refuses 16)."""
+    if family in QWEN3:
+        text = _text_config(
+            family, vocab=len(tokenizer), hidden=64, inter=128, layers=2, heads=2, kv=1, head_dim=32
+        )
+        vision = _vision_config(family, depth=2, dim=64, heads=2, out=64)
+        return _config(family, text, vision, _ids(tokenizer), tie=False)
     text = _text_config(family, vocab=len(tokenizer), hidden=64, inter=128, layers=2, heads=4, kv=2)
     vision = _vision_config(family, depth=2, dim=32, heads=2, out=64)
     return _config(family, text, vision, _ids(tokenizer), tie=False)
@@ -280,6 +391,10 @@ REAL_SIZES: dict[tuple[str, str], dict[str, Any]] = {
                                vdepth=32, vdim=1280, vheads=16, tie=True),
     ("qwen2.5-vl", "7b"): dict(hidden=3584, inter=18944, layers=28, heads=28, kv=4, vocab=152064,
                                vdepth=32, vdim=1280, vheads=16, tie=False),
+    # Qwen/Qwen3-VL-8B-Instruct: head_dim 128, mrope_section [24, 20, 20] (interleaved),
+    # a 27-block 1152-wide vision tower with deepstack taps at 8, 16, 24
+    ("qwen3-vl", "8b"): dict(hidden=4096, inter=12288, layers=36, heads=32, kv=8, vocab=151936,
+                             vdepth=27, vdim=1152, vheads=16, tie=False, section=[24, 20, 20]),
 }  # fmt: skip
 
 
@@ -295,19 +410,24 @@ def real_config(family: str, size: str, tokenizer: Any, layers: int | None = Non
     vdepth = r["vdepth"] if layers is None else max(1, round(r["vdepth"] * n / r["layers"]))
     text = _text_config(
         family, vocab=r["vocab"], hidden=r["hidden"], inter=r["inter"], layers=n,
-        heads=r["heads"], kv=r["kv"],
+        heads=r["heads"], kv=r["kv"], mrope_section=r.get("section"),
     )  # fmt: skip
     vision = _vision_config(family, depth=vdepth, dim=r["vdim"], heads=r["vheads"], out=r["hidden"])
+    if family == "qwen3-vl" and layers is None:
+        vision["deepstack_visual_indexes"] = [8, 16, 24]
     return _config(family, text, vision, _ids(tokenizer), tie=r["tie"])
 
 
 def model_class(family: str) -> Any:
-    from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLForConditionalGeneration
+    import transformers
 
-    return (
-        Qwen2VLForConditionalGeneration
-        if family == "qwen2-vl"
-        else Qwen2_5_VLForConditionalGeneration
+    return getattr(
+        transformers,
+        {
+            "qwen2-vl": "Qwen2VLForConditionalGeneration",
+            "qwen3-vl": "Qwen3VLForConditionalGeneration",
+            "qwen3.5": "Qwen3_5ForConditionalGeneration",
+        }.get(family, "Qwen2_5_VLForConditionalGeneration"),
     )
 
 
@@ -321,7 +441,7 @@ def build_tiny(out: str | Path, family: str = "qwen2-vl", seed: int = 0) -> Path
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
-    tokenizer = build_tokenizer()
+    tokenizer = build_tokenizer(extra=_extra(family))
     processor = build_processor(family, tokenizer)
     model = model_class(family)(tiny_config(family, tokenizer)).eval()
     model.generation_config.eos_token_id = [
@@ -339,12 +459,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, help="output dir (with --family all: one subdir each)")
     p.add_argument("--family", default="qwen2-vl", choices=[*FAMILIES, "all"])
-    p.add_argument("--config-of", metavar="SIZE", help="print the real-size config (2b, 3b, 7b)")
+    p.add_argument(
+        "--config-of", metavar="SIZE", help="print the real-size config (2b, 3b, 7b, 8b)"
+    )
     p.add_argument("--layers", type=int, help="with --config-of: shrink the text depth")
     args = p.parse_args(argv)
     if args.config_of:
         family = "qwen2-vl" if args.family == "all" else args.family
-        cfg = real_config(family, args.config_of, build_tokenizer(), args.layers)
+        cfg = real_config(
+            family, args.config_of, build_tokenizer(extra=_extra(family)), args.layers
+        )
         print(cfg.to_json_string())
         return 0
     if args.out is None:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.episode.loop import LoopConfig
+from agent.episode.runner import env_settings, run_episode
 from agent.evaluation.gold import attach_gold, gold_entry
 from agent.evaluation.metrics import executed
-from agent.suites.bench import run_episode
 from envs.browser import BrowserEnv
 from envs.sites import TASKS, get_task
 from envs.sites.oracle import OracleModel
@@ -55,13 +55,14 @@ def record(
         for tid in tasks:
             task = get_task(tid)
             ep_dir = root / tid.replace("/", "__")
-            result, _ = run_episode(
+            result = run_episode(
                 env,
-                task,
                 OracleModel(env, task),
                 ep_dir,
-                LoopConfig(max_steps=max_steps),
-                {"gold": {"source": "oracle-dom"}},
+                task=task,
+                config=LoopConfig(max_steps=max_steps),
+                env_meta={"kwargs": env_settings(env)},
+                extra_meta={"gold": {"source": "oracle-dom"}},
             )
             n = attach_gold(ep_dir, step_gold)
             ok = bool((result.evaluation or {}).get("success"))

@@ -36,13 +36,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--browser-path", help="Chromium/Chrome executable")
     p.add_argument("--miniwob-max-time", type=float, default=120.0, help="seconds per episode")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a value the model refers to as {{secret:NAME}}; typed, never recorded "
+        "(or set NATIVE_AGENT_SECRET_NAME, which stays out of the process list)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.suites.bench import BenchConfig, default_tasks, format_table, make_jobs
+    from agent.safety.secrets import Secrets
+    from agent.suites.bench import (
+        BenchConfig,
+        default_tasks,
+        format_phases,
+        format_table,
+        make_jobs,
+    )
     from agent.suites.parallel import bench
 
+    secrets = Secrets.from_sources(args.secret)
     out = args.out or str(Path("runs") / f"bench-{args.suite}-{time.strftime('%Y%m%d-%H%M%S')}")
     cfg = BenchConfig(
         suite=args.suite,
@@ -53,13 +69,18 @@ def run(args: argparse.Namespace) -> int:
         dsf=args.dsf,
         browser_path=args.browser_path,
         miniwob_max_time_s=args.miniwob_max_time,
+        secrets={n: secrets.value(n) for n in secrets.names},
     )
-    tasks = args.tasks or default_tasks(args.suite, args.model)
-    jobs = make_jobs(args.suite, tasks, args.seeds)
-    report = bench(cfg, jobs, workers=args.workers, ray=args.ray, progress=not args.no_progress)
-    print(format_table(report["summary"]))
-    for r in report["results"]:
-        if r.get("status") == "error":
-            print(f"error: {r['task']} seed {r['seed']}: {r.get('error')}", file=sys.stderr)
+    with secrets.guard():
+        tasks = args.tasks or default_tasks(args.suite, args.model)
+        jobs = make_jobs(args.suite, tasks, args.seeds)
+        report = bench(cfg, jobs, workers=args.workers, ray=args.ray, progress=not args.no_progress)
+        print(format_table(report["summary"]))
+        if report["phases"]:
+            print("\nper-step phases (p50 / p90 over every recorded step):")
+            print(format_phases(report["phases"]))
+        for r in report["results"]:
+            if r.get("status") == "error":
+                print(f"error: {r['task']} seed {r['seed']}: {r.get('error')}", file=sys.stderr)
     print(f"results: {report['path']}", file=sys.stderr)
     return 0

@@ -31,8 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=float, default=1.0, help="board: HiDPI scale")
     p.add_argument(
         "--formats",
-        default="qwen2-vl,ui-tars-1.5",
-        help="comma-separated output formats (qwen2-vl = norm1000/pad, ui-tars-1.5 = abs/resize)",
+        default=None,
+        help="comma-separated output formats (default: one per coordinate space of every "
+        "model family, e.g. qwen2-vl = norm1000/pad, qwen3-vl-mobile = norm999/pad, "
+        "ui-tars-1.5 = abs/resize)",
     )
     p.add_argument(
         "--precision",
@@ -46,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.calibration import calibrate, make_surface
+    from agent.calibration import DEFAULT_FORMATS, calibrate, make_surface
 
     kw: dict[str, object]
     if args.env == "browser":
@@ -55,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
         kw = {"display": args.display, "screen": args.screen}
     else:
         kw = {"scale": args.scale}
-    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    raw = ",".join(DEFAULT_FORMATS) if args.formats is None else args.formats
+    formats = [f.strip() for f in raw.split(",") if f.strip()]
     if not formats:
         raise ConfigError("--formats is empty")
     surface = make_surface(args.env, **kw)

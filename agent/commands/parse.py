@@ -45,6 +45,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_TOKENS,
         help=f"image token cap (default {DEFAULT_MAX_TOKENS})",
     )
+    p.add_argument(
+        "--pointer",
+        metavar="X,Y",
+        help="where the pointer is, screenshot px (calls without a coordinate act there)",
+    )
     p.add_argument("text", metavar="TEXT", help="the raw model output, or - for stdin")
     p.set_defaults(func=run)
 
@@ -71,7 +76,7 @@ def describe(action: Action, frame: Frame) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.parsers import convention_for, mode_for, parse
+    from model.parsers import convention_for, frame_options, mode_for, parse
 
     fmt = args.format
     convention = convention_for(fmt)  # unknown format → ConfigError listing the known ones
@@ -79,6 +84,12 @@ def run(args: argparse.Namespace) -> int:
     if not (args.dsf > 0 and args.dsf < 100):
         raise ConfigError(f"--dsf must be a positive scale factor, got {args.dsf}")
     text = sys.stdin.read() if args.text == "-" else args.text
+    pointer = None
+    if args.pointer is not None:
+        m = _SIZE.fullmatch(args.pointer)
+        if not m:
+            raise ConfigError(f"--pointer must be X,Y in screenshot px; got {args.pointer!r}")
+        pointer = (float(m.group(1)), float(m.group(2)))
     frame = Frame.for_screen(
         width,
         height,
@@ -86,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         max_tokens=args.max_tokens,
         convention=convention,
         scale=args.dsf,
+        pointer=pointer,
+        **frame_options(fmt),  # the format's grid (28, or 32 for qwen3-vl) and resize floor
     )
     parsed = parse(fmt, text, frame)
     print(json.dumps([describe(a, frame) for a in parsed.actions], indent=2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,17 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.replay.live import DEFAULT_THRESHOLD, replay
+    from agent.replay.live import DEFAULT_THRESHOLD, replay_live
     from agent.safety.secrets import Secrets
 
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if args.headed:
         overrides["headless"] = False
     if args.browser_path:
         overrides["browser_path"] = args.browser_path
     secrets = Secrets.from_sources(args.secret)
     with secrets.guard():
-        report = replay(
+        report = replay_live(
             args.episode,
             env=args.env,
             model=args.model,

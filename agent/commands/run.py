@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.commands.terminal import for_terminal
 from agent.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: $NATIVE_AGENT_MODEL, else ocr)",
     )
     p.add_argument("--base-url", help="OpenAI-compatible server; makes --model MODEL served there")
+    p.add_argument(
+        "--model-family",
+        help="model profile, overriding detection from the name / config.json (e.g. qwen3-vl, "
+        "ui-tars-1.5; setting `family`)",
+    )
     p.add_argument("--config", type=Path, help="TOML settings file (flags > env vars > file)")
     p.add_argument(
         "--max-steps",
@@ -117,7 +123,7 @@ def _progress(ev: StepEvent, secrets: Secrets | None = None) -> None:
         line += f"  ! {ev.error[:100]}"
     if secrets:
         line = secrets.scrub_text(line)
-    print(line, file=sys.stderr, flush=True)
+    print(for_terminal(line, newlines=False), file=sys.stderr, flush=True)
 
 
 def build_gate(args: argparse.Namespace, recorded: dict[str, Any] | None = None) -> Gate:
@@ -156,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
         summary += f"; error: {o['error']}"
     if o.get("evaluation") is not None:
         summary += f"; task check: {'passed' if o['evaluation'].get('success') else 'failed'}"
-    print(summary, file=sys.stderr)
-    print(f"episode: {episode.dir}", file=sys.stderr)
+    print(for_terminal(summary), file=sys.stderr)
+    print(for_terminal(f"episode: {episode.dir}"), file=sys.stderr)
     return 0 if episode.success else 1
 
 
@@ -165,7 +171,14 @@ def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[
     from model.config import backend_settings, load_settings, model_spec
     from model.registry import load_model
 
-    settings = load_settings({"model": args.model, "base_url": args.base_url}, args.config)
+    settings = load_settings(
+        {
+            "model": args.model,
+            "base_url": args.base_url,
+            "family": getattr(args, "model_family", None),
+        },
+        args.config,
+    )
     explicit = args.model or args.base_url or not recorded
     spec = model_spec(settings) if explicit else recorded  # a resume keeps its model
     if not spec:

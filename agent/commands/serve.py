@@ -19,10 +19,13 @@ from typing import Any
 
 from agent.core.errors import ConfigError
 from agent.serve.limits import (
+    HEADER_TIMEOUT_S,
     LIMIT_IMAGES,
     MAX_BODY_BYTES,
+    MAX_CONNECTIONS_PER_CLIENT,
     MAX_IMAGE_PIXELS,
     MAX_PENDING,
+    MAX_REQUEST_PIXELS,
     QUEUE_TIMEOUT_S,
 )
 
@@ -84,6 +87,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=QUEUE_TIMEOUT_S,
         help=f"seconds a request may wait for the model (default {QUEUE_TIMEOUT_S:g})",
     )
+    p.add_argument(
+        "--max-request-pixels",
+        type=int,
+        default=MAX_REQUEST_PIXELS,
+        help=f"decoded pixels over all images of a request (default {MAX_REQUEST_PIXELS})",
+    )
+    p.add_argument(
+        "--max-prompt-tokens",
+        type=int,
+        help="longest prompt in tokens, images included (default: the model's context)",
+    )
+    p.add_argument(
+        "--header-timeout",
+        type=float,
+        default=HEADER_TIMEOUT_S,
+        help="seconds a connection may take to send its request head "
+        f"(default {HEADER_TIMEOUT_S:g})",
+    )
+    p.add_argument(
+        "--max-connections-per-client",
+        type=int,
+        default=MAX_CONNECTIONS_PER_CLIENT,
+        help=f"open connections from one address (default {MAX_CONNECTIONS_PER_CLIENT})",
+    )
     p.add_argument("--config", type=Path, help="TOML settings file")
     p.set_defaults(func=run)
 
@@ -113,11 +140,12 @@ def api_key_for(args: argparse.Namespace) -> str | None:
             f"agent serve: warning: listening on {args.host} without an API key (--insecure)",
             file=sys.stderr,
         )
-    for name in ("limit_images", "max_pending", "max_image_pixels"):
+    names = ("limit_images", "max_pending", "max_image_pixels", "max_request_pixels")
+    for name in (*names, "max_prompt_tokens", "max_connections_per_client"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be ≥ 1")
-    if args.max_body_mb <= 0 or args.queue_timeout <= 0:
-        raise ConfigError("--max-body-mb and --queue-timeout must be > 0")
+    if args.max_body_mb <= 0 or args.queue_timeout <= 0 or args.header_timeout <= 0:
+        raise ConfigError("--max-body-mb, --queue-timeout and --header-timeout must be > 0")
     return key
 
 
@@ -156,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
         api_key=api_key,
         max_body_bytes=int(args.max_body_mb * 2**20),
         max_image_pixels=args.max_image_pixels,
+        max_request_pixels=args.max_request_pixels,
+        max_prompt_tokens=args.max_prompt_tokens,
         max_pending=args.max_pending,
         queue_timeout_s=args.queue_timeout,
     )
@@ -166,5 +196,11 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    serve_forever(app, args.host, args.port, limit_concurrency=args.max_pending * 4)
+    serve_forever(
+        app,
+        args.host,
+        args.port,
+        header_timeout_s=args.header_timeout,
+        per_client=args.max_connections_per_client,
+    )
     return 0

@@ -2,7 +2,8 @@
 
 Three spaces (see DESIGN.md):
 
-* **model frame**: what a model emits — 0–1000 normalised (``norm1000``), 0–1 (``norm1``),
+* **model frame**: what a model emits — 0–1000 normalised (``norm1000``: Qwen2-VL, UI-TARS v1,
+  Qwen3-VL), 0–999 (``norm999``: Qwen3-VL's mobile cookbook, ``x / 999 * width``), 0–1 (``norm1``),
   absolute pixels of the image the model was given (``abs``), or screenshot pixels
   already (``screen``, used by the plain-JSON format and by grounders);
 * **screenshot pixels**: physical pixels of the captured screenshot, origin top-left;
@@ -26,12 +27,14 @@ from agent.core.errors import CoordinateError, VisionInputError
 
 PATCH = 14
 MERGE = 2
-FACTOR = PATCH * MERGE  # 28: each model-input side is a multiple of this
+FACTOR = PATCH * MERGE  # 28: each model-input side is a multiple of this (Qwen3-VL: 16×2 = 32)
 DEFAULT_MAX_TOKENS = 16384  # Qwen2-VL hub configs: max_pixels = 16384 * 28 * 28
 MIN_PIXELS = 56 * 56
 MAX_ASPECT = 200
 
-Convention = Literal["norm1000", "norm1", "abs", "screen"]
+Convention = Literal["norm1000", "norm999", "norm1", "abs", "screen"]
+# full scale of each normalised convention: a model unit is input_size / scale
+NORM_SCALE: dict[str, float] = {"norm1000": 1000.0, "norm999": 999.0, "norm1": 1.0}
 Mode = Literal["pad", "resize"]
 Rotation = Literal[0, 90, 180, 270]
 
@@ -75,9 +78,9 @@ def padded_size(width: int, height: int, factor: int = FACTOR) -> tuple[int, int
     return w, h
 
 
-def image_tokens(input_w: int, input_h: int) -> int:
+def image_tokens(input_w: int, input_h: int, factor: int = FACTOR) -> int:
     """LLM tokens for an image of this model-input size (patches merged 2×2)."""
-    return (input_w // FACTOR) * (input_h // FACTOR)
+    return (input_w // factor) * (input_h // factor)
 
 
 class Frame(BaseModel):
@@ -91,8 +94,9 @@ class Frame(BaseModel):
     screen_w: int = Field(gt=0, description="Screenshot width, physical px.")
     screen_h: int = Field(gt=0, description="Screenshot height, physical px.")
     mode: Mode = "pad"
-    input_w: int = Field(gt=0, description="Model-input width (multiple of 28).")
-    input_h: int = Field(gt=0, description="Model-input height (multiple of 28).")
+    input_w: int = Field(gt=0, description="Model-input width (multiple of factor).")
+    input_h: int = Field(gt=0, description="Model-input height (multiple of factor).")
+    factor: int = Field(default=FACTOR, gt=0, description="Grid: patch × merge (28 or 32).")
     resampled: bool = False
     reason: str | None = Field(default=None, description="Why the image was resampled.")
     convention: Convention = "norm1000"
@@ -102,6 +106,9 @@ class Frame(BaseModel):
     rotation: Rotation = 0
     tolerance: float = Field(
         default=float(FACTOR), ge=0, description="Screenshot px outside the screen still clamped."
+    )
+    pointer: tuple[float, float] | None = Field(
+        default=None, description="Where the env's pointer was, screenshot px (None: unknown)."
     )
 
     @classmethod
@@ -116,24 +123,30 @@ class Frame(BaseModel):
         scale: float = 1.0,
         offset: tuple[float, float] = (0.0, 0.0),
         rotation: Rotation = 0,
-        min_pixels: int = MIN_PIXELS,
+        min_pixels: int | None = None,
+        factor: int = FACTOR,
+        pointer: tuple[float, float] | None = None,
     ) -> Frame:
-        """Plan the model input: pad to multiples of 28 unless that exceeds ``max_tokens``
-        (then resample à la smart_resize, and say so); ``resize`` mode always smart-resizes."""
+        """Plan the model input: pad to multiples of ``factor`` (28 or 32) unless that exceeds
+        ``max_tokens`` (then resample à la smart_resize, and say so); ``resize`` mode always
+        smart-resizes, with ``min_pixels`` (default: 2×2 grid cells) and the token cap."""
         if max_tokens < 4:
             raise VisionInputError(f"max_tokens must be ≥ 4, got {max_tokens}")
+        if factor < 2 or factor % 2:
+            raise VisionInputError(f"factor must be an even patch × merge, got {factor}")
+        min_px = 4 * factor * factor if min_pixels is None else min_pixels  # 56² at 28
         reason = None
         if mode == "pad":
-            w, h = padded_size(screen_w, screen_h)
-            if image_tokens(w, h) > max_tokens:
+            w, h = padded_size(screen_w, screen_h, factor)
+            if image_tokens(w, h, factor) > max_tokens:
                 reason = (
-                    f"pad to {w}x{h} = {image_tokens(w, h)} tokens exceeds the cap of "
+                    f"pad to {w}x{h} = {image_tokens(w, h, factor)} tokens exceeds the cap of "
                     f"{max_tokens}; resampled"
                 )
                 mode = "resize"
         if mode == "resize":
             h, w = smart_resize(
-                screen_h, screen_w, min_pixels=min_pixels, max_pixels=max_tokens * FACTOR**2
+                screen_h, screen_w, factor, min_pixels=min_px, max_pixels=max_tokens * factor**2
             )
             if reason is None and (w, h) != (screen_w, screen_h):
                 reason = "resize mode requested"
@@ -150,6 +163,8 @@ class Frame(BaseModel):
             offset_x=offset[0],
             offset_y=offset[1],
             rotation=rotation,
+            factor=factor,
+            pointer=pointer,
         )
 
     def with_convention(self, convention: Convention) -> Frame:
@@ -157,7 +172,7 @@ class Frame(BaseModel):
 
     @property
     def tokens(self) -> int:
-        return image_tokens(self.input_w, self.input_h)
+        return image_tokens(self.input_w, self.input_h, self.factor)
 
     @property
     def input_size_units(self) -> tuple[int, int]:
@@ -181,10 +196,9 @@ def model_to_screen(frame: Frame, x: float, y: float) -> tuple[float, float]:
     _finite(x, y, "model point")
     if frame.convention == "screen":
         return float(x), float(y)
-    if frame.convention == "norm1000":
-        ix, iy = x / 1000.0 * frame.input_w, y / 1000.0 * frame.input_h
-    elif frame.convention == "norm1":
-        ix, iy = x * frame.input_w, y * frame.input_h
+    if frame.convention in NORM_SCALE:
+        full = NORM_SCALE[frame.convention]
+        ix, iy = x / full * frame.input_w, y / full * frame.input_h
     else:  # abs: pixels of the model input
         ix, iy = float(x), float(y)
     if frame.mode == "pad":
@@ -201,10 +215,9 @@ def screen_to_model(frame: Frame, x: float, y: float) -> tuple[float, float]:
         ix, iy = float(x), float(y)
     else:
         ix, iy = x * frame.input_w / frame.screen_w, y * frame.input_h / frame.screen_h
-    if frame.convention == "norm1000":
-        return ix * 1000.0 / frame.input_w, iy * 1000.0 / frame.input_h
-    if frame.convention == "norm1":
-        return ix / frame.input_w, iy / frame.input_h
+    if frame.convention in NORM_SCALE:
+        full = NORM_SCALE[frame.convention]
+        return ix * full / frame.input_w, iy * full / frame.input_h
     return ix, iy
 
 

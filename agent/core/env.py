@@ -33,6 +33,15 @@ POINTER_KEYBOARD = frozenset(
 )
 
 
+def pointer_after(action: Action) -> tuple[float, float] | None:
+    """Where the pointer rests after ``action`` ran (screenshot px), None if it did not move:
+    a pointer action's point, a drag's or swipe's end, a grounded type's or scroll's point.
+    Qwen2.5-VL / Qwen3-VL click and drag from there when a call names no coordinate."""
+    end = getattr(action, "end", None)
+    point = end if end is not None else getattr(action, "point", None)
+    return (float(point[0]), float(point[1])) if point is not None else None
+
+
 class Env(ABC):
     """Base class of every environment.
 
@@ -48,6 +57,7 @@ class Env(ABC):
     def __init__(self) -> None:
         self._last_obs: Observation | None = None
         self._closed = False
+        self._pointer: tuple[float, float] | None = None  # screenshot px; None: unknown
 
     # ---- hooks for adapters ----------------------------------------------------------
     @abstractmethod
@@ -77,6 +87,7 @@ class Env(ABC):
         obs = self._capture()
         if last_action_error is not None:
             obs.last_action_error = last_action_error
+        obs.pointer = getattr(self, "_pointer", None)
         self._last_obs = obs
         return obs
 
@@ -105,6 +116,7 @@ class Env(ABC):
                     f"supported: {', '.join(sorted(self.capabilities))}"
                 )
             self._execute(action, self.geometry())
+            self._pointer = pointer_after(action) or getattr(self, "_pointer", None)
         except EnvClosedError as err:
             info["error"] = f"{type(err).__name__}: {err}"
             info["error_type"] = type(err).__name__

@@ -1,18 +1,30 @@
 """The one exception hierarchy of native-agent.
 
 Callers match on types, never on message text. Every error that wraps another is raised
-with ``raise ... from err`` so the cause stays visible.
+with ``raise ... from err`` so the cause stays visible. Each class carries a stable
+``code`` (as android_env's errors do): it is what step lines, episode outcomes and bench
+results record, so a consumer of recordings never parses class names or messages. Codes
+never change once released; a new class gets a new code. :func:`error_code` maps any
+exception to one (``internal`` for one that is not ours: a bug, not a user error).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
+
+INTERNAL = "internal"
 
 
 class NativeAgentError(Exception):
     """Base class of every error this project raises on purpose."""
 
+    code: ClassVar[str] = "error"
+
 
 class ConfigError(NativeAgentError):
     """Bad settings or arguments: the message names the fix."""
+
+    code = "config"
 
 
 class ParseError(NativeAgentError):
@@ -20,6 +32,8 @@ class ParseError(NativeAgentError):
 
     ``format`` names the parser, ``text`` is the offending fragment (shortened).
     """
+
+    code = "parse"
 
     def __init__(self, format: str, text: str, reason: str) -> None:
         self.format = format
@@ -31,34 +45,81 @@ class ParseError(NativeAgentError):
 class CoordinateError(NativeAgentError):
     """A point that cannot be mapped safely (NaN, infinite, far outside the screen)."""
 
+    code = "coordinate"
+
 
 class VisionInputError(NativeAgentError):
     """An image that cannot be turned into model input (empty, too large, wrong mode)."""
+
+    code = "vision_input"
 
 
 class ModelError(NativeAgentError):
     """A model backend failed (load, generation, server)."""
 
+    code = "model"
+
 
 class EnvError(NativeAgentError):
     """An environment failed at the I/O level."""
+
+    code = "env"
 
 
 class EnvNotAvailableError(EnvError):
     """The env cannot start here (no browser, display or device); the message names the fix."""
 
+    code = "env_not_available"
+
 
 class EnvClosedError(EnvError):
     """The environment (or the program it drives) is gone."""
+
+    code = "env_closed"
 
 
 class ActionNotSupportedError(EnvError):
     """The environment does not support this action type."""
 
+    code = "action_not_supported"
+
 
 class ActionFailedError(EnvError):
     """An action was attempted and failed; recorded as ``last_action_error``."""
 
+    code = "action_failed"
+
+
+class ActionDeniedError(NativeAgentError):
+    """The safety gate refused an action (recorded with the gate's decision; never run)."""
+
+    code = "denied"
+
 
 class RecordingError(NativeAgentError):
     """An episode directory cannot be written or read."""
+
+    code = "recording"
+
+
+class Interrupted(BaseException):
+    """SIGTERM (or SIGINT) arrived: the episode is finalised as ``interrupted``, then the
+    process ends. A BaseException, so no ``except Exception`` swallows it."""
+
+    code: ClassVar[str] = "interrupted"
+
+    def __init__(self, signal_name: str = "SIGTERM") -> None:
+        super().__init__(f"stopped by {signal_name}")
+        self.signal_name = signal_name
+
+
+def error_code(err: BaseException) -> str:
+    """The stable code of ``err``: its class's ``code``, or ``internal`` for a foreign one."""
+    if isinstance(err, (NativeAgentError, Interrupted)):
+        return err.code
+    return Interrupted.code if isinstance(err, KeyboardInterrupt) else INTERNAL
+
+
+def describe_error(err: BaseException) -> dict[str, str]:
+    """What a recording says about an error: its code, its type and its message."""
+    return {"error": f"{type(err).__name__}: {err}", "error_code": error_code(err)}

@@ -50,7 +50,8 @@ class Model(ABC):
 
     ``format`` names the parser for its output; ``input_mode`` / ``max_tokens`` say how
     the screenshot becomes model input (see :class:`~agent.core.coords.Frame`);
-    ``convention`` overrides the format's coordinate convention when set.
+    ``convention`` overrides the format's coordinate convention when set; ``grid`` and
+    ``min_pixels`` override the format's vision grid (28 or 32) and resize floor.
     """
 
     name: str = "model"
@@ -58,6 +59,8 @@ class Model(ABC):
     input_mode: Mode = "pad"
     max_tokens: int | None = None
     convention: Convention | None = None
+    grid: int | None = None
+    min_pixels: int | None = None
 
     @abstractmethod
     def act(self, request: ModelRequest) -> ModelReply:

@@ -36,6 +36,7 @@ class Observation:
         last_action_error: str | None = None,
         extra: dict[str, Any] | None = None,
         size: tuple[int, int] | None = None,
+        pointer: tuple[float, float] | None = None,
     ) -> None:
         if png is None and array is None:
             raise ValueError("an Observation needs png bytes or an RGB array")
@@ -50,6 +51,7 @@ class Observation:
         self.last_action_error = last_action_error
         self.extra = extra or {}
         self._size = size
+        self.pointer = pointer  # the env's pointer, screenshot px (set by Env.observe)
         self.captured_at = time.time()
 
     @property
@@ -96,9 +98,16 @@ class Observation:
         mode: Mode = "pad",
         max_tokens: int | None = None,
         convention: Convention = "norm1000",
+        factor: int | None = None,
+        min_pixels: int | None = None,
     ) -> Frame:
-        """The Frame of this screenshot for a model with the given input conventions."""
+        """The Frame of this screenshot for a model with the given input conventions (grid
+        ``factor`` 28 or 32, resize floor ``min_pixels``); it carries the pointer."""
         kw: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
+        if factor is not None:
+            kw["factor"] = factor
+        if min_pixels is not None:
+            kw["min_pixels"] = min_pixels
         w, h = self.size
         return Frame.for_screen(
             w,
@@ -108,6 +117,7 @@ class Observation:
             scale=self.scale,
             offset=self.offset,
             rotation=self.rotation,
+            pointer=self.pointer,
             **kw,
         )
 

@@ -4,6 +4,13 @@ One direction (DESIGN.md): the recorder only listens. The loop adds what a singl
 call lacks: a step budget, a history window, a bounded retry that feeds a parse error back,
 and a no-progress guard (the same action on an unchanged screen K times → re-prompt, then
 stop).
+
+Every step line's ``timings`` holds each phase of :data:`agent.episode.steps.PHASES` (0 when
+a phase did not happen) plus ``step_s``. ``capture_s`` / ``decode_s`` / ``settle_s`` are the
+env's own figures for the screen it captured during this step (``Observation.timings``);
+``execute_s`` is the env's ``step`` minus those, so the phases add up to the step. An env
+that reports no figures has its whole ``step`` counted as ``execute_s``, and the loop times
+an ``observe`` it makes itself as ``capture_s``.
 """
 
 from __future__ import annotations
@@ -18,16 +25,24 @@ import numpy as np
 from agent.core.actions import Action, dump_action
 from agent.core.coords import screen_to_input
 from agent.core.env import Env
-from agent.core.errors import CoordinateError, NativeAgentError, ParseError
+from agent.core.errors import (
+    ActionDeniedError,
+    CoordinateError,
+    EnvClosedError,
+    NativeAgentError,
+    ParseError,
+    describe_error,
+)
 from agent.core.model import HistoryItem, Model, ModelRequest
 from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.recording import EpisodeWriter
+from agent.episode.steps import PHASES
 from agent.safety.gate import AllowAll, Decision, Gate
 from agent.safety.masking import screen
 from agent.safety.secrets import Secrets
 from agent.safety.targets import TargetReader
-from model.parsers import Parsed, convention_for, mode_for, parse
+from model.parsers import Parsed, convention_for, frame_options, mode_for, parse
 
 
 @dataclass
@@ -58,11 +73,12 @@ class LoopResult:
     answer: str | None = None
     evaluation: dict[str, Any] | None = None
     error: str | None = None
+    error_code: str | None = None  # the stable code of the error (agent.core.errors)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def outcome(self) -> dict[str, Any]:
         out: dict[str, Any] = {"status": self.status, "steps": self.steps}
-        for k in ("answer", "evaluation", "error"):
+        for k in ("answer", "evaluation", "error", "error_code"):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
         return {**out, **self.extra}
@@ -91,6 +107,21 @@ def _same_action(a: Action, b: Action, tol: float = 5.0) -> bool:
     if pa is None or pb is None:
         return pa == pb
     return abs(pa[0] - pb[0]) <= tol and abs(pa[1] - pb[1]) <= tol
+
+
+ENV_PHASES = ("capture_s", "decode_s", "settle_s")
+
+
+def env_phases(obs: Observation) -> dict[str, float]:
+    """The env's timings of the capture behind ``obs`` (empty when it reports none)."""
+    t = getattr(obs, "timings", None)  # Observation.timings, filled by envs that time it
+    if not isinstance(t, dict):
+        return {}
+    return {k: float(t[k]) for k in ENV_PHASES if isinstance(t.get(k), (int, float))}
+
+
+def _add(timings: dict[str, float], key: str, seconds: float) -> None:
+    timings[key] = timings.get(key, 0.0) + seconds
 
 
 def input_points(action: Action, env: Env, obs: Observation) -> dict[str, Any]:
@@ -132,13 +163,17 @@ class Loop:
         self.history: list[HistoryItem] = []
         self.mode = model.input_mode if model.input_mode else mode_for(model.format)
         self.convention = model.convention or convention_for(model.format)
+        self.frame_kw = frame_options(model.format, factor=model.grid, min_pixels=model.min_pixels)
 
     # ---- one model decision, with bounded retries on malformed output -----------------
     def _decide(
         self, goal: str, obs: Observation, feedback: str | None
     ) -> tuple[Parsed | None, list[dict[str, Any]], dict[str, float]]:
         frame = obs.frame(
-            mode=self.mode, max_tokens=self.model.max_tokens, convention=self.convention
+            mode=self.mode,
+            max_tokens=self.model.max_tokens,
+            convention=self.convention,
+            **self.frame_kw,
         )
         attempts: list[dict[str, Any]] = []
         timings: dict[str, float] = {}
@@ -154,14 +189,15 @@ class Loop:
             if reply.usage:
                 attempt["usage"] = reply.usage
             attempts.append(attempt)
+            t0 = time.perf_counter()
             try:
-                return (
-                    parse(self.model.format, reply.text, frame, convention=self.convention),
-                    attempts,
-                    timings,
-                )
+                parsed = parse(self.model.format, reply.text, frame, convention=self.convention)
+                _add(timings, "parse_s", time.perf_counter() - t0)
+                return parsed, attempts, timings
             except ParseError as err:
+                _add(timings, "parse_s", time.perf_counter() - t0)
                 attempt["error"] = str(err)
+                attempt["error_code"] = err.code
                 feedback = (
                     f"Your previous answer could not be parsed ({err.reason}). Answer again "
                     f"with exactly one action in the required format."
@@ -190,12 +226,21 @@ class Loop:
         result: LoopResult | None = None
         for i in range(start, self.cfg.max_steps):
             t_step = time.perf_counter()
+            t0 = time.perf_counter()
             obs = screen(self.env, obs, self.secrets, self.reader)  # masked, scrubbed
+            mask_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
             shot = self.writer.save_screenshot(i, obs)
-            parsed, attempts, timings = self._decide(goal, obs, feedback)
+            record_s = time.perf_counter() - t0
+            parsed, attempts, decided = self._decide(goal, obs, feedback)
+            timings = {**dict.fromkeys(PHASES, 0.0), **decided}
+            timings["mask_s"], timings["record_s"] = mask_s, record_s
             feedback = None
             frame = obs.frame(
-                mode=self.mode, max_tokens=self.model.max_tokens, convention=self.convention
+                mode=self.mode,
+                max_tokens=self.model.max_tokens,
+                convention=self.convention,
+                **self.frame_kw,
             )
             line: dict[str, Any] = {
                 "index": i,
@@ -210,7 +255,8 @@ class Loop:
             }
             if parsed is None:
                 line["error"] = attempts[-1].get("error")
-                result = LoopResult("parse_error", i + 1, error=line["error"])
+                line["error_code"] = ParseError.code
+                result = LoopResult("parse_error", i + 1, error=line["error"], error_code="parse")
                 self._emit(line, i, timings, t_step, result.status)
                 break
             next_obs = obs
@@ -219,32 +265,44 @@ class Loop:
                     "action": dump_action(action),
                     "input": input_points(action, self.env, obs),
                 }
+                t0 = time.perf_counter()
                 decision = self._check(action, obs)
+                _add(timings, "gate_s", time.perf_counter() - t0)
                 rec["gate"] = decision.to_json()
                 if decision.verdict != "allow":
                     rec["error"] = f"denied by {decision.policy}: {decision.reason}"
+                    rec["error_code"] = ActionDeniedError.code
                     line["actions"].append(rec)
-                    next_obs = self._observe(obs, rec["error"])
+                    next_obs = self._observe(obs, rec["error"], timings)
                     break
                 try:
                     real = self.secrets.inject(action)
                 except NativeAgentError as err:  # an unknown placeholder: never typed
-                    rec["error"] = f"{type(err).__name__}: {err}"
+                    rec.update(describe_error(err))
                     line["actions"].append(rec)
-                    next_obs = self._observe(obs, rec["error"])
+                    next_obs = self._observe(obs, rec["error"], timings)
                     break
                 t0 = time.perf_counter()
                 res = self.env.step(real)
-                timings["execute_s"] = timings.get("execute_s", 0.0) + time.perf_counter() - t0
+                took = time.perf_counter() - t0
+                env_t = env_phases(res.observation)
+                for k, v in env_t.items():
+                    _add(timings, k, v)
+                _add(timings, "execute_s", max(0.0, took - sum(env_t.values())))
                 rec["result"] = {
                     "terminated": res.terminated,
                     "truncated": res.truncated,
-                    **({"error": res.info["error"]} if "error" in res.info else {}),
+                    **{k: res.info[k] for k in ("error", "error_code") if k in res.info},
                 }
                 line["actions"].append(rec)
                 next_obs = res.observation
                 if res.truncated:
-                    result = LoopResult("truncated", i + 1, error=res.info.get("error"))
+                    result = LoopResult(
+                        "truncated",
+                        i + 1,
+                        error=res.info.get("error"),
+                        error_code=res.info.get("error_code", EnvClosedError.code),
+                    )
                     break
                 if res.terminated:
                     result = self._terminal(action, i + 1)
@@ -311,13 +369,19 @@ class Loop:
         except Exception as err:
             return Decision("deny", "gate-error", f"{type(err).__name__}: {err}"[:300])
 
-    def _observe(self, obs: Observation, error: str) -> Observation:
+    def _observe(self, obs: Observation, error: str, timings: dict[str, float]) -> Observation:
         """The screen after an action that did not run (the env may have died meanwhile)."""
+        t0 = time.perf_counter()
         try:
-            return self.env.observe(last_action_error=error)
+            new = self.env.observe(last_action_error=error)
         except NativeAgentError:
             obs.last_action_error = error
             return obs
+        took, env_t = time.perf_counter() - t0, env_phases(new)
+        for k, v in env_t.items():
+            _add(timings, k, v)
+        _add(timings, "capture_s", max(0.0, took - sum(env_t.values())))
+        return new
 
     def _terminal(self, action: Action, steps: int) -> LoopResult:
         if action.type == "finish":
@@ -329,12 +393,15 @@ class Loop:
     def _emit(
         self, line: dict[str, Any], i: int, timings: dict[str, float], t0: float, status: str | None
     ) -> None:
-        timings["step_s"] = time.perf_counter() - t0
-        line["timings"] = {k: round(v, 6) for k, v in timings.items()}
+        t_rec = time.perf_counter()
         line["ended_at"] = time.time()
         line = {k: v for k, v in line.items() if v is not None}
         if self.secrets:
             line = self.secrets.scrub(line)
+        # the line's own write (one unbuffered append) is the only work outside the phases
+        timings["record_s"] = timings.get("record_s", 0.0) + time.perf_counter() - t_rec
+        timings["step_s"] = time.perf_counter() - t0
+        line["timings"] = {k: round(v, 6) for k, v in timings.items()}
         self.writer.write_step(line)
         if self.on_step:
             errors = [line.get("error")]

@@ -23,6 +23,7 @@ from typing import Any
 
 from agent.core.errors import RecordingError
 from agent.core.observation import Observation
+from agent.episode.steps import StepRecord, parse_step_lines, records
 
 SCHEMA_VERSION = 1
 
@@ -53,6 +54,17 @@ def _atomic_write(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def json_line(obj: Any) -> bytes:
+    """One JSON line, UTF-8. Any string is recorded: one that cannot be UTF-8 (a lone
+    surrogate from a page title or a model's output) is written with JSON escapes
+    (``\\ud800``), which every JSON reader reads back to the same string."""
+    text = json.dumps(obj, default=str, ensure_ascii=False)
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(obj, default=str, ensure_ascii=True) + "\n").encode("ascii")
 
 
 def screenshot_name(index: int) -> str:
@@ -211,7 +223,7 @@ class EpisodeWriter:
         A line the disk cannot take whole is cut back and a RecordingError raised."""
         if self._failed is not None:
             raise self._failed
-        line = (json.dumps(self._clean(step), default=str, ensure_ascii=False) + "\n").encode()
+        line = json_line(self._clean(step))
         try:
             view = memoryview(line)
             while view:
@@ -276,6 +288,11 @@ class Episode:
     def actions(self) -> list[dict[str, Any]]:
         return [a for s in self.steps for a in s.get("actions", [])]
 
+    @property
+    def records(self) -> list[StepRecord]:
+        """The step lines typed (:mod:`agent.episode.steps`): one definition of what ran."""
+        return records(self.steps)
+
 
 def load_episode(directory: str | Path) -> Episode:
     """Read an episode directory, tolerating a torn last line (skipped with a warning)."""
@@ -291,19 +308,5 @@ def load_episode(directory: str | Path) -> Episode:
     torn = 0
     steps_path = d / "steps.jsonl"
     if steps_path.exists():
-        lines = steps_path.read_bytes().split(b"\n")
-        for n, raw in enumerate(lines, 1):
-            if not raw.strip():
-                continue
-            try:
-                steps.append(json.loads(raw))
-            except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                if n >= len(lines) - 1:
-                    torn += 1
-                    warnings.warn(
-                        f"{steps_path}: skipped a torn last line ({len(raw)} bytes)",
-                        stacklevel=2,
-                    )
-                else:
-                    raise RecordingError(f"{steps_path}:{n} is corrupt: {err}") from err
+        steps, torn = parse_step_lines(steps_path.read_bytes(), steps_path)
     return Episode(dir=d, meta=meta, steps=steps, torn_lines=torn)

@@ -1,55 +1,44 @@
 """``agent run --resume DIR``: continue a stopped episode in place.
 
 Reads episode.json + steps.jsonl, re-creates the env (same name and settings) and the task
-(a bundled task re-runs its ``setup``; free text reopens the recorded URL), then replays
-the actions the recording executed to restore the app's state — gate decisions are not
-asked again (they were recorded), secrets are typed again from ``--secret`` — and continues
-the loop, appending to the same steps.jsonl with continuing indices.
+(a bundled task re-runs its ``setup``; free text reopens the recorded URL), then
+**fast-forwards**: re-executes the actions the recording executed to restore the app's
+state, each through the same gate as a live step — a confirmation given in the recorded run
+is asked again (with no TTY it is denied unless ``--yes``), secrets are typed again from
+``--secret``. A fast-forward action the gate denies is not executed; the resume stops there
+with the outcome ``resume_denied`` (the recorded state cannot be restored without it). Then
+the loop continues, appending to the same steps.jsonl with continuing indices.
 
-What counts as executed: an action with a ``result`` that did not truncate the episode (an
-action cut by a dying env, or one in flight at a SIGKILL, was never recorded as done, so
-the model is asked again). A scripted model is fast-forwarded past the outputs used by the
-replayed steps.
+What is re-executed: the executed, non-terminal actions of the complete steps, as
+:mod:`agent.episode.steps` defines them (a step cut by a dying env, or in flight at a
+SIGKILL, was never recorded as done, so the model is asked again). A scripted model skips
+the outputs the completed steps used.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from agent.core.actions import TERMINAL_TYPES, parse_action
-from agent.core.coords import Frame
+from agent.core.actions import parse_action
 from agent.core.env import Env
 from agent.core.errors import ConfigError, EnvError, NativeAgentError, RecordingError
 from agent.core.model import HistoryItem, Model
-from agent.episode.loop import Loop, LoopConfig, StepEvent
+from agent.core.observation import Observation
+from agent.episode.loop import LoopConfig, LoopResult, StepEvent
 from agent.episode.recording import Episode, EpisodeWriter, load_episode
-from agent.safety.gate import Gate
+from agent.episode.steps import StepRecord
+from agent.safety.gate import Decision, Gate
 from agent.safety.secrets import Secrets
 
 
-def executed(step: dict[str, Any]) -> list[dict[str, Any]]:
-    """Recorded actions of a step that ran to completion (what a resume replays)."""
-    return [
-        rec["action"]
-        for rec in step.get("actions", [])
-        if "result" in rec
-        and not rec["result"].get("truncated")
-        and rec["action"].get("type") not in TERMINAL_TYPES
-    ]
-
-
-def _done(step: dict[str, Any]) -> bool:
-    """False for a step whose action was cut by a dying env (it is asked again)."""
-    return not any(r.get("result", {}).get("truncated") for r in step.get("actions", []))
-
-
-def model_calls(steps: list[dict[str, Any]]) -> int:
+def model_calls(steps: list[StepRecord]) -> int:
     """Model outputs the completed steps used (retries included)."""
-    return sum(len(s.get("attempts") or [None]) for s in steps if _done(s))
+    return sum(s.model_calls for s in steps if s.complete)
 
 
 def _env_kwargs(meta: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +61,8 @@ def _model(episode: Episode, model: str | Model | None) -> tuple[Model, bool]:
     return load_model(spec), True
 
 
-def _fast_forward(model: Model, n: int) -> Model:
+def skip_outputs(model: Model, n: int) -> Model:
+    """A scripted model without the ``n`` outputs the recorded steps already used."""
     from model.scripted import ScriptedModel
 
     if isinstance(model, ScriptedModel) and n:
@@ -80,52 +70,83 @@ def _fast_forward(model: Model, n: int) -> Model:
     return model
 
 
-def _history(steps: list[dict[str, Any]]) -> list[HistoryItem]:
+def _history(steps: list[StepRecord]) -> list[HistoryItem]:
     out = []
     for s in steps:
-        acts = s.get("actions") or []
-        error = next((a.get("error") or a.get("result", {}).get("error") for a in acts), None)
-        frame = None
-        if s.get("frame"):
-            try:
-                frame = Frame.model_validate(s["frame"])
-            except ValueError:
-                frame = None
+        error = next((a.failure for a in s.actions if a.failure), None)
         out.append(
             HistoryItem(
-                int(s.get("index", len(out))),
-                s.get("raw", ""),
-                acts[0]["action"] if acts else None,
-                error or s.get("error"),
+                s.index,
+                s.raw,
+                s.actions[0].action if s.actions else None,
+                error or s.error,
                 None,
-                frame,
+                s.frame,
             )
         )
     return out
 
 
-def replay(env: Env, steps: list[dict[str, Any]], secrets: Secrets) -> int:
-    """Re-execute the recorded actions; returns how many ran. A replayed action that kills
-    the env is an EnvError (the state cannot be restored)."""
-    n = 0
+def fast_forward(
+    env: Env,
+    steps: list[StepRecord],
+    gate: Gate,
+    secrets: Secrets,
+    obs: Observation,
+    log: list[dict[str, Any]] | None = None,
+) -> tuple[Observation, LoopResult | None]:
+    """Re-execute the recorded state-changing actions of ``steps``, each through ``gate``
+    as a live step would be; returns the observation to continue from, and a LoopResult
+    (status ``resume_denied``) when the gate denied one — that action is not executed.
+    ``log`` collects what was re-executed (step, action, gate decision). A re-executed
+    action that kills the env is an EnvError (the state cannot be restored)."""
+    done = 0
     for step in steps:
-        for data in executed(step):
+        for data in step.state_actions():
             try:
-                action = secrets.inject(parse_action(data))
+                action = parse_action(data)
+            except ValueError as err:
+                raise RecordingError(f"step {step.index}: bad action {data}") from err
+            decision = _check(gate, action, env, obs)
+            entry = {"step": step.index, "action": data, "gate": decision.to_json()}
+            if log is not None:
+                log.append(entry)
+            if decision.verdict != "allow":
+                what = data.get("type", "?")
+                target = (decision.target or {}).get("text")
+                if target:
+                    what += f" on {str(target)[:60]!r}"
+                error = (
+                    f"resume stopped at step {step.index}: re-executing its {what} was denied "
+                    f"by {decision.policy} ({decision.reason}); the recorded state cannot be "
+                    "restored without it — confirm it when asked, or pass --yes"
+                )
+                return obs, LoopResult(
+                    "resume_denied", 0, error=error, extra={"fast_forward": {**entry, "ran": done}}
+                )
+            try:
+                real = secrets.inject(action)
             except NativeAgentError as err:
                 raise ConfigError(
-                    f"step {step.get('index')} typed a secret that was not given again: {err}; "
+                    f"step {step.index} typed a secret that was not given again: {err}; "
                     "pass the same --secret NAME=VALUE to resume"
                 ) from err
-            except ValueError as err:
-                raise RecordingError(f"step {step.get('index')}: bad action {data}") from err
-            res = env.step(action)
+            res = env.step(real)
             if res.truncated:
                 raise EnvError(
-                    f"replaying step {step.get('index')} ended the env: {res.info.get('error')}"
+                    f"re-executing step {step.index} ended the env: {res.info.get('error')}"
                 )
-            n += 1
-    return n
+            obs = res.observation
+            done += 1
+    return obs, None
+
+
+def _check(gate: Gate, action: Any, env: Env, obs: Observation) -> Decision:
+    """The gate's decision; a gate that raises denies (fail closed), as in the loop."""
+    try:
+        return gate.check(action, env, obs)
+    except Exception as err:
+        return Decision("deny", "gate-error", f"{type(err).__name__}: {err}"[:300])
 
 
 def resume_episode(
@@ -138,8 +159,10 @@ def resume_episode(
     on_step: Callable[[StepEvent], None] | None = None,
     env: Env | None = None,
 ) -> Episode:
-    """Continue the episode in ``directory`` and return it read back from disk."""
-    from agent.episode.runner import finish, resolve_task
+    """Continue the episode in ``directory`` and return it read back from disk. ``gate``
+    checks every fast-forwarded action as well as the new ones (None: allow all, as
+    :func:`agent.run`)."""
+    from agent.episode.runner import Continuation, resolve_task, run_episode
     from envs.registry import make_env
 
     d = Path(directory)
@@ -149,38 +172,55 @@ def resume_episode(
     if episode.success:
         raise ConfigError(f"{d} already ended in success; nothing to resume")
     sec = secrets or Secrets()
+    steps = episode.records
+    done = [s for s in steps if s.complete]
     missing = [n for n in episode.meta.get("secrets", {}).get("names", []) if n not in sec.names]
+    typed = [str(a.get("text", "")) for s in done for a in s.state_actions()]
+    if missing and any("{{secret:" in t for t in typed):
+        raise ConfigError(f"the episode typed secrets {missing}; pass --secret NAME=VALUE")
     meta_task = episode.meta.get("task", {})
     goal, task = resolve_task(meta_task.get("id") or meta_task.get("goal") or "")
     if not goal.strip():
         raise RecordingError(f"{d}/episode.json has no task")
+    known = {f.name for f in fields(LoopConfig)}
+    cfg = LoopConfig(**{k: v for k, v in episode.meta.get("config", {}).items() if k in known})
+    if max_steps is not None:
+        cfg.max_steps = max_steps
     env_meta = episode.meta.get("env", {})
     own_env = env is None
     env_obj = env or make_env(env_meta.get("name", "browser"), **_env_kwargs(episode.meta))
     model_obj, own_model = _model(episode, model)
+
+    def restore(
+        env: Env, gate: Gate, secrets: Secrets, obs: Observation, writer: EpisodeWriter
+    ) -> tuple[Observation, LoopResult | None]:
+        log: list[dict[str, Any]] = []
+        writer.meta["resumes"][-1]["fast_forward"] = log  # written with the outcome
+        t0 = time.perf_counter()
+        obs, stopped = fast_forward(env, done, gate, secrets, obs, log)
+        writer.meta["resumes"][-1]["fast_forward_s"] = round(time.perf_counter() - t0, 3)
+        if stopped is not None:
+            stopped.steps = writer.n_steps
+        return obs, stopped
+
     try:
-        if task is not None:
-            task.setup(env_obj)
-        else:
-            env_obj.reset(url=env_meta.get("url"))
-        done = [s for s in episode.steps if _done(s)]
-        if missing and any(
-            "{{secret:" in str(a.get("text", "")) for s in done for a in executed(s)
-        ):
-            raise ConfigError(f"the episode typed secrets {missing}; pass --secret NAME=VALUE")
-        replay(env_obj, done, sec)
-        runner = _fast_forward(model_obj, model_calls(episode.steps))
-        known = {f.name for f in fields(LoopConfig)}
-        cfg = LoopConfig(**{k: v for k, v in episode.meta.get("config", {}).items() if k in known})
-        if max_steps is not None:
-            cfg.max_steps = max_steps
-        writer = EpisodeWriter.reopen(d, scrub=sec.scrub if sec else None)
-        loop = Loop(env_obj, runner, writer, config=cfg, gate=gate, on_step=on_step, secrets=sec)
-        loop.history = _history(episode.steps)
-        start = max((int(s.get("index", -1)) for s in episode.steps), default=-1) + 1
-        obs = env_obj.observe()
-        with sec.redact_logs():
-            finish(writer, lambda: loop.run(goal, obs, task, start=start))
+        run_episode(
+            env_obj,
+            skip_outputs(model_obj, model_calls(steps)),
+            d,
+            task=task,
+            goal=goal,
+            url=None if task is not None else env_meta.get("url"),
+            config=cfg,
+            gate=gate,
+            secrets=sec,
+            on_step=on_step,
+            resume=Continuation(
+                history=_history(steps),
+                start=max((s.index for s in steps), default=-1) + 1,
+                restore=restore,
+            ),
+        )
     finally:
         if own_model:
             model_obj.close()

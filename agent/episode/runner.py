@@ -1,8 +1,13 @@
-"""The Python API: one call runs a task on an env with a model and returns the episode.
+"""The one episode runner, and the Python API on top of it.
 
-from agent import run
-episode = run("Book the cheapest nonstop flight BOS→SFO", env="browser", model="ocr")
-print(episode.outcome, episode.dir)
+:func:`run_episode` is what every way of running an episode goes through (``agent run``,
+:func:`run`, ``agent bench``, ``agent replay``, ``--resume``): task setup, a writer that
+scrubs secrets from everything it writes, the gate, the loop, and an outcome that is always
+recorded. :func:`run` is the Python API::
+
+    from agent import run
+    episode = run("Book the cheapest nonstop flight BOS→SFO", env="browser", model="ocr")
+    print(episode.outcome, episode.dir)
 """
 
 from __future__ import annotations
@@ -10,16 +15,18 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.core.env import Env
-from agent.core.errors import ConfigError
-from agent.core.model import Model
+from agent.core.errors import ConfigError, Interrupted, error_code
+from agent.core.model import HistoryItem, Model
+from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.loop import Loop, LoopConfig, LoopResult, StepEvent
 from agent.episode.recording import Episode, EpisodeWriter, load_episode
-from agent.safety.gate import Gate
+from agent.safety.gate import AllowAll, Gate
 from agent.safety.secrets import Secrets
 
 
@@ -47,6 +54,108 @@ def resolve_task(task: str | Task) -> tuple[str, Task | None]:
         t = get_task(task.strip())
         return t.goal, t
     return task, None
+
+
+@dataclass
+class Continuation:
+    """How a resumed episode goes on (built by :mod:`agent.episode.resume`): the recorded
+    history for the model's window, the next step index, and ``restore``, which brings the
+    fresh env back to the recorded state through the gate before the loop continues — it
+    returns the observation to continue from, or a LoopResult when the state cannot be
+    restored (the episode then ends with that outcome)."""
+
+    history: list[HistoryItem]
+    start: int
+    restore: Callable[
+        [Env, Gate, Secrets, Observation, EpisodeWriter], tuple[Observation, LoopResult | None]
+    ]
+
+
+def run_episode(
+    env: Env,
+    model: Model,
+    out: str | Path,
+    *,
+    task: Task | None = None,
+    goal: str | None = None,
+    url: str | None = None,
+    config: LoopConfig | None = None,
+    gate: Gate | None = None,
+    secrets: Secrets | None = None,
+    on_step: Callable[[StepEvent], None] | None = None,
+    env_meta: Mapping[str, Any] | None = None,
+    extra_meta: Mapping[str, Any] | None = None,
+    resume: Continuation | None = None,
+) -> LoopResult:
+    """The one episode runner (``agent run``, :func:`run`, ``agent bench``, ``agent replay``
+    and ``--resume`` all come here): set up the task (or reset the env to ``url``), open the
+    writer with every string scrubbed of ``secrets``, run the loop behind ``gate``, and
+    always record the outcome (an exception is recorded before it propagates).
+
+    The goal is read after ``task.setup`` because it may come from the live page
+    (MiniWoB++). With ``resume`` the recorded episode in ``out`` is reopened and continued.
+    """
+    sec = secrets if secrets is not None else Secrets()
+    cfg = config or LoopConfig()
+    the_gate: Gate = gate if gate is not None else AllowAll()
+    with sec.redact_logs():
+        if task is not None:
+            task.setup(env)
+            goal = task.goal if goal is None else goal
+            obs = env.observe()
+        else:
+            obs = env.reset(url=url)
+        if not goal or not goal.strip():
+            raise ConfigError("the episode has no goal: pass --task 'what to do'")
+        the_goal: str = goal
+        if resume is not None:
+            writer = EpisodeWriter.reopen(out, scrub=sec.scrub)
+        else:
+            meta = _meta(env, model, task, goal, url, obs, cfg, gate, sec, env_meta, extra_meta)
+            writer = EpisodeWriter(out, meta, scrub=sec.scrub)
+        loop = Loop(env, model, writer, config=cfg, gate=the_gate, on_step=on_step, secrets=sec)
+
+        def body() -> LoopResult:
+            first, start = obs, 0
+            if resume is not None:
+                loop.history = resume.history
+                first, stopped = resume.restore(env, the_gate, sec, obs, writer)
+                if stopped is not None:
+                    return stopped
+                start = resume.start
+            return loop.run(the_goal, first, task, start=start)
+
+        return finish(writer, body)
+
+
+def _meta(
+    env: Env,
+    model: Model,
+    task: Task | None,
+    goal: str,
+    url: str | None,
+    obs: Observation,
+    cfg: LoopConfig,
+    gate: Gate | None,
+    sec: Secrets,
+    env_meta: Mapping[str, Any] | None,
+    extra_meta: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """What episode.json says before the first step (scrubbed by the writer)."""
+    describe = getattr(task, "describe", None)  # bundled tasks describe themselves
+    return {
+        "task": {
+            **(describe() if callable(describe) else {}),
+            "goal": goal,
+            "id": getattr(task, "id", None) or None,
+        },
+        "env": {"name": env.name, "url": url or obs.url, **(env_meta or {})},
+        "model": model.describe(),
+        "config": vars(cfg),
+        "gate": gate_meta(gate),
+        "secrets": sec.describe(),
+        **(extra_meta or {}),
+    }
 
 
 def run(
@@ -81,39 +190,47 @@ def run(
     env_obj = make_env(env, **env_kwargs) if isinstance(env, str) else env
     own_model = not isinstance(model, Model)
     model_obj = model if isinstance(model, Model) else load_model(model)
-    cfg = config or LoopConfig(max_steps=max_steps)
     out_dir = Path(out) if out else default_out_dir(goal)
     try:
-        if task_obj is not None:
-            task_obj.setup(env_obj)
-            obs = env_obj.observe()
-        else:
-            obs = env_obj.reset(url=url)
-        meta = {
-            "task": {"goal": goal, "id": getattr(task_obj, "id", None)},
-            "env": {
-                "name": env_obj.name,
+        run_episode(
+            env_obj,
+            model_obj,
+            out_dir,
+            task=task_obj,
+            goal=goal,
+            url=url,
+            config=config or LoopConfig(max_steps=max_steps),
+            gate=gate,
+            secrets=sec,
+            on_step=on_step,
+            env_meta={
                 "kwargs": {k: str(v) for k, v in env_kwargs.items()},
                 "spec": {k: json_safe(v) for k, v in env_kwargs.items()},
                 "url": url,
             },
-            "model": model_obj.describe(),
-            "config": vars(cfg),
-            "gate": gate_meta(gate),
-            "secrets": sec.describe(),
-            **({"model_spec": model} if isinstance(model, str) else {}),
-            **(extra_meta or {}),
-        }
-        writer = EpisodeWriter(out_dir, meta, scrub=sec.scrub if sec else None)
-        loop = Loop(env_obj, model_obj, writer, config=cfg, gate=gate, on_step=on_step, secrets=sec)
-        with sec.redact_logs():
-            finish(writer, lambda: loop.run(goal, obs, task_obj))
+            extra_meta={
+                **({"model_spec": model} if isinstance(model, str) else {}),
+                **(extra_meta or {}),
+            },
+        )
     finally:
         if own_model:
             model_obj.close()
         if own_env:
             env_obj.close()
     return load_episode(out_dir)
+
+
+def env_settings(env: Env) -> dict[str, Any]:
+    """What it takes to build the same env again (episode.json's ``env.kwargs``, read back
+    by ``agent replay``): its viewport, device scale factor and time limit, where it has
+    them."""
+    out: dict[str, Any] = {}
+    for name in ("viewport", "dsf", "max_time_s"):
+        value = getattr(env, name, None)
+        if value is not None:
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
 
 
 def json_safe(value: Any) -> Any:
@@ -141,10 +258,11 @@ def finish(writer: EpisodeWriter, body: Callable[[], LoopResult]) -> LoopResult:
     try:
         result = body()
     except BaseException as err:
-        outcome = LoopResult(
-            "error", writer.n_steps, error=f"{type(err).__name__}: {err}"
-        ).outcome()
+        stopped = isinstance(err, (Interrupted, KeyboardInterrupt))
+        status = "interrupted" if stopped else "error"
+        outcome = LoopResult(status, writer.n_steps, error=f"{type(err).__name__}: {err}").outcome()
         outcome["error_type"] = type(err).__name__
+        outcome["error_code"] = error_code(err)
         try:
             writer.finish(outcome)
         except Exception as again:

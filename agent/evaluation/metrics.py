@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agent.core.actions import POINTER_TYPES, normalize_keys
+from agent.episode.steps import ActionRecord, anchor
 
 TAP_DISTANCE = 0.14  # AITW: a tap within 14% of the screen matches
 TEXT_F1_MIN = 0.5
@@ -46,8 +47,9 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
 def executed(step: dict[str, Any]) -> list[dict[str, Any]]:
-    """Actions the recording executed (gate-denied ones never ran)."""
-    return [r["action"] for r in step.get("actions", []) if "result" in r or "error" not in r]
+    """Actions the recording executed, as :mod:`agent.episode.steps` defines it."""
+    records = (ActionRecord.from_json(r) for r in step.get("actions") or [])
+    return [r.action for r in records if r.ran]
 
 
 def gold_of(step: dict[str, Any]) -> dict[str, Any] | None:
@@ -90,19 +92,6 @@ def token_f1(pred: str | None, gold: str | None) -> float:
 
 def _ws(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def anchor(action: dict[str, Any] | None) -> tuple[float, float] | None:
-    """The point an action acts at: ``point``, else ``start``, else its box centre."""
-    if not action:
-        return None
-    for name in ("point", "start"):
-        if action.get(name) is not None:
-            return float(action[name][0]), float(action[name][1])
-    if action.get("box") is not None:
-        x1, y1, x2, y2 = action["box"]
-        return (x1 + x2) / 2.0, (y1 + y2) / 2.0
-    return None
 
 
 def points_at_element(gold: dict[str, Any]) -> bool:
@@ -203,7 +192,8 @@ def score_step(
 ) -> StepScore:
     """Score one prediction against one gold (definitions in the module docstring)."""
     g = gold["action"]
-    s = StepScore(episode, index, gold, pred, type_match=bool(pred) and pred["type"] == g["type"])
+    matched = pred is not None and bool(pred) and pred["type"] == g["type"]
+    s = StepScore(episode, index, gold, pred, type_match=matched)
     ok = s.type_match
     if points_at_element(gold):
         s.element_match, dist = element_match(pred, gold, screen)
@@ -247,7 +237,7 @@ def aggregate(scores: list[StepScore]) -> dict[str, Any]:
         "element_accuracy": _mean(elem),
         "element_steps": len(elem),
         "point_distance_px": {
-            "mean": _mean(dist),  # type: ignore[arg-type]
+            "mean": _mean(dist),
             "median": round(statistics.median(dist), 2) if dist else None,
             "steps": len(dist),
         },

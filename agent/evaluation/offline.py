@@ -22,7 +22,7 @@ from agent.core.model import HistoryItem, Model, ModelRequest
 from agent.core.observation import Observation
 from agent.episode.recording import Episode, load_episode
 from agent.evaluation.metrics import StepScore, aggregate, gold_of, score_step
-from model.parsers import convention_for, mode_for, parse
+from model.parsers import convention_for, frame_options, mode_for, parse
 
 
 def find_episodes(root: str | Path) -> list[Path]:
@@ -74,14 +74,16 @@ def rescore_episode(
     goal = episode.meta.get("task", {}).get("goal") or ""
     mode = model.input_mode or mode_for(model.format)
     convention = model.convention or convention_for(model.format)
+    grid = frame_options(model.format, factor=model.grid, min_pixels=model.min_pixels)
     history: list[HistoryItem] = []
     scores: list[StepScore] = []
-    for step in sorted(episode.steps, key=lambda s: int(s["index"])):
+    for record in sorted(episode.records, key=lambda s: s.index):
+        step = record.line
         gold = gold_of(step)
         if gold is None:
             continue
         obs = observation_of(episode, step)
-        frame = obs.frame(mode=mode, max_tokens=model.max_tokens, convention=convention)
+        frame = obs.frame(mode=mode, max_tokens=model.max_tokens, convention=convention, **grid)
         window = history[-history_steps:]
         for h in history[:-history_images] if history_images else history:
             h.observation = None  # only the last few screenshots go to the model
@@ -101,7 +103,7 @@ def rescore_episode(
             "screenshot": step.get("screenshot"),
             "size": list(obs.size),
             "model_s": round(seconds, 4),
-            "executed": _executed_point(step),
+            "executed": _rounded(record.executed_point),
         }
         scores.append(s)
         if on_step:
@@ -119,10 +121,7 @@ def rescore_episode(
     return scores
 
 
-def _executed_point(step: dict[str, Any]) -> list[float] | None:
-    from agent.evaluation.viewer import executed_point
-
-    p = executed_point(step)
+def _rounded(p: tuple[float, float] | None) -> list[float] | None:
     return None if p is None else [round(p[0], 2), round(p[1], 2)]
 
 

@@ -3,9 +3,11 @@ predicted point, the executed point and the gold box drawn over it (SVG), plus t
 model output, the parsed actions and the timings.
 
 * predicted point: the model's first parsed action (``point``, else ``start``);
-* executed point: where the env actually acted — the recorded input-unit point mapped back
-  to screenshot px through :mod:`agent.core.coords` (so rounding and clamping show);
-* gold: the step's ``gold`` boxes (a gold point when there is no box).
+* executed point: where the env actually acted, as :mod:`agent.episode.steps` defines it
+  (the recorded input-unit point mapped back to screenshot px, so rounding and clamping
+  show);
+* gold: the step's ``gold`` boxes (a gold point when there is no box);
+* phases: the step's per-phase timings as one small stacked bar.
 
 Screenshots are inlined as ``data:`` URLs (default) or linked by relative path.
 """
@@ -13,45 +15,23 @@ Screenshots are inlined as ``data:`` URLs (default) or linked by relative path.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
+import os
 import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from typing import Any
 
-from agent.core.coords import Frame, input_to_screen
-from agent.core.errors import ConfigError, RecordingError
+from agent.core.errors import ConfigError
 from agent.episode.recording import load_episode
+from agent.episode.steps import PHASES, StepRecord
 from agent.evaluation.metrics import anchor, gold_of
 
 Point = tuple[float, float]
 TEMPLATE = Path(__file__).parent / "templates" / "viewer.html"
-
-
-def executed_point(step: dict[str, Any]) -> Point | None:
-    """Screenshot px where the first executed pointing action landed."""
-    for rec in step.get("actions", []):
-        if "result" not in rec:
-            continue
-        inp = (rec.get("input") or {}).get("point") or (rec.get("input") or {}).get("start")
-        if inp is not None and step.get("frame"):
-            try:
-                return input_to_screen(Frame(**step["frame"]), inp[0], inp[1])
-            except (TypeError, ValueError):
-                pass
-        p = anchor({k: v for k, v in rec["action"].items() if k != "box"})
-        if p is not None:
-            return p
-    return None
-
-
-def predicted_point(step: dict[str, Any]) -> Point | None:
-    acts = step.get("actions") or []
-    if not acts:
-        return None
-    return anchor({k: v for k, v in acts[0]["action"].items() if k != "box"})
 
 
 @dataclass
@@ -69,6 +49,9 @@ class Shot:
     badges: list[tuple[str, bool]] = field(default_factory=list)
     sections: list[tuple[str, str]] = field(default_factory=list)
     error: str | None = None
+    phases: dict[str, float] = field(default_factory=dict)
+    step_s: float | None = None
+    root: Path | None = None  # the folder the screenshot must lie in (its episode)
 
 
 def _action_text(a: dict[str, Any] | None) -> str:
@@ -87,37 +70,7 @@ def _compact(value: Any) -> str:
 
 def episode_shots(directory: str | Path) -> tuple[dict[str, Any], list[Shot]]:
     ep = load_episode(directory)
-    shots = []
-    for step in ep.steps:
-        obs = step.get("observation", {})
-        gold = gold_of(step) if "gold" in step else None
-        acts = [r["action"] for r in step.get("actions", [])]
-        sections = []
-        if step.get("thought"):
-            sections.append(("thought", step["thought"]))
-        sections.append(("raw model output", step.get("raw", "")))
-        for k, att in enumerate(step.get("attempts") or []):
-            sections.append((f"attempt {k + 1}", _compact(att)))
-        sections.append(("actions", "\n".join(_compact(r) for r in step.get("actions", []))))
-        if gold:
-            sections.append(("gold", _compact(gold)))
-        sections.append(("timings (s)", _compact(step.get("timings", {}))))
-        errors = [step.get("error"), obs.get("last_action_error")]
-        errors += [r.get("error") or r.get("result", {}).get("error") for r in step["actions"]]
-        shots.append(
-            Shot(
-                index=int(step["index"]),
-                image=ep.dir / (step.get("screenshot") or f"{int(step['index']):04d}.png"),
-                size=(int(obs.get("width", 0)), int(obs.get("height", 0))),
-                pred=predicted_point(step),
-                executed=executed_point(step),
-                gold_boxes=gold["boxes"] if gold else [],
-                gold_point=anchor(gold["action"]) if gold and not gold["boxes"] else None,
-                title="; ".join(_action_text(a) for a in acts) or "(no action)",
-                sections=sections,
-                error=next((e for e in errors if e), None),
-            )
-        )
+    shots = [_episode_shot(ep.dir, step) for step in ep.records]
     o = ep.outcome
     meta = {
         "title": f"Episode: {ep.meta.get('task', {}).get('goal', '')}"[:200],
@@ -126,6 +79,35 @@ def episode_shots(directory: str | Path) -> tuple[dict[str, Any], list[Shot]]:
         "summary": _kv_table({k: v for k, v in o.items() if k != "final_observation"}),
     }
     return meta, shots
+
+
+def _episode_shot(directory: Path, step: StepRecord) -> Shot:
+    gold = gold_of(step.line) if step.gold is not None else None
+    sections = []
+    if step.thought:
+        sections.append(("thought", step.thought))
+    sections.append(("raw model output", step.raw))
+    for k, att in enumerate(step.attempts):
+        sections.append((f"attempt {k + 1}", _compact(att)))
+    sections.append(("actions", "\n".join(_compact(r) for r in step.line.get("actions", []))))
+    if gold:
+        sections.append(("gold", _compact(gold)))
+    sections.append(("timings (s)", _compact(step.line.get("timings", {}))))
+    return Shot(
+        index=step.index,
+        image=directory / step.screenshot,
+        root=directory,
+        size=step.size,
+        pred=step.predicted_point,
+        executed=step.executed_point,
+        gold_boxes=gold["boxes"] if gold else [],
+        gold_point=anchor(gold["action"]) if gold and not gold["boxes"] else None,
+        title="; ".join(_action_text(a.action) for a in step.actions) or "(no action)",
+        sections=sections,
+        error=step.first_error,
+        phases=step.phases(),
+        step_s=step.timings.get("step_s"),
+    )
 
 
 def report_shots(path: str | Path) -> tuple[dict[str, Any], list[Shot]]:
@@ -153,9 +135,10 @@ def report_shots(path: str | Path) -> tuple[dict[str, Any], list[Shot]]:
                 Shot(
                     index=s["index"],
                     image=Path(ep["dir"]) / (extra.get("screenshot") or f"{s['index']:04d}.png"),
-                    size=tuple(extra.get("size") or (0, 0)),  # type: ignore[arg-type]
+                    root=Path(ep["dir"]),
+                    size=tuple(extra.get("size") or (0, 0)),
                     pred=anchor({k: v for k, v in (pred or {}).items() if k != "box"}),
-                    executed=tuple(ex) if ex else None,  # type: ignore[arg-type]
+                    executed=tuple(ex) if ex else None,
                     gold_boxes=gold.get("boxes", []),
                     gold_point=anchor(gold["action"]) if not gold.get("boxes") else None,
                     title=f"{Path(ep['dir']).name} · predicted {_action_text(pred)} · gold "
@@ -182,24 +165,51 @@ def _kv_table(data: dict[str, Any]) -> str:
     return f'<table class="metrics">{"".join(rows)}</table>'
 
 
-def _src(image: Path, inline: bool, out_dir: Path) -> str:
-    if inline:
-        try:
-            data = base64.b64encode(image.read_bytes()).decode("ascii")
-        except OSError as err:
-            raise RecordingError(f"cannot read screenshot {image}: {err}") from err
-        return f"data:image/png;base64,{data}"
-    try:
-        rel = image.resolve().relative_to(out_dir.resolve())
-        return rel.as_posix()
-    except ValueError:
-        import os
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-        return Path(os.path.relpath(image.resolve(), out_dir.resolve())).as_posix()
+
+def placeholder(w: int, h: int, why: str) -> str:
+    """An inline SVG standing in for a screenshot that is missing or refused."""
+    w, h = max(int(w or 0), 160), max(int(h or 0), 90)
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+        f'viewBox="0 0 {w} {h}"><rect width="100%" height="100%" fill="#e5e7eb"/>'
+        f'<text x="50%" y="50%" text-anchor="middle" font-family="sans-serif" '
+        f'font-size="{max(12, h // 20)}" fill="#6b7280">{html.escape(why)}</text></svg>'
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+
+
+def _inside(image: Path, root: Path | None) -> bool:
+    if root is None:
+        return False
+    try:
+        image.resolve().relative_to(root.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _src(shot: Shot, inline: bool, out_dir: Path) -> str:
+    """The screenshot's URL: only a PNG file inside the episode's own folder is embedded or
+    linked (a tampered step line naming ``../../secret`` gets a placeholder); a missing one
+    (what a full disk leaves) gets a placeholder too."""
+    image, (w, h) = shot.image, shot.size
+    if not _inside(image, shot.root):
+        return placeholder(w, h, "screenshot outside the episode folder: not shown")
+    try:
+        data = image.read_bytes() if inline else image.open("rb").read(8)
+    except OSError:
+        return placeholder(w, h, f"screenshot {image.name} is missing")
+    if not data.startswith(PNG_MAGIC):
+        return placeholder(w, h, f"{image.name} is not a PNG: not shown")
+    if inline:
+        return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    return Path(os.path.relpath(image.resolve(), out_dir.resolve())).as_posix()
 
 
 def _overlay(shot: Shot) -> str:
-    w, h = shot.size
+    w, h = int(shot.size[0] or 0), int(shot.size[1] or 0)
     r = max(3.0, max(w, h) / 140)
     sw = max(1.0, max(w, h) / 500)
     parts = []
@@ -234,27 +244,67 @@ def _overlay(shot: Shot) -> str:
     )
 
 
+PHASE_COLOURS = {
+    "capture_s": "#0ea5e9",
+    "decode_s": "#14b8a6",
+    "mask_s": "#a855f7",
+    "model_s": "#f59e0b",
+    "parse_s": "#eab308",
+    "gate_s": "#ef4444",
+    "execute_s": "#22c55e",
+    "settle_s": "#84cc16",
+    "record_s": "#64748b",
+}
+
+
+def _phase_bar(shot: Shot) -> str:
+    """One stacked bar: each phase's share of the step (of ``step_s``, else of their sum)."""
+    phases = {k: v for k, v in shot.phases.items() if v > 0}
+    total = max(shot.step_s or 0.0, sum(phases.values()))
+    if not phases or total <= 0:
+        return ""
+    segs = []
+    for k in PHASES:
+        if k not in phases:
+            continue
+        name, ms, pct = k[:-2], 1000 * phases[k], 100 * phases[k] / total
+        segs.append(
+            f'<span class="phase" data-phase="{name}" data-ms="{ms:.1f}" '
+            f'style="width:{pct:.3f}%;background:{PHASE_COLOURS[k]}" '
+            f'title="{name} {ms:.1f} ms"></span>'
+        )
+    legend = " · ".join(f"{k[:-2]} {1000 * phases[k]:.0f}" for k in PHASES if k in phases)
+    return (
+        f'<div class="phases" data-step-ms="{1000 * total:.1f}" title="ms per phase">'
+        f'<div class="phase-bar">{"".join(segs)}</div>'
+        f"<small>{html.escape(legend)} ms of {1000 * total:.0f} ms</small></div>"
+    )
+
+
 def _display_width(shot: Shot) -> int:
     """Large screenshots shrink to 960 px; small ones (MiniWoB++, phones) grow to 400."""
     return min(960, max(shot.size[0], 400))
 
 
 def _step_html(shot: Shot, inline: bool, out_dir: Path) -> str:
+    """One step's section. Every value from the recording is escaped, in text and in
+    attributes alike (a tampered episode must not run script in the viewer)."""
+    q = functools.partial(html.escape, quote=True)
     badges = "".join(
-        f'<span class="badge {"ok" if ok else "bad"}">{html.escape(name)}</span>'
+        f'<span class="badge {"ok" if ok else "bad"}">{q(str(name))}</span>'
         for name, ok in shot.badges
     )
     details = "".join(
-        f"<div><strong>{html.escape(k)}</strong><pre>{html.escape(v)}</pre></div>"
-        for k, v in shot.sections
+        f"<div><strong>{q(str(k))}</strong><pre>{q(str(v))}</pre></div>" for k, v in shot.sections
     )
-    err = f'<p class="err">{html.escape(shot.error)}</p>' if shot.error else ""
+    err = f'<p class="err">{q(str(shot.error))}</p>' if shot.error else ""
+    i, (w, h) = q(str(shot.index)), (int(shot.size[0] or 0), int(shot.size[1] or 0))
     return (
-        f'<section class="step" id="step-{shot.index}" data-index="{shot.index}">'
-        f"<h2>Step {shot.index}: {html.escape(shot.title)}{badges}</h2>{err}"
+        f'<section class="step" id="step-{i}" data-index="{i}">'
+        f"<h2>Step {i}: {q(shot.title)}{badges}</h2>{err}{_phase_bar(shot)}"
         f'<div class="row"><div class="shot" style="width: min(100%, {_display_width(shot)}px)" '
-        f'data-width="{shot.size[0]}" data-height="{shot.size[1]}"><img alt="step {shot.index}" '
-        f'src="{_src(shot.image, inline, out_dir)}">{_overlay(shot)}</div>'
+        f'data-width="{w}" data-height="{h}"><img alt="step {i}" '
+        f'src="{q(_src(shot, inline, out_dir))}">{_overlay(shot)}</div>'
         f'<div class="details">{details}</div></div></section>'
     )
 

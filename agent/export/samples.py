@@ -36,7 +36,7 @@ from agent.evaluation.metrics import executed
 from agent.evaluation.offline import find_episodes, observation_of
 from agent.export.render import UnsupportedAction, render, same_action, tolerance
 from agent.safety.secrets import Secrets
-from model.parsers import convention_for, mode_for, parse
+from model.parsers import convention_for, frame_options, mode_for, parse
 from model.prompts import Family, build_messages, get_family
 from model.vision import to_model_image
 
@@ -132,12 +132,15 @@ class Exporter:
 
     def dialect(self, action_space: str) -> str:
         """The output format the family writes in this action space."""
-        return self.fam.format
+        return self.fam.format_for(action_space)
 
     def frame_for(self, obs: Observation, fmt: str) -> Frame:
         """How the model would be given ``obs`` (the loop's frame planning)."""
         return obs.frame(
-            mode=mode_for(fmt), max_tokens=self.cfg.max_tokens, convention=convention_for(fmt)
+            mode=mode_for(fmt),
+            max_tokens=self.cfg.max_tokens,
+            convention=convention_for(fmt),
+            **frame_options(fmt, factor=self.fam.grid, min_pixels=self.fam.min_pixels),
         )
 
     def episodes(self, roots: list[Path]) -> list[Sample]:

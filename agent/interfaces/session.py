@@ -83,12 +83,13 @@ def model_frame(obs: Observation, model: Model, max_tokens: int | None = None) -
     """The Frame ``model`` reads ``obs`` in, as the loop plans it (its input mode, token cap
     — or ``max_tokens`` to pin one — and coordinate convention); one place for the MCP
     ``ground`` tool and the ScreenSpot evaluation."""
-    from model.parsers import convention_for, mode_for
+    from model.parsers import convention_for, frame_options, mode_for
 
     return obs.frame(
         mode=model.input_mode or mode_for(model.format),
         max_tokens=max_tokens if max_tokens is not None else model.max_tokens,
         convention=model.convention or convention_for(model.format),
+        **frame_options(model.format, factor=model.grid, min_pixels=model.min_pixels),
     )
 
 

@@ -37,6 +37,8 @@ from agent.core.model import Model, ModelReply, ModelRequest
 from agent.core.task import Task, TaskResult
 from agent.episode.loop import LoopConfig
 from agent.episode.recording import Episode, load_episode
+from agent.episode.runner import env_settings, run_episode
+from agent.episode.steps import StepRecord
 from agent.safety.secrets import ENV_PREFIX, Secrets
 from model.parsers import convention_for, mode_for
 
@@ -76,11 +78,6 @@ def perceptual_diff(a: np.ndarray, b: np.ndarray) -> float:
 def load_png(path: Path) -> np.ndarray:
     with Image.open(io.BytesIO(path.read_bytes())) as im:
         return np.asarray(im.convert("RGB"))
-
-
-def executed_actions(step: dict[str, Any]) -> list[dict[str, Any]]:
-    """The actions a recorded step executed (gate-denied ones never ran)."""
-    return [rec["action"] for rec in step.get("actions", []) if "result" in rec]
 
 
 def _to_frame(action: dict[str, Any], request: ModelRequest) -> dict[str, Any]:
@@ -134,7 +131,7 @@ class ReplayModel(Model):
         if not 0 < threshold <= 1:
             raise ConfigError(f"the divergence threshold must be in (0, 1], got {threshold}")
         self.episode = episode
-        self.steps = {int(s["index"]): s for s in episode.steps}
+        self.steps: dict[int, StepRecord] = {s.index: s for s in episode.records}
         self.n_steps = max(self.steps) + 1 if self.steps else 0
         self.takeover = takeover
         self.threshold = threshold
@@ -145,24 +142,20 @@ class ReplayModel(Model):
         self.comparisons: list[StepComparison] = []
         self.first_divergence: int | None = None
         self.taken_over_at: int | None = None
+        self.format = "json"  # the recording speaks plain JSON until a takeover
         if takeover is not None:
             self.input_mode = takeover.input_mode or mode_for(takeover.format)
             self.max_tokens = takeover.max_tokens
             self.convention = takeover.convention or convention_for(takeover.format)
+            self.grid, self.min_pixels = takeover.grid, takeover.min_pixels  # its vision grid
         else:
             self.input_mode, self.convention = "pad", "screen"
-
-    @property  # type: ignore[override]
-    def format(self) -> str:
-        if self.taken_over_at is not None and self.takeover is not None:
-            return self.takeover.format
-        return "json"
 
     def compare(self, index: int, live: np.ndarray) -> StepComparison:
         path = self.episode.screenshot_path(index)
         step = self.steps.get(index)
-        if step is not None and step.get("screenshot"):
-            path = self.episode.dir / step["screenshot"]
+        if step is not None:
+            path = self.episode.dir / step.screenshot
         if not path.exists():
             return StepComparison(index, None, False)
         score = perceptual_diff(load_png(path), live)
@@ -189,6 +182,7 @@ class ReplayModel(Model):
         if (cmp is not None and cmp.diverged) or i >= self.n_steps:
             if self.takeover is not None:
                 self.taken_over_at = i
+                self.format = self.takeover.format  # the loop parses the takeover's turns
                 return self.takeover.act(request)
             if i >= self.n_steps:
                 return self._reply("end of the recording", [_finish("end of the recording")])
@@ -196,7 +190,8 @@ class ReplayModel(Model):
                 q = f"replay diverged at step {i} (difference {cmp.score:.4f})"  # type: ignore[union-attr]
                 return self._reply(q, [{"type": "call_user", "question": q}])
         self.cursor += 1
-        actions = executed_actions(self.steps.get(i, {}))
+        step_rec = self.steps.get(i)
+        actions = step_rec.executed_actions() if step_rec is not None else []
         if not actions:
             actions = [{"type": "wait", "seconds": 0}]
         note = f"replay step {i}" + (f": difference {cmp.score:.4f}" if cmp and cmp.score else "")
@@ -316,7 +311,7 @@ class ReplayReport:
         return asdict(self)
 
 
-def replay(
+def replay_live(
     source: str | Path | Episode,
     *,
     env: Env | str | None = None,
@@ -337,8 +332,6 @@ def replay(
     ``secrets``: the values of the ``{{secret:NAME}}`` placeholders the episode typed (a
     recording holds only the names), required before anything runs.
     """
-    from agent.suites.bench import run_episode
-
     episode = source if isinstance(source, Episode) else load_episode(source)
     if not episode.steps:
         raise ConfigError(f"{episode.dir} has no recorded steps to replay")
@@ -376,15 +369,17 @@ def replay(
         while out.exists():
             k += 1
             out = episode.dir.with_name(f"{episode.dir.name}-replay{k}")
+    out_dir = Path(out)
     try:
-        result, out_dir = run_episode(
+        result = run_episode(
             env_obj,
-            task,
             rm,
-            Path(out),
-            cfg,
-            {"replay": {"source": str(episode.dir)}},
+            out_dir,
+            task=task,
+            config=cfg,
             secrets=sec,
+            env_meta={"kwargs": env_settings(env_obj)},
+            extra_meta={"replay": {"source": str(episode.dir)}},
         )
     finally:
         if own_takeover:
@@ -398,17 +393,17 @@ def replay(
         steps=rm.comparisons,
         first_divergence=rm.first_divergence,
         taken_over_at=rm.taken_over_at,
-        outcome=result.outcome(),
+        outcome=sec.scrub(result.outcome()),  # the final URL / answer may hold a secret
     )
-    _annotate(out_dir, report)
+    _annotate(out_dir, report, sec)
     return report
 
 
-def _annotate(directory: Path, report: ReplayReport) -> None:
-    """Add the comparison to the replay's episode.json (written atomically)."""
+def _annotate(directory: Path, report: ReplayReport, secrets: Secrets) -> None:
+    """Add the comparison to the replay's episode.json (written atomically, scrubbed)."""
     from agent.episode.recording import _atomic_write
 
     path = directory / "episode.json"
     meta = json.loads(path.read_text(encoding="utf-8"))
-    meta["replay"] = report.to_json()
+    meta["replay"] = secrets.scrub(report.to_json())
     _atomic_write(path, json.dumps(meta, indent=2, default=str).encode("utf-8"))

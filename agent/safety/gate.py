@@ -22,6 +22,7 @@ from agent.core.errors import EnvClosedError
 from agent.core.observation import Observation
 from agent.safety.policy import ESCAPE_TYPES, Policy, default_policy
 from agent.safety.targets import Target, TargetReader
+from agent.safety.urls import link_destination
 
 Verdict = Literal["allow", "deny"]
 CONFIRM_TIMEOUT_S = 300.0
@@ -65,7 +66,7 @@ class ConfirmRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def prompt(self) -> str:
-        what = self.action.type
+        what: str = self.action.type
         if self.target is not None and self.target.text:
             what += f" on {self.target.text[:80]!r}"
         where = f" at {self.url[:80]}" if self.url else ""
@@ -126,16 +127,17 @@ class PolicyGate:
         url = obs.url
         if url and t not in ESCAPE_TYPES and (why := p.url_verdict(url)):
             return self._deny(f"the current page is not allowed: {why}", "urls")
-        if t == "navigate" and (why := p.url_verdict(action.url)):
+        if action.type == "navigate" and (why := p.url_verdict(action.url)):
             return self._deny(why, "urls")
-        if t == "open_app" and (why := p.app_verdict(action.name)):
+        if action.type == "open_app" and (why := p.app_verdict(action.name)):
             return self._deny(why, "apps")
         target: Target | None = None
         link_check = bool(p.allow_urls or p.deny_urls) and getattr(action, "point", None)
         if p.needs_target(t) or link_check:
             target = self.reader.read(action, env, obs)
         tj = target.to_json() if target is not None else None
-        if target is not None and target.href and (why := p.url_verdict(target.href)):
+        link = link_destination(target.href, url) if target is not None and target.href else None
+        if link is not None and (why := p.destination_verdict(link)):
             return self._deny(f"the link goes to a URL that is not allowed: {why}", "urls", tj)
         text = target.text if target is not None else None
         verdict, rule, phrase = p.rule_for(t, text, url, obs.app)

@@ -16,7 +16,6 @@ and ``app``. A target rule only matches when the target could be read.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import json
 import re
@@ -24,15 +23,25 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from agent.core.errors import ConfigError
+from agent.safety.names import normalise_name
+from agent.safety.urls import HARMLESS_ABOUT, Destination, destination, matches, names_scheme
 
 RuleVerdict = Literal["allow", "confirm", "deny"]
 VERDICTS = ("allow", "confirm", "deny")
 
 # Actions that press something: what a target rule looks at by default.
-PRESS_TYPES = ("click", "double_click", "long_press", "type", "key")
+PRESS_TYPES = (
+    "click",
+    "double_click",
+    "right_click",
+    "middle_click",
+    "long_press",
+    "drag",
+    "type",
+    "key",
+)
 # Ways out of a page that is not allowed.
 ESCAPE_TYPES = frozenset({"back", "navigate", "finish", "call_user", "wait"})
 
@@ -75,9 +84,13 @@ class Rule:
         return out
 
     def match_target(self, text: str) -> str | None:
-        """The phrase of this rule found in ``text`` (None when none is)."""
+        """The phrase of this rule found in ``text`` (None when none is). Both are compared
+        in :func:`~agent.safety.names.normalise_name` form, so invisible characters and
+        look-alike letters cannot hide a word; a ``re:`` pattern also sees the raw text."""
+        folded = normalise_name(text)
         for phrase in self.target:
-            if _phrase_re(phrase).search(text):
+            pattern = _phrase_re(phrase)
+            if pattern.search(folded) or (phrase.startswith("re:") and pattern.search(text)):
                 return phrase
         return None
 
@@ -171,15 +184,30 @@ class Policy:
         return any(r.target and (not r.actions or action_type in r.actions) for r in self.rules)
 
     def url_verdict(self, url: str) -> str | None:
-        """Why ``url`` is not allowed, or None when it is."""
-        url = canonical_url(url)
-        if url.startswith("about:blank"):
+        """Why a navigation to ``url`` is not allowed, or None when it is. The URL is judged
+        by its destination (:mod:`agent.safety.urls`); local schemes (``file:``,
+        ``view-source:``, ``javascript:`` ...) are refused unless an allow pattern names
+        the scheme."""
+        try:
+            dest = destination(url)
+        except ConfigError as err:
+            return str(err)
+        return self.destination_verdict(dest)
+
+    def destination_verdict(self, dest: Destination) -> str | None:
+        shown = _short(dest.canonical)
+        if dest.href in HARMLESS_ABOUT:
             return None
         for pat in self.deny_urls:
-            if url_matches(pat, url):
-                return f"{_short(url)} matches the deny list ({pat})"
-        if self.allow_urls and not any(url_matches(p, url) for p in self.allow_urls):
-            return f"{_short(url)} is not on the allow list"
+            if matches(pat, dest):
+                return f"{shown} matches the deny list ({pat})"
+        if dest.local and not any(names_scheme(p, dest.scheme) for p in self.allow_urls):
+            return (
+                f"{shown}: the {dest.scheme}: scheme is refused unless an allow pattern "
+                f"names it (--allow-url '{dest.scheme}:...')"
+            )
+        if self.allow_urls and not any(matches(p, dest) for p in self.allow_urls):
+            return f"{shown} is not on the allow list"
         return None
 
     def app_verdict(self, name: str) -> str | None:
@@ -230,38 +258,13 @@ def load_policy(path: str | Path) -> Policy:
     return Policy.from_json(data, source=str(p))
 
 
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)")
-
-
-def canonical_url(url: str) -> str:
-    """The URL as a browser will read it: tabs and newlines dropped, a missing scheme made
-    ``http://`` (as the browser env does), backslashes read as slashes in http(s) URLs (so
-    ``http://evil\\@allowed`` is judged by its real host, ``evil``)."""
-    url = re.sub(r"[\t\n\r]", "", url).strip()
-    if not _SCHEME.match(url):
-        url = "http://" + url
-    if url[:5].lower() in ("http:", "https"):
-        url = url.replace("\\", "/")
-    return url
-
-
 def url_matches(pattern: str, url: str) -> bool:
-    """``pattern`` with ``://`` or a wildcard is a glob over the whole URL; otherwise it is a
-    host (``example.com`` also covers ``www.example.com``), optionally with a port."""
-    pattern = pattern.strip()
-    if not pattern:
-        return False
-    if "://" in pattern or any(c in pattern for c in "*?["):
-        return fnmatch.fnmatchcase(url.casefold(), pattern.casefold())
+    """Whether ``url`` (parsed as a browser does) matches ``pattern`` (see
+    :func:`agent.safety.urls.matches`); a URL no browser would load matches nothing."""
     try:
-        parts = urlsplit(url)
-        host, port = (parts.hostname or "").casefold(), parts.port
-    except ValueError:
+        return matches(pattern, destination(url))
+    except ConfigError:
         return False
-    want, _, want_port = pattern.casefold().partition(":")
-    if want_port and str(port or "") != want_port:
-        return False
-    return host == want or host.endswith("." + want)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -271,7 +274,7 @@ def _phrase_re(phrase: str) -> re.Pattern[str]:
             return re.compile(phrase[3:], re.IGNORECASE)
         except re.error as err:
             raise ConfigError(f"bad regular expression in policy target {phrase!r}: {err}") from err
-    words = [re.escape(w) for w in phrase.split()]
+    words = [re.escape(w) for w in normalise_name(phrase).split()]
     if not words:
         raise ConfigError("a policy target phrase must not be empty")
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)

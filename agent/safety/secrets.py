@@ -56,7 +56,7 @@ class Secrets:
             self._values.pop(self._names[name.casefold()])
         self._names[name.casefold()] = name
         self._values[name] = value
-        self._forms: list[tuple[str, str]] | None = None
+        self._forms = None
 
     @classmethod
     def from_sources(
@@ -119,14 +119,14 @@ class Secrets:
 
     # ---- the recording side ------------------------------------------------------------------
     def _variants(self) -> list[tuple[str, str]]:
-        """(form, placeholder) pairs, longest form first: raw, URL- and JSON-escaped."""
+        """(form, placeholder) pairs, longest form first: raw, JSON-escaped, and every way a
+        page or browser URL-encodes it (see :func:`encoded_forms`)."""
         if self._forms is None:
             forms: dict[str, str] = {}
             for name, value in self._values.items():
                 for form in (
                     value,
-                    quote(value, safe=""),
-                    quote_plus(value, safe=""),
+                    *encoded_forms(value),
                     json.dumps(value)[1:-1],
                     json.dumps(value, ensure_ascii=False)[1:-1],
                 ):
@@ -200,3 +200,35 @@ class Secrets:
     def describe(self) -> dict[str, Any]:
         """For episode.json: the names only."""
         return {"names": self.names}
+
+
+_FORM_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789*-._")
+
+
+def _form_urlencoded(value: str) -> str:
+    """WHATWG application/x-www-form-urlencoded (what a browser's form post and
+    ``URLSearchParams`` write): space as ``+``, all but ``*-._`` and alphanumerics escaped."""
+    out = []
+    for ch in value:
+        if ch == " ":
+            out.append("+")
+        elif ch in _FORM_SAFE:
+            out.append(ch)
+        else:
+            out.append("".join(f"%{b:02X}" for b in ch.encode("utf-8")))
+    return "".join(out)
+
+
+def encoded_forms(value: str) -> list[str]:
+    """The URL-encoded spellings of ``value`` a recording can hold: Python's ``quote`` and
+    ``quote_plus``, JavaScript's ``encodeURIComponent`` and ``encodeURI``, the form
+    encoding browsers use, each also with lower-case hex digits."""
+    forms = [
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+        quote(value, safe="!*'()"),  # encodeURIComponent
+        quote(value, safe="!*'();/?:@&=+$,#"),  # encodeURI
+        _form_urlencoded(value),
+    ]
+    lower = [re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), f) for f in forms]
+    return [f for f in dict.fromkeys(forms + lower) if f != value]

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import io
 import json
 import threading
 import time
@@ -35,12 +34,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from PIL import Image
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS, Frame
-from agent.core.errors import ModelError, NativeAgentError, VisionInputError
-from agent.core.observation import Observation
+from agent.core.errors import ConfigError, ModelError, NativeAgentError
+from agent.serve.images import BadRequest, image_parts, server_budget
 from agent.serve.limits import (
     BODY_TIMEOUT_S,
     LIMIT_IMAGES,
@@ -48,11 +45,11 @@ from agent.serve.limits import (
     MAX_IMAGE_PIXELS,
     MAX_NEW_TOKENS_LIMIT,
     MAX_PENDING,
+    MAX_REQUEST_PIXELS,
     QUEUE_TIMEOUT_S,
 )
 from model.backends.hf import TransformersModel
-from model.backends.images import PNG_MAGIC, decode_data_url, to_png
-from model.prompts import Message, image_part, text_part
+from model.prompts import Message, text_part
 
 
 class ChatRequest(BaseModel):
@@ -74,86 +71,10 @@ class ChatRequest(BaseModel):
     mm_processor_kwargs: dict[str, Any] | None = None
 
 
-class BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
 def _error(message: str, status: int, kind: str = "invalid_request_error") -> JSONResponse:
     return JSONResponse(
         {"error": {"message": message, "type": kind, "code": status}}, status_code=status
     )
-
-
-def _pixels(req: ChatRequest) -> tuple[int, int | None]:
-    kw = req.mm_processor_kwargs or {}
-    lo = kw.get("min_pixels", req.min_pixels)
-    hi = kw.get("max_pixels", req.max_pixels)
-    for name, v in (("min_pixels", lo), ("max_pixels", hi)):
-        if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v <= 0):
-            raise BadRequest(f"{name} must be a positive integer, got {v!r}")
-    return (lo or MIN_PIXELS), hi
-
-
-def image_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the image header only — nothing is decoded."""
-    if data.startswith(PNG_MAGIC):
-        if len(data) < 24 or data[12:16] != b"IHDR":
-            raise VisionInputError("PNG without a valid IHDR header")
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    try:
-        with Image.open(io.BytesIO(data)) as im:  # lazy: reads the header only
-            return im.size
-    except Image.DecompressionBombError as err:  # PIL's own guard, above 2 × its limit
-        raise BadRequest(f"image refused as a decompression bomb: {err}", 413) from err
-    except Exception as err:  # PIL raises several types for garbage
-        raise VisionInputError(f"image is not a readable PNG/JPEG/WebP: {err}") from err
-
-
-def checked_image(data: bytes, max_image_pixels: int) -> Observation:
-    """Refuse an image whose header claims too many pixels, then decode it fully here (so a
-    corrupt body is a 400 now, not an error inside generation)."""
-    w, h = image_size(data)
-    if w <= 0 or h <= 0 or w * h > max_image_pixels:
-        raise BadRequest(
-            f"image of {w}x{h} px exceeds this server's limit of {max_image_pixels} pixels",
-            413,
-        )
-    png = to_png(data)
-    obs = Observation(png=png)
-    try:
-        arr = obs.array
-    except Exception as err:  # truncated or corrupt data behind a valid header
-        raise VisionInputError(f"image data is corrupt: {type(err).__name__}: {err}") from err
-    if (arr.shape[1], arr.shape[0]) != (w, h):
-        raise VisionInputError("image header and data disagree about its size")
-    return obs
-
-
-def _image(
-    url: str,
-    model: TransformersModel,
-    min_pixels: int,
-    max_pixels: int | None,
-    max_image_pixels: int = MAX_IMAGE_PIXELS,
-) -> dict:
-    try:
-        obs = checked_image(decode_data_url(url), max_image_pixels)
-        w, h = obs.size
-        cap = max_pixels // FACTOR**2 if max_pixels else (model.max_tokens or DEFAULT_MAX_TOKENS)
-        frame = Frame.for_screen(
-            w,
-            h,
-            mode=model.input_mode,
-            max_tokens=max(4, cap),
-            convention=model.convention or "norm1000",
-            min_pixels=min_pixels,
-        )
-    except VisionInputError as err:
-        raise BadRequest(f"bad image: {err}") from err
-    return image_part(obs, frame)
 
 
 def to_messages(
@@ -161,20 +82,16 @@ def to_messages(
     model: TransformersModel,
     limit_images: int | None,
     max_image_pixels: int = MAX_IMAGE_PIXELS,
+    max_request_pixels: int = MAX_REQUEST_PIXELS,
 ) -> list[Message]:
-    """OpenAI chat messages → the neutral message list the model renders."""
-    min_pixels, max_pixels = _pixels(req)
-    total = sum(
-        1
-        for m in req.messages
-        if isinstance(m, dict) and isinstance(m.get("content"), list)
-        for p in m["content"]
-        if isinstance(p, dict) and p.get("type") == "image_url"
+    """OpenAI chat messages → the neutral message list the model renders. The structure is
+    checked first, then every image header under one budget, then the images decoded."""
+    kw = req.mm_processor_kwargs or {}
+    budget = server_budget(model.max_tokens, model.min_pixels, model.grid).narrowed(
+        kw.get("min_pixels", req.min_pixels), kw.get("max_pixels", req.max_pixels)
     )
-    if limit_images is not None and total > limit_images:  # before decoding any of them
-        raise BadRequest(f"At most {limit_images} image(s) may be provided in one request.")
     out: list[Message] = []
-    images = 0
+    urls: list[str] = []
     for i, m in enumerate(req.messages):
         if not isinstance(m, dict):
             raise BadRequest(f"messages[{i}] must be an object")
@@ -195,30 +112,71 @@ def to_messages(
             if kind == "text" and isinstance(p.get("text"), str):
                 parts.append(text_part(p["text"]))
             elif kind == "image_url":
+                if role != "user":
+                    raise BadRequest(f"messages[{i}]: images are only accepted in user messages")
                 spec = p.get("image_url")
                 url = spec.get("url") if isinstance(spec, dict) else spec
                 if not isinstance(url, str):
                     raise BadRequest(f"messages[{i}].content[{j}].image_url.url is missing")
-                images += 1
-                if limit_images is not None and images > limit_images:
+                urls.append(url)
+                if limit_images is not None and len(urls) > limit_images:
                     raise BadRequest(
                         f"At most {limit_images} image(s) may be provided in one request."
                     )
-                parts.append(_image(url, model, min_pixels, max_pixels, max_image_pixels))
+                parts.append({"type": "image", "index": len(urls) - 1})
             else:
                 raise BadRequest(
                     f"messages[{i}].content[{j}]: unsupported part type {kind!r} "
                     "(text and image_url data URLs are supported)"
                 )
-        if role != "user" and any(p["type"] == "image" for p in parts):
-            raise BadRequest(f"messages[{i}]: images are only accepted in user messages")
         if role != "user":
             out.append({"role": role, "content": "".join(p["text"] for p in parts)})
         else:
             out.append({"role": role, "content": parts})
     if not out:
         raise BadRequest("messages must not be empty")
+    images = image_parts(
+        urls,
+        budget=budget,
+        input_mode=model.input_mode,
+        convention=model.convention,
+        max_image_pixels=max_image_pixels,
+        max_request_pixels=max_request_pixels,
+    )
+    for m in out:
+        if isinstance(m["content"], list):
+            m["content"] = [images[p["index"]] if p["type"] == "image" else p for p in m["content"]]
     return out
+
+
+def model_context(model: TransformersModel) -> int:
+    """The checkpoint's context length (text config), the ceiling of any prompt cap."""
+    cfg = model.model.config
+    text = getattr(cfg, "text_config", None) or cfg
+    return int(getattr(text, "max_position_embeddings", 0) or 32768)
+
+
+def check_prompt(messages: list[Message], model: TransformersModel, max_tokens: int) -> int:
+    """The prompt's length in tokens (text tokens of the rendered chat template plus each
+    image's tokens), refused over ``max_tokens`` before any generation. A text far longer
+    than the cap could ever tokenize to (more than 64 characters a token) is refused
+    without tokenizing it."""
+    chars = sum(
+        len(p["text"]) if p["type"] == "text" else 0
+        for m in messages
+        for p in (m["content"] if isinstance(m["content"], list) else [text_part(m["content"])])
+    )
+    if chars > 64 * max_tokens:
+        raise BadRequest(f"the prompt is too long: {chars} characters for a {max_tokens}-token cap")
+    text, images = model.render(messages)
+    ids = model.tokenizer(text, add_special_tokens=False)["input_ids"]
+    n = len(ids) - len(images) + sum(im.frame.tokens for im in images)
+    if n > max_tokens:
+        raise BadRequest(
+            f"the prompt is {n} tokens, above this server's cap of {max_tokens} "
+            "(shorten the history, or send fewer or smaller images)"
+        )
+    return n
 
 
 class BodyLimit:
@@ -340,6 +298,8 @@ def create_app(
     api_key: str | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_image_pixels: int = MAX_IMAGE_PIXELS,
+    max_request_pixels: int = MAX_REQUEST_PIXELS,
+    max_prompt_tokens: int | None = None,
     max_new_tokens_limit: int = MAX_NEW_TOKENS_LIMIT,
     max_pending: int = MAX_PENDING,
     queue_timeout_s: float = QUEUE_TIMEOUT_S,
@@ -349,6 +309,10 @@ def create_app(
     The limits are described in the module docstring."""
     name = served_name or model.name
     created = int(time.time())
+    context = model_context(model)
+    if max_prompt_tokens is not None and not 0 < max_prompt_tokens <= context:
+        raise ConfigError(f"max_prompt_tokens must be in 1..{context} (the model's context)")
+    prompt_cap = max_prompt_tokens or context
     app = FastAPI(title="native-agent serve", version="1")
     expected = f"Bearer {api_key}".encode() if api_key else None
     app.add_middleware(
@@ -400,7 +364,9 @@ def create_app(
         if not pending.acquire(blocking=False):
             return _busy("too many requests are waiting for the model")
         try:
-            messages = to_messages(req, model, limit_images, max_image_pixels)
+            messages = to_messages(req, model, limit_images, max_image_pixels, max_request_pixels)
+            room = context - (limit or model.max_new_tokens)  # the completion must fit too
+            check_prompt(messages, model, max(1, min(prompt_cap, room)))
             stops = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
             if not slot.acquire(timeout=queue_timeout_s):
                 return _busy(f"the model stayed busy for {queue_timeout_s:g} s")

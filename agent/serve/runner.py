@@ -10,16 +10,18 @@ from typing import Any
 
 import uvicorn
 
+from agent.serve.connections import server_config
+
 
 class BackgroundServer:
     """uvicorn in a daemon thread on a socket bound before start, so the port is known."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **guard: Any) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind((host, port))
         self.host, self.port = self.sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        config = server_config(app, log_level="warning", lifespan="off", **guard)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
@@ -50,22 +52,6 @@ class BackgroundServer:
         self.stop()
 
 
-def serve_forever(
-    app: Any,
-    host: str,
-    port: int,
-    *,
-    limit_concurrency: int | None = None,
-    timeout_keep_alive: int = 5,
-) -> None:
-    """Foreground server until Ctrl-C. ``limit_concurrency`` answers 503 beyond that many
-    open connections; idle keep-alive connections close after ``timeout_keep_alive`` s."""
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="info",
-        limit_concurrency=limit_concurrency,
-        timeout_keep_alive=timeout_keep_alive,
-        h11_max_incomplete_event_size=64 * 1024,  # request line + headers
-    )
+def serve_forever(app: Any, host: str, port: int, **guard: Any) -> None:
+    """Foreground server until Ctrl-C, with the settings of :func:`server_config`."""
+    uvicorn.Server(server_config(app, host=host, port=port, log_level="info", **guard)).run()

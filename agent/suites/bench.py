@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.env import Env
-from agent.core.errors import ConfigError
+from agent.core.errors import ConfigError, describe_error
 from agent.core.model import Model
 from agent.core.task import Task
-from agent.episode.loop import Loop, LoopConfig, LoopResult
-from agent.episode.recording import EpisodeWriter
+from agent.episode.loop import LoopConfig
+from agent.episode.runner import env_settings, run_episode
 from agent.safety.secrets import Secrets
 
 SUITES = ("sites", "miniwob")
@@ -57,6 +57,9 @@ class BenchConfig:
     browser_path: str | None = None
     miniwob_max_time_s: float = 120.0
     model_settings: dict[str, Any] = field(default_factory=dict)
+    # NAME → value of the {{secret:NAME}} placeholders (typed, scrubbed from every file
+    # written; results.json keeps the names only). Crosses process / Ray boundaries.
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.suite not in SUITES:
@@ -86,66 +89,6 @@ def _is_ocr(spec: str) -> bool:
     return spec == "ocr" or spec.startswith("ocr:")
 
 
-def run_episode(
-    env: Env,
-    task: Task | None,
-    model: Model,
-    out: Path,
-    config: LoopConfig,
-    extra_meta: dict[str, Any] | None = None,
-    *,
-    goal: str | None = None,
-    url: str | None = None,
-    secrets: Secrets | None = None,
-) -> tuple[LoopResult, Path]:
-    """setup → goal → record one episode. The goal is read after ``task.setup`` because it
-    may come from the live page (MiniWoB++); without a task, ``goal`` is free text and the
-    env is reset to ``url``. ``secrets`` are typed for their placeholders, never recorded."""
-    if task is not None:
-        task.setup(env)
-        goal = task.goal if goal is None else goal
-        obs = env.observe()
-    else:
-        obs = env.reset(url=url)
-    if not goal:
-        raise ConfigError("the episode has no goal")
-    describe = getattr(task, "describe", None)
-    writer = EpisodeWriter(
-        out,
-        {
-            "task": {
-                **(describe() if describe else {}),
-                "goal": goal,
-                "id": getattr(task, "id", None),
-            },
-            "env": {"name": env.name, "kwargs": _env_kwargs(env), "url": url or obs.url},
-            "model": model.describe(),
-            "config": vars(config),
-            **({"secrets": secrets.describe()} if secrets else {}),
-            **(extra_meta or {}),
-        },
-    )
-    try:
-        result = Loop(env, model, writer, config=config, secrets=secrets).run(goal, obs, task)
-    except BaseException as err:
-        writer.finish(
-            LoopResult("error", writer.n_steps, error=f"{type(err).__name__}: {err}").outcome()
-        )
-        raise
-    writer.finish(result.outcome())
-    return result, out
-
-
-def _env_kwargs(env: Env) -> dict[str, Any]:
-    """What it takes to build the same env again (read back by ``agent replay``)."""
-    out: dict[str, Any] = {}
-    for name in ("viewport", "dsf", "max_time_s"):
-        if hasattr(env, name):
-            value = getattr(env, name)
-            out[name] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
 class Worker:
     """Owns one env (built on first use, rebuilt after an env failure) and runs jobs."""
 
@@ -153,6 +96,7 @@ class Worker:
         self.cfg = config
         self.env: Env | None = None
         self.model: Model | None = None
+        self.secrets = Secrets(config.secrets)
 
     # ---- resources --------------------------------------------------------------------
     def _env(self) -> Env:
@@ -207,13 +151,15 @@ class Worker:
             task = self._task(job)
             model, owned = self._model(env, task)
             try:
-                result, _ = run_episode(
+                result = run_episode(
                     env,
-                    task,
                     model,
                     out,
-                    LoopConfig(max_steps=self.cfg.max_steps),
-                    {"bench": {"suite": job.suite, "seed": job.seed}},
+                    task=task,
+                    config=LoopConfig(max_steps=self.cfg.max_steps),
+                    secrets=self.secrets,
+                    env_meta={"kwargs": env_settings(env)},
+                    extra_meta={"bench": {"suite": job.suite, "seed": job.seed}},
                 )
             finally:
                 if owned:
@@ -227,13 +173,14 @@ class Worker:
             )
             if result.error:
                 record["error"] = result.error
+                record["error_code"] = result.error_code
         except Exception as err:  # one broken episode must not end the whole suite
             record.update(status="error", success=False, reward=None, steps=None)
-            record["error"] = f"{type(err).__name__}: {err}"
+            record.update(describe_error(err))
             record["traceback"] = traceback.format_exc(limit=6)
             self._drop_env()  # the env may be broken; the next job builds a fresh one
         record["seconds"] = round(time.perf_counter() - t0, 3)
-        return record
+        return self.secrets.scrub(record)  # an error message may quote a secret
 
     def _drop_env(self) -> None:
         if self.env is not None:
@@ -282,9 +229,8 @@ def action_signature(episode_dir: str | Path) -> list[str]:
     from agent.episode.recording import load_episode
 
     out = []
-    for step in load_episode(episode_dir).steps:
-        for rec in step.get("actions", []):
-            a = rec["action"]
+    for step in load_episode(episode_dir).records:
+        for a in step.executed_actions():
             if a["type"] == "wait":
                 continue
             args = [str(a[k]) for k in ("target", "text", "keys", "direction", "status") if k in a]
@@ -301,7 +247,7 @@ def comparable(
     rows = [{k: r.get(k) for k in keep} for r in results]
     if out is not None:
         for row in rows:
-            row["actions"] = action_signature(Path(out) / row["episode"])
+            row["actions"] = action_signature(Path(out) / str(row["episode"]))
     return sorted(rows, key=lambda r: (r["task"], r["seed"]))
 
 
@@ -317,12 +263,66 @@ def format_table(summary: dict[str, Any], title: str = "task") -> str:
     return "\n".join(lines)
 
 
-def write_results(out: Path, config: BenchConfig, results: list[dict[str, Any]]) -> Path:
-    """``results.json`` (config, per-episode results, summary) and ``results.md``."""
+def write_results(
+    out: Path,
+    config: BenchConfig,
+    results: list[dict[str, Any]],
+    phases: dict[str, dict[str, float]] | None = None,
+) -> Path:
+    """``results.json`` (config with the secrets' names only, per-episode results, summary,
+    per-phase step timings) and ``results.md``."""
     out.mkdir(parents=True, exist_ok=True)
     summary = summarize(results)
-    data = {"config": asdict(config), "results": results, "summary": summary}
+    conf = {**asdict(config), "secrets": {"names": sorted(config.secrets)}}
+    data = {"config": conf, "results": results, "summary": summary}
+    if phases:
+        data["phases"] = phases
     path = out / "results.json"
     path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    (out / "results.md").write_text(format_table(summary) + "\n", encoding="utf-8")
+    md = format_table(summary) + "\n"
+    if phases:
+        md += "\n" + format_phases(phases) + "\n"
+    (out / "results.md").write_text(md, encoding="utf-8")
     return path
+
+
+def phase_stats(out: str | Path, results: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """p50 / p90 (and the step count) of every per-phase timing over all recorded steps of
+    the suite's episodes (``PHASES`` order, then ``step_s``)."""
+    from agent.episode.recording import load_episode
+    from agent.episode.steps import PHASES
+
+    samples: dict[str, list[float]] = {k: [] for k in (*PHASES, "step_s")}
+    for r in results:
+        d = Path(out) / str(r.get("episode"))
+        if not (d / "episode.json").exists():
+            continue
+        for step in load_episode(d).records:
+            for k in samples:
+                if k in step.timings:
+                    samples[k].append(step.timings[k])
+    return {
+        k: {"p50": percentile(v, 50), "p90": percentile(v, 90), "n": len(v)}
+        for k, v in samples.items()
+        if v
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default method), in seconds."""
+    xs = sorted(values)
+    if not xs:
+        raise ValueError("no values")
+    pos = (len(xs) - 1) * q / 100.0
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def format_phases(phases: dict[str, dict[str, float]]) -> str:
+    """A Markdown table of the per-phase step timings in milliseconds."""
+    lines = ["| phase | p50 (ms) | p90 (ms) | steps |", "|---|---:|---:|---:|"]
+    for k, v in phases.items():
+        name = k[:-2] if k.endswith("_s") else k
+        lines.append(f"| {name} | {1000 * v['p50']:.1f} | {1000 * v['p90']:.1f} | {v['n']} |")
+    return "\n".join(lines)

@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.errors import ConfigError
-from agent.suites.bench import BenchConfig, Job, Worker, summarize, write_results
+from agent.suites.bench import (
+    BenchConfig,
+    Job,
+    Worker,
+    phase_stats,
+    summarize,
+    write_results,
+)
 
 
 class Progress:
@@ -202,7 +209,9 @@ def bench(
     progress: bool = True,
 ) -> dict[str, Any]:
     """Run ``jobs`` (sequentially, in ``workers`` processes, or as Ray tasks when ``ray``
-    is an address or ``"local"``); writes results.json / results.md under ``config.out``."""
+    is an address or ``"local"``); writes results.json / results.md under ``config.out``,
+    with p50 / p90 of each step phase over every recorded step."""
     results = run_jobs(jobs, config, workers=workers, ray=ray, progress=progress)
-    path = write_results(Path(config.out), config, results)
-    return {"results": results, "summary": summarize(results), "path": str(path)}
+    phases = phase_stats(config.out, results)
+    path = write_results(Path(config.out), config, results, phases)
+    return {"results": results, "summary": summarize(results), "phases": phases, "path": str(path)}

@@ -1,9 +1,10 @@
-"""``TransformersModel``: Qwen2-VL, Qwen2.5-VL and UI-TARS (v1 = Qwen2-VL arch, 1.5 =
-Qwen2.5-VL arch) in-process with transformers, at native resolution.
+"""``TransformersModel``: Qwen2-VL, Qwen2.5-VL, UI-TARS (v1 = Qwen2-VL arch, 1.5 = Qwen2.5-VL
+arch), Qwen3-VL (dense and MoE) and Qwen3.5 in-process with transformers, at native resolution.
 
 Input: the Frame says how each screenshot becomes model input (``mode_for(format)``: pad to
-multiples of 28 — no resampling — except UI-TARS-1.5, whose absolute coordinates live in
-the smart-resized space it was trained on). ``pixel_values`` / ``image_grid_thw`` come from
+multiples of the profile's grid — 28, or 32 for Qwen3-VL / Qwen3.5 — with no resampling,
+except UI-TARS-1.5, whose absolute coordinates live in the smart-resized space it was
+trained on). ``pixel_values`` / ``image_grid_thw`` come from
 :func:`model.vision.qwen2vl_inputs` (equal to ``Qwen2VLImageProcessor``'s output, with the
 checkpoint's own mean/std/patch sizes), and the chat template's ``<|image_pad|>`` is
 expanded to exactly that many tokens, so the checkpoint's processor never resamples.
@@ -28,6 +29,7 @@ from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.stopping import cut_at_stop
 from model.parsers import convention_for, mode_for
+from model.profiles import vision_settings
 from model.prompts import Family, ImagePart, Message, build_messages, resolve_family
 
 END_TOKENS = ("<|im_end|>", "<|endoftext|>")
@@ -102,7 +104,7 @@ class TransformersModel(Model):
         model_type = getattr(model.config, "model_type", None)
         fam = family if isinstance(family, Family) else None
         self.family = fam or resolve_family(name, model_type=model_type, family=family)
-        self.format = format or self.family.format
+        self.format = format or self.family.format_for(action_space)
         self.input_mode = mode_for(self.format)
         self.convention = convention_for(self.format)
         self.max_tokens = max_image_tokens  # None: the checkpoint's max_pixels, see below
@@ -116,6 +118,7 @@ class TransformersModel(Model):
         self.device = next(model.parameters()).device
         self._lock = threading.Lock()
         self._vision_kwargs = self._check_image_processor()
+        self.grid = self._vision_kwargs["patch_size"] * self._vision_kwargs["merge_size"]
         if self.max_tokens is None:
             self.max_tokens = self._processor_token_cap()
         tok = self.tokenizer
@@ -131,34 +134,32 @@ class TransformersModel(Model):
             )
 
     def _check_image_processor(self) -> dict[str, Any]:
-        """Our pixel tensors must be what this checkpoint's processor would produce."""
+        """Our pixel tensors must be what this checkpoint's processor would produce: its own
+        patch / merge / mean / std (the profile's defaults only where it says nothing)."""
         ip = getattr(self.processor, "image_processor", None)
         if ip is None:
             raise ModelError(f"{self.name}: the processor has no image processor")
-        patch, merge = int(ip.patch_size), int(ip.merge_size)
-        if patch * merge != 28:
+        vs = vision_settings(self.family, ip)
+        self._max_pixels = vs.pop("max_pixels")
+        min_pixels = vs.pop("min_pixels")
+        grid = vs["patch_size"] * vs["merge_size"]
+        if grid != self.family.grid:
             raise ModelError(
-                f"{self.name}: patch_size*merge_size = {patch * merge}, expected 28 (Qwen2-VL)"
+                f"{self.name}: patch_size*merge_size = {grid}, but the {self.family.name} "
+                f"profile expects {self.family.grid}; pass --model-family to pick another"
             )
-        return {
-            "patch_size": patch,
-            "merge_size": merge,
-            "temporal_patch_size": int(ip.temporal_patch_size),
-            "mean": tuple(float(v) for v in ip.image_mean),
-            "std": tuple(float(v) for v in ip.image_std),
-            # when the Frame must resample (token cap, UI-TARS-1.5's smart_resize space),
-            # resample as this checkpoint's own processor does: PIL or torchvision bicubic
-            "resampler": "pil" if type(ip).__name__.endswith("Pil") else "torchvision",
-        }
+        # resize floor: the profile's when it names one (UI-TARS: its parser's), else the
+        # checkpoint's processor's
+        self.min_pixels = self.family.min_pixels or (int(min_pixels) if min_pixels else None)
+        # when the Frame must resample (token cap, UI-TARS-1.5's smart_resize space),
+        # resample as this checkpoint's own processor does: PIL or torchvision bicubic
+        vs["resampler"] = "pil" if type(ip).__name__.endswith("Pil") else "torchvision"
+        return vs
 
     def _processor_token_cap(self) -> int | None:
         """The checkpoint's own ``max_pixels`` as an image-token cap: past it the model was
         never shown a screen, so the Frame resamples there (and says so)."""
-        ip = self.processor.image_processor
-        size = getattr(ip, "size", None) or {}
-        longest = size.get("longest_edge") if hasattr(size, "get") else None
-        longest = longest or getattr(ip, "max_pixels", None)
-        return int(longest) // 28**2 if longest else None
+        return int(self._max_pixels) // self.grid**2 if self._max_pixels else None
 
     # ---- prompt rendering -------------------------------------------------------------
     def messages(self, request: ModelRequest) -> list[Message]:
@@ -278,7 +279,7 @@ class TransformersModel(Model):
                 self.tokenizer,
                 prompt_len,
                 format=self.format if stop_at_action else None,
-                stops=stop or (),
+                stops=[*(stop or ()), *self.family.stop],
                 end_tokens=END_TOKENS,
             )
             processors = []
@@ -367,15 +368,23 @@ class TransformersModel(Model):
         }
 
 
+MODEL_CLASSES = {
+    "qwen2_vl": "Qwen2VLForConditionalGeneration",
+    "qwen2_5_vl": "Qwen2_5_VLForConditionalGeneration",
+    "qwen3_vl": "Qwen3VLForConditionalGeneration",
+    "qwen3_vl_moe": "Qwen3VLMoeForConditionalGeneration",
+    "qwen3_5": "Qwen3_5ForConditionalGeneration",
+    "qwen3_5_moe": "Qwen3_5MoeForConditionalGeneration",
+}
+
+
 def model_class(model_type: str | None) -> Any:
-    """The generation class for a config's ``model_type``."""
+    """The generation class for a config's ``model_type`` (auto for anything else)."""
     import transformers
 
-    if model_type == "qwen2_vl":
-        return transformers.Qwen2VLForConditionalGeneration
-    if model_type == "qwen2_5_vl":
-        return transformers.Qwen2_5_VLForConditionalGeneration
-    return transformers.AutoModelForImageTextToText
+    name = MODEL_CLASSES.get(model_type or "")
+    cls = getattr(transformers, name, None) if name else None
+    return cls or transformers.AutoModelForImageTextToText
 
 
 HF_SETTINGS = frozenset(

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS
+from agent.core.coords import DEFAULT_MAX_TOKENS, MIN_PIXELS
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.images import model_png, png_data_url
@@ -76,7 +76,8 @@ class OpenAIModel(Model):
         self.model_name = model
         self.base_url = base_url.rstrip("/")
         self.family: Family = resolve_family(model, family=family)
-        self.format = format or self.family.format
+        self.format = format or self.family.format_for(action_space)
+        self.grid, self.min_pixels = self.family.grid, self.family.min_pixels  # profile data
         self.input_mode = mode_for(self.format)
         self.convention = convention_for(self.format)
         self.max_tokens = max_image_tokens
@@ -118,7 +119,7 @@ class OpenAIModel(Model):
             wire.append({"role": m["role"], "content": parts})
         pixels = {
             "min_pixels": MIN_PIXELS,
-            "max_pixels": max(largest, (self.max_tokens or DEFAULT_MAX_TOKENS) * FACTOR**2),
+            "max_pixels": max(largest, (self.max_tokens or DEFAULT_MAX_TOKENS) * self.grid**2),
         }
         body: dict[str, Any] = {
             "model": self.model_name,
@@ -130,7 +131,7 @@ class OpenAIModel(Model):
         }
         if self.family.keep_special_tokens:
             body["skip_special_tokens"] = False  # vLLM: keep <|box_start|> ... in the text
-        if self.format == "qwen2.5-vl":
+        if self.format in ("qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile"):
             body["stop"] = ["</tool_call>"]
             body["include_stop_str_in_output"] = True
         return body

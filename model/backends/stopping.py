@@ -68,8 +68,8 @@ def _grounding_complete(text: str, box_end: str) -> bool:
 
 def action_complete(format: str, text: str) -> bool:
     """True once ``text`` holds the first complete action of ``format``."""
-    if format == "qwen2.5-vl":
-        return "</tool_call>" in text
+    if format in ("qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile"):
+        return "</tool_call>" in text[text.rfind("</think>") + 1 :]  # not inside a thought
     if format in ("ui-tars", "ui-tars-1.5"):
         return _uitars_complete(text)
     if format == "qwen2-vl":

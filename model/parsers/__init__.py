@@ -10,6 +10,8 @@ the offending fragment — never a guessed action, never an internal exception.
 
 from __future__ import annotations
 
+from typing import Any
+
 from agent.core.actions import action_points
 from agent.core.coords import Convention, Frame, Mode, check_on_screen
 from agent.core.errors import ConfigError, CoordinateError, ParseError
@@ -28,12 +30,15 @@ from model.parsers.json_actions import parse_json
 from model.parsers.qwen25 import parse_qwen25
 from model.parsers.uitars import parse_uitars
 
+UITARS_MIN_PIXELS = 100 * 28 * 28  # ui-tars action_parser.MIN_PIXELS: its smart_resize floor
+
 __all__ = [
     "FORMATS",
     "MAX_TEXT_CHARS",
     "FormatSpec",
     "Parsed",
     "convention_for",
+    "frame_options",
     "mode_for",
     "parse",
     "spec_for",
@@ -71,11 +76,28 @@ FORMATS: dict[str, FormatSpec] = {
             "bbox_2d/point_2d JSON or <tool_call> computer_use/mobile_use, input px",
         ),
         FormatSpec(
+            "qwen3-vl",
+            "norm1000",
+            "pad",
+            parse_qwen25,
+            "computer_use tool calls (JSON or Qwen3.5 XML), bbox_2d/point_2d, 0–1000",
+            factor=32,
+        ),
+        FormatSpec(
+            "qwen3-vl-mobile",
+            "norm999",
+            "pad",
+            parse_qwen25,
+            "mobile_use tool calls as Qwen3-VL's mobile cookbook, 0–999",
+            factor=32,
+        ),
+        FormatSpec(
             "ui-tars",
             "norm1000",
             "pad",
             parse_uitars,
             "UI-TARS v1: Thought/Action calls, 0–1000",
+            min_pixels=UITARS_MIN_PIXELS,
         ),
         FormatSpec(
             "ui-tars-1.5",
@@ -83,6 +105,7 @@ FORMATS: dict[str, FormatSpec] = {
             "resize",
             parse_uitars,
             "UI-TARS-1.5: Thought/Action calls, px of the smart-resized input",
+            min_pixels=UITARS_MIN_PIXELS,
         ),
     )
 }
@@ -106,6 +129,18 @@ def convention_for(format: str) -> Convention:
 def mode_for(format: str) -> Mode:
     """How screenshots become model input for this format ('pad' or 'resize')."""
     return spec_for(format).mode
+
+
+def frame_options(
+    format: str, *, factor: int | None = None, min_pixels: int | None = None
+) -> dict[str, Any]:
+    """``Frame.for_screen`` keywords the format's models need (grid, resize floor); a model
+    that knows better (its checkpoint's processor) passes its own values."""
+    spec = spec_for(format)
+    out: dict[str, Any] = {"factor": factor or spec.factor}
+    if (min_pixels or spec.min_pixels) is not None:
+        out["min_pixels"] = min_pixels or spec.min_pixels
+    return out
 
 
 def parse(format: str, text: str, frame: Frame, *, convention: Convention | None = None) -> Parsed:

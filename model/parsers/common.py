@@ -53,6 +53,8 @@ class FormatSpec:
     mode: Mode
     parse: Callable[[str, Ctx], Parsed]
     description: str = ""
+    factor: int = 28  # vision grid (patch × merge) of the models that speak it: 28 or 32
+    min_pixels: int | None = None  # smart_resize floor in resize mode (None: 2×2 grid cells)
 
 
 def one_line(msg: object, limit: int = _REASON_CHARS) -> str:

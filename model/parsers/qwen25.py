@@ -1,4 +1,5 @@
-"""Qwen2.5-VL: absolute pixels of the model input, in two shapes.
+"""Qwen2.5-VL (absolute pixels of the model input) and Qwen3-VL / Qwen3.5 (0–1000, mobile
+0–999): the same shapes, the coordinate space comes from the format's convention.
 
 * grounding JSON — ``{"bbox_2d": [x1, y1, x2, y2], "label": …}`` or ``{"point_2d": [x, y]}``,
   one object or a list, often in a ```json fence → one click (or the verb said before it)
@@ -7,12 +8,23 @@
   {"action": …}}</tool_call>`` with the action names of the Qwen2.5-VL cookbook tools
   (``computer_use``: key, type, mouse_move, left_click, left_click_drag, right_click,
   middle_click, double_click, scroll, wait, terminate; ``mobile_use``: key, click,
-  long_press, swipe, type, system_button, open, wait, terminate). ``answer`` (Qwen3-VL) is
-  accepted as a successful finish with that answer.
+  long_press, swipe, type, system_button, open, wait, terminate); Qwen3-VL adds
+  ``triple_click`` (the cookbook: "simulated as double-click"), ``hscroll`` and ``answer``
+  (a successful finish with that answer);
+* Qwen3.5's XML calls — ``<tool_call><function=computer_use><parameter=action>left_click
+  </parameter><parameter=coordinate>[500, 500]</parameter></function></tool_call>`` (each
+  value JSON when it parses as JSON, else text).
+
+A click or drag without ``coordinate`` acts from the current pointer, as the cookbook's tool
+does (``left_click`` after ``mouse_move``; ``left_click_drag`` to ``coordinate``): the pointer
+comes from the Frame (the env tracks it), and an unknown pointer is a ParseError.
+``<think>…</think>`` and ``Thought:`` / ``Action:`` text before the call become the thought.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from agent.core.actions import (
@@ -52,6 +64,7 @@ MOBILE_TOOLS = frozenset({"mobile_use", "mobile"})
 SCROLL_PIXELS_PER_NOTCH = 100
 MAX_NOTCHES = 100
 _NOISE = ("<think>", "</think>", "<thinking>", "</thinking>", "```json", "```")
+_XML_FUNCTION = re.compile(r"<function=([^>\n]{1,100})>")
 
 
 def _thought(prefix: str) -> str | None:
@@ -61,13 +74,18 @@ def _thought(prefix: str) -> str | None:
 
 
 def parse_qwen25(text: str, ctx: Ctx) -> Parsed:
+    # a thinking model may draft calls inside <think>…</think>: only what follows it acts
+    end = text.rfind("</think>")
+    thinking, text = (text[: end + 8], text[end + 8 :]) if end >= 0 else ("", text)
     calls = tagged(text, "<tool_call>", "</tool_call>")
     if calls:
         actions: list[Action] = []
         for body, _s, _e in calls:
             with guard(ctx, body):
-                actions.extend(_tool_call(loads(body.strip(), ctx), body, ctx))
-        return Parsed(_thought(text[: calls[0][1]]), actions)
+                call = _xml_call(body, ctx) if "<function=" in body else loads(body.strip(), ctx)
+                actions.extend(_tool_call(call, body, ctx))
+        return Parsed(_thought(thinking + text[: calls[0][1]]), actions)
+    text = thinking + text
     found = find_json(text)
     if found is None:
         raise ctx.fail(text, "no <tool_call> and no bbox_2d/point_2d JSON found")
@@ -83,6 +101,34 @@ def parse_qwen25(text: str, ctx: Ctx) -> Parsed:
         with guard(ctx, repr(obj)):
             actions.append(_grounded(obj, verb, ctx))
     return Parsed(_thought(text[:start]), actions)
+
+
+def _xml_value(raw: str) -> Any:
+    raw = raw.strip("\n")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _xml_call(body: str, ctx: Ctx) -> dict[str, Any]:
+    """Qwen3.5's ``<function=NAME><parameter=KEY>VALUE</parameter>…</function>`` → the JSON
+    call shape (linear scan: each tag is found once, left to right)."""
+    m = _XML_FUNCTION.search(body)
+    if m is None:
+        raise ctx.fail(body, "malformed <function=…> call")
+    end = body.find("</function>", m.end())
+    inner = body[m.end() : end if end >= 0 else len(body)]
+    args: dict[str, Any] = {}
+    for content, start, _end in tagged(inner, "<parameter=", "</parameter>"):
+        key, sep, raw = content.partition(">")
+        key = key.strip()
+        if not sep or not key or "\n" in key or len(key) > 100:
+            raise ctx.fail(inner[start : start + 80], "malformed <parameter=…>")
+        if key in args:
+            raise ctx.fail(inner[start : start + 80], f"parameter {key!r} given twice")
+        args[key] = _xml_value(raw)
+    return {"name": m.group(1).strip(), "arguments": args}
 
 
 def _grounded(obj: dict[str, Any], verb: Verb, ctx: Ctx) -> Action:
@@ -129,6 +175,17 @@ def _tool_call(call: Any, fragment: str, ctx: Ctx) -> list[Action]:
     raise ctx.fail(fragment, f"unknown tool {name!r}; expected computer_use or mobile_use")
 
 
+def _pointer(action: str, fragment: str, ctx: Ctx) -> tuple[float, float]:
+    """The env's pointer (screenshot px), for calls that act where the cursor is."""
+    if ctx.frame.pointer is None:
+        raise ctx.fail(
+            fragment,
+            f"{action} without 'coordinate' acts at the pointer, whose position is unknown "
+            "(no earlier mouse_move or click in this env)",
+        )
+    return ctx.frame.pointer
+
+
 def _at(args: dict[str, Any], key: str, fragment: str, ctx: Ctx) -> tuple[float, float]:
     if key not in args:
         raise ctx.fail(fragment, f"missing {key!r}")
@@ -164,9 +221,12 @@ def _computer(action: str, args: dict[str, Any], fragment: str, ctx: Ctx) -> Act
         "right_click": RightClick,
         "middle_click": MiddleClick,
         "double_click": DoubleClick,
+        "triple_click": DoubleClick,  # Qwen3-VL cookbook: "simulated as double-click"
         "mouse_move": Hover,
     }
     if action in clicks:
+        if "coordinate" not in args and action != "mouse_move":
+            return clicks[action](point=_pointer(action, fragment, ctx))
         return clicks[action](point=_at(args, "coordinate", fragment, ctx))
     if action == "key":
         keys = args.get("keys", args.get("text"))
@@ -182,15 +242,18 @@ def _computer(action: str, args: dict[str, Any], fragment: str, ctx: Ctx) -> Act
         for key in ("startCoordinate", "start_coordinate"):
             if key in args:
                 return Drag(start=_at(args, key, fragment, ctx), end=end)
-        raise ctx.fail(fragment, "left_click_drag without a start point (start is unknown)")
-    if action == "scroll":
+        # cookbook: "Click and drag the cursor to a specified (x, y)": from the pointer
+        return Drag(start=_pointer(action, fragment, ctx), end=end)
+    if action in ("scroll", "hscroll"):
         pixels = number(args.get("pixels"), ctx, "pixels")
         if pixels == 0:
             raise ctx.fail(fragment, "scroll of 0 pixels")
         notches = min(MAX_NOTCHES, max(1, round(abs(pixels) / SCROLL_PIXELS_PER_NOTCH)))
         point = _at(args, "coordinate", fragment, ctx) if "coordinate" in args else None
-        # cookbook: "Positive values scroll up, negative values scroll down"
-        return Scroll(direction="up" if pixels > 0 else "down", amount=notches, point=point)
+        point = point or ctx.frame.pointer  # the wheel turns where the cursor is
+        # cookbook: "Positive values scroll up, negative values scroll down"; hscroll: right
+        ways = ("up", "down") if action == "scroll" else ("right", "left")
+        return Scroll(direction=ways[0] if pixels > 0 else ways[1], amount=notches, point=point)
     if action == "wait":
         return _wait(args, fragment, ctx)
     if action == "terminate":

@@ -8,7 +8,14 @@ Output shape::
 
 Coordinates come as ``'(x,y)'``, ``'(x1,y1,x2,y2)'`` (a box: its centre),
 ``'<|box_start|>(x,y)<|box_end|>'``, ``'<point>x y</point>'`` or ``'<bbox>x1 y1 x2 y2</bbox>'``.
-Several calls after ``Action:`` (newline- or blank-line-separated) are several actions.
+
+Agreement with the official parser (PyPI ``ui-tars``, ``parse_action_to_structure_output``,
+tested differentially): when ``Action:`` appears more than once, the last one holds the
+actions, as ``text.split("Action: ")[-1]`` does; several calls after it (newline- or
+blank-line-separated) are several actions; an empty argument (``time=''``) is absent; the
+v1 mobile ``scroll(start_box=…, end_box=…)`` is a swipe from start to end. Beyond the official
+parser we accept floats in ``<point>``/``<bbox>``, ``Action:`` without a space, calls separated
+by one newline, and unescaped apostrophes inside strings.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from agent.core.actions import (
     Point,
     RightClick,
     Scroll,
+    Swipe,
     Type,
     Wait,
 )
@@ -79,13 +87,10 @@ def _thought(preamble: str) -> str | None:
 def parse_uitars(text: str, ctx: Ctx) -> Parsed:
     # "Action:" at a line start marks actions (a thought may mention "Action:" mid-line);
     # failing that, the last "Action:" anywhere, as UI-TARS's own parser does
-    marks = list(_ACTION_LINE.finditer(text)) or list(_ACTION_ANY.finditer(text))[-1:]
+    marks = list(_ACTION_LINE.finditer(text)) or list(_ACTION_ANY.finditer(text))
     if marks:
         thought = _thought(text[: marks[0].start()])
-        chunks = [
-            text[m.end() : (marks[k + 1].start() if k + 1 < len(marks) else len(text))]
-            for k, m in enumerate(marks)
-        ]
+        chunks = [text[marks[-1].end() :]]  # official: the last "Action:" holds the actions
     else:  # a bare call, as grounding prompts get
         thought, chunks = None, [text]
     actions: list[Action] = []
@@ -100,7 +105,7 @@ def parse_uitars(text: str, ctx: Ctx) -> Parsed:
 
 def _where(call: Call, keys: tuple[str, ...], ctx: Ctx) -> tuple[Point, Box | None] | None:
     for key in keys:
-        if key in call.args:
+        if call.args.get(key, "") != "":
             return ctx.coords(call.args[key])
     return None
 
@@ -113,8 +118,9 @@ def _need(call: Call, keys: tuple[str, ...], ctx: Ctx) -> tuple[Point, Box | Non
 
 
 def _arg(call: Call, *keys: str) -> str | None:
+    """The first of ``keys`` given with a non-empty value (official: ``''`` means absent)."""
     for key in keys:
-        if key in call.args:
+        if call.args.get(key, "") != "":
             return call.args[key]
     return None
 
@@ -141,6 +147,10 @@ def _action(call: Call, ctx: Ctx) -> Action:
             raise ctx.fail(call.fragment, "type needs content='…'")
         enter = content.endswith("\n")  # UI-TARS: a trailing \n submits
         return Type(text=content[:-1] if enter else content, enter=enter)
+    if name == "scroll" and _where(call, _END_KEYS, ctx) and not _arg(call, "direction"):
+        start, _ = _need(call, _START_KEYS, ctx)  # v1 mobile: scroll(start_box, end_box)
+        end, _ = _need(call, _END_KEYS, ctx)
+        return Swipe(start=start, end=end)
     if name == "scroll":
         direction = (_arg(call, "direction") or "").strip().lower()
         if direction not in _DIRECTIONS:
@@ -150,8 +160,9 @@ def _action(call: Call, ctx: Ctx) -> Action:
     if name == "wait":
         return Wait(seconds=UITARS_WAIT_SECONDS)
     if name in ("finished", "finish"):
-        answer = _arg(call, "content", "answer")
-        return Finish(status="success", answer=strip_or_none(answer))
+        # as the official parser: leading blanks dropped, '' is no answer
+        answer = (_arg(call, "content", "answer") or "").lstrip()
+        return Finish(status="success", answer=answer or None)
     if name in ("open_app", "open"):
         app = _arg(call, "app_name", "name", "text")
         if not app or not app.strip():

@@ -6,7 +6,7 @@ An :class:`ImagePart` carries the Observation and its Frame, so each backend ren
 same conversation its own way (the HF backend: chat template + our pixel tensors; the
 OpenAI backend: lossless PNG data URLs of the model image).
 
-Shape (consecutive user messages are merged)::
+Shape (consecutive user messages are merged unless the profile keeps ``separate_turns``)::
 
     [system]  family system prompt (may be absent: the chat template adds its default)
     user      task (+ older steps as text lines, or UI-TARS: the prompt)
@@ -16,11 +16,11 @@ Shape (consecutive user messages are merged)::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.core.coords import Frame
+from agent.core.coords import NORM_SCALE, Frame
 from agent.core.model import HistoryItem, ModelRequest
 from agent.core.observation import Observation
 from model.prompts import templates
@@ -74,8 +74,9 @@ def _screen_size(frame: Frame) -> tuple[int, int]:
     """The screen size in the model's coordinate space (what a tool prompt must state)."""
     if frame.convention == "screen":
         return frame.screen_w, frame.screen_h
-    if frame.convention == "norm1000":
-        return 1000, 1000
+    if frame.convention in NORM_SCALE:
+        full = round(NORM_SCALE[frame.convention])
+        return full, full
     return frame.input_w, frame.input_h
 
 
@@ -88,6 +89,86 @@ def _notes(request: ModelRequest) -> list[str]:
     return notes
 
 
+@dataclass(frozen=True)
+class Opening:
+    """A prompt style's first turn: system text (None: the chat template's default) and the
+    user text; ``image_first`` puts the first screenshot before that text (Qwen3-VL's
+    computer cookbook sends ``[image, query]``)."""
+
+    system: str | None
+    text: str
+    image_first: bool = False
+
+
+_PROGRESS = "Task progress (You have done the following operation on the current device): "
+
+
+def _uitars(v15: bool) -> Callable[..., Opening]:
+    def build(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
+        text = templates.ui_tars_prompt(task, v15=v15, language=language, space=space)
+        return Opening(templates.SYSTEM_DEFAULT, text)
+
+    return build
+
+
+def _qwen25(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
+    w, h = _screen_size(frame)
+    text = f"The user query: {task}"
+    if lines:  # the mobile cookbook's history: "Step 1: …; Step 2: …; "
+        text += "\n" + _PROGRESS + "".join(f"{line}; " for line in lines)
+    return Opening(templates.qwen25_system(w, h, mobile=space == "mobile"), text)
+
+
+def _qwen3(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
+    w, h = _screen_size(frame)
+    if space == "mobile":  # cookbooks/mobile_agent.ipynb's user query, verbatim shape
+        history = "".join(f"{line}; " for line in lines)
+        text = f"The user query: {task}.\n{_PROGRESS}{history}.\n"
+        return Opening(templates.qwen3_system(w, h, mobile=True), text)
+    text = task
+    if lines:
+        text += "\n" + _PROGRESS + "".join(f"{line}; " for line in lines)
+    return Opening(templates.qwen3_system(w, h, mobile=False), text, image_first=True)
+
+
+def _grounding(ref: tuple[str, str], box: tuple[str, str]) -> Callable[..., Opening]:
+    def build(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
+        text = templates.grounding_instruction(task, ref=ref, box=box)
+        if lines:
+            text += "\nPrevious steps:\n" + "\n".join(lines)
+        return Opening(None, text)  # the chat template adds its default system prompt
+
+    return build
+
+
+def _json(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
+    text = f"Task: {task}"
+    if lines:
+        text += "\nPrevious steps:\n" + "\n".join(lines)
+    return Opening(templates.json_system(frame), text)
+
+
+# prompt style (a profile's ``prompt`` field) → its first turn
+PROMPTS: dict[str, Callable[..., Opening]] = {
+    "ui-tars-1.5": _uitars(True),
+    "ui-tars-v1": _uitars(False),
+    "qwen2.5-vl": _qwen25,
+    "qwen3-vl": _qwen3,
+    "qwen2-vl": _grounding(
+        ("<|object_ref_start|>", "<|object_ref_end|>"), ("<|box_start|>", "<|box_end|>")
+    ),
+    "qwen-vl": _grounding(("<ref>", "</ref>"), ("<box>", "</box>")),
+    "json": _json,
+}
+
+
+def strip_think(text: str) -> str:
+    """A reply without its ``<think>…</think>`` block (Qwen3 thinking variants): history
+    keeps what the model decided, not how (as the Qwen3 chat templates do)."""
+    end = text.rfind("</think>")
+    return text[end + len("</think>") :].lstrip("\n") if end >= 0 else text
+
+
 def build_messages(
     request: ModelRequest,
     family: Family | str,
@@ -96,70 +177,51 @@ def build_messages(
     action_space: str = "computer",
     language: str = "English",
 ) -> list[Message]:
-    """The conversation for one decision, in the family's prompt style (see module doc)."""
+    """The conversation for one decision, in the profile's prompt style and chat structure
+    (see module doc): ``separate_turns`` keeps the prompt and each screenshot as their own
+    user turns, as UI-TARS's official examples send them."""
     fam = get_family(family) if isinstance(family, str) else family
-    mobile = action_space == "mobile"
     frame = request.frame
     older, windowed = _split_history(request.history, history_images)
+    lines = [] if fam.history_as_turns else [_line(h) for h in older]
+    opening = PROMPTS[fam.prompt](request.task, frame, lines, action_space, language)
+    reply = strip_think if fam.strip_think else (lambda text: text)
+
     messages: list[Message] = []
-    lines = [_line(h) for h in older]
-
-    if fam.name in ("ui-tars", "ui-tars-1.5"):
-        messages.append({"role": "system", "content": "You are a helpful assistant."})
-        prompt = templates.ui_tars_prompt(
-            request.task, v15=fam.name == "ui-tars-1.5", mobile=mobile, language=language
-        )
-        messages.append({"role": "user", "content": [text_part(prompt)]})
-    elif fam.name == "qwen2.5-vl":
-        w, h = _screen_size(frame)
-        messages.append({"role": "system", "content": templates.qwen25_system(w, h, mobile=mobile)})
-        text = f"The user query: {request.task}"
-        if lines:
-            text += (
-                "\nTask progress (You have done the following operation on the current "
-                "device):\n" + "\n".join(lines)
-            )
-        messages.append({"role": "user", "content": [text_part(text)]})
-    elif fam.name in ("qwen2-vl", "qwen-vl"):
-        tags = (
-            (("<|object_ref_start|>", "<|object_ref_end|>"), ("<|box_start|>", "<|box_end|>"))
-            if fam.name == "qwen2-vl"
-            else (("<ref>", "</ref>"), ("<box>", "</box>"))
-        )
-        text = templates.grounding_instruction(request.task, ref=tags[0], box=tags[1])
-        if lines:
-            text += "\nPrevious steps:\n" + "\n".join(lines)
-        messages.append({"role": "user", "content": [text_part(text)]})
-    else:  # json
-        messages.append({"role": "system", "content": templates.json_system(frame)})
-        text = f"Task: {request.task}"
-        if lines:
-            text += "\nPrevious steps:\n" + "\n".join(lines)
-        messages.append({"role": "user", "content": [text_part(text)]})
-
+    if opening.system is not None:
+        messages.append({"role": "system", "content": opening.system})
+    messages.append({"role": "user", "content": [text_part(opening.text)]})
     if fam.history_as_turns:  # UI-TARS: older responses stay as assistant turns, no image
         for item in older:
-            messages.append({"role": "assistant", "content": item.raw})
+            messages.append({"role": "assistant", "content": reply(item.raw)})
     for item in windowed:
         assert item.observation is not None
         item_frame = item.frame or item.observation.frame(
-            mode=frame.mode, convention=frame.convention
+            mode=frame.mode, convention=frame.convention, factor=frame.factor
         )
         messages.append({"role": "user", "content": [image_part(item.observation, item_frame)]})
-        messages.append({"role": "assistant", "content": item.raw})
+        messages.append({"role": "assistant", "content": reply(item.raw)})
     final: list[dict[str, Any]] = [image_part(request.observation, frame)]
     final += [text_part(n) for n in _notes(request)]
     messages.append({"role": "user", "content": final})
-    return _merge_users(messages)
+    if fam.separate_turns:
+        return messages
+    return _merge_users(messages, image_first=opening.image_first)
 
 
-def _merge_users(messages: list[Message]) -> list[Message]:
+def _merge_users(messages: list[Message], *, image_first: bool = False) -> list[Message]:
     """Join consecutive user messages (the task text and the first screenshot become one
-    turn, as the models' reference code sends them)."""
+    turn, as the cookbooks send them); ``image_first`` moves the opening text after the
+    screenshot it was joined with."""
     out: list[Message] = []
     for m in messages:
         if out and m["role"] == "user" and out[-1]["role"] == "user":
-            out[-1] = {"role": "user", "content": [*out[-1]["content"], *m["content"]]}
+            prev = out[-1]["content"]
+            if image_first and len(prev) == 1 and prev[0]["type"] == "text" and m["content"]:
+                content = [m["content"][0], prev[0], *m["content"][1:]]
+            else:
+                content = [*prev, *m["content"]]
+            out[-1] = {"role": "user", "content": content}
         else:
             out.append(m)
     return out

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import pytest
 
 from agent.calibration import (
+    DEFAULT_FORMATS,
     BoardSurface,
     CalibrationReport,
     Target,
@@ -25,7 +25,8 @@ from agent.calibration import (
 )
 from agent.cli import main
 from agent.core.coords import Frame, screen_to_model
-from model.parsers import parse
+from model.parsers import convention_for, frame_options, mode_for, parse
+from model.profiles import PROFILES
 
 
 def test_grid_targets_cover_the_screen_inside_it() -> None:
@@ -36,16 +37,19 @@ def test_grid_targets_cover_the_screen_inside_it() -> None:
     assert (ts[-1].x, ts[-1].y) == (1359, 761)
 
 
-@pytest.mark.parametrize(
-    ("fmt", "mode", "conv"),
-    [
-        ("qwen2-vl", "pad", "norm1000"),
-        ("ui-tars-1.5", "resize", "abs"),
-        ("qwen-vl", "pad", "norm1000"),
-    ],
-)
-def test_rendered_text_parses_back_to_the_point(fmt: str, mode: str, conv: str) -> None:
-    frame = Frame.for_screen(1366, 768, mode=mode, convention=conv)  # type: ignore[arg-type]
+def test_every_profile_coordinate_space_is_calibrated() -> None:
+    spaces = {convention_for(f) for f in DEFAULT_FORMATS}
+    assert spaces == {"abs", "norm1000", "norm999", "screen"}
+    assert {p.format_for(s) for p in PROFILES.values() for s in ("computer", "mobile")} == set(
+        DEFAULT_FORMATS
+    )
+
+
+@pytest.mark.parametrize("fmt", DEFAULT_FORMATS)
+def test_rendered_text_parses_back_to_the_point(fmt: str) -> None:
+    frame = Frame.for_screen(
+        1366, 768, mode=mode_for(fmt), convention=convention_for(fmt), **frame_options(fmt)
+    )
     for sx, sy in ((683.0, 384.0), (6.0, 761.0), (1359.0, 6.0)):
         mx, my = screen_to_model(frame, sx, sy)
         text = render(fmt, "t", (mx, my), (3.0, 3.0), "exact")
@@ -69,7 +73,8 @@ def test_target_page_records_clicks() -> None:
 
 def _assert_exact(report: CalibrationReport, n_targets: int) -> None:
     assert report.ok, report.table()
-    assert len(report.rows) == 2 * n_targets
+    assert len(report.rows) == len(DEFAULT_FORMATS) * n_targets
+    assert {r.format for r in report.rows} == set(DEFAULT_FORMATS)
     assert report.max_error() == 0.0, report.table()
     for r in report.rows:
         assert r.landed_screen == pytest.approx(r.expected_screen, abs=0)
@@ -83,7 +88,8 @@ def test_board_is_pixel_exact(scale: float) -> None:
     try:
         report = calibrate(surface)
         _assert_exact(report, 3)
-        assert [b.clicks for b in surface.env.state.buttons] == [2, 2, 2]  # type: ignore[attr-defined]
+        n = len(DEFAULT_FORMATS)
+        assert [b.clicks for b in surface.env.state.buttons] == [n, n, n]  # type: ignore[attr-defined]
     finally:
         surface.close()
 
@@ -91,19 +97,13 @@ def test_board_is_pixel_exact(scale: float) -> None:
 def test_cli_board_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["calibrate", "--env", "board", "--scale", "2", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["max_error_px"] == {"qwen2-vl": 0.0, "ui-tars-1.5": 0.0}
+    assert data["max_error_px"] == dict.fromkeys(DEFAULT_FORMATS, 0.0)
     out = tmp_path / "cal.json"
     assert main(["calibrate", "--env", "board", "--json", str(out), "--max-error", "0"]) == 0
     assert "max error qwen2-vl: 0.00 px" in capsys.readouterr().out
     assert json.loads(out.read_text())["env"] == "board"
 
 
-needs_x = pytest.mark.skipif(
-    not (shutil.which("Xvfb") and shutil.which("xdotool")), reason="needs Xvfb and xdotool"
-)
-
-
-@needs_x
 def test_desktop_is_pixel_exact_at_an_odd_screen_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)  # calibrate starts its own Xvfb
     surface = make_surface("desktop", screen=(1366, 768))
@@ -119,17 +119,6 @@ def test_desktop_is_pixel_exact_at_an_odd_screen_size(monkeypatch: pytest.Monkey
         surface.close()
 
 
-def _browser_missing() -> str | None:
-    try:
-        from envs.browser import BrowserEnv  # noqa: F401
-    except ImportError:
-        return "envs.browser is not built yet"
-    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
-        return "no Chromium on PATH"
-    return None
-
-
-@pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
 @pytest.mark.parametrize("dsf", [1.0, 2.0])
 def test_browser_is_pixel_exact(dsf: float) -> None:
     surface = make_surface("browser", viewport=(1366, 768), dsf=dsf)

@@ -229,7 +229,7 @@ def test_generation_stops_at_the_first_complete_action(
 def test_multi_action_setting_keeps_every_action_of_a_turn(tiny_qwen: dict[str, Path]) -> None:
     """NATIVE_AGENT_MULTI_ACTION=true (env → settings → registry) lets one turn hold two
     actions; the default still stops after the first."""
-    two = "Thought: two steps\nAction: click(start_box='(100,100)')\n\nAction: type(content='hi')"
+    two = "Thought: two steps\nAction: click(start_box='(100,100)')\n\ntype(content='hi')"
     for env, kinds in (({"NATIVE_AGENT_MULTI_ACTION": "true"}, ["click", "type"]), ({}, ["click"])):
         settings = resolve_settings({"model": str(tiny_qwen["qwen2-vl"])}, env, None)
         model = load_model(

@@ -10,7 +10,15 @@ import pytest
 from agent.core.actions import Click, Wait
 from agent.core.coords import Frame, screen_to_input, screen_to_model
 from agent.core.errors import ConfigError, ParseError
-from model.parsers import FORMATS, MAX_TEXT_CHARS, Parsed, convention_for, mode_for, parse
+from model.parsers import (
+    FORMATS,
+    MAX_TEXT_CHARS,
+    Parsed,
+    convention_for,
+    frame_options,
+    mode_for,
+    parse,
+)
 
 HD = Frame.for_screen(1920, 1080)  # pad → 1932x1092 model input
 
@@ -36,8 +44,13 @@ def error(fmt: str, text: str, frame: Frame = HD) -> ParseError:
 
 
 def test_formats_and_their_conventions():
-    assert set(FORMATS) == {"json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "ui-tars", "ui-tars-1.5"}
+    assert set(FORMATS) == {
+        "json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile", "ui-tars",
+        "ui-tars-1.5",
+    }  # fmt: skip
     expected = {
+        "qwen3-vl": ("norm1000", "pad"),
+        "qwen3-vl-mobile": ("norm999", "pad"),
         "json": ("screen", "pad"),
         "qwen-vl": ("norm1000", "pad"),
         "qwen2-vl": ("norm1000", "pad"),
@@ -167,6 +180,9 @@ def render(fmt: str, mx: float, my: float, integers: bool) -> str:
         "qwen-vl": f"<ref>target</ref><box>({x},{y}),({x},{y})</box>",
         "qwen2-vl": f"<|object_ref_start|>t<|object_ref_end|><|box_start|>({x},{y})<|box_end|>",
         "qwen2.5-vl": tool_call_raw(x, y),
+        "qwen3-vl": tool_call_raw(x, y),
+        "qwen3-vl-mobile": '<tool_call>\n{"name": "mobile_use", "arguments": '
+        f'{{"action": "click", "coordinate": [{x}, {y}]}}}}\n</tool_call>',
         "ui-tars": f"Thought: go\nAction: click(start_box='<|box_start|>({x},{y})<|box_end|>')",
         "ui-tars-1.5": f"Thought: go\nAction: click(start_box='({x},{y})')",
         "json": f'{{"type": "click", "point": [{x}, {y}]}}',
@@ -183,7 +199,9 @@ def tool_call_raw(x: str, y: str) -> str:
 @pytest.mark.parametrize(("w", "h", "dsf"), SIZES)
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_round_trip(fmt, w, h, dsf):
-    frame = Frame.for_screen(w, h, mode=mode_for(fmt), convention=convention_for(fmt), scale=dsf)
+    frame = Frame.for_screen(
+        w, h, mode=mode_for(fmt), convention=convention_for(fmt), scale=dsf, **frame_options(fmt)
+    )
     sx_per_in, sy_per_in = w / frame.input_w, h / frame.input_h
     if frame.mode == "pad":
         sx_per_in = sy_per_in = 1.0
@@ -193,8 +211,9 @@ def test_round_trip(fmt, w, h, dsf):
         a = one(fmt, render(fmt, mx, my, integers=False), frame)
         assert approx_pt(a.point, (px, py), tol=0.5), (fmt, px, py, a.point)
         # integer output, as models print it: the quantisation step of the convention
-        if frame.convention == "norm1000":
-            tx, ty = frame.input_w / 1000 * sx_per_in, frame.input_h / 1000 * sy_per_in
+        if frame.convention in ("norm1000", "norm999"):
+            full = 1000 if frame.convention == "norm1000" else 999
+            tx, ty = frame.input_w / full * sx_per_in, frame.input_h / full * sy_per_in
         elif frame.convention == "abs":
             tx, ty = 0.5 * sx_per_in, 0.5 * sy_per_in
         else:

@@ -51,6 +51,22 @@ VALID = {
         '<tool_call>{"name": "computer_use", "arguments": {"action": "scroll", "pixels": -300}}'
         "</tool_call>",
     ],
+    "qwen3-vl": [
+        "<think>\nthe button\n</think>\n\nThought: click OK\nAction: click it\n<tool_call>\n"
+        '{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": [500, '
+        "500]}}\n</tool_call>",
+        '[{"bbox_2d": [100, 200, 300, 400], "label": "OK"}]',
+        "<tool_call>\n<function=computer_use>\n<parameter=action>\ntriple_click\n</parameter>\n"
+        "<parameter=coordinate>\n[10, 20]\n</parameter>\n</function>\n</tool_call>",
+        '<tool_call>{"name": "computer_use", "arguments": {"action": "hscroll", "pixels": 200}}'
+        "</tool_call>",
+    ],
+    "qwen3-vl-mobile": [
+        '<tool_call>\n{"name": "mobile_use", "arguments": {"action": "click", "coordinate": '
+        "[998, 998]}}\n</tool_call>",
+        '<tool_call>{"name": "mobile_use", "arguments": {"action": "answer", "text": "42"}}'
+        "</tool_call>",
+    ],
     "ui-tars": [
         "Thought: go\nAction: click(start_box='<|box_start|>(100,200)<|box_end|>')",
         "Thought: t\nAction: drag(start_box='(1,2,3,4)', end_box='(500,600)')\n\n"
@@ -147,6 +163,10 @@ TOKENS = {
     ],
 }
 TOKENS["ui-tars-1.5"] = TOKENS["ui-tars"]
+TOKENS["qwen3-vl"] = TOKENS["qwen3-vl-mobile"] = TOKENS["qwen2.5-vl"] + [
+    "<think>", "</think>", "<function=computer_use>", "<parameter=action>", "</parameter>",
+    "</function>", "<parameter=coordinate>", "triple_click", "hscroll", "answer",
+]  # fmt: skip
 COMMON = ["(", ")", ",", " ", "\n", "1e999", "NaN", "-5", "0", "500", "999", "1000", "12.5"]
 NUMBERS = st.one_of(
     st.integers(-5000, 5000).map(str),
@@ -235,6 +255,6 @@ def test_mutated_valid_outputs(fmt, data, frame):
 @pytest.mark.parametrize("fmt", FMTS)
 def test_valid_templates_parse(fmt):
     """The seeds of the mutations are valid, so mutations start from real outputs."""
-    frame = Frame.for_screen(1920, 1080, mode=FORMATS[fmt].mode)
+    frame = Frame.for_screen(1920, 1080, mode=FORMATS[fmt].mode, factor=FORMATS[fmt].factor)
     for text in VALID[fmt]:
         assert parse(fmt, text, frame).actions

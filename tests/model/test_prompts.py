@@ -109,12 +109,14 @@ def test_ui_tars_prompts() -> None:
     for msgs in (v1, v15):
         prompt = msgs[1]["content"][0]["text"]
         assert prompt.startswith("You are a GUI agent. You are given a task")
-        assert "## Output Format\n```\nThought: ...\nAction: ...\n```" in prompt
         assert "click(start_box='<|box_start|>(x1,y1)<|box_end|>')" in prompt
         assert prompt.rstrip().endswith("## User Instruction\nOpen the settings")
     assert "call_user()" in v1[1]["content"][0]["text"]
     assert "finished(content='xxx')" in v15[1]["content"][0]["text"]
     assert "Use Chinese in `Thought` part." in v15[1]["content"][0]["text"]
+    # official chat structures: v1 sends prompt + screenshot as one user turn, 1.5 separately
+    assert [p["type"] for p in v1[1]["content"]] == ["text", "image"]
+    assert [m["role"] for m in v15] == ["system", "user", "user"]
     mobile = t.ui_tars_prompt("x", v15=True, mobile=True)
     assert "press_home()" in mobile and "open_app(app_name='')" in mobile
 

@@ -18,7 +18,7 @@ _spec.loader.exec_module(check)
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
-    for pkg in ("agent", "agent/core", "agent/episode", "model", "envs"):
+    for pkg in ("agent", "agent/core", "agent/episode", "agent/safety", "model", "envs"):
         (tmp_path / pkg).mkdir(parents=True, exist_ok=True)
         (tmp_path / pkg / "__init__.py").touch()
     for name, text in files.items():
@@ -88,3 +88,18 @@ def test_envs_and_model_use_the_vocabulary_only(tmp_path: Path) -> None:
     assert check.breaches(root) == [
         "envs.web:2 imports agent.episode.loop (envs/model use agent.core)"
     ]
+
+
+def test_the_rooms_of_agent_point_one_way(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "agent/episode/loop.py": "",
+            "agent/safety/gate.py": "def f():\n    from agent.episode.loop import Loop\n",
+            "envs/web.py": "import model.ocr\n",
+            "model/ocr.py": "",
+        },
+    )
+    found = check.breaches(root)
+    assert "agent.safety.gate:2 imports agent.episode.loop (against the layers)" in found
+    assert "envs.web:1 imports model.ocr (against the layers)" in found

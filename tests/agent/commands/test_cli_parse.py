@@ -109,6 +109,35 @@ def test_mode_defaults_to_the_formats_and_can_be_overridden():
     assert resized["input_point"] == [196, 519] and padded["input_point"] == [197, 525]
 
 
+QWEN3_CLICK = (
+    '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", "coordinate": '
+    "[500, 500]}}\n</tool_call>"
+)
+
+
+def test_qwen3_vl_resize_mode_clicks_the_screen_centre():
+    """The issue's example: 0–1000 of the smart-resized 1920x1088 input → (960, 540)."""
+    args = ("parse", "--format", "qwen3-vl", "--screen", "1920x1080")
+    (action,) = ok(*args, "--mode", "resize", QWEN3_CLICK)
+    assert action["type"] == "click"
+    assert action["point"] == [960.0, 540.0] and action["input_point"] == [960, 540]
+    # pad mode: 0–1000 of the 1920x1088 padded input (the model saw the black strip)
+    (padded,) = ok(*args, QWEN3_CLICK)
+    assert padded["point"] == [960.0, 544.0]
+    # mobile cookbook: 0–999
+    mobile = QWEN3_CLICK.replace("computer_use", "mobile_use").replace("left_click", "click")
+    (m,) = ok("parse", "-f", "qwen3-vl-mobile", "--screen", "1920x1080", "--mode", "resize", mobile)
+    assert m["point"] == pytest.approx([500 / 999 * 1920, 500 / 999 * 1080])
+
+
+def test_a_call_without_coordinate_acts_at_the_pointer():
+    bare = '<tool_call>{"name": "computer_use", "arguments": {"action": "left_click"}}</tool_call>'
+    (action,) = ok("parse", "-f", "qwen2.5-vl", "--screen", "800x600", "--pointer", "12,34", bare)
+    assert action["point"] == [12.0, 34.0]
+    res = agent("parse", "-f", "qwen2.5-vl", "--screen", "800x600", bare)
+    assert res.returncode == 2 and "pointer" in res.stderr and len(res.stderr.splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -141,3 +141,24 @@ def test_hidpi_desktop_scale_125() -> None:
     assert f.input_size_units == (1920, 1080)
     assert screen_to_input(f, 2399, 1349) == (1919, 1079)
     assert screen_to_input(f, 1250, 625) == (1000, 500)
+
+
+def test_qwen3_grid_of_32_and_its_0_1000_and_0_999_spaces() -> None:
+    f = Frame.for_screen(1920, 1080, factor=32)
+    assert (f.input_w, f.input_h, f.tokens, f.factor) == (1920, 1088, 2040, 32)
+    assert model_to_screen(f, 500, 500) == (960, 544)  # 0–1000 of the padded input
+    r = Frame.for_screen(1920, 1080, factor=32, mode="resize", convention="norm999")
+    assert (r.input_w, r.input_h) == (1920, 1088)
+    assert model_to_screen(r, 999, 999) == pytest.approx((1920, 1080))
+    assert screen_to_model(r, *model_to_screen(r, 123.4, 567.8)) == pytest.approx((123.4, 567.8))
+    with pytest.raises(VisionInputError, match="factor"):
+        Frame.for_screen(100, 100, factor=31)
+
+
+def test_resize_floor_and_pointer_are_part_of_the_frame() -> None:
+    small = Frame.for_screen(200, 150, mode="resize", convention="abs", min_pixels=100 * 28 * 28)
+    assert (small.input_w, small.input_h) == (336, 252)  # UI-TARS's 78,400 px² floor
+    default = Frame.for_screen(200, 150, mode="resize")
+    assert (default.input_w, default.input_h) == (196, 140)  # 56² floor: nearest multiples
+    f = Frame.for_screen(640, 480, pointer=(10.0, 20.0))
+    assert f.pointer == (10.0, 20.0) and Frame(**f.model_dump()).pointer == (10.0, 20.0)

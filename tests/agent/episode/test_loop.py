@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from agent.core.actions import Action
+from agent.core.coords import Frame
+from agent.core.env import Env
+from agent.core.observation import Observation
 from agent.episode.loop import LoopConfig
 from agent.episode.recording import load_episode
 from agent.episode.runner import run
+from agent.episode.steps import PHASES
+from agent.safety.gate import Decision
 from board_env import BoardEnv
 from model.scripted import ScriptedModel
 
@@ -135,3 +142,100 @@ def test_refuses_to_overwrite_an_episode(tmp_path: Path) -> None:
     with pytest.raises(RecordingError):
         _run(tmp_path, [FINISH])
     assert load_episode(tmp_path / "ep").success
+
+
+# ---- per-phase timings ----------------------------------------------------------------------
+
+
+REPORTED = {"capture_s": 0.004, "decode_s": 0.002, "settle_s": 0.003}
+
+
+class TimedBoard(BoardEnv):
+    """The board, with an action that takes 60 ms and a capture that reports its own phases
+    (as envs that time their capture do, on ``Observation.timings``)."""
+
+    def _execute(self, action: Action, frame: Frame) -> None:
+        time.sleep(0.06)
+        super()._execute(action, frame)
+
+    def _capture(self) -> Observation:
+        obs = super()._capture()
+        time.sleep(sum(REPORTED.values()))  # the time the figures account for
+        obs.timings = dict(REPORTED)  # type: ignore[attr-defined]  # until Observation has it
+        return obs
+
+
+class SlowGate:
+    """Allows everything after 30 ms (a policy that reads a target takes a while)."""
+
+    def check(self, action: Action, env: Env, obs: Observation) -> Decision:
+        time.sleep(0.03)
+        return Decision("allow")
+
+
+def test_every_step_line_carries_the_phase_timings(tmp_path: Path) -> None:
+    bad = "not an action"
+    ep = run(
+        "press OK",
+        env=TimedBoard(),
+        model=ScriptedModel([click(*OK), bad, bad, bad, click(*OK), FINISH]),
+        out=tmp_path / "ep",
+        gate=SlowGate(),
+    )
+    assert [s.actions[0].type if s.actions else None for s in ep.records] == [
+        "click", None,
+    ]  # fmt: skip
+    assert ep.outcome["status"] == "parse_error"
+    for step in ep.records:
+        t = step.timings
+        assert set(PHASES) | {"step_s"} <= set(t), t
+        assert all(t[k] >= 0 for k in PHASES)
+        assert sum(t[k] for k in PHASES) <= t["step_s"] + 1e-6  # the phases partition it
+    click_step, parse_step = ep.records
+    t = click_step.timings
+    assert t["gate_s"] >= 0.03 and t["model_s"] > 0 and t["parse_s"] > 0
+    assert t["execute_s"] >= 0.06  # the action itself, without the env's capture figures
+    # the env's own figures for the screen it captured after the click, taken as reported
+    assert (t["capture_s"], t["decode_s"], t["settle_s"]) == (0.004, 0.002, 0.003)
+    assert t["mask_s"] > 0 and t["record_s"] > 0
+    assert sum(t[k] for k in PHASES) >= 0.8 * t["step_s"]  # little left unaccounted
+    p = parse_step.timings
+    assert p["execute_s"] == p["gate_s"] == p["capture_s"] == 0.0  # nothing ran
+    assert p["parse_s"] > 0 and p["model_s"] > 0  # three attempts, each parsed
+
+
+def test_a_denied_action_times_the_observation_the_loop_makes(tmp_path: Path) -> None:
+    class Deny:
+        def check(self, action: Action, env: Env, obs: Observation) -> Decision:
+            return Decision("deny", "test", "no")
+
+    ep = run("press OK", env=TimedBoard(), model=ScriptedModel([click(*OK), FINISH]),
+             out=tmp_path / "ep", gate=Deny())  # fmt: skip
+    t = ep.records[0].timings
+    assert t["execute_s"] == 0.0 and t["decode_s"] == 0.002
+    assert t["capture_s"] >= 0.004  # the env's figure plus what the loop measured around it
+
+
+class _DenyClicks:
+    def check(self, action: Action, env: Env, obs: Observation) -> Decision:
+        return (
+            Decision("deny", "test", "no clicks") if action.type == "click" else Decision("allow")
+        )
+
+
+def test_step_lines_and_outcomes_carry_stable_error_codes(tmp_path: Path) -> None:
+    typed = json.dumps({"type": "type", "text": "{{secret:missing}}", "point": [100, 65]})
+    outputs = [click(*OK), typed, "not an action", "still not", "nor this"]
+    ep = run(
+        "press OK",
+        env=BoardEnv(),
+        model=ScriptedModel(outputs),
+        out=tmp_path / "ep",
+        gate=_DenyClicks(),  # type: ignore[arg-type]
+    )
+    denied, unknown, broken = ep.steps
+    assert denied["actions"][0]["error_code"] == "denied"
+    assert unknown["actions"][0]["error_code"] == "action_failed"  # no such secret: never typed
+    assert broken["error_code"] == "parse"
+    assert all(a["error_code"] == "parse" for a in broken["attempts"])
+    assert ep.outcome["status"] == "parse_error" and ep.outcome["error_code"] == "parse"

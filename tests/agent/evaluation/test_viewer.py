@@ -3,6 +3,7 @@ executed point and gold box are drawn where they belong on the screenshot."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from pathlib import Path
@@ -44,6 +45,10 @@ STEPS = [  # action, gold box
 ]
 
 
+TIMINGS = {"capture_s": 0.02, "mask_s": 0.01, "model_s": 0.5, "parse_s": 0.001, "gate_s": 0.04,
+           "execute_s": 0.1, "record_s": 0.005, "decode_s": 0.0, "step_s": 0.8}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def episode(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("view") / "ep"
@@ -59,7 +64,7 @@ def episode(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "frame": frame.model_dump(),
             "raw": json.dumps(action),
             "actions": [{"action": action, "input": inp, "result": {}}],
-            "timings": {"model_s": 0.5, "execute_s": 0.1},
+            "timings": TIMINGS,
         }
         if box:
             line["gold"] = gold_entry(action, boxes=[box], source="test")
@@ -132,6 +137,29 @@ def test_episode_page_draws_the_overlays(episode: Path, page, tmp_path: Path) ->
     assert '"model_s": 0.5' in got[0]["text"] and "raw model output" in got[0]["text"]
 
 
+PHASES_JS = """
+() => [...document.querySelectorAll('section.step')].map((sec) => {
+  const bar = sec.querySelector('.phase-bar').getBoundingClientRect();
+  return Object.fromEntries([...sec.querySelectorAll('.phase-bar .phase')].map(
+    (p) => [p.dataset.phase, p.getBoundingClientRect().width / bar.width]));
+})
+"""
+
+
+def test_episode_page_shows_each_steps_phases_as_a_bar(episode: Path, page, tmp_path) -> None:
+    out = tmp_path / "view.html"
+    assert main(["view", str(episode), "--out", str(out), "--no-open"]) == 0
+    page.goto(out.as_uri())
+    bars = page.evaluate(PHASES_JS)
+    assert len(bars) == len(STEPS)
+    shown = {k: v for k, v in TIMINGS.items() if k != "step_s" and v > 0}
+    for bar in bars:
+        # one segment per phase that took time, in the loop's order, as its share of the step
+        assert list(bar) == [k[:-2] for k in shown]
+        for k, v in shown.items():
+            assert bar[k[:-2]] == pytest.approx(v / TIMINGS["step_s"], abs=0.004), (k, bar)
+
+
 def test_report_page_draws_prediction_and_gold(episode: Path, page, tmp_path: Path) -> None:
     preds = [json.dumps({"type": "click", "point": [270.0, 100.0]})]  # just right of the box
     preds.append(json.dumps({"type": "type", "text": "hi", "point": [355.5, 300.0]}))
@@ -146,3 +174,52 @@ def test_report_page_draws_prediction_and_gold(episode: Path, page, tmp_path: Pa
     assert _close(got[0]["pred"], (270.0, 100.0)) and _close(got[0]["exec"], (202.0, 100.0))
     assert _close(got[0]["gold"], (150, 80, 260, 120))
     assert "element" in got[0]["text"] and _close(got[1]["pred"], (355.5, 300.0))
+
+
+def _hostile_episode(root: Path) -> Path:
+    """An episode a stranger sent: a missing last PNG (what a full disk leaves), a step that
+    names a file outside the folder, markup in every recorded string."""
+    out = root / "ep"
+    w = EpisodeWriter(out, {"task": {"goal": '"><script>window.pwned=1</script>'}})
+    obs = Observation(png=_png())
+    secret = root / "secret.png"
+    secret.write_bytes(_png())
+    names = [w.save_screenshot(0, obs), "../secret.png", "0002.png"]
+    for i, name in enumerate(names):
+        w.write_step(
+            {
+                "index": i,
+                "observation": obs.meta(),
+                "screenshot": name,
+                "raw": '<img src=x onerror="window.pwned=2">',
+                "thought": "</pre><script>window.pwned=3</script>",
+                "actions": [
+                    {
+                        "action": {"type": "type", "text": '"><svg onload="window.pwned=4">'},
+                        "input": {},
+                        "result": {"error": "<b onmouseover=alert(1)>x</b>"},
+                    }
+                ],
+            }
+        )
+    w.finish({"status": "failure", "steps": 3, "answer": "<script>window.pwned=5</script>"})
+    return out
+
+
+def test_a_hostile_episode_renders_escaped_and_embeds_nothing_outside(tmp_path: Path, page) -> None:
+    ep = _hostile_episode(tmp_path)
+    for inline in (True, False):
+        out = tmp_path / f"view-{inline}.html"
+        flags = ["--out", str(out), "--no-open", *([] if inline else ["--no-inline"])]
+        assert main(["view", str(ep), *flags]) == 0
+        text = out.read_text()
+        assert "secret.png" not in text or "outside the episode folder" in text
+        page.goto(out.as_uri())
+        assert page.evaluate("() => window.pwned") is None  # no script ran
+        srcs = page.evaluate("() => [...document.images].map((i) => i.src)")
+        assert len(srcs) == 3
+        assert not srcs[0].startswith("data:image/svg")  # the real screenshot is shown
+        said = [base64.b64decode(s.split(",", 1)[1]).decode() for s in srcs[1:]]
+        assert "outside the episode folder" in said[0] and "0002.png is missing" in said[1]
+        body = page.inner_text("body")
+        assert "<script>window.pwned=3</script>" in body  # shown as text

@@ -15,8 +15,8 @@ from agent.core.actions import Action
 from agent.core.observation import StepResult
 from agent.episode.loop import LoopConfig
 from agent.episode.recording import Episode, load_episode
-from agent.replay.live import DEFAULT_THRESHOLD, SETTLE_WAITS, perceptual_diff, replay
-from agent.suites.bench import run_episode
+from agent.episode.runner import env_settings, run_episode
+from agent.replay.live import DEFAULT_THRESHOLD, SETTLE_WAITS, perceptual_diff, replay_live
 from envs.browser import BrowserEnv
 from envs.sites import get_task
 from envs.sites.oracle import OracleModel
@@ -82,7 +82,10 @@ def env():
 def recorded(env: BrowserEnv, tmp_path_factory: pytest.TempPathFactory) -> Episode:
     task = get_task(TASK)
     out = tmp_path_factory.mktemp("rec") / "ep"
-    result, _ = run_episode(env, task, OracleModel(env, task), out, LoopConfig(max_steps=40))
+    result = run_episode(
+        env, OracleModel(env, task), out, task=task, config=LoopConfig(max_steps=40),
+        env_meta={"kwargs": env_settings(env)},
+    )  # fmt: skip
     assert result.status == "success", result
     return load_episode(out)
 
@@ -97,7 +100,7 @@ def _first_settings_step(ep: Episode) -> int:
 
 
 def test_replay_reproduces_the_recording(env: BrowserEnv, recorded: Episode, tmp_path: Path):
-    report = replay(recorded, env=env, out=tmp_path / "replay")
+    report = replay_live(recorded, env=env, out=tmp_path / "replay")
     assert not report.diverged, report.steps
     scores = [c.score for c in report.steps]
     assert len(scores) == len(recorded.steps) and all(s is not None for s in scores)
@@ -122,7 +125,7 @@ def test_replay_reports_divergence_at_the_changed_step(
     env: BrowserEnv, recorded: Episode, tmp_path: Path
 ) -> None:
     expected = _first_settings_step(recorded)
-    report = replay(recorded, env=env, out=tmp_path / "replay", prepare=_dark_theme)
+    report = replay_live(recorded, env=env, out=tmp_path / "replay", prepare=_dark_theme)
     assert report.first_divergence == expected
     by_index = {c.index: c for c in report.steps}
     assert all(not by_index[i].diverged for i in range(expected))
@@ -145,7 +148,9 @@ def test_a_takeover_model_finishes_from_the_divergence(
     task = get_task(TASK)
     rest = task.solution[task.solution.index({"op": "expect", "selector": "#settings-form"}) :]
     takeover = OracleModel(env, task, steps=rest)
-    report = replay(recorded, env=env, model=takeover, out=tmp_path / "replay", prepare=_renamed)
+    report = replay_live(
+        recorded, env=env, model=takeover, out=tmp_path / "replay", prepare=_renamed
+    )
     expected = _first_settings_step(recorded)
     assert report.first_divergence == expected and report.taken_over_at == expected
     assert report.outcome["status"] == "success"  # the display name is Ada Lovelace again
