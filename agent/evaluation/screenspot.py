@@ -335,6 +335,7 @@ def write_screenspot_report(report: dict[str, Any], out: str | Path) -> Path:
             badges=[("hit", bool(s["hit"]))],
             sections=[("raw model output", s.get("raw") or "")],
             error=s.get("error"),
+            root=Path(report["root"]),  # the viewer shows only images inside the dataset
         )
         for k, s in enumerate(report["samples"])
     ]

@@ -138,6 +138,30 @@ def test_play_miniwob_through_make(tmp_path: Path) -> None:
     assert (episode_dir / "0000.png").exists() and (episode_dir / "0001.png").exists()
 
 
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Any]:
+    """``serve(name, html)`` → the page's URL on a real HTTP server on 127.0.0.1 (the default
+    policy refuses file: pages)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+
+    def page(name: str, html: str) -> str:
+        (root / name).write_text(html)
+        return f"http://127.0.0.1:{httpd.server_address[1]}/{name}"
+
+    yield page
+    httpd.shutdown()
+    httpd.server_close()
+
+
 PAY_PAGE = """<!doctype html><body style="margin:0">
 <button id="pay" style="position:absolute;left:40px;top:40px;width:200px;height:60px"
  onclick="document.title='PAID'">Pay now $420</button>
@@ -145,12 +169,10 @@ PAY_PAGE = """<!doctype html><body style="margin:0">
  onclick="document.title='OK'">Continue</button></body>"""
 
 
-def test_gate_denies_and_budget_truncates(tmp_path: Path) -> None:
-    page = tmp_path / "pay.html"
-    page.write_text(PAY_PAGE)
+def test_gate_denies_and_budget_truncates(tmp_path: Path, serve: Any) -> None:
     env = gymnasium.make(
         env_id("browser"),
-        url=page.as_uri(),
+        url=serve("pay.html", PAY_PAGE),
         task="pay the bill",
         viewport=(400, 300),
         record_dir=tmp_path / "runs",
@@ -174,15 +196,14 @@ def test_gate_denies_and_budget_truncates(tmp_path: Path) -> None:
     assert ep.steps[0]["actions"][0]["gate"]["verdict"] == "deny"
 
 
-def test_secrets_are_typed_but_never_recorded(tmp_path: Path) -> None:
-    page = tmp_path / "login.html"
-    page.write_text(
+def test_secrets_are_typed_but_never_recorded(tmp_path: Path, serve: Any) -> None:
+    html = (
         '<!doctype html><body style="margin:0"><input id="pw" style="position:absolute;'
         'left:20px;top:20px;width:300px;height:40px"></body>'
     )
     env = gymnasium.make(
         env_id("browser"),
-        url=page.as_uri(),
+        url=serve("login.html", html),
         task="Sign in with {{secret:password}}",
         viewport=(400, 300),
         record_dir=tmp_path / "runs",
