@@ -24,6 +24,8 @@ COMMANDS = (
     "eval",
     "bench",
     "view",
+    "mcp",
+    "export",
 )
 
 

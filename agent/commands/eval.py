@@ -12,11 +12,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "eval", help="re-score recorded episodes offline: action type, element, text, success"
     )
     p.add_argument(
+        "data",
+        nargs="?",
+        type=Path,
+        help="--suite screenspot: a ScreenSpot-v2 or ScreenSpot-Pro directory",
+    )
+    p.add_argument(
+        "--suite",
+        choices=("episodes", "screenspot"),
+        default="episodes",
+        help="episodes (re-score recordings, default) or screenspot (grounding accuracy)",
+    )
+    p.add_argument(
         "--episodes",
         nargs="+",
-        required=True,
         type=Path,
         help="episode directories, or directories holding them (searched recursively)",
+    )
+    p.add_argument("--workers", type=int, default=1, help="screenspot: parallel processes")
+    p.add_argument(
+        "--max-image-tokens", type=int, help="screenspot: pin the model-input pixel budget"
     )
     p.add_argument("--model", required=True, help="ocr | scripted:FILE | openai:M@URL | hub id")
     p.add_argument("--out", type=Path, help="report directory (default: runs/eval-<time>)")
@@ -33,6 +48,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import time
+
+    from agent.core.errors import ConfigError
+
+    if args.suite == "screenspot":
+        return run_screenspot(args)
+    if not args.episodes:
+        raise ConfigError("agent eval needs --episodes DIR… (or --suite screenspot DIR)")
 
     from agent.evaluation import evaluate, format_metrics, write_report
     from model.registry import load_model
@@ -51,5 +73,32 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or Path("runs") / f"eval-{time.strftime('%Y%m%d-%H%M%S')}"
     path = write_report(report, out, inline=not args.no_inline)
     print(format_metrics(report["metrics"]))
+    print(f"report: {path} and {path.with_suffix('.html')}", file=sys.stderr)
+    return 0
+
+
+def run_screenspot(args: argparse.Namespace) -> int:
+    import time
+
+    from agent.core.errors import ConfigError
+    from agent.evaluation.screenspot import (
+        evaluate_screenspot,
+        format_screenspot,
+        progress_line,
+        write_screenspot_report,
+    )
+
+    if args.data is None:
+        raise ConfigError("agent eval --suite screenspot needs the dataset directory: DIR")
+    report = evaluate_screenspot(
+        args.data,
+        args.model,
+        max_tokens=args.max_image_tokens,
+        workers=args.workers,
+        progress=None if args.no_progress else progress_line,
+    )
+    out = args.out or Path("runs") / f"screenspot-{time.strftime('%Y%m%d-%H%M%S')}"
+    path = write_screenspot_report(report, out)
+    print(format_screenspot(report))
     print(f"report: {path} and {path.with_suffix('.html')}", file=sys.stderr)
     return 0
