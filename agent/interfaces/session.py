@@ -35,7 +35,7 @@ from agent.episode.loop import input_points
 from agent.episode.recording import EpisodeWriter
 from agent.episode.runner import default_out_dir, gate_meta
 from agent.safety.gate import AllowAll, Decision, Gate
-from agent.safety.masking import screen
+from agent.safety.masking import mask_and_scrub, needs_recapture, privacy_request
 from agent.safety.secrets import Secrets
 from agent.safety.targets import TargetReader
 
@@ -126,6 +126,7 @@ class ActionSession:
         self.gate = gate or AllowAll()
         self.secrets = secrets or Secrets()
         self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()
+        env.set_privacy(privacy_request(self.secrets))  # what the env's snapshots look for
         self.record_dir = Path(record_dir)
         self.max_steps = max_steps
         self.meta = dict(meta or {})
@@ -186,7 +187,9 @@ class ActionSession:
         return self.obs
 
     def _screen(self, obs: Observation) -> Observation:
-        return screen(self.env, obs, self.secrets, self.reader)
+        if needs_recapture(obs, self.secrets):  # captured before the env knew the secrets
+            obs = self.env.observe(last_action_error=obs.last_action_error)
+        return mask_and_scrub(obs, self.secrets, self.reader)
 
     def observe(self) -> Observation:
         """The current screen, masked (no step is recorded)."""
