@@ -300,8 +300,7 @@ def start(
 
 def _died(server: VllmServer, when: str) -> VllmError:
     return VllmError(
-        f"vLLM exited with code {server.proc.returncode} {when}; its log ends:\n"
-        f"{server.log_tail()}"
+        f"vLLM exited with code {server.proc.returncode} {when}; its log ends:\n{server.log_tail()}"
     )
 
 
@@ -367,7 +366,9 @@ def tiny_checkpoint(family: str, out: Path, head_dim: int = 32) -> Path:
     sys.path.insert(0, str(ROOT))
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("make_tiny_qwen", ROOT / "tools" / "make_tiny_qwen.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_tiny_qwen", ROOT / "tools" / "make_tiny_qwen.py"
+    )
     assert spec is not None and spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -396,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
             ckpt = args.checkpoint
         else:
             p.error("give a CHECKPOINT folder or --tiny FAMILY")
-        server = start(ckpt, name=args.name, port=args.port, venv=args.venv, extra_args=tuple(extra))
+        server = start(
+            ckpt, name=args.name, port=args.port, venv=args.venv, extra_args=tuple(extra)
+        )
     except VllmError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -1,0 +1,101 @@
+"""Constrained actions: the structured-output request that makes a server's sampler emit only
+text the parser accepts (vLLM ``structured_outputs``; its xgrammar / guidance backends).
+
+For the ``json`` format the constraint is the JSON Schema of actions (``agent schema``),
+narrowed so that any text it admits parses: ``type`` required and first, points and boxes
+whole screenshot pixels on the screen, strings bounded. A user schema (``action_schema``,
+a dict or a JSON file) replaces it, e.g. to allow only clicks inside a region.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.core.actions import action_schema
+from agent.core.coords import Frame
+from agent.core.errors import ConfigError
+
+CONSTRAINED_FORMATS = frozenset({"json"})
+MAX_STRING = 256  # characters of any free text (typed text, targets, questions)
+
+
+def _axis(limit: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 0, "maximum": max(0, limit - 1)}
+
+
+def _points(prop: dict[str, Any], w: int, h: int) -> dict[str, Any]:
+    """A Point / Box schema (prefixItems of numbers) as on-screen integers."""
+    if "anyOf" in prop:  # Optional[...]
+        return {**prop, "anyOf": [_points(p, w, h) for p in prop["anyOf"]]}
+    items = prop.get("prefixItems")
+    if prop.get("type") != "array" or not items:
+        return prop
+    axes = [_axis(w) if i % 2 == 0 else _axis(h) for i in range(len(items))]
+    return {**prop, "prefixItems": axes, "items": False}
+
+
+def _strings(prop: dict[str, Any]) -> dict[str, Any]:
+    if "anyOf" in prop:
+        return {**prop, "anyOf": [_strings(p) for p in prop["anyOf"]]}
+    if prop.get("type") == "string" and "const" not in prop and "enum" not in prop:
+        return {**prop, "maxLength": prop.get("maxLength", MAX_STRING)}
+    return prop
+
+
+def screen_action_schema(frame: Frame) -> dict[str, Any]:
+    """The action schema for one screen: every admitted text is an action the ``json``
+    parser accepts with its points on the screenshot."""
+    schema = copy.deepcopy(action_schema())
+    w, h = frame.screen_w, frame.screen_h
+    for d in schema.get("$defs", {}).values():
+        props = d.get("properties")
+        if not isinstance(props, dict) or "type" not in props:
+            continue
+        ordered = {"type": props["type"]}
+        for name, prop in props.items():
+            if name != "type":
+                ordered[name] = _strings(_points(prop, w, h))
+        d["properties"] = ordered
+        d["required"] = ["type", *[r for r in d.get("required", []) if r != "type"]]
+    schema.pop("discriminator", None)  # the oneOf of objects with const types is enough
+    return schema
+
+
+def load_schema(value: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    """A user's action schema: a dict, a JSON string, or the path of a JSON file."""
+    if value is None or isinstance(value, dict):
+        return value
+    text = value
+    if not value.lstrip().startswith("{"):
+        path = Path(value).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(
+                f"action_schema: cannot read {path} ({err}); give a JSON Schema file or object"
+            ) from err
+    try:
+        schema = json.loads(text)
+    except ValueError as err:
+        raise ConfigError(f"action_schema is not valid JSON: {err}") from err
+    if not isinstance(schema, dict):
+        raise ConfigError("action_schema must be a JSON object (a JSON Schema)")
+    return schema
+
+
+def structured_outputs(
+    fmt: str, frame: Frame, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """vLLM's ``structured_outputs`` field for one request in format ``fmt``."""
+    if fmt not in CONSTRAINED_FORMATS:
+        raise ConfigError(
+            f"constrained output is available for the formats {sorted(CONSTRAINED_FORMATS)}, "
+            f'not {fmt!r}: set format = "json" or turn constrained off'
+        )
+    return {
+        "json": schema if schema is not None else screen_action_schema(frame),
+        "disable_any_whitespace": True,  # a random or confused model cannot pad forever
+    }
