@@ -62,6 +62,9 @@ SERVE_FLAGS = (
     "--max-num-batched-tokens", "8192",
     "--limit-mm-per-prompt", '{"image": 3, "video": 0}',
     "--trust-request-mm-kwargs",
+    # constrained actions: JSON without free whitespace (vLLM reads this from the server's
+    # config only; with it a model cannot pad a constrained answer with blanks forever)
+    "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
 )  # fmt: skip
 
 
@@ -254,9 +257,11 @@ def start(
     venv: Path = DEFAULT_VENV,
     extra_args: tuple[str, ...] = (),
     timeout: float = START_TIMEOUT,
+    warm: bool = True,
 ) -> VllmServer:
     """Start ``vllm serve CHECKPOINT`` on 127.0.0.1 and return once a warm-up generation
-    succeeded; raise :class:`VllmError` with the log's tail if it dies or times out."""
+    succeeded (``warm=False``: once /health answers); raise :class:`VllmError` with the
+    log's tail if it dies or times out."""
     python = ensure_venv(venv)
     checkpoint = Path(checkpoint)
     if not (checkpoint / "config.json").exists():
@@ -286,9 +291,10 @@ def start(
     try:
         _wait_healthy(server, t0 + timeout)
         server.start_s = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        warm_up(server, deadline=t0 + timeout)
-        server.warmup_s = time.perf_counter() - t1
+        if warm:
+            t1 = time.perf_counter()
+            warm_up(server, deadline=t0 + timeout)
+            server.warmup_s = time.perf_counter() - t1
     except BaseException:
         tail = server.log_tail()
         server.stop()
@@ -351,8 +357,11 @@ def warm_up(server: VllmServer, *, deadline: float | None = None) -> dict[str, A
             raise _died(server, "during the warm-up generation") from err
         raise VllmError(f"warm-up request failed: {err}") from err
     if resp.status_code != 200:
-        if not server.alive() or resp.status_code >= 500:
-            time.sleep(1.0)
+        if resp.status_code >= 500:  # an engine failure usually takes the server down
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.proc.wait(10)
+        if not server.alive():
+            raise _died(server, f"after the warm-up generation answered {resp.status_code}")
         raise VllmError(
             f"warm-up generation answered HTTP {resp.status_code}: {resp.text[:300]}; log:\n"
             f"{server.log_tail()}"

@@ -97,5 +97,7 @@ def structured_outputs(
         )
     return {
         "json": schema if schema is not None else screen_action_schema(frame),
-        "disable_any_whitespace": True,  # a random or confused model cannot pad forever
+        # no free whitespace, so a confused model cannot pad an answer forever; vLLM 0.32
+        # reads this from the server (--structured-outputs-config), newer ones per request
+        "disable_any_whitespace": True,
     }

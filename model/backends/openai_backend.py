@@ -169,7 +169,7 @@ class OpenAIModel(Model):
             except (httpx.ConnectError, httpx.ConnectTimeout) as err:
                 if last:
                     before = (
-                        f" It answered {failed} before it stopped answering: see its log."
+                        f" Before it stopped answering it said ({failed}): see its log."
                         if failed
                         else ""
                     )
