@@ -101,3 +101,28 @@ def structured_outputs(
         # reads this from the server (--structured-outputs-config), newer ones per request
         "disable_any_whitespace": True,
     }
+
+
+def region_click_schema(x0: int, y0: int, x1: int, y1: int) -> dict[str, Any]:
+    """A schema admitting only ``{"type":"click","point":[x,y]}`` inside a screenshot-px
+    rectangle (edges included): for tests, demos and tasks that confine where to click."""
+    if x1 < x0 or y1 < y0:
+        raise ConfigError(f"region ({x0},{y0})-({x1},{y1}) is empty")
+    return {
+        "type": "object",
+        "properties": {
+            "type": {"const": "click"},
+            "point": {
+                "type": "array",
+                "prefixItems": [
+                    {"type": "integer", "minimum": int(x0), "maximum": int(x1)},
+                    {"type": "integer", "minimum": int(y0), "maximum": int(y1)},
+                ],
+                "items": False,
+                "minItems": 2,
+                "maxItems": 2,
+            },
+        },
+        "required": ["type", "point"],
+        "additionalProperties": False,
+    }

@@ -24,6 +24,7 @@ from agent.safety.gate import make_gate
 from envs.browser.env import BrowserEnv
 from envs.sites import get_task
 from model.backends import images as images_mod
+from model.backends.constrain import region_click_schema
 from model.backends.hf import load_hf_model
 from model.backends.openai_backend import OpenAIModel
 from tests.conftest import load_tool
@@ -174,24 +175,7 @@ def shop_episode(
     pid = int(btn.get_attribute("data-id") or 0)
     x0, y0 = int(box["x"]) + 3, int(box["y"]) + 3
     x1, y1 = int(box["x"] + box["width"]) - 3, int(box["y"] + box["height"]) - 3
-    schema = {
-        "type": "object",
-        "properties": {
-            "type": {"const": "click"},
-            "point": {
-                "type": "array",
-                "prefixItems": [
-                    {"type": "integer", "minimum": x0, "maximum": x1},
-                    {"type": "integer", "minimum": y0, "maximum": y1},
-                ],
-                "items": False,
-                "minItems": 2,
-                "maxItems": 2,
-            },
-        },
-        "required": ["type", "point"],
-        "additionalProperties": False,
-    }
+    schema = region_click_schema(x0, y0, x1, y1)
     model = OpenAIModel(
         server.name, server.base_url, format="json", constrained=True,
         action_schema=schema, history_images=2, max_new_tokens=40,
