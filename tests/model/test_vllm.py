@@ -235,3 +235,25 @@ def test_each_screenshot_is_png_encoded_once_with_two_history_images(
     assert len(shop_episode["encodes"]) == 5  # one PNG per new screenshot, not 12
     assert [s["timings"]["model.png_encodes"] for s in steps] == [1.0] * 5
     assert shop_episode["cache"] == 3  # only the window's images are kept
+
+
+def test_default_constrained_schema_gives_a_parseable_on_screen_action(
+    vllm_servers: Servers,
+) -> None:
+    """The full action schema (narrowed to the screen) is accepted by vLLM's grammar
+    backend, and whatever a random model samples under it parses, points on the screen."""
+    from model.parsers import parse
+
+    server = vllm_servers.get(VLLM_FAMILIES[0])
+    client = OpenAIModel(server.name, server.base_url, format="json", constrained=True,
+                         max_new_tokens=600, retries=0)  # fmt: skip
+    obs = screenshot(560, 336, 3)
+    req = request_for(obs, client)
+    reply = client.act(req)
+    parsed = parse("json", reply.text, req.frame)
+    assert len(parsed.actions) == 1
+    for name in ("point", "start", "end"):
+        p = getattr(parsed.actions[0], name, None)
+        if p is not None:
+            assert 0 <= p[0] < 560 and 0 <= p[1] < 336
+    client.close()
