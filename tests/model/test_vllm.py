@@ -29,6 +29,10 @@ from model.backends.hf import load_hf_model
 from model.backends.openai_backend import OpenAIModel
 from tests.conftest import load_tool
 
+# a cold server start takes 1-2 minutes on 2 busy cores (the venv is built by `make test`
+# before pytest; on first use here it adds a few minutes)
+pytestmark = pytest.mark.timeout(900)
+
 # The families vLLM serves in these tests: adding one (Qwen3-VL, once make_tiny_qwen builds
 # it) is one entry here.
 VLLM_FAMILIES = ("qwen2-vl", "qwen2.5-vl")
