@@ -9,11 +9,12 @@ The episode is shop/add-to-cart in real headless Chromium, history window of 2 i
 model is constrained (``region_click_schema``) to clicks on the first "Add to cart" button,
 so a tiny random model still produces a real episode whose screen changes every step.
 
-Prefix-cache hit rate = Δ``vllm:prefix_cache_hits`` / Δ``vllm:prefix_cache_queries`` over
-the episode (tokens). With a sliding image window the cacheable prefix is what precedes the
-oldest image (system prompt, tool definitions, task): that part must hit on every step after
-the first, so the rate is about prefix / prompt length. Encode = building the request body
-(padding + PNG + base64 of new screenshots only; history images come from the cache).
+Baseline in the same run: the same episode with every image re-encoded on every step
+(the backend before the cache). Prefix-cache hit rate = Δ``vllm:prefix_cache_hits`` /
+Δ``vllm:prefix_cache_queries`` over the episode, in tokens. With a sliding image window the
+reusable prefix is what precedes the oldest image (system prompt, tool definitions, task),
+so the rate is about that prefix over the prompt length. Encode = building the request body
+(padding + PNG + base64 of the new screenshot; history images come from the cache).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -39,7 +41,18 @@ from agent.episode.runner import run  # noqa: E402
 from envs.browser.env import BrowserEnv  # noqa: E402
 from envs.sites import get_task  # noqa: E402
 from model.backends.constrain import region_click_schema  # noqa: E402
+from model.backends.images import ImageCache  # noqa: E402
 from model.backends.openai_backend import OpenAIModel  # noqa: E402
+
+
+class Uncached(ImageCache):
+    """The baseline: every image of every request encoded again (the backend before the
+    cache), for the comparison in the same run."""
+
+    def data_urls(self, parts: Any) -> list[str]:
+        self._entries.clear()
+        return super().data_urls(parts)
+
 
 _METRIC = re.compile(r"^(vllm:[a-z_]+?)(?:_total)?(?:\{[^}]*\})?\s+([0-9.eE+-]+)$")
 
@@ -55,10 +68,15 @@ def metrics(root_url: str) -> dict[str, float]:
     return out
 
 
-def episode(base_url: str, name: str, steps: int, viewport: tuple[int, int]) -> list[dict]:
+def episode(
+    base_url: str, name: str, steps: int, viewport: tuple[int, int], *, cached: bool = True
+) -> list[dict]:
     env = BrowserEnv(site="shop", viewport=viewport)
     try:
         task = get_task("shop/add-to-cart")
+        # each run its own goal text: the second run must not reuse the first one's cached
+        # prefix past the system prompt (that part is shared by every episode, as in use)
+        task.goal = f"{task.goal} (run {'cached' if cached else 'baseline'})"  # type: ignore[misc]
         task.setup(env)
         box = env.page.locator(".add-btn").first.bounding_box()
         assert box is not None, "the shop page shows no Add to cart button"
@@ -68,6 +86,8 @@ def episode(base_url: str, name: str, steps: int, viewport: tuple[int, int]) -> 
             name, base_url, format="json", constrained=True, history_images=2,
             action_schema=region_click_schema(x0, y0, x1, y1), max_new_tokens=40,
         )  # fmt: skip
+        if not cached:
+            model.images = Uncached()
         with tempfile.TemporaryDirectory() as out:
             ep = run(task, env=env, model=model, max_steps=steps, out=Path(out) / "ep")
         model.close()
@@ -125,16 +145,23 @@ def main(argv: list[str] | None = None) -> int:
             server = vllm_cpu.start(ckpt, name=f"tiny-{args.family}")
             base_url, name = server.base_url, server.name
         root = base_url.removesuffix("/v1")
-        before = metrics(root)
-        steps = episode(base_url, name, args.steps, (w, h))
-        after = metrics(root)
+        runs = []
+        for cached in (False, True):  # baseline first, so the cached run is not favoured
+            before = metrics(root)
+            steps = episode(base_url, name, args.steps, (w, h), cached=cached)
+            runs.append((steps, before, metrics(root)))
     except vllm_cpu.VllmError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     finally:
         if server is not None:
             server.stop()
-    report = summarize(steps, before, after)
+    base, report = summarize(*runs[0]), summarize(*runs[1])
+    report["baseline_png_encodes"] = base["png_encodes"]
+    report["baseline_encode_ms_median"] = base["encode_ms_median"]
+    report["baseline_request_ms_median"] = base["request_ms_median"]
+    report["baseline_prefix_cache_hit_rate"] = base["prefix_cache_hit_rate"]
+    report["baseline_mm_cache_hit_rate"] = base["mm_cache_hit_rate"]
     if server is not None:
         report["server_start_s"] = round(server.start_s, 1)
         report["warmup_s"] = round(server.warmup_s, 2)
