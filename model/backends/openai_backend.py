@@ -100,7 +100,7 @@ class OpenAIModel(Model):
         self.constrained = bool(constrained)
         self.action_schema = load_schema(action_schema)
         if self.constrained:  # a format without a grammar is refused now, not at step 1
-            structured_outputs(self.format, Frame.for_screen(28, 28), self.action_schema)
+            self._constraint(Frame.for_screen(28, 28))
         self.images = ImageCache()
         key = api_key or os.environ.get("NATIVE_AGENT_API_KEY") or os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -151,8 +151,13 @@ class OpenAIModel(Model):
             frame = frame or (images[-1].frame if images else None)
             if frame is None:
                 raise ModelError("constrained output needs the screenshot's frame")
-            body["structured_outputs"] = structured_outputs(self.format, frame, self.action_schema)
+            body["structured_outputs"] = self._constraint(frame)
         return body
+
+    def _constraint(self, frame: Frame) -> dict[str, Any]:
+        return structured_outputs(
+            self.format, frame, self.action_schema, mobile=self.action_space == "mobile"
+        )
 
     # ---- HTTP with retries ------------------------------------------------------------
     def _url(self) -> str:

@@ -154,3 +154,40 @@ def test_constrained_errors_name_the_fix(tmp_path: Path) -> None:
         OpenAIModel("m", format="json", constrained=True, action_schema=str(tmp_path / "bad.json"))
     with pytest.raises(ConfigError, match="empty"):
         region_click_schema(5, 5, 4, 9)
+
+
+@pytest.mark.parametrize("mobile", [False, True])
+def test_qwen25_tool_call_schema_admits_only_parseable_calls(mobile: bool) -> None:
+    space = "mobile" if mobile else "computer"
+    model = OpenAIModel("Qwen2.5-VL-7B", constrained=True, action_space=space)
+    obs = shot(0, 1920, 1080)
+    frame = obs.frame(mode=model.input_mode, convention=model.convention or "abs")
+    schema = model.payload(model.messages(ModelRequest("x", obs, frame)), frame)[
+        "structured_outputs"
+    ]["json"]
+    tool = "mobile_use" if mobile else "computer_use"
+    good = (
+        [{"action": "click", "coordinate": [1919, 1079]}, {"action": "key", "text": "enter"},
+         {"action": "system_button", "button": "Back"},
+         {"action": "terminate", "status": "success"},
+         {"action": "swipe", "coordinate": [5, 5], "coordinate2": [9, 900]}]
+        if mobile
+        else [{"action": "left_click", "coordinate": [1919, 1079]},
+              {"action": "key", "keys": ["ctrl", "a"]}, {"action": "scroll", "pixels": -300},
+              {"action": "left_click_drag", "start_coordinate": [1, 2], "coordinate": [3, 4]},
+              {"action": "type", "text": "hi"}, {"action": "wait"}]
+    )  # fmt: skip
+    for args in good:
+        call = {"name": tool, "arguments": args}
+        jsonschema.validate(call, schema)
+        assert parse("qwen2.5-vl", json.dumps(call), frame).actions  # admitted → parses
+    bad = [
+        {"name": tool, "arguments": {"action": "left_click" if not mobile else "click",
+                                      "coordinate": [1920, 5]}},  # off the screen
+        {"name": tool, "arguments": {"action": "key", "keys": [""], "text": ""}},
+        {"name": "browser", "arguments": {"action": "wait"}},
+        {"name": tool, "arguments": {"action": "terminate", "status": "maybe"}},
+    ]  # fmt: skip
+    for call in bad:
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(call, schema)

