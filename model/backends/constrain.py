@@ -23,7 +23,9 @@ from agent.core.errors import ConfigError
 
 CONSTRAINED_FORMATS = frozenset({"json", "qwen2.5-vl"})
 MAX_STRING = 256  # characters of any free text (typed text, targets, questions)
-KEYS = {"type": "string", "pattern": "^[a-z0-9]+(\\+[a-z0-9]+)*$", "maxLength": 40}
+# key names joined by "+"; bounded by the pattern itself, as xgrammar refuses a pattern with
+# a length bound
+KEYS = {"type": "string", "pattern": "^[a-z0-9]{1,12}(\\+[a-z0-9]{1,12}){0,3}$"}
 
 
 def _axis(limit: int) -> dict[str, Any]:
