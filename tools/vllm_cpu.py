@@ -22,6 +22,7 @@ the log's tail, when the process dies. :meth:`VllmServer.stop` ends the whole gr
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
 import contextlib
 import io
@@ -66,6 +67,15 @@ SERVE_FLAGS = (
     # config only; with it a model cannot pad a constrained answer with blanks forever)
     "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
 )  # fmt: skip
+
+
+_RUNNING: list[VllmServer] = []  # stopped at exit, so no server outlives its caller
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_RUNNING):
+        server.stop()
 
 
 class VllmError(RuntimeError):
@@ -219,6 +229,8 @@ class VllmServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        if self in _RUNNING:
+            _RUNNING.remove(self)
 
     def __enter__(self) -> VllmServer:
         return self
@@ -288,6 +300,7 @@ def start(
             start_new_session=True,  # its own process group: stop() ends every worker
         )
     server = VllmServer(proc, port, name, workdir, log_path)
+    _RUNNING.append(server)
     try:
         _wait_healthy(server, t0 + timeout)
         server.start_s = time.perf_counter() - t0
