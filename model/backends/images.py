@@ -10,11 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import time
+import weakref
+from collections.abc import Iterable
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from agent.core.errors import VisionInputError
+from agent.core.observation import Observation
 from model.prompts import ImagePart
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -40,6 +44,51 @@ def model_png(part: ImagePart) -> bytes:
 
 def png_data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+class ImageCache:
+    """Data URLs of model images, each made once and reused while its screenshot stays in
+    the history window: a request holding the current screenshot and two history images
+    encodes one PNG, not three (the history ones were encoded when they were current).
+
+    Keyed on the Observation object (held weakly, so a screenshot the loop dropped is not
+    kept alive) and the Frame's input plan; after each request only the images it used are
+    kept, so the cache never outgrows the window.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[weakref.ref[Observation], tuple[object, ...], str]] = {}
+        self.encodes = 0  # PNG encodes so far (tests and benchmarks read it)
+        self.encode_s = 0.0
+
+    @staticmethod
+    def _plan(part: ImagePart) -> tuple[object, ...]:
+        f = part.frame
+        return (f.mode, f.input_w, f.input_h, f.resampled, f.screen_w, f.screen_h)
+
+    def data_urls(self, parts: Iterable[ImagePart]) -> list[str]:
+        """The data URL of every part, in order; entries of images not in ``parts`` go."""
+        urls: list[str] = []
+        used: set[int] = set()
+        for part in parts:
+            key, plan = id(part.observation), self._plan(part)
+            hit = self._entries.get(key)
+            if hit is not None and hit[0]() is part.observation and hit[1] == plan:
+                url = hit[2]
+            else:
+                t0 = time.perf_counter()
+                url = png_data_url(model_png(part))
+                self.encode_s += time.perf_counter() - t0
+                self.encodes += 1
+                self._entries[key] = (weakref.ref(part.observation), plan, url)
+            used.add(key)
+            urls.append(url)
+        for key in [k for k in self._entries if k not in used]:
+            del self._entries[key]
+        return urls
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def decode_data_url(url: str) -> bytes:

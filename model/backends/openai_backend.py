@@ -6,6 +6,12 @@ or smart-resized where the format needs it), and ``min_pixels`` / ``max_pixels``
 server's processor keeps those pixels as they are. Connect errors, 5xx and 429 are retried
 with exponential backoff; every failure is a :class:`~agent.core.errors.ModelError` that says
 what to do.
+
+Each screenshot is PNG-encoded once (:class:`~model.backends.images.ImageCache`) and reused
+while it stays in the history window, and the messages keep the system prompt (with the tool
+definitions) first and unchanged between steps, so a server's prefix cache can hit. With
+``constrained`` on, the request carries vLLM's ``structured_outputs`` (see
+:mod:`model.backends.constrain`) so the sampler can only emit a parseable action.
 """
 
 from __future__ import annotations
@@ -18,12 +24,13 @@ from typing import Any
 
 import httpx
 
-from agent.core.coords import DEFAULT_MAX_TOKENS, MIN_PIXELS
+from agent.core.coords import DEFAULT_MAX_TOKENS, MIN_PIXELS, Frame
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
-from model.backends.images import model_png, png_data_url
+from model.backends.constrain import load_schema, structured_outputs
+from model.backends.images import ImageCache
 from model.parsers import convention_for, mode_for
-from model.prompts import Family, ImagePart, Message, build_messages, resolve_family
+from model.prompts import Family, ImagePart, Message, build_messages, iter_images, resolve_family
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -70,6 +77,8 @@ class OpenAIModel(Model):
         timeout: float = 120.0,
         retries: int = 3,
         backoff: float = 0.5,
+        constrained: bool = False,
+        action_schema: str | dict[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
         **ignored: Any,
     ) -> None:
@@ -89,6 +98,11 @@ class OpenAIModel(Model):
         self.language = language
         self.retries = max(0, retries)
         self.backoff = backoff
+        self.constrained = bool(constrained)
+        self.action_schema = load_schema(action_schema)
+        if self.constrained:  # a format without a grammar is refused now, not at step 1
+            self._constraint(Frame.for_screen(28, 28))
+        self.images = ImageCache()
         key = api_key or os.environ.get("NATIVE_AGENT_API_KEY") or os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._client = httpx.Client(
@@ -98,10 +112,13 @@ class OpenAIModel(Model):
         )
 
     # ---- request building -------------------------------------------------------------
-    def payload(self, messages: list[Message]) -> dict[str, Any]:
-        """The chat-completions body for a neutral message list."""
+    def payload(self, messages: list[Message], frame: Frame | None = None) -> dict[str, Any]:
+        """The chat-completions body for a neutral message list (``frame``: the current
+        screenshot's, for the constraint; default the last image's)."""
+        images: list[ImagePart] = list(iter_images(messages))
+        urls = iter(self.images.data_urls(images))
+        largest = max((i.frame.input_w * i.frame.input_h for i in images), default=0)
         wire: list[dict[str, Any]] = []
-        largest = 0
         for m in messages:
             content = m["content"]
             if isinstance(content, str):
@@ -110,10 +127,7 @@ class OpenAIModel(Model):
             parts = []
             for p in content:
                 if p["type"] == "image":
-                    img: ImagePart = p["image"]
-                    largest = max(largest, img.frame.input_w * img.frame.input_h)
-                    url = png_data_url(model_png(img))
-                    parts.append({"type": "image_url", "image_url": {"url": url}})
+                    parts.append({"type": "image_url", "image_url": {"url": next(urls)}})
                 else:
                     parts.append({"type": "text", "text": p["text"]})
             wire.append({"role": m["role"], "content": parts})
@@ -134,7 +148,17 @@ class OpenAIModel(Model):
         if self.format in ("qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile"):
             body["stop"] = ["</tool_call>"]
             body["include_stop_str_in_output"] = True
+        if self.constrained:
+            frame = frame or (images[-1].frame if images else None)
+            if frame is None:
+                raise ModelError("constrained output needs the screenshot's frame")
+            body["structured_outputs"] = self._constraint(frame)
         return body
+
+    def _constraint(self, frame: Frame) -> dict[str, Any]:
+        return structured_outputs(
+            self.format, frame, self.action_schema, mobile=self.action_space == "mobile"
+        )
 
     # ---- HTTP with retries ------------------------------------------------------------
     def _url(self) -> str:
@@ -143,17 +167,24 @@ class OpenAIModel(Model):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """POST with retries on connect errors, 5xx and 429; errors become ModelError."""
         url = self._url()
+        failed: str | None = None  # a 5xx answered before the server went away
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
                 resp = self._client.post(url, json=body)
             except (httpx.ConnectError, httpx.ConnectTimeout) as err:
                 if last:
+                    before = (
+                        f" Before it stopped answering it said ({failed}): see its log."
+                        if failed
+                        else ""
+                    )
                     raise ModelError(
                         f"cannot connect to {url} ({type(err).__name__}: {err}) after "
                         f"{attempt + 1} attempt(s). Is the server running? Start one with "
-                        f"`vllm serve {self.model_name} --port 8000` or "
-                        f"`agent serve MODEL --port 8000`, or set --base-url."
+                        f"`vllm serve {self.model_name} --port 8000` (no GPU: "
+                        f"`python tools/vllm_cpu.py serve MODEL_DIR`) or "
+                        f"`agent serve MODEL --port 8000`, or set --base-url.{before}"
                     ) from err
                 self._sleep(attempt, None)
                 continue
@@ -168,6 +199,8 @@ class OpenAIModel(Model):
                 self._sleep(attempt, None)
                 continue
             if resp.status_code in RETRY_STATUS and not last:
+                if resp.status_code >= 500:
+                    failed = f"HTTP {resp.status_code}: {server_message(resp)}"
                 self._sleep(attempt, resp.headers.get("retry-after"))
                 continue
             if resp.status_code >= 400:
@@ -218,12 +251,17 @@ class OpenAIModel(Model):
 
     def act(self, request: ModelRequest) -> ModelReply:
         t0 = time.perf_counter()
-        body = self.payload(self.messages(request))
+        encodes = self.images.encodes
+        body = self.payload(self.messages(request), request.frame)
         t1 = time.perf_counter()
         data = self.post(body)
         t2 = time.perf_counter()
         text = completion_text(data, self._url())
-        timings = {"encode_s": t1 - t0, "request_s": t2 - t1}
+        timings = {
+            "encode_s": t1 - t0,
+            "request_s": t2 - t1,
+            "png_encodes": float(self.images.encodes - encodes),
+        }
         server = data.get("timings")
         if isinstance(server, dict):
             timings.update(
@@ -246,6 +284,9 @@ class OpenAIModel(Model):
             "model": self.model_name,
             "base_url": self.base_url,
             "family": self.family.name,
+            "history_images": self.history_images,
+            "constrained": self.constrained,
+            **({"action_schema": "custom"} if self.action_schema is not None else {}),
         }
 
 
