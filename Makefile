@@ -12,7 +12,7 @@ DEMO_TASK := type "demo" into "Username"; type "demo123" into "Password"; click 
 VLLM_VENV ?= .cache/vllm-venv
 export NATIVE_AGENT_VLLM_VENV := $(abspath $(VLLM_VENV))
 
-.PHONY: install system venv vllm-venv run test test-vllm lint bench bench-vllm clean
+.PHONY: install system venv vllm-venv run test test-vllm lint typecheck bench bench-vllm clean
 
 install: system venv
 
@@ -42,8 +42,13 @@ run: install
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python tools/check_imports.py
 
-test: install lint vllm-venv
+# mypy over agent/, model/, envs/ (settings in pyproject.toml)
+typecheck: venv
+	$(BIN)/mypy
+
+test: install lint typecheck vllm-venv
 	$(BIN)/pytest -q
 
 # only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)

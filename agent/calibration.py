@@ -61,8 +61,11 @@ class Target:
 class Surface(Protocol):
     """Known targets on screen in an env, and a way to read back where a click landed."""
 
-    env: Env
     targets: list[Target]
+
+    @property
+    def env(self) -> Env:
+        """The env the targets are shown in."""
 
     def mark(self) -> None:
         """Forget clicks seen so far."""
@@ -165,7 +168,9 @@ class CalibrationReport:
 
     def max_error(self, format: str | None = None) -> float:
         errs = [r.error_px for r in self.rows if format in (None, r.format)]
-        return math.inf if any(e is None for e in errs) else max(errs, default=0.0)  # type: ignore[type-var]
+        if any(e is None for e in errs):
+            return math.inf
+        return max((e for e in errs if e is not None), default=0.0)
 
     @property
     def ok(self) -> bool:
@@ -423,7 +428,7 @@ def make_surface(env: str, **kw: Any) -> Surface:
         return DesktopSurface(**kw)
     if env == "board":
         try:
-            from board_env import BoardEnv
+            from board_env import BoardEnv  # type: ignore[import-not-found]  # examples/
         except ModuleNotFoundError:
             here = os.path.join(os.path.dirname(os.path.dirname(__file__)), "examples")
             sys.path.insert(0, here)

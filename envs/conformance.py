@@ -13,6 +13,7 @@ runs it from the command line; :func:`assert_conforms` is the pytest helper.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import time
@@ -221,15 +222,19 @@ def _run_checks(env: Env, c: _Checker, given: dict[str, Action]) -> None:
     for t in sorted(caps - TERMINAL_TYPES):
         act = defaults.get(t)
         if act is None:
-            c.run(f"step {t}", lambda t=t: f"not checked: no harmless {t} (pass actions=)")
+            c.run(f"step {t}", functools.partial(_not_checked, t))
             continue
-        c.run(f"step {t}", lambda act=act: _step_ok(env, act))
+        c.run(f"step {t}", functools.partial(_step_ok, env, act))
     for feature in Feature:
-        c.run(f"feature {feature.value}", lambda f=feature: _feature(env, f))
+        c.run(f"feature {feature.value}", functools.partial(_feature, env, feature))
     c.run("unsupported action", lambda: _unsupported(env, caps, obs0))
     c.run("off-screen point", lambda: _off_screen(env, caps))
     c.run("finish terminates", lambda: _finish(env))
     c.run("close idempotent", lambda: _close(env))
+
+
+def _not_checked(action_type: str) -> str:
+    return f"not checked: no harmless {action_type} (pass actions=)"
 
 
 def _step_ok(env: Env, act: Action) -> str:
@@ -309,7 +314,7 @@ def _unsupported(env: Env, caps: frozenset[str], obs: Observation) -> str:
 
 
 def _off_screen(env: Env, caps: frozenset[str]) -> str:
-    pointer = {
+    pointer: dict[str, Action] = {
         "click": Click(point=OFF_SCREEN),
         "hover": Hover(point=OFF_SCREEN),
         "long_press": LongPress(point=OFF_SCREEN),

@@ -26,7 +26,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -180,7 +180,11 @@ class _Joined:
 
 
 def _join(text: str) -> _Joined:
-    s, orig, starts, ends, bounds = [], [], set(), set(), []
+    s: list[Any] = []
+    orig: list[Any] = []
+    starts: set[Any] = set()
+    ends: set[Any] = set()
+    bounds: list[Any] = []
     for tok, start, end in _tokens(text):
         j0 = len(s)
         starts.add(j0)

@@ -124,5 +124,5 @@ def mrope_position_ids(
     if is_torch:
         import torch
 
-        return torch.from_numpy(pos).to(input_ids.device), delta
+        return torch.from_numpy(pos).to(getattr(input_ids, "device", "cpu")), delta
     return pos, delta

@@ -396,7 +396,7 @@ def qwen2vl_inputs(
     grid = np.array([[1, grid_h, grid_w]], np.int64)
     if return_tensors == "pt":
         assert torch is not None
-        pixel_values = out if out is not None and not isinstance(out, np.ndarray) else None
+        pixel_values: Any = out if out is not None and not isinstance(out, np.ndarray) else None
         pixel_values = torch.from_numpy(dst) if pixel_values is None else pixel_values
         grid_out: Any = torch.from_numpy(grid)
     else:

@@ -69,6 +69,9 @@ class LongPress(_Pointer):
     duration: float = Field(default=1.0, gt=0, le=60, description="Seconds.")
 
 
+PointAction = _Pointer  # every action whose ``point`` is required (isinstance narrows to it)
+
+
 class Drag(_Action):
     type: Literal["drag"] = "drag"
     start: Point

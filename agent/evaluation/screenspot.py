@@ -20,6 +20,7 @@ loading the model once; results come back in annotation order.
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import sys
@@ -181,22 +182,22 @@ def ground_sample(model: Model, sample: GroundingSample, max_tokens: int) -> dic
     except NativeAgentError as err:
         out["error"] = str(err)
         return out
-    act = next((a for a in parsed.actions if getattr(a, "point", None) is not None), None)
-    if act is None:
+    point = next((p for a in parsed.actions if (p := getattr(a, "point", None)) is not None), None)
+    if point is None:
         out["error"] = f"no pointing action ({', '.join(a.type for a in parsed.actions)})"
         return out
-    out["point"] = [float(act.point[0]), float(act.point[1])]
-    out["hit"] = inside(act.point, sample.box)
+    out["point"] = [float(point[0]), float(point[1])]
+    out["hit"] = inside(point, sample.box)
     return out
 
 
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(spec: str) -> None:
+def _init_worker(spec: str | Model) -> None:
     from model.registry import load_model
 
-    _WORKER["model"] = load_model(spec)
+    _WORKER["model"] = spec if isinstance(spec, Model) else load_model(spec)
 
 
 def _run_shard(shard: list[tuple[int, GroundingSample]], max_tokens: int) -> list[tuple[int, dict]]:
@@ -264,7 +265,7 @@ def evaluate_screenspot(
             shards = [list(enumerate(samples))[k::workers] for k in range(workers)]
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_init_worker, initargs=(model,)
+                workers, mp_context=ctx, initializer=functools.partial(_init_worker, model)
             ) as pool:
                 done = 0
                 for part in pool.map(_run_shard, shards, [budget] * workers):
@@ -328,8 +329,8 @@ def write_screenspot_report(report: dict[str, Any], out: str | Path) -> Path:
         Shot(
             index=k,
             image=Path(s["image"]),
-            size=tuple(s.get("size") or (0, 0)),  # type: ignore[arg-type]
-            pred=tuple(s["point"]) if s.get("point") else None,  # type: ignore[arg-type]
+            size=tuple(s.get("size") or (0, 0)),
+            pred=tuple(s["point"]) if s.get("point") else None,
             gold_boxes=[list(s["box"])],
             title=f"{s['id']} · {s['platform']} · {s['element']} · {s['instruction'][:80]}",
             badges=[("hit", bool(s["hit"]))],

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from agent.core.actions import Action, dump_action
+from agent.core.actions import Action, PointAction, dump_action
 from agent.core.coords import Frame, model_to_screen, screen_to_model
 from agent.core.errors import ConfigError
 
@@ -181,30 +181,30 @@ def _uitars(actions: list[Action], frame: Frame, fmt: str, thought: str | None) 
     calls: list[str] = []
     for a in actions:
         t = a.type
-        if t in UITARS_CALLS:
-            extra = f", time='{a.duration:g}'" if t == "long_press" else ""
+        if isinstance(a, PointAction) and t in UITARS_CALLS:
+            extra = f", time='{a.duration:g}'" if a.type == "long_press" else ""
             calls.append(f"{UITARS_CALLS[t]}(start_box={pt(a.point)}{extra})")
-        elif t == "drag":
+        elif a.type == "drag":
             calls.append(f"drag(start_box={pt(a.start)}, end_box={pt(a.end)})")
-        elif t == "key":
+        elif a.type == "key":
             calls.append(f"hotkey(key='{_s(a.keys.replace('+', ' '))}')")
-        elif t == "type":
+        elif a.type == "type":
             if a.point is not None:
                 calls.append(f"click(start_box={pt(a.point)})")
             content = a.text + ("\n" if a.enter else "")
             calls.append(f"type(content='{_s(content)}')")
-        elif t == "scroll":
+        elif a.type == "scroll":
             where = f"start_box={pt(a.point)}, " if a.point is not None else ""
             calls.append(f"scroll({where}direction='{a.direction}')")
-        elif t == "wait":
+        elif a.type == "wait":
             calls.append("wait()")
-        elif t == "finish" and a.status == "success":
+        elif a.type == "finish" and a.status == "success":
             calls.append(f"finished(content='{_s(a.answer or '')}')")
-        elif t == "open_app":
+        elif a.type == "open_app":
             calls.append(f"open_app(app_name='{_s(a.name)}')")
         elif t in ("home", "back"):
             calls.append(f"press_{t}()")
-        elif t == "call_user":
+        elif a.type == "call_user":
             calls.append(
                 "call_user()" if not a.question else f"call_user(content='{_s(a.question)}')"
             )
@@ -227,15 +227,15 @@ def _tool_calls(actions: list[Action], frame: Frame, space: str, fmt: str) -> st
     for a in actions:
         t = a.type
         mobile = tool == "mobile_use"
-        if t == "click" and mobile:
+        if a.type == "click" and mobile:
             calls.append({"action": "click", "coordinate": xy(a.point)})
-        elif t in QWEN25_COMPUTER and not mobile:
+        elif isinstance(a, PointAction) and t in QWEN25_COMPUTER and not mobile:
             calls.append({"action": QWEN25_COMPUTER[t], "coordinate": xy(a.point)})
-        elif t == "long_press" and mobile:
+        elif a.type == "long_press" and mobile:
             calls.append({"action": "long_press", "coordinate": xy(a.point), "time": a.duration})
-        elif t == "swipe" and mobile:
+        elif a.type == "swipe" and mobile:
             calls.append({"action": "swipe", "coordinate": xy(a.start), "coordinate2": xy(a.end)})
-        elif t == "drag" and not mobile:
+        elif a.type == "drag" and not mobile:
             calls.append(
                 {
                     "action": "left_click_drag",
@@ -243,7 +243,7 @@ def _tool_calls(actions: list[Action], frame: Frame, space: str, fmt: str) -> st
                     "coordinate": xy(a.end),
                 }
             )
-        elif t == "type":
+        elif a.type == "type":
             if a.point is not None:
                 click = "click" if mobile else "left_click"
                 calls.append({"action": click, "coordinate": xy(a.point)})
@@ -254,13 +254,13 @@ def _tool_calls(actions: list[Action], frame: Frame, space: str, fmt: str) -> st
                     if mobile
                     else {"action": "key", "keys": ["Return"]}
                 )
-        elif t == "key":
+        elif a.type == "key":
             calls.append(
                 {"action": "key", "text": a.keys}
                 if mobile
                 else {"action": "key", "keys": a.keys.split("+")}
             )
-        elif t == "scroll" and not mobile and a.direction in ("up", "down"):
+        elif a.type == "scroll" and not mobile and a.direction in ("up", "down"):
             call: dict[str, Any] = {"action": "scroll"}
             call["pixels"] = a.amount * 100 * (1 if a.direction == "up" else -1)
             if a.point is not None:
@@ -268,11 +268,11 @@ def _tool_calls(actions: list[Action], frame: Frame, space: str, fmt: str) -> st
             calls.append(call)
         elif t in ("back", "home") and mobile:
             calls.append({"action": "system_button", "button": t.capitalize()})
-        elif t == "open_app" and mobile:
+        elif a.type == "open_app" and mobile:
             calls.append({"action": "open", "text": a.name})
-        elif t == "wait":
+        elif a.type == "wait":
             calls.append({"action": "wait", "time": a.seconds})
-        elif t == "finish":
+        elif a.type == "finish":
             if a.answer and a.status == "success":
                 calls.append({"action": "answer", "text": a.answer})
             elif a.answer:

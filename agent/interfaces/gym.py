@@ -18,7 +18,7 @@ a dead backend. Every action passes the safety gate and every episode is recorde
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium
 import numpy as np
@@ -66,7 +66,7 @@ def _fit_image(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):
     """A native-agent env behind the Gymnasium API; see the module docstring."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}  # noqa: RUF012 — Gymnasium's
 
     def __init__(
         self,
@@ -163,7 +163,7 @@ class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):
             info["gate"] = res.decision
         return self._obs(res.observation), float(res.reward), res.terminated, res.truncated, info
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
+    def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None
         if self._last is None:

@@ -157,14 +157,17 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
         def work() -> CallToolResult:
             session = tools.ensure()
             res = session.act(action)
-            denied = bool(res.decision) and res.decision.get("verdict") == "deny"
+            denied = res.decision is not None and res.decision.get("verdict") == "deny"
             if denied or (res.error and not res.decision):  # nothing ran
                 raise ToolError(res.error or "the action was refused")
-            extra = {"step": session.steps, "terminated": res.terminated}
+            extra: dict[str, Any] = {"step": session.steps, "terminated": res.terminated}
             extra |= {"truncated": res.truncated, "reward": res.reward}
             if res.terminated or res.truncated:
                 extra["episode"] = str(session.last_dir)
-            content = [_meta(res.observation, extra), _image(res.observation)]
+            content: list[Any] = [
+                _meta(res.observation, extra),
+                _image(res.observation),
+            ]
             return CallToolResult(content=content, is_error=bool(res.error))
 
         return await tools.call(work)
@@ -199,11 +202,12 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
             except NativeAgentError as err:
                 raise ToolError(f"the model's answer has no point: {err}") from err
             act = next((a for a in parsed.actions if getattr(a, "point", None)), None)
-            if act is None:
+            point = getattr(act, "point", None)
+            if point is None:
                 raise ToolError(f"the model did not point at anything: {reply.text[:300]}")
-            out: dict[str, Any] = {"point": list(act.point), "raw": reply.text}
-            if getattr(act, "box", None):
-                out["box"] = list(act.box)
+            out: dict[str, Any] = {"point": list(point), "raw": reply.text}
+            if (box := getattr(act, "box", None)) is not None:
+                out["box"] = list(box)
             return out
 
         return await tools.call(work)

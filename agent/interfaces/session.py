@@ -100,10 +100,11 @@ def coerce_action(value: Action | dict[str, Any] | str) -> Action:
             return parse_action(value)
         return ACTION_ADAPTER.validate_python(value)
     except ValidationError as err:
-        first = err.errors()[0] if err.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ())) or "action"
+        errors = err.errors()
+        where = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+        why = errors[0]["msg"] if errors else str(err)
         raise ConfigError(
-            f"not a valid action ({where}: {first.get('msg', err)}); see `agent schema`"
+            f"not a valid action ({where or 'action'}: {why}); see `agent schema`"
         ) from err
 
 

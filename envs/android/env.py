@@ -155,7 +155,7 @@ class AndroidEnv(Env):
             with self._device.open_transport(timeout=self.timeout) as c:
                 c.send_command("exec:" + shlex.join(argv))
                 c.check_okay()
-                return c.read_until_close(encoding=None)  # type: ignore[return-value]
+                return c.read_until_close(encoding=None)
         except (self._adbutils.AdbError, OSError, EOFError) as err:
             raise self._lost(err) from err
 
@@ -352,7 +352,7 @@ def _client_class(adbutils: Any) -> type:
     is unreachable (adbutils does that on any failed connect): a vanished server is an
     error here, not a reason to start one on 5037."""
 
-    class Client(adbutils.AdbClient):  # type: ignore[misc, name-defined]
+    class Client(adbutils.AdbClient):
         def make_connection(self, timeout: float | None = None) -> Any:
             if not _reachable(self.host, self.port):
                 raise adbutils.errors.AdbConnectionError(

@@ -12,7 +12,7 @@ import base64
 import re
 from collections.abc import Callable
 
-from agent.core.actions import Action, Point
+from agent.core.actions import Action, Point, Scroll
 from agent.core.errors import ActionFailedError, ActionNotSupportedError
 
 Argv = list[str]
@@ -150,12 +150,12 @@ def commands(
     """The ``adb shell`` argv lists for one action. ``screen`` is the screenshot size in px
     (for a pointless scroll and the scroll distance)."""
     t = action.type
-    if t == "click":
+    if action.type == "click":
         return [["input", "tap", *_xy(to_input(action.point))]]
-    if t == "long_press":
+    if action.type == "long_press":
         x, y = _xy(to_input(action.point))
         return [["input", "swipe", x, y, x, y, _ms(action.duration)]]
-    if t == "swipe":
+    if action.type == "swipe":
         return [
             [
                 "input",
@@ -165,7 +165,7 @@ def commands(
                 _ms(action.duration),
             ]
         ]
-    if t == "drag":
+    if action.type == "drag":
         return [
             [
                 "input",
@@ -175,9 +175,9 @@ def commands(
                 str(DRAG_MS),
             ]
         ]
-    if t == "scroll":
+    if action.type == "scroll":
         return [scroll_argv(action, to_input, screen)]
-    if t == "type":
+    if action.type == "type":
         out: list[Argv] = []
         if action.point is not None:
             out.append(["input", "tap", *_xy(to_input(action.point))])
@@ -189,22 +189,22 @@ def commands(
         if action.enter:
             out.append(["input", "keyevent", "KEYCODE_ENTER"])
         return out
-    if t == "key":
+    if action.type == "key":
         return [key_argv(action.keys)]
-    if t == "back":
+    if action.type == "back":
         return [["input", "keyevent", "KEYCODE_BACK"]]
-    if t == "home":
+    if action.type == "home":
         return [["input", "keyevent", "KEYCODE_HOME"]]
-    if t == "open_app":
+    if action.type == "open_app":
         return [resolve_app(action.name, apps or {})]
-    if t == "navigate":
+    if action.type == "navigate":
         return [["am", "start", "-a", "android.intent.action.VIEW", "-d", action.url]]
-    if t == "wait":
+    if action.type == "wait":
         return []
     raise ActionNotSupportedError(f"android env cannot translate {t!r}")
 
 
-def scroll_argv(action: Action, to_input: ToInput, screen: tuple[float, float]) -> Argv:
+def scroll_argv(action: Scroll, to_input: ToInput, screen: tuple[float, float]) -> Argv:
     """Scroll = a finger swipe the other way: content moves ``down`` when the finger goes up.
     Each notch is ``SCROLL_FRACTION`` of the screen, measured and clamped in screenshot px."""
     w, h = screen

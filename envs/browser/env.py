@@ -365,10 +365,17 @@ class BrowserEnv(Env):
             # requests of every page (popups included) → when we saw them start
             inflight: dict[Request, float] = {}
             self._inflight = inflight
-            # Playwright wants plain functions as handlers (it tags them), hence the lambdas.
-            self._context.on("request", lambda r: inflight.__setitem__(r, time.monotonic()))
-            self._context.on("requestfinished", lambda r: inflight.pop(r, None))
-            self._context.on("requestfailed", lambda r: inflight.pop(r, None))
+
+            # Playwright wants plain functions as handlers (it tags them).
+            def started(r: Request) -> None:
+                inflight[r] = time.monotonic()
+
+            def ended(r: Request) -> None:
+                inflight.pop(r, None)
+
+            self._context.on("request", started)
+            self._context.on("requestfinished", ended)
+            self._context.on("requestfailed", ended)
             self._context.on("page", lambda p: self._adopt(p))
             self._adopt(self._context.new_page())
             assert self._page is not None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.core.actions import Action
+from agent.core.actions import Action, PointAction
 from agent.core.coords import Frame
 from agent.core.errors import ActionFailedError
 from envs.browser.keys import to_playwright
@@ -22,6 +22,9 @@ MAX_WAIT_S = 10.0  # a `wait` action sleeps at most this long
 ToInput = Callable[[tuple[float, float], Frame], tuple[float, float]]
 
 
+POINTER_PRESSES = ("click", "double_click", "right_click", "middle_click", "hover")
+
+
 def perform(
     page: Page,
     action: Action,
@@ -34,19 +37,25 @@ def perform(
     for the env to translate, a bad key combination is an ActionFailedError."""
     mouse, kb = page.mouse, page.keyboard
     t = action.type
-    if t in ("click", "double_click", "right_click", "middle_click", "hover"):
+    if isinstance(action, PointAction) and t in (
+        "click",
+        "double_click",
+        "right_click",
+        "middle_click",
+        "hover",
+    ):
         x, y = to_input(action.point, frame)
-        if t == "click":
+        if action.type == "click":
             mouse.click(x, y)
-        elif t == "double_click":
+        elif action.type == "double_click":
             mouse.dblclick(x, y)
-        elif t == "right_click":
+        elif action.type == "right_click":
             mouse.click(x, y, button="right")
-        elif t == "middle_click":
+        elif action.type == "middle_click":
             mouse.click(x, y, button="middle")
         else:
             mouse.move(x, y)  # one event: mouseover/enter fire from the last position
-    elif t == "drag":
+    elif action.type == "drag":
         (x1, y1), (x2, y2) = (
             to_input(action.start, frame),
             to_input(action.end, frame),
@@ -56,7 +65,7 @@ def perform(
         mouse.down()
         mouse.move(x2, y2, steps=steps)
         mouse.up()
-    elif t == "type":
+    elif action.type == "type":
         if action.point is not None:
             mouse.click(*to_input(action.point, frame))
         if action.clear:
@@ -71,13 +80,13 @@ def perform(
                 kb.insert_text(action.text)
         if action.enter:
             kb.press("Enter")
-    elif t == "key":
+    elif action.type == "key":
         try:
             combo = to_playwright(action.keys)
         except ValueError as err:
             raise ActionFailedError(str(err)) from err
         kb.press(combo)
-    elif t == "scroll":
+    elif action.type == "scroll":
         if action.point is not None:
             x, y = to_input(action.point, frame)
         else:
@@ -86,11 +95,11 @@ def perform(
         dx, dy = {"up": (0, -d), "down": (0, d), "left": (-d, 0), "right": (d, 0)}[action.direction]
         mouse.move(x, y)
         mouse.wheel(dx, dy)
-    elif t == "wait":
+    elif action.type == "wait":
         page.wait_for_timeout(min(action.seconds, MAX_WAIT_S) * 1000)
-    elif t == "navigate":
+    elif action.type == "navigate":
         page.goto(normalize_url(action.url), wait_until="domcontentloaded")
-    elif t == "back":
+    elif action.type == "back":
         page.go_back(wait_until="domcontentloaded")
     else:  # capabilities are checked by Env.step; this is a programming error
         raise ActionFailedError(f"browser env cannot execute {t!r}")

@@ -229,4 +229,8 @@ class DesktopEnv(Env):
 
     def _app_name(self) -> str | None:
         live = [p for p in self._procs if p.poll() is None]
-        return os.path.basename(str(live[-1].args[0])) if live else None
+        if not live:
+            return None
+        args = live[-1].args
+        first = args[0] if isinstance(args, (list, tuple)) else args
+        return os.path.basename(str(first))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agent.core.actions import Action, Point
+from agent.core.actions import Action, Point, PointAction
 from agent.core.errors import ActionFailedError, ActionNotSupportedError
 from envs.desktop.keys import xdotool_combo
 
@@ -51,17 +51,17 @@ def commands(
     ``screen_centre`` (screenshot px) is where a pointless scroll happens.
     """
     t = action.type
-    if t in BUTTONS:
+    if isinstance(action, PointAction) and t in BUTTONS:
         p = to_input(action.point)
         click = [xdotool, "click"]
-        if t == "double_click":
+        if action.type == "double_click":
             click += ["--repeat", "2", "--delay", str(DOUBLE_CLICK_DELAY_MS)]
         return [move(xdotool, p), [*click, str(BUTTONS[t])]]
-    if t == "hover":
+    if action.type == "hover":
         return [move(xdotool, to_input(action.point))]
-    if t == "drag":
+    if action.type == "drag":
         return drag(to_input(action.start), to_input(action.end), xdotool=xdotool)
-    if t == "type":
+    if action.type == "type":
         out: list[Argv] = []
         if action.point is not None:
             p = to_input(action.point)
@@ -75,9 +75,9 @@ def commands(
         if action.enter:
             out.append(key(xdotool, "enter"))
         return out
-    if t == "key":
+    if action.type == "key":
         return [key(xdotool, action.keys)]
-    if t == "scroll":
+    if action.type == "scroll":
         p = to_input(action.point if action.point is not None else screen_centre)
         button = SCROLL_BUTTONS[action.direction]
         return [
@@ -92,7 +92,7 @@ def commands(
                 str(button),
             ],
         ]
-    if t == "wait":
+    if action.type == "wait":
         return [[xdotool, "sleep", f"{action.seconds:g}"]]
     raise ActionNotSupportedError(f"desktop env cannot translate {t!r}")
 

@@ -96,7 +96,7 @@ class AccountApp(SiteApp):
 
 # ---- tasks -----------------------------------------------------------------------------
 
-SIGN_IN = [
+SIGN_IN: list[Step] = [
     {"op": "type", "selector": "#username", "text": USERNAME, "clear": True},
     {"op": "type", "selector": "#password", "text": PASSWORD, "clear": True},
     {"op": "click", "selector": "#login-btn"},

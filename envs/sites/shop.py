@@ -149,7 +149,7 @@ class ShopApp(SiteApp):
             self.cart[int(pid)] = int(qty)
 
     def _cart_view(self) -> dict[str, Any]:
-        items = [
+        items: list[dict[str, Any]] = [
             {"product": BY_ID[pid], "qty": qty, "line_total": _money(BY_ID[pid]["price"] * qty)}
             for pid, qty in self.cart.items()
         ]

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.core.coords import FACTOR
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.stopping import cut_at_stop
@@ -103,7 +104,8 @@ class TransformersModel(Model):
         self.tokenizer = getattr(processor, "tokenizer", processor)
         model_type = getattr(model.config, "model_type", None)
         fam = family if isinstance(family, Family) else None
-        self.family = fam or resolve_family(name, model_type=model_type, family=family)
+        named = family if isinstance(family, str) else None
+        self.family = fam or resolve_family(name, model_type=model_type, family=named)
         self.format = format or self.family.format_for(action_space)
         self.input_mode = mode_for(self.format)
         self.convention = convention_for(self.format)
@@ -159,7 +161,7 @@ class TransformersModel(Model):
     def _processor_token_cap(self) -> int | None:
         """The checkpoint's own ``max_pixels`` as an image-token cap: past it the model was
         never shown a screen, so the Frame resamples there (and says so)."""
-        return int(self._max_pixels) // self.grid**2 if self._max_pixels else None
+        return int(self._max_pixels) // (self.grid or FACTOR) ** 2 if self._max_pixels else None
 
     # ---- prompt rendering -------------------------------------------------------------
     def messages(self, request: ModelRequest) -> list[Message]:

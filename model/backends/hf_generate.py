@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from transformers import LogitsProcessor, StoppingCriteria
@@ -30,7 +30,7 @@ class ForceTokens(LogitsProcessor):
         tid = self.target[k] if k < len(self.target) else self.eos_id
         forced = torch.full_like(scores, float("-inf"))
         forced[:, tid] = 0.0
-        return forced
+        return cast(torch.FloatTensor, forced)
 
 
 class TextStop(StoppingCriteria):
@@ -70,7 +70,8 @@ class TextStop(StoppingCriteria):
                 done, self.stopped_by = True, "stop"
             elif self.format is not None and action_complete(self.format, text):
                 done, self.stopped_by = True, "action"
-        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
+        flags = torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, flags)
 
 
 def expand_image_tokens(

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from agent.core.coords import DEFAULT_MAX_TOKENS, MIN_PIXELS, Frame
+from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS, Frame
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.constrain import load_schema, structured_outputs
@@ -133,7 +133,9 @@ class OpenAIModel(Model):
             wire.append({"role": m["role"], "content": parts})
         pixels = {
             "min_pixels": MIN_PIXELS,
-            "max_pixels": max(largest, (self.max_tokens or DEFAULT_MAX_TOKENS) * self.grid**2),
+            "max_pixels": max(
+                largest, (self.max_tokens or DEFAULT_MAX_TOKENS) * (self.grid or FACTOR) ** 2
+            ),
         }
         body: dict[str, Any] = {
             "model": self.model_name,

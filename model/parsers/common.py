@@ -98,7 +98,7 @@ class Ctx:
         if len(nums) == 2:
             return self.point(nums[0], nums[1], fragment), None
         if len(nums) == 4:
-            b = self.box(*nums, fragment)
+            b = self.box(nums[0], nums[1], nums[2], nums[3], fragment)
             return box_center(*b), b
         raise self.fail(fragment, f"expected 2 (point) or 4 (box) numbers, got {len(nums)}")
 

@@ -26,7 +26,7 @@ def convert_points(action: Action, ctx: Ctx, fragment: str) -> Action:
             update[name] = ctx.point(p[0], p[1], fragment)
     box = getattr(action, "box", None)
     if box is not None:
-        update["box"] = ctx.box(*box, fragment)
+        update["box"] = ctx.box(box[0], box[1], box[2], box[3], fragment)
     return action.model_copy(update=update) if update else action
 
 

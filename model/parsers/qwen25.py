@@ -150,7 +150,7 @@ def _grounded(obj: dict[str, Any], verb: Verb, ctx: Ctx) -> Action:
     if verb.kind == "type":
         return Type(text=verb.text or "", point=point, box=box)
     if verb.kind == "scroll":
-        return Scroll(direction=verb.direction, point=point)
+        return Scroll.model_validate({"direction": verb.direction, "point": point})
     if verb.kind == "drag":
         raise ctx.fail(frag, "a drag needs a tool call with both ends")
     return POINTER_ACTIONS[verb.kind](point=point, box=box, target=target)
@@ -253,7 +253,8 @@ def _computer(action: str, args: dict[str, Any], fragment: str, ctx: Ctx) -> Act
         point = point or ctx.frame.pointer  # the wheel turns where the cursor is
         # cookbook: "Positive values scroll up, negative values scroll down"; hscroll: right
         ways = ("up", "down") if action == "scroll" else ("right", "left")
-        return Scroll(direction=ways[0] if pixels > 0 else ways[1], amount=notches, point=point)
+        way = ways[0] if pixels > 0 else ways[1]
+        return Scroll.model_validate({"direction": way, "amount": notches, "point": point})
     if action == "wait":
         return _wait(args, fragment, ctx)
     if action == "terminate":
