@@ -1,4 +1,4 @@
-"""RapidOCR (v3) on native-resolution screenshots, cached per image.
+"""RapidOCR (v3) on native-resolution screenshots, cached per image and read incrementally.
 
 What RapidOCR does to a large image, and how we configure it:
 
@@ -23,6 +23,10 @@ What RapidOCR does to a large image, and how we configure it:
   flip a line by 180°.
 * ``return_word_box`` gives word boxes (from the CTC alignment) that make sub-line spans
   exact; it costs little.
+* Screen-shaped images are detected in ``det_tile``-px tiles with context and recognised
+  line by line (:mod:`model.ocr.incremental`), so that, with ``incremental``, the next
+  screen costs only its changed tiles and lines and still equals a full read. ``det_tile=0``
+  is RapidOCR's own whole-image pipeline (no incremental reading).
 
 RapidOCR wants BGR for arrays; :attr:`Observation.array` is RGB, so we flip channels.
 """
@@ -160,7 +164,7 @@ class OcrEngine:
         if threads is not None:
             cfg["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
         cfg.update(params or {})
-        self.settings = dict(cfg)
+        self.settings = {**cfg, "det_tile": det_tile, "incremental": incremental}
         self.word_boxes = word_boxes
         self.sparse_lines = sparse_lines
         try:

@@ -17,6 +17,11 @@ the screen still changes) → ``call_user('could not find "X"')``. Several equal
 matches that the previous action's point does not separate → ``call_user`` listing them
 with their positions (``click "X" #2`` picks one); never a guess. An action that failed
 twice → ``call_user``. After the last step → ``finish(success)``.
+
+Speed: building the model starts the OCR engine's warm-up (ONNX sessions loaded and run
+once) in a background thread while the env starts; each screen after the first is read
+incrementally (:mod:`model.ocr.incremental`), and a new episode (empty history) drops the
+previous screen so nothing carries over between envs.
 """
 
 from __future__ import annotations
