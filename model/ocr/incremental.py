@@ -88,12 +88,19 @@ class TiledOcr:
         self._uniform: dict[tuple[Any, ...], np.ndarray] = {}
 
     def applicable(self, shape: tuple[int, ...]) -> bool:
-        """Screen-shaped images only; RapidOCR pads or rescales the others first."""
+        """Screens the detector reads at (about) their own size. Images RapidOCR pads, or
+        enlarges for the detector (a crop, a small window), take its own pipeline: their
+        text is large there, and tiles would cut it."""
         h, w = shape[:2]
-        g = self.ocr.cfg.Global
+        g, d = self.ocr.cfg.Global, self.ocr.cfg.Det
         ratio = g.width_height_ratio
+        if str(d.limit_type) == "max":
+            scale = d.limit_side_len / max(h, w) if max(h, w) > d.limit_side_len else 1.0
+        else:
+            scale = d.limit_side_len / min(h, w) if min(h, w) < d.limit_side_len else 1.0
         return (
-            g.min_side_len <= min(h, w)
+            scale <= 1.0
+            and g.min_side_len <= min(h, w)
             and max(h, w) <= g.max_side_len
             and h > g.min_height
             and (ratio == -1 or w / h <= ratio)

@@ -100,7 +100,7 @@ def test_size_scope_and_full_screen_changes_read_everything(
     assert r.work["det_tiles"] == r.work["tiles"] and r.work["reused"] == 0
     assert lines(r) == lines(full.read(everywhere))
 
-    im = Image.fromarray(draw(BASE)).resize((1024, 592))
+    im = Image.fromarray(draw(BASE)).resize((1400, 810))
     smaller = np.asarray(im)
     s = inc.read(smaller, scope="env-2")  # another size: a full read
     assert s.work["det_tiles"] == s.work["tiles"] and s.work["reused"] == 0
@@ -135,9 +135,13 @@ def test_model_warms_up_and_forgets_at_episode_start() -> None:
     assert engine.tiled.screen is None  # a new episode starts from a full read
 
 
-def test_tile_size_is_checked() -> None:
+def test_small_images_keep_rapidocrs_pipeline(inc: OcrEngine) -> None:
+    """A crop the detector enlarges (the gate's read around a point) is not cut in tiles."""
     from agent.core.errors import ConfigError
 
+    crop = draw(BASE)[180:300, 200:840]
+    r = inc.read(crop)
+    assert r.work == {} and "Quarterly revenue report" in texts(r)
     with pytest.raises(ConfigError):
         OcrEngine(det_tile=DET_TILE + 1)
 
