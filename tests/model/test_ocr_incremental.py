@@ -43,6 +43,13 @@ def lines(r: OcrResult) -> list[tuple]:
     return [(ln.text, ln.box, ln.score, ln.words) for ln in r.lines]
 
 
+def same_map(a: OcrEngine, b: OcrEngine) -> bool:
+    """The detector probability maps the two engines kept of their last screen are equal."""
+    assert a.tiled is not None and a.tiled.screen is not None
+    assert b.tiled is not None and b.tiled.screen is not None
+    return bool(np.array_equal(a.tiled.screen.prob, b.tiled.screen.prob))
+
+
 def texts(r: OcrResult) -> list[str]:
     return [ln.text for ln in r.lines]
 
@@ -67,6 +74,7 @@ def test_changed_region_only_and_equal_to_full(inc: OcrEngine, full: OcrEngine) 
     b_img = draw({**BASE, (1120, 22): "Cart (3)"})
     b = inc.read(b_img)
     assert lines(b) == lines(full.read(b_img))
+    assert same_map(inc, full)
     assert "Cart (3)" in texts(b) and "Cart (0)" not in texts(b)
     assert b.work["det_tiles"] == 1 < b.work["tiles"]  # one corner tile re-detected
     assert b.work["det_px"] < a.work["det_px"] / 6
@@ -81,6 +89,15 @@ def test_changed_region_only_and_equal_to_full(inc: OcrEngine, full: OcrEngine) 
     c = inc.read(c_img)
     assert lines(c) == lines(full.read(c_img))
     assert "Monthly revenue report" in texts(c) and c.work["det_tiles"] == 2
+    assert same_map(inc, full)
+
+    # new text just right of a core edge (x = 320) lies in the left tile's context: both
+    # tiles are detected again, and the stitched map equals a full read's bit for bit
+    d_img = draw({**BASE, (1120, 22): "Cart (3)", (250, 200): "Monthly revenue report",
+                  (324, 520): "Paid"})  # fmt: skip
+    d = inc.read(d_img)
+    assert lines(d) == lines(full.read(d_img)) and "Paid" in texts(d)
+    assert d.work["det_tiles"] == 2 and same_map(inc, full)
 
 
 def test_size_scope_and_full_screen_changes_read_everything(
