@@ -1,4 +1,4 @@
-"""RapidOCR (v3) on native-resolution screenshots, cached per image.
+"""RapidOCR (v3) on native-resolution screenshots, cached per image and read incrementally.
 
 What RapidOCR does to a large image, and how we configure it:
 
@@ -23,6 +23,10 @@ What RapidOCR does to a large image, and how we configure it:
   flip a line by 180°.
 * ``return_word_box`` gives word boxes (from the CTC alignment) that make sub-line spans
   exact; it costs little.
+* Screen-shaped images are detected in ``det_tile``-px tiles with context and recognised
+  line by line (:mod:`model.ocr.incremental`), so that, with ``incremental``, the next
+  screen costs only its changed tiles and lines and still equals a full read. ``det_tile=0``
+  is RapidOCR's own whole-image pipeline (no incremental reading).
 
 RapidOCR wants BGR for arrays; :attr:`Observation.array` is RGB, so we flip channels.
 """
@@ -34,6 +38,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +46,7 @@ import numpy as np
 
 from agent.core.errors import ConfigError, ModelError, VisionInputError
 from model.grounding import Box, TextLine, Word
+from model.ocr.incremental import DET_TILE, TiledOcr
 
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -57,6 +63,7 @@ class OcrResult:
     digest: str
     seconds: float
     stages: dict[str, float] = field(default_factory=dict)
+    work: dict[str, int] = field(default_factory=dict)  # det_px, crops, reused, ...
 
 
 def image_digest(image: np.ndarray) -> str:
@@ -132,6 +139,8 @@ class OcrEngine:
         sparse_lines: int = 3,
         threads: int | None = None,
         cache_size: int = 8,
+        det_tile: int = DET_TILE,
+        incremental: bool = True,
         params: dict[str, Any] | None = None,
     ) -> None:
         if det_limit_type not in ("min", "max"):
@@ -155,21 +164,59 @@ class OcrEngine:
         if threads is not None:
             cfg["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
         cfg.update(params or {})
-        self.settings = dict(cfg)
+        self.settings = {**cfg, "det_tile": det_tile, "incremental": incremental}
         self.word_boxes = word_boxes
         self.sparse_lines = sparse_lines
         try:
             self._ocr = RapidOCR(params=cfg)
         except Exception as err:  # rapidocr raises plain exceptions for bad configs
             raise ModelError(f"could not start RapidOCR: {err}") from err
+        self.tiled: TiledOcr | None = None
+        if det_tile:
+            try:
+                self.tiled = TiledOcr(
+                    self._ocr, tile=det_tile, text_score=text_score, word_boxes=word_boxes
+                )
+            except ValueError as err:
+                raise ConfigError(str(err)) from err
+        self.incremental = incremental
         self._cache: OrderedDict[str, OcrResult] = OrderedDict()
         self._cache_size = max(0, cache_size)
         self._lock = threading.Lock()
+        self._run_lock = threading.Lock()  # one inference at a time; the warm-up holds it
+        self._warm: threading.Thread | None = None
         self.hits = 0
         self.misses = 0
 
-    def read(self, image: np.ndarray) -> OcrResult:
-        """OCR an H×W×3 RGB uint8 screenshot at its own resolution (cached by content)."""
+    def warm_up(self, background: bool = True) -> threading.Thread | None:
+        """Load the ONNX sessions and run each once, in a daemon thread by default, so the
+        first screen does not pay for it (a read meanwhile waits for it to finish)."""
+        if self._warm is not None:
+            return self._warm
+
+        def work() -> None:
+            with self._run_lock:
+                try:
+                    if self.tiled is not None:
+                        self.tiled.warm_up()
+                    else:
+                        self._ocr(np.full((64, 64, 3), 255, np.uint8))
+                except Exception:  # a failed warm-up is retried (and reported) by a read
+                    pass
+
+        if not background:
+            work()
+            return None
+        self._warm = threading.Thread(target=work, name="ocr-warm-up", daemon=True)
+        self._warm.start()
+        return self._warm
+
+    def read(self, image: np.ndarray, *, scope: Hashable = None) -> OcrResult:
+        """OCR an H×W×3 RGB uint8 screenshot at its own resolution (cached by content).
+
+        With ``incremental`` the previous screen read with the same ``scope`` and size is
+        the base: only its changed tiles and lines are computed again (the result equals a
+        full read; see :mod:`model.ocr.incremental`)."""
         if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
             raise VisionInputError(
                 f"OCR needs an H×W×3 uint8 RGB image, got {image.shape} {image.dtype}"
@@ -183,7 +230,8 @@ class OcrEngine:
                 self._cache.move_to_end(key)
                 self.hits += 1
                 return hit
-        result = self._run(image, key)
+        with self._run_lock:
+            result = self._run(image, key, scope)
         with self._lock:
             self.misses += 1
             if self._cache_size:
@@ -192,14 +240,34 @@ class OcrEngine:
                     self._cache.popitem(last=False)
         return result
 
-    def clear_cache(self) -> None:
+    def clear_cache(self, *, screen: bool = True) -> None:
+        """Forget cached results and (``screen``) the incremental base."""
         with self._lock:
             self._cache.clear()
+        if screen:
+            self.forget_screen()
 
-    def _run(self, image: np.ndarray, key: str) -> OcrResult:
+    def forget_screen(self) -> None:
+        """Drop the incremental base: the next read is a full one (a new episode or env)."""
+        if self.tiled is not None:
+            with self._run_lock:
+                self.tiled.forget()
+
+    def _run(self, image: np.ndarray, key: str, scope: Hashable) -> OcrResult:
         t0 = time.perf_counter()
         stages: dict[str, float] = {}
-        lines = self._read(image, 0, 0, stages)
+        work: dict[str, int] = {}
+        if self.tiled is not None and self.tiled.applicable(image.shape):
+            if not self.incremental:
+                self.tiled.forget()
+            try:
+                lines = self.tiled.read(image, scope, stages, work)
+            except Exception as err:
+                self.tiled.forget()
+                h, w = image.shape[:2]
+                raise ModelError(f"RapidOCR failed on a {w}x{h} image: {err}") from err
+        else:
+            lines = self._read(image, 0, 0, stages)
         h, w = image.shape[:2]
         if len(lines) < self.sparse_lines and max(h, w) > TILE * 1.25:
             t1 = time.perf_counter()
@@ -208,7 +276,7 @@ class OcrEngine:
             lines = merge_lines(lines)
             stages["tiles"] = time.perf_counter() - t1
         lines.sort(key=lambda ln: (round(ln.box[1] / 8), ln.box[0]))
-        return OcrResult(tuple(lines), (w, h), key, time.perf_counter() - t0, stages)
+        return OcrResult(tuple(lines), (w, h), key, time.perf_counter() - t0, stages, work)
 
     def _read(
         self, image: np.ndarray, x0: int, y0: int, stages: dict[str, float]

@@ -17,6 +17,11 @@ the screen still changes) → ``call_user('could not find "X"')``. Several equal
 matches that the previous action's point does not separate → ``call_user`` listing them
 with their positions (``click "X" #2`` picks one); never a guess. An action that failed
 twice → ``call_user``. After the last step → ``finish(success)``.
+
+Speed: building the model starts the OCR engine's warm-up (ONNX sessions loaded and run
+once) in a background thread while the env starts; each screen after the first is read
+incrementally (:mod:`model.ocr.incremental`), and a new episode (empty history) drops the
+previous screen so nothing carries over between envs.
 """
 
 from __future__ import annotations
@@ -117,6 +122,10 @@ class OcrModel(Model):
         elif grounder_settings:
             raise ConfigError(f"unused settings with a given grounder: {sorted(grounder_settings)}")
         self.grounder = grounder
+        self._engine = getattr(grounder, "engine", None)
+        warm = getattr(self._engine, "warm_up", None)
+        if callable(warm):  # load the ONNX models while the env starts
+            warm()
         self.max_scrolls = max_scrolls
         self.scroll_amount = scroll_amount
         self.margin = margin
@@ -161,8 +170,11 @@ class OcrModel(Model):
             return self._reply(None, {"type": "call_user", "question": str(err)}, t0, timings)
         history = request.history
         index = history[-1].index + 1 if history else 0
-        if not history:
+        if not history:  # a new episode (maybe another env): no incremental OCR base
             self._notes = {k: v for k, v in self._notes.items() if k[0] != request.task}
+            forget = getattr(self._engine, "forget_screen", None)
+            if callable(forget):
+                forget()
         p = self.progress(request.task, steps, history)
         self._notes[(request.task, index)] = replace(p)
         if len(self._notes) > MAX_NOTES:  # a long-lived model: forget the oldest half
@@ -289,7 +301,7 @@ _SETTING_TYPES: dict[str, type] = {
     "margin": float, "near_ratio": float,
     "fuzzy": float, "det_limit_side_len": int, "det_limit_type": str, "max_side_len": int,
     "text_score": float, "use_cls": bool, "word_boxes": bool, "threads": int, "cache_size": int,
-    "imagenet_norm": bool, "sparse_lines": int,
+    "imagenet_norm": bool, "sparse_lines": int, "det_tile": int, "incremental": bool,
 }  # fmt: skip
 
 
