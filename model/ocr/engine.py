@@ -272,7 +272,7 @@ class OcrEngine:
         if len(lines) < self.sparse_lines and max(h, w) > TILE * 1.25:
             t1 = time.perf_counter()
             for x0, y0, x1, y1 in tiles(w, h):
-                lines += self._read(image[y0:y1, x0:x1], x0, y0, {})
+                lines += self._read(image[y0:y1, x0:x1], int(x0), int(y0), {})
             lines = merge_lines(lines)
             stages["tiles"] = time.perf_counter() - t1
         lines.sort(key=lambda ln: (round(ln.box[1] / 8), ln.box[0]))
@@ -297,7 +297,7 @@ class OcrEngine:
         boxes = getattr(out, "boxes", None)
         if not txts or boxes is None:
             return []
-        scores = out.scores or (1.0,) * len(txts)
+        scores = getattr(out, "scores", None) or (1.0,) * len(txts)
         words = self._words(out, len(txts))
         lines = []
         for i, (quad, text, score) in enumerate(zip(boxes, txts, scores, strict=False)):

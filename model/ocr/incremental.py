@@ -166,7 +166,8 @@ class TiledOcr:
                     prob[y0:y1, x0:x1] = hit
                     continue
             x = pre.permute(pre.normalize(real))
-            x = np.pad(x, ((0, 0), *pads)) if any(map(any, pads)) else x
+            widths = [(0, 0), *((int(a), int(b)) for a, b in pads)]
+            x = np.pad(x, widths) if any(map(any, pads)) else x
             p = np.asarray(det.session(np.expand_dims(x, 0).astype(np.float32)))
             core = p[0, 0, m : m + y1 - y0, m : m + x1 - x0]
             prob[y0:y1, x0:x1] = core

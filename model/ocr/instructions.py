@@ -77,7 +77,9 @@ class Step:
 
 def split_steps(task: str) -> list[str]:
     """Split on ``;`` and newlines outside double quotes; blank pieces are dropped."""
-    parts, buf, close = [], [], None
+    parts: list[str] = []
+    buf: list[str] = []
+    close: str | None = None
     for ch in task:
         if close is None and ch in _QUOTES:
             close = _QUOTES[ch]

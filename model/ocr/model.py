@@ -30,7 +30,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -188,15 +188,15 @@ class OcrModel(Model):
             q = f"{marker}: stopped: {request.feedback}"
             return self._reply(marker, {"type": "call_user", "question": q}, t0, timings)
         if p.failures >= MAX_STEP_FAILURES:
-            err = history[-1].error if history else ""
-            q = f"{marker} failed {p.failures} times: {err}"
+            last = history[-1].error if history else ""
+            q = f"{marker} failed {p.failures} times: {last}"
             return self._reply(marker, {"type": "call_user", "question": q}, t0, timings)
         if not step.grounded:
             return self._reply(marker, self._plain(step), t0, timings)
         near = self._near(history)
         image = request.observation.array
         tg = time.perf_counter()
-        role = "field" if step.verb == "type" else "any"
+        role: Literal["any", "field"] = "field" if step.verb == "type" else "any"
         assert step.target is not None
         cands = self.grounder.ground(image, step.target, near=near, role=role)
         timings["ground_s"] = time.perf_counter() - tg
