@@ -261,6 +261,10 @@ def _probe(env: Env, feature: Feature) -> object:
         return env.focus_target(None)
     if feature is Feature.UI_HIERARCHY:
         return env.ui_hierarchy()
+    if feature is Feature.REQUEST_FILTER:
+        env.filter_requests(lambda url: None)  # allow everything, then lift it
+        env.filter_requests(None)
+        return "installed and lifted"
     return env.shell(["echo", "conformance"])
 
 
@@ -293,6 +297,8 @@ def _feature(env: Env, feature: Feature) -> str:
     if feature is Feature.UI_HIERARCHY:
         assert isinstance(got, ET.Element), f"answered {type(got).__name__}, not an Element"
         return f"<{got.tag}> with {sum(1 for _ in got.iter('node'))} node(s)"
+    if feature is Feature.REQUEST_FILTER:
+        return str(got)
     assert isinstance(got, tuple) and len(got) == 2, f"shell answered {got!r:.80}"
     assert isinstance(got[0], int) and isinstance(got[1], str), f"shell answered {got!r:.80}"
     return f"exit {got[0]}"

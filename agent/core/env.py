@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -29,6 +30,8 @@ from agent.core.errors import (
     describe_error,
 )
 from agent.core.observation import Observation, PrivacyRequest, StepResult
+
+RequestVerdict = Callable[[str], str | None]  # a URL → why it is refused, or None
 
 # What a mouse + keyboard can do: the shared core of the browser and desktop envs.
 POINTER_KEYBOARD = frozenset(
@@ -56,6 +59,7 @@ class Feature(StrEnum):
     FOCUS_TARGET = "focus_target"  # focus_target(point | None): what Enter/Space would act on
     UI_HIERARCHY = "ui_hierarchy"  # ui_hierarchy(): the uiautomator-style view tree
     SHELL = "shell"  # shell(argv): a command on the device
+    REQUEST_FILTER = "request_filter"  # filter_requests(verdict): every request judged first
 
 
 class Env(ABC):
@@ -107,6 +111,12 @@ class Env(ABC):
     def shell(self, argv: list[str]) -> tuple[int, str]:
         """Run one command on the device → (exit code, output)."""
         raise self._not_offered(Feature.SHELL)
+
+    def filter_requests(self, verdict: RequestVerdict | None) -> None:
+        """Judge every request the program makes before it leaves: ``verdict(url)`` returns
+        why a URL is refused (the request is aborted, and reported in the next
+        observation's ``extra["blocked_requests"]``) or None; None lifts the filter."""
+        raise self._not_offered(Feature.REQUEST_FILTER)
 
     def _not_offered(self, feature: Feature) -> FeatureNotOfferedError:
         offered = ", ".join(sorted(self.features)) or "none"

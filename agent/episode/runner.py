@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.core.env import Env
+from agent.core.env import Env, Feature
 from agent.core.errors import ConfigError, Interrupted, error_code
 from agent.core.model import HistoryItem, Model
 from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.loop import Loop, LoopConfig, LoopResult, StepEvent
 from agent.episode.recording import Episode, EpisodeWriter, load_episode
-from agent.safety.gate import AllowAll, Gate
+from agent.safety.gate import AllowAll, Gate, PolicyGate
 from agent.safety.secrets import Secrets
 
 
@@ -98,6 +98,7 @@ def run_episode(
     sec = secrets if secrets is not None else Secrets()
     cfg = config or LoopConfig()
     the_gate: Gate = gate if gate is not None else AllowAll()
+    guard_requests(env, the_gate)  # before the task's first page load
     with sec.redact_logs():
         if task is not None:
             task.setup(env)
@@ -250,6 +251,13 @@ def gate_meta(gate: Gate | None) -> dict[str, Any]:
         return {"policy": "none"}
     describe = getattr(gate, "describe", None)
     return describe() if callable(describe) else {"policy": type(gate).__name__}
+
+
+def guard_requests(env: Env, gate: Gate) -> None:
+    """Put the gate's URL policy on the wire of an env that can filter its requests (every
+    request judged before it leaves); an env reused under another gate loses the old one."""
+    if env.offers(Feature.REQUEST_FILTER):
+        env.filter_requests(gate.wire_verdict() if isinstance(gate, PolicyGate) else None)
 
 
 def finish(writer: EpisodeWriter, body: Callable[[], LoopResult]) -> LoopResult:

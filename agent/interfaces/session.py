@@ -33,7 +33,7 @@ from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.loop import input_points
 from agent.episode.recording import EpisodeWriter
-from agent.episode.runner import default_out_dir, gate_meta
+from agent.episode.runner import default_out_dir, gate_meta, guard_requests
 from agent.safety.gate import AllowAll, Decision, Gate
 from agent.safety.masking import mask_and_scrub, needs_recapture, privacy_request
 from agent.safety.secrets import Secrets
@@ -125,6 +125,7 @@ class ActionSession:
             raise ConfigError(f"max_steps must be ≥ 1, got {max_steps}")
         self.env = env
         self.gate = gate or AllowAll()
+        guard_requests(env, self.gate)  # the URL policy on the wire, where the env can
         self.secrets = secrets or Secrets()
         self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()
         env.set_privacy(privacy_request(self.secrets))  # what the env's snapshots look for

@@ -106,6 +106,14 @@ class PolicyGate:
         self.confirm = confirm
         self.reader = reader or TargetReader()
 
+    def wire_verdict(self) -> Callable[[str], str | None] | None:
+        """The URL policy for every request the browser makes (``Env.filter_requests``), or
+        None when the policy lists no URLs (then nothing needs routing)."""
+        policy = self.policy
+        if not (policy.allow_urls or policy.deny_urls):
+            return None
+        return policy.url_verdict
+
     def describe(self) -> dict[str, Any]:
         mode = self.confirm if isinstance(self.confirm, str) else "callback"
         return {"policy": self.policy.to_json(), "confirm": mode}

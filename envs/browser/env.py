@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.actions import Action
 from agent.core.coords import Frame
-from agent.core.env import POINTER_KEYBOARD, Env, Feature
+from agent.core.env import POINTER_KEYBOARD, Env, Feature, RequestVerdict
 from agent.core.errors import (
     ActionFailedError,
     ConfigError,
@@ -45,6 +45,7 @@ from envs.browser.dom import (
 from envs.browser.driver import SharedPlaywright
 from envs.browser.execute import perform
 from envs.browser.privacy import same_sensitive, snapshot_of
+from envs.browser.routing import RequestGuard
 from envs.browser.urls import normalize_url
 
 if TYPE_CHECKING:
@@ -81,7 +82,9 @@ class BrowserEnv(Env):
 
     name = "browser"
     capabilities = POINTER_KEYBOARD | {"navigate", "back"}
-    features = frozenset({Feature.PRIVACY_SNAPSHOT, Feature.ELEMENT_AT, Feature.FOCUS_TARGET})
+    features = frozenset(
+        {Feature.PRIVACY_SNAPSHOT, Feature.ELEMENT_AT, Feature.FOCUS_TARGET, Feature.REQUEST_FILTER}
+    )
 
     def __init__(
         self,
@@ -121,6 +124,7 @@ class BrowserEnv(Env):
         self._site = site
         self._url = url
         self._context: BrowserContext | None = None
+        self._guard: RequestGuard | None = None  # the URL policy on the wire, when set
         self._page: Page | None = None
         self._inflight: dict[Request, float] = {}
         self._crashed = False
@@ -234,6 +238,15 @@ class BrowserEnv(Env):
             raise self._translate(err, "read target") from err
 
     # ---- Env hooks -------------------------------------------------------------------------
+    def filter_requests(self, verdict: RequestVerdict | None) -> None:
+        """Route every request of the context through ``verdict`` (see
+        :mod:`envs.browser.routing`); installed now and on every fresh context."""
+        if self._guard is not None and self._context is not None:
+            self._context.unroute("**/*")
+        self._guard = RequestGuard(verdict) if verdict is not None else None
+        if self._guard is not None and self._context is not None:
+            self._guard.install(self._context)
+
     def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
         self._open(normalize_url(url) if url else self.start_url)
 
@@ -263,6 +276,8 @@ class BrowserEnv(Env):
             self._dialogs = []
         if recaptured:
             extra["recaptured"] = recaptured
+        if self._guard is not None and (blocked := self._guard.drain()):
+            extra["blocked_requests"] = blocked
         title = (read or {}).get("title")
         obs = Observation(
             png=png, array=array, scale=self.dsf, url=page.url, title=title, extra=extra
@@ -377,6 +392,8 @@ class BrowserEnv(Env):
             self._context.on("requestfinished", ended)
             self._context.on("requestfailed", ended)
             self._context.on("page", lambda p: self._adopt(p))
+            if self._guard is not None:
+                self._guard.install(self._context)  # before the first request of the context
             self._adopt(self._context.new_page())
             assert self._page is not None
             self._page.goto(url, wait_until="load", timeout=self.action_timeout_s * 3000)
