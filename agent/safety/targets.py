@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from agent.core.actions import Action
+from agent.core.actions import Action, Click
 from agent.core.coords import screen_to_input
 from agent.core.env import Env, Feature
 from agent.core.errors import EnvClosedError, NativeAgentError
@@ -63,7 +63,23 @@ class TargetReader:
         self.radius = radius
 
     def read(self, action: Action, env: Env, obs: Observation) -> Target | None:
-        """The target of ``action`` on ``env`` as seen in ``obs`` (None: nothing to read)."""
+        """The target of ``action`` on ``env`` as seen in ``obs`` (None: nothing to read).
+        A drag presses where it starts and releases where it ends (a drag that barely moves
+        is a click): both ends are read, and a rule matching either one matches."""
+        if action.type == "drag":
+            ends = [self.read(Click(point=p), env, obs) for p in (action.start, action.end)]
+            read = [t for t in ends if t is not None]
+            if not read:
+                return None
+            text = " | ".join(dict.fromkeys(t.text for t in read if t.text))
+            errors = [t.error for t in read if t.error]
+            return Target(
+                text[:300],
+                read[0].source,
+                read[0].role,
+                read[0].href,
+                errors[0] if errors else None,
+            )
         point = getattr(action, "point", None)
         key = _activating(action)
         if point is None and key is None:
@@ -176,8 +192,8 @@ def _activating(action: Action) -> str | None:
     if action.type == "key":
         last = action.keys.rsplit("+", 1)[-1]
         return last if last in ACTIVATING_KEYS else None
-    if action.type == "type" and getattr(action, "enter", False):
-        return "enter"
+    if action.type == "type" and (action.enter or action.text.endswith(("\n", "\r"))):
+        return "enter"  # a typed newline presses Enter like ``enter: true`` does
     return None
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from agent.cli import build_parser
 from agent.commands.run import build_gate
-from agent.core.actions import Back, Click, Key, Navigate, OpenApp, Type, Wait
+from agent.core.actions import Back, Click, Drag, Key, MiddleClick, Navigate, OpenApp, Type, Wait
 from agent.core.errors import ConfigError
 from agent.core.task import Task, TaskResult
 from agent.episode.runner import run
@@ -232,6 +232,14 @@ def test_other_ways_to_press_pay_are_confirmed_too(browser: BrowserEnv) -> None:
     assert d.verdict == "deny" and "Pay now" in d.target["text"]
     browser.page.focus("#pay-btn")
     assert gate.check(Key(keys="space"), browser, obs).verdict == "deny"  # space on a button
+    # a typed newline submits like enter=true (issue 15)
+    d = gate.check(Type(text="123\n", point=cvc, clear=True), browser, obs)
+    assert d.verdict == "deny" and "submits: Pay now" in d.target["text"]
+    # a drag that starts or ends on "Pay now" presses it (one that barely moves is a click)
+    for start, end in ((pay, pay), (pay, cvc), (cvc, pay)):
+        d = gate.check(Drag(start=start, end=end), browser, obs)
+        assert d.verdict == "deny" and "Pay now" in d.target["text"], (start, end)
+    assert gate.check(MiddleClick(point=pay), browser, obs).verdict == "deny"
 
 
 def test_url_lists_in_the_browser(browser: BrowserEnv) -> None:
