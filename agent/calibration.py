@@ -48,8 +48,9 @@ DEFAULT_FORMATS = (
 
 
 @dataclass(frozen=True)
-class Target:
-    """A target centre and size in input units (CSS px, X root px, logical units)."""
+class Marker:
+    """A calibration marker: its centre and size in input units (CSS px, X root px, logical
+    units). Not the gate's :class:`agent.safety.targets.Target` (what an action presses)."""
 
     name: str
     x: float
@@ -61,7 +62,7 @@ class Target:
 class Surface(Protocol):
     """Known targets on screen in an env, and a way to read back where a click landed."""
 
-    targets: list[Target]
+    targets: list[Marker]
 
     @property
     def env(self) -> Env:
@@ -76,22 +77,22 @@ class Surface(Protocol):
     def close(self) -> None: ...
 
 
-def grid_targets(width: int, height: int, cols: int = 5, rows: int = 4) -> list[Target]:
+def grid_targets(width: int, height: int, cols: int = 5, rows: int = 4) -> list[Marker]:
     """Integer-centred targets over a ``width``×``height`` input-unit screen: a grid plus the
     four near-corner pixels (where rounding and clamping bugs show)."""
-    out: list[Target] = []
+    out: list[Marker] = []
     for r in range(rows):
         for c in range(cols):
             x = round((c + 0.5) * width / cols) + (c % 2)  # odd and even positions both
             y = round((r + 0.5) * height / rows) + (r % 2)
-            out.append(Target(f"r{r}c{c}", x, y))
+            out.append(Marker(f"r{r}c{c}", x, y))
     for name, x, y in (
         ("top-left", 6, 6),
         ("top-right", width - 7, 6),
         ("bottom-left", 6, height - 7),
         ("bottom-right", width - 7, height - 7),
     ):
-        out.append(Target(name, x, y))
+        out.append(Marker(name, x, y))
     return out
 
 
@@ -236,7 +237,7 @@ def _one(
     obs: Observation,
     mframe: Frame,
     fmt: str,
-    t: Target,
+    t: Marker,
     precision: Precision,
     parse: Callable[..., Any],
 ) -> Row:
@@ -271,7 +272,7 @@ def _one(
 # ---- surfaces ------------------------------------------------------------------------------
 
 
-def target_page(targets: list[Target]) -> str:
+def target_page(targets: list[Marker]) -> str:
     """HTML of small targets at known CSS positions that records every mousedown."""
     divs = "".join(
         f'<div id="{t.name}" style="position:absolute;left:{t.x - t.w / 2}px;'
@@ -343,7 +344,7 @@ class DesktopSurface:
             left, top, w, h = probe.monitor_rect
             probe.close()
             self.targets = [
-                Target(t.name, t.x + left, t.y + top, t.w, t.h) for t in grid_targets(w, h)
+                Marker(t.name, t.x + left, t.y + top, t.w, t.h) for t in grid_targets(w, h)
             ]
             data = json.dumps([asdict(t) for t in self.targets])
             app = [sys.executable, "-m", "envs.desktop.targets", self.log, data]
@@ -397,7 +398,7 @@ class BoardSurface:
         self.env = env
         env.reset()
         self.targets = [
-            Target(b.label, (b.box[0] + b.box[2]) / 2, (b.box[1] + b.box[3]) / 2)
+            Marker(b.label, (b.box[0] + b.box[2]) / 2, (b.box[1] + b.box[3]) / 2)
             for b in env.state.buttons  # type: ignore[attr-defined]
         ]
         self._points: list[tuple[int, int]] = []

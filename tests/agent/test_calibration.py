@@ -16,7 +16,7 @@ from agent.calibration import (
     DEFAULT_FORMATS,
     BoardSurface,
     CalibrationReport,
-    Target,
+    Marker,
     calibrate,
     grid_targets,
     make_surface,
@@ -66,7 +66,7 @@ def test_qwen2_vl_text_shape() -> None:
 
 
 def test_target_page_records_clicks() -> None:
-    html = target_page([Target("a", 10, 20)])
+    html = target_page([Marker("a", 10, 20)])
     assert "left:5.0px;top:15.0px;width:10.0px" in html
     assert "mousedown" in html and "__clicks" in html
 
