@@ -32,6 +32,8 @@ ABOVE_EPISODE = (
     "agent.evaluation",
     "agent.serve",
     "agent.calibration",
+    "agent.interfaces",
+    "agent.export",
     "agent.commands",
     "agent.cli",
 )
@@ -45,6 +47,8 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("agent.replay", ("agent.commands", "agent.cli", "agent.serve")),
     ("agent.evaluation", ("agent.commands", "agent.cli", "agent.serve")),
     ("agent.serve", ("agent.commands", "agent.cli", "agent.episode")),
+    ("agent.interfaces", ("agent.commands", "agent.cli", "agent.serve")),
+    ("agent.export", ("agent.commands", "agent.cli", "agent.serve", "agent.interfaces")),
 )
 HEAVY = ("playwright", "torch", "transformers", "mss", "adbutils", "rapidocr", "fastapi")
 
