@@ -20,8 +20,8 @@ from agent.core.actions import Action
 from agent.core.env import Env
 from agent.core.errors import EnvClosedError
 from agent.core.observation import Observation
-from agent.safety.policy import ESCAPE_TYPES, Policy, default_policy
-from agent.safety.targets import Target, TargetReader
+from agent.safety.policy import ESCAPE_TYPES, PRESS_TYPES, Policy, default_policy
+from agent.safety.targets import UNREADABLE, Target, TargetReader
 from agent.safety.urls import link_destination
 
 Verdict = Literal["allow", "deny"]
@@ -151,6 +151,10 @@ class PolicyGate:
         verdict, rule, phrase = p.rule_for(t, text, url, obs.app)
         name = rule.name if rule else None
         why = _why(rule, phrase, text)
+        unreadable = target is not None and target.source == UNREADABLE
+        if verdict == "allow" and unreadable and t in PRESS_TYPES:
+            verdict, name = p.unknown_target, "unknown-target"
+            why = f"what this {t} presses cannot be read ({target.error if target else ''})"
         if verdict == "allow":
             return Decision("allow", p.name, why if rule else None, name, tj)
         if verdict == "deny":

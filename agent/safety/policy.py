@@ -118,6 +118,8 @@ class Policy:
     deny_urls: tuple[str, ...] = ()
     allow_apps: tuple[str, ...] = ()
     non_interactive: Literal["allow", "deny"] = "deny"
+    # a press whose target the env cannot read (inside a cross-origin frame): what it gets
+    unknown_target: RuleVerdict = "confirm"
 
     def with_urls(self, allow: list[str] | None = None, deny: list[str] | None = None) -> Policy:
         """This policy with more URL patterns (``--allow-url`` / ``--deny-url``)."""
@@ -129,6 +131,7 @@ class Policy:
             self.deny_urls + tuple(deny or ()),
             self.allow_apps,
             self.non_interactive,
+            self.unknown_target,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -136,6 +139,7 @@ class Policy:
             "name": self.name,
             "default": self.default,
             "non_interactive": self.non_interactive,
+            "unknown_target": self.unknown_target,
             "urls": {"allow": list(self.allow_urls), "deny": list(self.deny_urls)},
             "apps": {"allow": list(self.allow_apps)},
             "extends": "none",  # the rules below are complete (defaults included)
@@ -147,7 +151,8 @@ class Policy:
         """Build from the file structure (see the module docstring and README)."""
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a policy must be a table/object")
-        known = {"name", "extends", "default", "non_interactive", "urls", "apps", "rules"}
+        known = {"name", "extends", "default", "non_interactive", "unknown_target", "urls"}
+        known |= {"apps", "rules"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"{source}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
@@ -166,6 +171,9 @@ class Policy:
         default = data.get("default", "allow")
         if default not in VERDICTS:
             raise ConfigError(f"{source}: default must be one of {VERDICTS}, got {default!r}")
+        unknown_target = data.get("unknown_target", "confirm")
+        if unknown_target not in VERDICTS:
+            raise ConfigError(f"{source}: unknown_target must be one of {VERDICTS}")
         ni = data.get("non_interactive", "deny")
         if ni not in ("allow", "deny"):
             raise ConfigError(f"{source}: non_interactive must be allow or deny, got {ni!r}")
@@ -177,6 +185,7 @@ class Policy:
             deny_urls=_strings(urls.get("deny", []), f"{source}: urls.deny"),
             allow_apps=_strings(apps.get("allow", []), f"{source}: apps.allow"),
             non_interactive=ni,
+            unknown_target=unknown_target,
         )
 
     # ---- evaluation (pure) ----------------------------------------------------------------

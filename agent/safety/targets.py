@@ -36,6 +36,7 @@ from envs.android.hierarchy import node_bounds
 if TYPE_CHECKING:
     from model.ocr import OcrEngine
 
+UNREADABLE = "unreadable"  # Target.source of a target the env could not read
 ACTIVATING_KEYS = ("enter", "space", "kp_enter")
 OCR_CROP = (320, 64)  # half-width, half-height of the crop read around the point
 OCR_RADIUS = 40.0  # screenshot px between the point and a line's box
@@ -107,11 +108,12 @@ class TargetReader:
         self, env: Env, obs: Observation, point: tuple[float, float], typing: bool
     ) -> Target:
         info = env.element_at(point, obs.frame())
+        if info is not None and info.get("frame") == "cross-origin":
+            return Target("", UNREADABLE, "iframe", error="inside a cross-origin frame")
         if info is None or (typing and info.get("editable")):
             return Target("", "dom")  # typing into a field presses nothing
-        text = " ".join(
-            s for s in (("" if info.get("editable") else info.get("text")), info.get("label")) if s
-        )
+        own = "" if info.get("editable") else info.get("text")
+        text = " ".join(s for s in (own, info.get("label"), info.get("names")) if s)
         href = info.get("href")
         if href and not href.startswith(("#", "javascript:")):
             href = urljoin(obs.url or "", href)
@@ -121,6 +123,8 @@ class TargetReader:
         self, env: Env, obs: Observation, point: tuple[float, float] | None, key: str
     ) -> Target:
         info = env.focus_target(point, obs.frame())
+        if info is not None and info.get("frame") == "cross-origin":
+            return Target("", UNREADABLE, "iframe", error="the focus is in a cross-origin frame")
         if info is None:
             return Target("", "dom-focus")
         if key == "space" and info.get("editable"):

@@ -9,13 +9,90 @@ from agent.core.coords import Frame, input_to_screen
 
 # The interactive element at a CSS point: the closest clickable ancestor of the hit, so a
 # <span> inside a <button> reports the button (what the safety gate needs to know).
+DEEP_JS = r"""
+// Shared by ELEMENT_AT_JS and FOCUS_JS: see through open shadow roots and same-origin frames,
+// and name an element the way a person reads it (hidden spellings included).
+const deepAt = (x, y) => {
+  let doc = document, el = doc.elementFromPoint(x, y), frame = null;
+  for (let hops = 0; el && hops < 16; hops++) {
+    if (el.shadowRoot) {
+      const inner = el.shadowRoot.elementFromPoint(x, y);
+      if (inner && inner !== el) { el = inner; continue; }
+    }
+    if (el.tagName === 'IFRAME' || el.tagName === 'FRAME') {
+      let inner = null;
+      try { inner = el.contentDocument; } catch (e) { inner = null; }
+      if (!inner) { frame = 'cross-origin'; break; }
+      const r = el.getBoundingClientRect();
+      x -= r.left + el.clientLeft; y -= r.top + el.clientTop;
+      doc = inner; el = inner.elementFromPoint(x, y); frame = 'same-origin';
+      continue;
+    }
+    break;
+  }
+  return {el, frame};
+};
+const deepFocus = () => {
+  let el = document.activeElement, frame = null;
+  for (let hops = 0; el && hops < 16; hops++) {
+    const inner = el.shadowRoot && el.shadowRoot.activeElement;
+    if (inner) { el = inner; continue; }
+    if (el.tagName === 'IFRAME' || el.tagName === 'FRAME') {
+      let inner = null;
+      try { inner = el.contentDocument; } catch (e) { inner = null; }
+      if (!inner) { frame = 'cross-origin'; break; }
+      el = inner.activeElement; frame = 'same-origin';
+      continue;
+    }
+    break;
+  }
+  return {el, frame};
+};
+const closestDeep = (el, sel) => {
+  for (let e = el; e; ) {
+    const c = e.closest ? e.closest(sel) : null;
+    if (c) return c;
+    const root = e.getRootNode ? e.getRootNode() : null;
+    e = root && root.host ? root.host : null;
+  }
+  return null;
+};
+const pseudo = (e) => ['::before', '::after'].map((p) => {
+  const c = getComputedStyle(e, p).content;
+  return c && c !== 'none' && c !== 'normal' ? c.replace(/^["']|["']$/g, '') : '';
+}).join(' ');
+const hiddenNames = (el) => {
+  const out = [el.textContent || ''];  // "De<span>lete</span>" reads whole, not "De lete"
+  const doc = el.ownerDocument;
+  const nodes = [el, ...el.querySelectorAll('*')].slice(0, 200);
+  for (const e of nodes) {
+    out.push(pseudo(e));
+    for (const a of ['alt', 'aria-label', 'title', 'value']) {
+      if (e !== el || a !== 'value') out.push(e.getAttribute(a) || '');
+    }
+    if (e.tagName && e.tagName.toLowerCase() === 'title') out.push(e.textContent || '');
+    if (e.shadowRoot) out.push(e.shadowRoot.textContent || '');
+  }
+  for (const id of (el.getAttribute('aria-labelledby') || '').split(/\s+/).filter(Boolean)) {
+    const ref = doc.getElementById(id);
+    if (ref) out.push(ref.textContent || '');
+  }
+  if (el.labels) for (const l of el.labels) out.push(l.textContent || '');
+  for (let a = el.parentElement, k = 0; a && k < 4; a = a.parentElement, k++) {
+    out.push(a.getAttribute('aria-label') || '');  // named by an enclosing element
+  }
+  return out.join(' ').trim().replace(/\s+/g, ' ').slice(0, 400);
+};
+"""
+
 ELEMENT_AT_JS = """
 ([x, y]) => {
-  const hit = document.elementFromPoint(x, y);
+  """ + DEEP_JS + """
+  const {el: hit, frame} = deepAt(x, y);
   if (!hit) return null;
   const sel = 'a[href],button,input,select,textarea,label,summary,[role],[onclick],' +
               '[contenteditable=""],[contenteditable="true"],[tabindex]';
-  const el = hit.closest(sel) || hit;
+  const el = closestDeep(hit, sel) || hit;
   const tag = el.tagName.toLowerCase();
   const type = (el.getAttribute('type') || '').toLowerCase();
   const implicit = () => {
@@ -45,7 +122,7 @@ ELEMENT_AT_JS = """
   return {
     tag, role: el.getAttribute('role') || implicit(), type: type || null,
     text: tag === 'input' && pwd ? '' : text.slice(0, 200),
-    label: (label() || '').trim().slice(0, 200),
+    label: (label() || '').trim().slice(0, 200), names: pwd ? '' : hiddenNames(el), frame,
     id: el.id || null, name: el.getAttribute('name'), href: el.getAttribute('href'),
     editable: el.isContentEditable || tag === 'textarea' ||
               (tag === 'input' && !['checkbox', 'radio', 'button', 'submit', 'reset',
@@ -195,11 +272,15 @@ SETTLE_JS = (
 # The element that would act on Enter/Space: at a CSS point, or the focused one (x = null).
 FOCUS_JS = """
 ([x, y]) => {
-  let el = x === null ? document.activeElement : document.elementFromPoint(x, y);
-  if (!el || el === document.body || el === document.documentElement) return null;
+  """ + DEEP_JS + """
+  let {el, frame} = x === null ? deepFocus() : deepAt(x, y);
+  if (!el || el === el.ownerDocument.body || el === el.ownerDocument.documentElement) {
+    return frame === 'cross-origin' ? {tag: 'iframe', type: '', text: '', submit: null,
+      href: null, editable: false, frame} : null;
+  }
   const sel = 'a[href],button,input,select,textarea,summary,[role],[onclick],' +
               '[contenteditable=""],[contenteditable="true"],[tabindex]';
-  el = el.closest(sel) || el;
+  el = closestDeep(el, sel) || el;
   const clean = (s) => (s || '').trim().replace(/\\s+/g, ' ').slice(0, 200);
   const name = (e) => {
     const t = (e.getAttribute('type') || '').toLowerCase();
@@ -208,18 +289,25 @@ FOCUS_JS = """
     if (tag === 'input') own = ['button', 'submit', 'reset'].includes(t) ? e.value : '';
     else if (tag !== 'textarea' && tag !== 'select') own = e.innerText;
     const lab = e.labels && e.labels.length ? e.labels[0].innerText : '';
-    return clean([own, e.getAttribute('aria-label'), e.getAttribute('title'), lab].join(' '));
+    return clean([own, e.getAttribute('aria-label'), e.getAttribute('title'), lab,
+                  hiddenNames(e)].join(' '));
   };
   const tag = el.tagName.toLowerCase();
   const type = (el.getAttribute('type') || '').toLowerCase();
   const form = el.form || el.closest('form');
   let submit = null;
   if (form && tag === 'input') {
-    const b = form.querySelector('button[type=submit],button:not([type]),' +
-                                 'input[type=submit],input[type=image]');
+    // the form's default button: the first submitter among its controls, those that join
+    // it from outside with form="id" included (what implicit submission presses)
+    const isSubmit = (b) => (b.tagName === 'BUTTON' && (b.type || 'submit') === 'submit') ||
+      (b.tagName === 'INPUT' && ['submit', 'image'].includes(b.type));
+    // (image buttons are not in form.elements: look them up, inside or joined by form="id")
+    const images = [...form.querySelectorAll('input[type=image]'), ...(form.id ?
+      el.ownerDocument.querySelectorAll(`input[type=image][form="${form.id}"]`) : [])];
+    const b = Array.from(form.elements).find(isSubmit) || images[0];
     submit = b ? name(b) : '';
   }
-  return {tag, type, text: name(el), submit, href: el.getAttribute('href'),
+  return {tag, type, text: name(el), submit, href: el.getAttribute('href'), frame,
           editable: el.isContentEditable || tag === 'textarea' || (tag === 'input' &&
             !['button', 'submit', 'reset', 'checkbox', 'radio'].includes(type))};
 }
