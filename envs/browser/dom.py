@@ -87,7 +87,7 @@ const hiddenNames = (el) => {
 
 ELEMENT_AT_JS = """
 ([x, y]) => {
-  """ + DEEP_JS + """
+  __DEEP__
   const {el: hit, frame} = deepAt(x, y);
   if (!hit) return null;
   const sel = 'a[href],button,input,select,textarea,label,summary,[role],[onclick],' +
@@ -132,7 +132,7 @@ ELEMENT_AT_JS = """
     rect: [r.left, r.top, r.right, r.bottom],
   };
 }
-"""
+""".replace("__DEEP__", DEEP_JS)
 
 
 def css_target(lo: float, hi: float) -> float:
@@ -272,7 +272,7 @@ SETTLE_JS = (
 # The element that would act on Enter/Space: at a CSS point, or the focused one (x = null).
 FOCUS_JS = """
 ([x, y]) => {
-  """ + DEEP_JS + """
+  __DEEP__
   let {el, frame} = x === null ? deepFocus() : deepAt(x, y);
   if (!el || el === el.ownerDocument.body || el === el.ownerDocument.documentElement) {
     return frame === 'cross-origin' ? {tag: 'iframe', type: '', text: '', submit: null,
@@ -311,4 +311,4 @@ FOCUS_JS = """
           editable: el.isContentEditable || tag === 'textarea' || (tag === 'input' &&
             !['button', 'submit', 'reset', 'checkbox', 'radio'].includes(type))};
 }
-"""
+""".replace("__DEEP__", DEEP_JS)
