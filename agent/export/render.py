@@ -25,8 +25,10 @@ from agent.core.errors import ConfigError
 Point = tuple[float, float]
 
 
-class UnsupportedAction(ConfigError):
+class UnsupportedAction(ConfigError):  # noqa: N818 — an action, named as the export says
     """An action the target dialect has no words for."""
+
+    code = "unsupported_in_dialect"
 
 
 @dataclass(frozen=True)
