@@ -25,7 +25,7 @@ from agent.core.errors import ConfigError
 Point = tuple[float, float]
 
 
-class UnsupportedAction(ConfigError):  # noqa: N818 — an action, named as the export says
+class UnsupportedAction(ConfigError):
     """An action the target dialect has no words for."""
 
     code = "unsupported_in_dialect"
