@@ -113,7 +113,10 @@ class TargetReader:
         if info is None or (typing and info.get("editable")):
             return Target("", "dom")  # typing into a field presses nothing
         own = "" if info.get("editable") else info.get("text")
-        text = " ".join(s for s in (own, info.get("label"), info.get("names")) if s)
+        text = ""
+        for part in (own, info.get("label"), info.get("names")):  # each once: "OK", not "OK OK"
+            if part and part not in text:
+                text = f"{text} {part}".strip()
         href = info.get("href")
         if href and not href.startswith(("#", "javascript:")):
             href = urljoin(obs.url or "", href)

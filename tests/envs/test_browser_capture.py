@@ -21,6 +21,7 @@ from agent.core.observation import PrivacyRequest
 from agent.episode.loop import Loop, LoopConfig
 from agent.episode.recording import EpisodeWriter, load_episode
 from agent.safety.gate import AllowAll, PolicyGate
+from agent.safety.policy import Policy
 from envs.browser import BrowserEnv
 from envs.browser.capture import capture_params
 from model.scripted import ScriptedModel
@@ -47,6 +48,10 @@ def page_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("capture") / "page.html"
     path.write_text(PAGE, encoding="utf-8")
     return path.as_uri()
+
+
+# the page is a local file, which the default policy refuses unless a pattern names file:
+FILE_PAGES = Policy().with_urls(allow=["file:///*"])
 
 
 @contextmanager
@@ -145,7 +150,7 @@ def test_gated_click_makes_at_most_four_round_trips(
     try:
         point = _centre(env, "#ok")
         obs = _quiet(env, page_url)
-        gate = PolicyGate(confirm="no")
+        gate = PolicyGate(FILE_PAGES, confirm="no")
         action = Click(point=point)
         with round_trips(env) as sent:
             decision = gate.check(action, env, obs)
@@ -181,7 +186,8 @@ def test_gate_denial_reuses_the_observation(env: BrowserEnv, page_url: str, tmp_
     obs = _quiet(env, page_url)
     model = ScriptedModel([f'{{"type": "click", "point": [{point[0]}, {point[1]}]}}'])
     writer = EpisodeWriter(tmp_path / "ep", {"task": {"goal": "x"}})
-    loop = Loop(env, model, writer, config=LoopConfig(max_steps=1), gate=PolicyGate(confirm="no"))
+    gate = PolicyGate(FILE_PAGES, confirm="no")
+    loop = Loop(env, model, writer, config=LoopConfig(max_steps=1), gate=gate)
     with round_trips(env) as sent:
         result = loop.run("x", obs)
     writer.finish(result.outcome())
