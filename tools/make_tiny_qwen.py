@@ -1,5 +1,4 @@
-"""Build tiny, randomly initialised Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoints (or real-size
-configs).
+"""Tiny, randomly initialised Qwen2-VL / Qwen2.5-VL / Qwen3-VL checkpoints (or real configs).
 
 No model hub is needed: the tokenizer is a small byte-level BPE trained here on a built-in
 corpus, with Qwen's special tokens (same names, same relative order), Qwen2-VL's chat
@@ -8,8 +7,7 @@ template, and a real ``Qwen2VLProcessor`` / ``Qwen2_5_VLProcessor`` / ``Qwen3VLP
 and pixel bounds). The result loads with ``from_pretrained`` exactly like a hub checkpoint,
 so tests exercise the real loading, preprocessing and generation code paths.
 
-    python tools/make_tiny_qwen.py --out DIR [--family qwen2-vl|qwen2.5-vl|qwen3-vl|all]
-        [--head-dim 32]
+    python tools/make_tiny_qwen.py --out DIR [--family NAME|all] [--head-dim 32]
 
 ``--config-of 2b|3b|7b`` prints the real-size hyperparameters instead (used by
 ``tools/bench_model.py`` to build random weights at a real size in memory; too big to save

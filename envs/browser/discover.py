@@ -29,6 +29,21 @@ FIX_HINT = (
     f"or point to an existing one with `--browser-path PATH` / ${ENV_VAR}=PATH"
 )
 
+# Chromium's flags here: no sandbox (root in CI), no GPU, nothing phoning home, no smooth
+# scrolling or scrollbars (screenshots stay stable).
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-smooth-scrolling",
+    "--hide-scrollbars",
+)
+
 
 def _is_executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)

@@ -32,7 +32,7 @@ from agent.core.errors import (
 )
 from agent.core.observation import Observation
 from envs.browser.capture import PageCapture, decode_png
-from envs.browser.discover import FIX_HINT, find_browser
+from envs.browser.discover import FIX_HINT, LAUNCH_ARGS, find_browser
 from envs.browser.dom import (
     ELEMENT_AT_JS,
     FOCUS_JS,
@@ -43,6 +43,7 @@ from envs.browser.dom import (
     describe,
 )
 from envs.browser.driver import SharedPlaywright
+from envs.browser.errors import first_line, says_dead, translated
 from envs.browser.execute import perform
 from envs.browser.privacy import same_sensitive, snapshot_of
 from envs.browser.routing import RequestGuard
@@ -53,23 +54,10 @@ if TYPE_CHECKING:
 
     from envs.sites.server import SiteServer
 
-LAUNCH_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-smooth-scrolling",
-    "--hide-scrollbars",
-)
 RECAPTURES = 3  # screenshots tried while the page keeps changing under the snapshot read
 SETTLE_MAX_S = 2.0  # how long to wait for in-flight requests after an action
 QUIET_S = 0.1  # after requests drain, how long no new one must start
 STREAMING = frozenset({"eventsource", "websocket", "media"})  # never "finish"
-_DEAD_WORDS = ("target closed", "has been closed", "crashed", "disconnected", "connection closed")
 
 
 class BrowserEnv(Env):
@@ -151,7 +139,7 @@ class BrowserEnv(Env):
                 hint = "headed mode needs a display: set DISPLAY (e.g. run under xvfb-run) "
                 hint += "or run headless"
             raise EnvNotAvailableError(
-                f"could not start the browser {self.executable!r}: {_first_line(err)}; {hint}"
+                f"could not start the browser {self.executable!r}: {first_line(err)}; {hint}"
             ) from err
         try:
             self._open(self.start_url)
@@ -239,8 +227,7 @@ class BrowserEnv(Env):
 
     # ---- Env hooks -------------------------------------------------------------------------
     def filter_requests(self, verdict: RequestVerdict | None) -> None:
-        """Route every request of the context through ``verdict`` (see
-        :mod:`envs.browser.routing`); installed now and on every fresh context."""
+        """Every request of the context through ``verdict`` (:mod:`envs.browser.routing`)."""
         if self._guard is not None and self._context is not None:
             self._context.unroute("**/*")
         self._guard = RequestGuard(verdict) if verdict is not None else None
@@ -495,27 +482,13 @@ class BrowserEnv(Env):
             return True
         if not self._browser.is_connected():
             return True
-        if err is not None:
-            if type(err).__name__ == "TargetClosedError":
-                return True
-            msg = str(err).lower()
-            return any(w in msg for w in _DEAD_WORDS)
-        return False
+        return err is not None and says_dead(err)
 
     def _translate(
         self, err: BaseException, what: str, *, dead_on_timeout: bool = False
     ) -> Exception:
         """A Playwright error → EnvClosedError (page/browser gone) or ActionFailedError."""
-        if isinstance(err, (ActionFailedError, EnvClosedError)):
-            return err
-        if self._is_dead(err):
-            why = "the page crashed" if self._crashed else "the browser or page is gone"
-            return EnvClosedError(f"{why} ({what}: {_first_line(err)})")
-        if dead_on_timeout and type(err).__name__ == "TimeoutError":
-            return EnvClosedError(f"the page is not responding ({what}: {_first_line(err)})")
-        return ActionFailedError(f"{what} failed: {_first_line(err)}")
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0][:300]
+        dead = self._is_dead(err)
+        return translated(
+            err, what, dead=dead, crashed=self._crashed, dead_on_timeout=dead_on_timeout
+        )
