@@ -151,7 +151,7 @@ def test_check_env_command_on_the_fake_device(capsys: pytest.CaptureFixture[str]
 
 def test_check_env_command_module_class(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-env", "board_env:BoardEnv", "--kwargs", '{"scale": 2}']) == 0
-    assert "board: 18/18 checks passed" in capsys.readouterr().out
+    assert "board: 19/19 checks passed" in capsys.readouterr().out
     assert main(["check-env", "board_env:Nope"]) == 2
 
 
