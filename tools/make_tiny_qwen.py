@@ -233,15 +233,21 @@ def _text_config(
     half = head_dim // 2
     t = half // 4
     section = mrope_section or [t, (half - t) // 2, half - t - (half - t) // 2]
+    common = {  # what every Qwen text config shares
+        "vocab_size": vocab,
+        "hidden_size": hidden,
+        "intermediate_size": inter,
+        "num_hidden_layers": layers,
+        "num_attention_heads": heads,
+        "num_key_value_heads": kv,
+        "max_position_embeddings": 32768,
+        "rms_norm_eps": 1e-6,
+        "hidden_act": "silu",
+    }
     if family == "qwen3.5":  # hybrid: Gated DeltaNet (linear) + full attention layers
         return {
+            **common,
             "model_type": "qwen3_5_text",
-            "vocab_size": vocab,
-            "hidden_size": hidden,
-            "intermediate_size": inter,
-            "num_hidden_layers": layers,
-            "num_attention_heads": heads,
-            "num_key_value_heads": kv,
             "head_dim": head_dim,
             "linear_key_head_dim": head_dim,
             "linear_value_head_dim": head_dim,
@@ -251,45 +257,26 @@ def _text_config(
                 "full_attention" if (i + 1) % 4 == 0 or i == layers - 1 else "linear_attention"
                 for i in range(layers)
             ],
-            "max_position_embeddings": 32768,
-            "rms_norm_eps": 1e-6,
             # rotary over a quarter of each head, split (t, h, w) and interleaved
             "rope_parameters": {
                 "rope_type": "default", "rope_theta": 1e7, "partial_rotary_factor": 0.25,
                 "mrope_section": _section(head_dim // 4), "mrope_interleaved": True,
             },
-            "hidden_act": "silu",
         }  # fmt: skip
     if family == "qwen3-vl":
         return {
+            **common,
             "model_type": "qwen3_vl_text",
-            "vocab_size": vocab,
-            "hidden_size": hidden,
-            "intermediate_size": inter,
-            "num_hidden_layers": layers,
-            "num_attention_heads": heads,
-            "num_key_value_heads": kv,
             "head_dim": head_dim,
-            "max_position_embeddings": 32768,
-            "rms_norm_eps": 1e-6,
             "rope_parameters": {
                 "rope_type": "default", "rope_theta": 5e6, "mrope_section": section,
                 "mrope_interleaved": True,
             },
-            "hidden_act": "silu",
         }  # fmt: skip
     return {
+        **common,
         "model_type": "qwen2_vl_text" if family == "qwen2-vl" else "qwen2_5_vl_text",
-        "vocab_size": vocab,
-        "hidden_size": hidden,
-        "intermediate_size": inter,
-        "num_hidden_layers": layers,
-        "num_attention_heads": heads,
-        "num_key_value_heads": kv,
-        "max_position_embeddings": 32768,
-        "rms_norm_eps": 1e-6,
         "rope_parameters": {"rope_type": "default", "rope_theta": 1e6, "mrope_section": section},
-        "hidden_act": "silu",
         "use_sliding_window": False,
     }
 
