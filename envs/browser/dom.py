@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.coords import Frame, input_to_screen
+from envs.browser.sinks import DEEP_READ_JS
 
 # The interactive element at a CSS point: the closest clickable ancestor of the hit, so a
 # <span> inside a <button> reports the button (what the safety gate needs to know).
@@ -164,48 +165,6 @@ def describe(frame: Frame, info: dict[str, Any] | None) -> dict[str, Any] | None
     return info
 
 
-# Every visible editable field (inputs, textareas, contenteditable) with its value: the
-# recorder masks password fields and fields holding a secret (decided in Python, so a page
-# never receives a secret value to compare against).
-FIELDS_JS = """
-() => {
-  const out = [];
-  const els = document.querySelectorAll(
-    'input,textarea,[contenteditable=""],[contenteditable="true"]');
-  for (const el of els) {
-    const type = (el.getAttribute('type') || '').toLowerCase();
-    if (['hidden', 'checkbox', 'radio', 'button', 'submit', 'reset', 'image', 'range',
-         'color', 'file'].includes(type)) continue;
-    const r = el.getBoundingClientRect();
-    if (r.width <= 0 || r.height <= 0 || r.bottom < 0 || r.right < 0 ||
-        r.top > innerHeight || r.left > innerWidth) continue;
-    const value = el.isContentEditable ? el.innerText : (el.value || '');
-    out.push({rect: [r.left, r.top, r.right, r.bottom], password: type === 'password',
-              value: String(value).slice(0, 10000)});
-  }
-  return out;
-}
-"""
-
-# The visible text nodes with their boxes (only asked for when a secret is on the page).
-TEXT_NODES_JS = """
-() => {
-  const out = [];
-  const walker = document.createTreeWalker(document.body || document, NodeFilter.SHOW_TEXT);
-  const range = document.createRange();
-  let n;
-  while ((n = walker.nextNode()) && out.length < 5000) {
-    const t = n.nodeValue;
-    if (!t || !t.trim()) continue;
-    range.selectNodeContents(n);
-    const r = range.getBoundingClientRect();
-    if (r.width <= 0 || r.height <= 0 || r.bottom < 0 || r.top > innerHeight) continue;
-    out.push({rect: [r.left, r.top, r.right, r.bottom], text: t.slice(0, 10000)});
-  }
-  return out;
-}
-"""
-
 # Installed in every document of the context: a counter that moves on every DOM mutation and
 # on input / scroll / resize / history events, and a tripwire tied to one screenshot: a
 # snapshot read arms it (``__nativeAgentArm``), and the first change after that calls the
@@ -246,11 +205,12 @@ VERSION_JS = """
 () => [window.__nativeAgentVersion ?? null, location.href, scrollX, scrollY,
        innerWidth, innerHeight]
 """
-# One read of everything a step's capture needs: the DOM version, URL, title, the editable
-# fields and (when secrets are set) the text nodes; it arms the tripwire last.
+# One read of everything a step's capture needs: the DOM version, URL, title, and the deep
+# read of envs.browser.sinks (fields; with secrets texts, attribute sinks, opaque boxes); it
+# arms the tripwire last.
 SNAPSHOT_JS = (
     f"(texts) => ({{version: ({VERSION_JS.strip()})(), title: document.title,"
-    f" fields: ({FIELDS_JS.strip()})(), texts: texts ? ({TEXT_NODES_JS.strip()})() : null,"
+    f" ...({DEEP_READ_JS.strip()})(texts),"
     " armed: window.__nativeAgentArm ? window.__nativeAgentArm() : null})"
 )
 # The settle read: the tasks the action queued (timers of 0 ms) have run, so the requests

@@ -2,9 +2,13 @@
 boxes masking must paint, in screenshot px.
 
 The secret values are compared here, in Python, so a page never receives a value to compare
-against. Painted: non-empty password fields, fields whose value holds a secret, text nodes
-that hold a secret. A secret split over several text nodes (``demo<b>123</b>``) has no box
-that covers it: the snapshot then says it cannot be tied to the screen (masking fails closed).
+against. The read (envs.browser.sinks) covers shadow roots and same-origin frames. Painted:
+non-empty password fields, fields whose value holds a secret, text nodes and generated
+content that hold a secret, attribute sinks (placeholder, button value, option, alt) that
+hold one, and — when secrets are requested — every opaque box (canvas, object/embed,
+cross-origin frame) whole. Fail closed (the snapshot cannot be tied to the screen, so the
+whole screen is masked): a secret split over several text nodes (``demo<b>123</b>``) has no
+box that covers it, and a read the page cut short (``truncated``) may have missed one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from agent.core.observation import Box, PrivacyRequest, PrivacySnapshot
 from envs.browser.dom import rect_to_screen
 
 SPLIT = "a secret is split over several text nodes: no single box covers it"
+TRUNCATED = "the page was not read whole"
 
 
 def sensitive_boxes(
@@ -23,6 +28,8 @@ def sensitive_boxes(
 ) -> tuple[list[Box], str | None]:
     """(boxes, reason): ``reason`` is set when the read cannot be masked box by box."""
     boxes: list[Box] = []
+    if read.get("truncated"):  # what was not read may hold a secret or a password field
+        return boxes, f"{TRUNCATED}: {read['truncated']}"
     for f in read.get("fields") or []:
         value = str(f.get("value") or "")
         if (f.get("password") and value) or any(v in value for v in values):
@@ -32,7 +39,10 @@ def sensitive_boxes(
     joined = "".join(t["text"] for t in texts)
     if any(joined.count(v) > sum(t["text"].count(v) for t in hits) for v in values):
         return boxes, SPLIT
-    boxes += [rect_to_screen(frame, tuple(t["rect"]))[0] for t in hits]
+    shown = hits + [a for a in read.get("attrs") or [] if any(v in a["text"] for v in values)]
+    if values:
+        shown += read.get("opaque") or []
+    boxes += [rect_to_screen(frame, tuple(t["rect"]))[0] for t in shown]
     return boxes, None
 
 
