@@ -34,7 +34,7 @@ LABEL = "PELICAN"  # a row without the secret: must stay readable
 PAGE = (Path(__file__).parent / "fixtures" / "sinks.html").read_text()
 FRAMES = {
     "/frame-text": f"<body style='margin:0; font: 28px sans-serif'>{SECRET}</body>",
-    "/frame-field": f"<body style='margin:0'><input value='{SECRET}' style='font: 28px sans-serif'>",
+    "/frame-field": f"<body style='margin:0'><input value='{SECRET}' style='font: 28px serif'>",
 }
 # row → index on the page (top = 20 + 70 * index); "label" holds LABEL, the others SECRET
 ROWS = {
@@ -87,7 +87,7 @@ class _Site:
 @pytest.fixture(scope="module")
 def site() -> Iterator[str]:
     other = _Site(FRAMES)  # another port: another origin
-    page = PAGE.replace("{filler}", "<span>.</span>" * 5000).replace("{other}", other.url)
+    page = PAGE.replace("{filler}", "<span>.</span> " * 5000).replace("{other}", other.url)
     main = _Site({"/": page.replace("{secret}", SECRET), **FRAMES})
     yield main.url + "/"
     main.httpd.shutdown()
@@ -139,6 +139,7 @@ def _leaks(text: str) -> bool:
 @pytest.fixture(scope="module")
 def control(env: BrowserEnv, site: str, ocr: OcrEngine, tmp_path_factory: Any) -> dict[str, str]:
     """The page recorded with no secrets configured: what OCR reads in every row."""
+    env.set_privacy(PrivacyRequest())  # not the request of an earlier episode (over-masks)
     _, pngs = _episode(env, site, tmp_path_factory.mktemp("control"))
     return _rows(ocr, pngs[0])
 
