@@ -38,7 +38,10 @@ TAMPERED = (
     "function hit(n) { navigator.sendBeacon('/hit/' + n, n); }</script>"
     "<button style='position:absolute;left:20px;top:10px;width:200px;height:30px'"
     " onclick=\"hit('tampered')\">Delete</button>"
+    "<iframe style='position:absolute;left:20px;top:60px;width:200px;height:36px;border:0'"
+    " src='{other}'></iframe>"
 )
+FRAMED = "<body style='margin:0'><button style='width:200px;height:30px'>Delete</button>"
 
 
 def at(row: str) -> tuple[float, float]:
@@ -110,16 +113,23 @@ def test_chromium_name_is_not_the_description_and_an_empty_submit_is_named(
 
 
 def test_a_page_that_patches_the_js_reader_is_still_read(browser: BrowserEnv) -> None:
-    tampered = _Site(TAMPERED)
+    framed = _Site(FRAMED)  # another site (localhost, not 127.0.0.1): an out-of-process frame
+    other = framed.url.replace("127.0.0.1", "localhost") + "/"
+    tampered = _Site(TAMPERED.replace("{other}", other))
     try:
         obs = browser.reset(url=tampered.url + "/")
         info = browser.element_at((X, 25.0), obs.frame())
         assert info == {"ax_role": "button", "ax_name": "Delete"}  # the JS reading saw nothing
         d = PolicyGate(confirm="no").check(Click(point=(X, 25.0)), browser, obs)
         assert d.verdict == "deny" and d.target and d.target["ax_name"] == "Delete"
+        # into the frame neither reading can look: still unknown, as the JS reader says it
+        d = PolicyGate(confirm="no").check(Click(point=(X, 75.0)), browser, obs)
+        assert d.verdict == "deny" and d.rule == "unknown-target", d.to_json()
+        assert d.target and d.target["source"] == "unreadable"
         assert tampered.hits == []
     finally:
         tampered.httpd.shutdown()
+        framed.httpd.shutdown()
 
 
 def test_a_scrolled_page_and_playwrights_own_screenshots_read_the_same(site: _Site) -> None:
@@ -127,8 +137,8 @@ def test_a_scrolled_page_and_playwrights_own_screenshots_read_the_same(site: _Si
     try:
         env.page.evaluate("scrollTo(0, 40)")
         obs = env.observe()
-        info = env.element_at((X, at("closed")[1] - 40.0), obs.frame())
-        assert info is not None and info["ax_name"] == "Delete" and info["text"] == ""
+        info = env.element_at((X, at("embedded")[1] - 40.0), obs.frame())
+        assert info is not None and info["ax_name"] == "Send money" and info["text"] == "go"
     finally:
         env.close()
 
