@@ -21,6 +21,7 @@ session cannot look into (an out-of-process, cross-site frame): reported as cros
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,7 @@ FRAME_ROLES = frozenset({"Iframe", "IframePresentational"})
 ROOT_ROLES = frozenset({"RootWebArea", "WebArea"})
 MAX_NAME = 200
 OBJECT_GROUP = "native-agent-ax"
+_BULLETS = re.compile("•{2,}")
 
 # The element Enter/Space would act on, as a remote object (null when none or when it is in
 # a cross-origin frame): what FOCUS_JS names, the element itself rather than its text.
@@ -140,7 +142,9 @@ def choose(nodes: list[dict[str, Any]], backend_id: int | None = None) -> AXName
 
 
 def _clean(name: str) -> str:
-    return " ".join(name.split())[:MAX_NAME]
+    """One space between words, bounded; a password's bullets (Chromium names an embedded
+    password field by them) say nothing of its length."""
+    return _BULLETS.sub("•••", " ".join(name.split()))[:MAX_NAME]
 
 
 def focus_expression(xy: tuple[int, int] | None, enter: bool) -> str:

@@ -60,6 +60,8 @@ def test_long_and_spaced_names_are_cleaned() -> None:
     nodes = [{"nodeId": "1", "role": {"value": "link"}, "name": {"value": " Pay\n\t now " * 50}}]
     got = choose(nodes)
     assert got is not None and got.name.startswith("Pay now Pay now") and len(got.name) == 200
+    secret = [{"nodeId": "1", "role": {"value": "button"}, "name": {"value": "•" * 13}}]
+    assert choose(secret) == AXName("button", "•••")  # a password's length stays unsaid
 
 
 def test_the_focus_expression_carries_its_arguments() -> None:
