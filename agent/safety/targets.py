@@ -5,7 +5,9 @@ an env's name or type:
 
 * ELEMENT_AT (browser): the DOM element at the point; FOCUS_TARGET: for ``enter`` /
   ``space`` keys the focused element, and for a submit by Enter the form's submit button;
-  links give their absolute target URL (for the URL lists).
+  links give their absolute target URL (for the URL lists). Two readings, both matched (a
+  name one of them misses the other still gives): the page-JS one, and the accessible name
+  and role Chromium computes (``ax_name`` / ``ax_role``, :mod:`envs.browser.accessibility`).
 * UI_HIERARCHY (android): the uiautomator node under the point, climbed to its clickable
   ancestor, with the text and content descriptions inside it.
 * anything else with pixels (desktop): OCR of a small crop around the point (the line
@@ -40,17 +42,21 @@ UNREADABLE = "unreadable"  # Target.source of a target the env could not read
 ACTIVATING_KEYS = ("enter", "space", "kp_enter")
 OCR_CROP = (320, 64)  # half-width, half-height of the crop read around the point
 OCR_RADIUS = 40.0  # screenshot px between the point and a line's box
+TEXT_ROLES = ("textbox", "searchbox")  # Chromium's roles of a field typing goes into
 
 
 @dataclass(frozen=True)
 class Target:
-    """What the gate matched: ``text`` (shortened), where it came from, a link's URL."""
+    """What the gate matched: ``text`` (shortened), where it came from, a link's URL; for
+    the browser also the accessible role and name Chromium computed (part of ``text``)."""
 
     text: str
     source: str
     role: str | None = None
     href: str | None = None
     error: str | None = None
+    ax_role: str | None = None
+    ax_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -80,6 +86,8 @@ class TargetReader:
                 read[0].role,
                 read[0].href,
                 errors[0] if errors else None,
+                read[0].ax_role,
+                read[0].ax_name,
             )
         point = getattr(action, "point", None)
         key = _activating(action)
@@ -110,17 +118,16 @@ class TargetReader:
         info = env.element_at(point, obs.frame())
         if info is not None and info.get("frame") == "cross-origin":
             return Target("", UNREADABLE, "iframe", error="inside a cross-origin frame")
-        if info is None or (typing and info.get("editable")):
+        editable = info.get("editable", info.get("ax_role") in TEXT_ROLES) if info else False
+        if info is None or (typing and editable):
             return Target("", "dom")  # typing into a field presses nothing
-        own = "" if info.get("editable") else info.get("text")
-        text = ""
-        for part in (own, info.get("label"), info.get("names")):  # each once: "OK", not "OK OK"
-            if part and part not in text:
-                text = f"{text} {part}".strip()
+        own = "" if editable else info.get("text")
+        text = _joined(own, info.get("label"), info.get("names"), info.get("ax_name"))
         href = info.get("href")
         if href and not href.startswith(("#", "javascript:")):
             href = urljoin(obs.url or "", href)
-        return Target(text[:300], "dom", info.get("role"), href or None)
+        role = info.get("ax_role") or info.get("role")
+        return Target(text[:300], "dom", role, href or None, *_ax(info))
 
     def _focus(
         self, env: Env, obs: Observation, point: tuple[float, float] | None, key: str
@@ -137,7 +144,9 @@ class TargetReader:
             text = f"{text} (submits: {info['submit']})".strip()
         elif info.get("editable"):
             text = ""
-        return Target(text[:300], "dom-focus", info.get("tag"))
+        text = _joined(text, info.get("ax_name"))  # what Enter/Space acts on, as Chromium names it
+        role = info.get("ax_role") or info.get("tag")
+        return Target(text[:300], "dom-focus", role, None, *_ax(info))
 
     # ---- UI_HIERARCHY (android) ---------------------------------------------------------------
     def _android(
@@ -191,6 +200,25 @@ class TargetReader:
             if d <= self.radius and (best is None or d < best[0]):
                 best = (d, text)
         return Target(best[1][:300] if best else "", "ocr")
+
+
+def _joined(*parts: Any) -> str:
+    """The readings side by side, each once ("OK", not "OK OK")."""
+    text = ""
+    for part in parts:
+        if part and isinstance(part, str) and part not in text:
+            text = f"{text} {part}".strip()
+    return text
+
+
+def _ax(info: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(error, ax_role, ax_name) of a browser reading: a failed Chromium read is recorded."""
+    err = info.get("ax_error")
+    return (
+        (f"accessibility read failed: {err}" if err else None),
+        info.get("ax_role"),
+        (info.get("ax_name") if info.get("ax_role") else None),
+    )
 
 
 def _activating(action: Action) -> str | None:

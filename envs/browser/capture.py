@@ -61,6 +61,7 @@ class PageCapture:
         self.fast = fast
         self.changed = False  # set by the tripwire; the env clears it before a read
         self._sessions: dict[Page, CDPSession | None] = {}
+        self._reads: dict[Page, CDPSession | None] = {}  # without fast capture
 
     def tripwire(self, page: Page) -> bool:
         """Whether ``page`` reports changes through the binding (else: compare versions)."""
@@ -74,12 +75,25 @@ class PageCapture:
         reply = session.send("Page.captureScreenshot", self.params, timeout=timeout_s * 1000)
         return base64.b64decode(reply["data"])
 
+    def session(self, page: Page) -> CDPSession | None:
+        """A CDP session for reads (:mod:`envs.browser.accessibility`): the capture's own,
+        or without fast capture one opened for reads only; None where CDP is refused."""
+        session = self._session(page)
+        if session is None and page not in self._reads:
+            try:
+                self._reads[page] = page.context.new_cdp_session(page)
+            except Exception:  # not Chromium
+                self._reads[page] = None
+        return session or self._reads.get(page)
+
     def forget(self, page: Page) -> None:
         self._sessions.pop(page, None)
+        self._reads.pop(page, None)
 
     def reset(self) -> None:
         """A new context: the old sessions are gone with it."""
         self._sessions.clear()
+        self._reads.clear()
 
     def _session(self, page: Page) -> CDPSession | None:
         if page in self._sessions:

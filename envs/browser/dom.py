@@ -58,6 +58,16 @@ const closestDeep = (el, sel) => {
   }
   return null;
 };
+// the form's default button: the first submitter among its controls, those that join it
+// from outside with form="id" included (what implicit submission presses)
+const defaultButton = (form, el) => {
+  const isSubmit = (b) => (b.tagName === 'BUTTON' && (b.type || 'submit') === 'submit') ||
+    (b.tagName === 'INPUT' && ['submit', 'image'].includes(b.type));
+  // (image buttons are not in form.elements: look them up, inside or joined by form="id")
+  const images = [...form.querySelectorAll('input[type=image]'), ...(form.id ?
+    el.ownerDocument.querySelectorAll(`input[type=image][form="${form.id}"]`) : [])];
+  return Array.from(form.elements).find(isSubmit) || images[0] || null;
+};
 const pseudo = (e) => ['::before', '::after'].map((p) => {
   const c = getComputedStyle(e, p).content;
   return c && c !== 'none' && c !== 'normal' ? c.replace(/^["']|["']$/g, '') : '';
@@ -130,7 +140,7 @@ ELEMENT_AT_JS = """
                 'range', 'color', 'file', 'image'].includes(type)),
     password: pwd, disabled: !!el.disabled,
     hit_tag: hit.tagName.toLowerCase(),
-    rect: [r.left, r.top, r.right, r.bottom],
+    rect: [r.left, r.top, r.right, r.bottom], scroll: [scrollX, scrollY],
   };
 }
 """.replace("__DEEP__", DEEP_JS)
@@ -156,8 +166,8 @@ def rect_to_screen(
 
 def describe(frame: Frame, info: dict[str, Any] | None) -> dict[str, Any] | None:
     """Finish ELEMENT_AT_JS's answer: its CSS rect becomes a screenshot-px box."""
-    if info is None:
-        return None
+    if info is None or "rect" not in info:  # (Chromium's reading alone has no box)
+        return info
     rect = info.pop("rect")
     box, point = rect_to_screen(frame, tuple(rect))
     info["box"] = [round(v, 2) for v in box]
@@ -257,14 +267,7 @@ FOCUS_JS = """
   const form = el.form || el.closest('form');
   let submit = null;
   if (form && tag === 'input') {
-    // the form's default button: the first submitter among its controls, those that join
-    // it from outside with form="id" included (what implicit submission presses)
-    const isSubmit = (b) => (b.tagName === 'BUTTON' && (b.type || 'submit') === 'submit') ||
-      (b.tagName === 'INPUT' && ['submit', 'image'].includes(b.type));
-    // (image buttons are not in form.elements: look them up, inside or joined by form="id")
-    const images = [...form.querySelectorAll('input[type=image]'), ...(form.id ?
-      el.ownerDocument.querySelectorAll(`input[type=image][form="${form.id}"]`) : [])];
-    const b = Array.from(form.elements).find(isSubmit) || images[0];
+    const b = defaultButton(form, el);
     submit = b ? name(b) : '';
   }
   return {tag, type, text: name(el), submit, href: el.getAttribute('href'), frame,

@@ -31,6 +31,7 @@ from agent.core.errors import (
     NativeAgentError,
 )
 from agent.core.observation import Observation
+from envs.browser.accessibility import with_ax_at, with_ax_focus
 from envs.browser.capture import PageCapture, decode_png
 from envs.browser.discover import FIX_HINT, LAUNCH_ARGS, find_browser
 from envs.browser.dom import (
@@ -203,27 +204,29 @@ class BrowserEnv(Env):
         self, point: tuple[float, float], frame: Frame | None = None
     ) -> dict[str, Any] | None:
         """What is at a screenshot-px point: tag, role, text, label, box (screenshot px),
-        whether it is a password field... or None where nothing is."""
+        whether it is a password field..., and the role and name Chromium computes for it
+        (``ax_role``, ``ax_name``: :mod:`envs.browser.accessibility`); None where nothing is."""
         frame = frame or self.geometry()
         ux, uy = self.to_input(point, frame)
+        page = self._active_page()
         try:
-            info = self._active_page().evaluate(ELEMENT_AT_JS, [ux, uy])
+            info = page.evaluate(ELEMENT_AT_JS, [ux, uy])
         except Exception as err:
             raise self._translate(err, "element_at") from err
-        return describe(frame, info)
+        return describe(frame, with_ax_at(self._shots.session(page), info, ux, uy))
 
     def focus_target(
         self, point: tuple[float, float] | None, frame: Frame | None = None
     ) -> dict[str, Any] | None:
         """What Enter/Space would act on: the focused element (``point`` None) or the one at
         ``point``, with the submit button of its form."""
-        xy: list[int | None] = [None, None]
-        if point is not None:
-            xy = list(self.to_input(point, frame or self.geometry()))
+        at = None if point is None else self.to_input(point, frame or self.geometry())
+        page = self._active_page()
         try:
-            return self._active_page().evaluate(FOCUS_JS, xy)
+            info = page.evaluate(FOCUS_JS, list(at) if at else [None, None])
         except Exception as err:
             raise self._translate(err, "read target") from err
+        return with_ax_focus(self._shots.session(page), info, at)
 
     # ---- Env hooks -------------------------------------------------------------------------
     def filter_requests(self, verdict: RequestVerdict | None) -> None:

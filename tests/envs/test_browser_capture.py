@@ -143,7 +143,7 @@ def _centre(env: BrowserEnv, selector: str) -> tuple[float, float]:
 
 
 @pytest.mark.parametrize("secrets", [(), ("s3cr3t-code",)])
-def test_gated_click_makes_at_most_four_round_trips(
+def test_gated_click_makes_at_most_six_round_trips(
     env: BrowserEnv, page_url: str, secrets: tuple[str, ...]
 ) -> None:
     env.set_privacy(PrivacyRequest(secrets))
@@ -156,8 +156,13 @@ def test_gated_click_makes_at_most_four_round_trips(
             decision = gate.check(action, env, obs)
             res = env.step(action)
         assert decision.verdict == "allow" and decision.target["text"] == "OK"  # it read
+        assert decision.target["ax_name"] == "OK"  # and Chromium's reading of it too
         assert res.observation.last_action_error is None
-        assert sum(sent.values()) <= 4, dict(sent)
+        # the target read (page JS + Chromium's hit test and accessibility tree: 3), the
+        # click, one settle read, one capture
+        assert sum(sent.values()) <= 6, dict(sent)
+        assert sent["CDPSession.send(DOM.getNodeForLocation)"] == 1
+        assert sent["CDPSession.send(Accessibility.getPartialAXTree)"] == 1
         assert sent["Page.mouseClick"] == 1 and sent["CDPSession.send(Page.captureScreenshot)"] == 1
         snap = res.observation.privacy
         assert snap is not None and snap.tied and snap.covers(secrets)
@@ -195,4 +200,4 @@ def test_gate_denial_reuses_the_observation(env: BrowserEnv, page_url: str, tmp_
     step = load_episode(tmp_path / "ep").steps[0]
     rec = step["actions"][0]
     assert rec["gate"]["verdict"] == "deny" and "result" not in rec
-    assert sum(sent.values()) == 1, dict(sent)  # the target read; no second capture
+    assert sum(sent.values()) == 3, dict(sent)  # the target read (JS + 2 CDP); no capture
