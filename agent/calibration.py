@@ -77,7 +77,10 @@ class Surface(Protocol):
     def close(self) -> None: ...
 
 
-def grid_targets(width: int, height: int, cols: int = 5, rows: int = 4) -> list[Marker]:
+GRID = (5, 4)  # columns × rows of the default targets (plus the four near-corner ones)
+
+
+def grid_targets(width: int, height: int, cols: int = GRID[0], rows: int = GRID[1]) -> list[Marker]:
     """Integer-centred targets over a ``width``×``height`` input-unit screen: a grid plus the
     four near-corner pixels (where rounding and clamping bugs show)."""
     out: list[Marker] = []
@@ -292,10 +295,16 @@ def target_page(targets: list[Marker]) -> str:
 class BrowserSurface:
     """Headless Chromium at ``viewport`` CSS px and ``dsf``; targets in CSS px."""
 
-    def __init__(self, viewport: tuple[int, int] = (1366, 768), dsf: float = 1.0, **kw: Any):
+    def __init__(
+        self,
+        viewport: tuple[int, int] = (1366, 768),
+        dsf: float = 1.0,
+        grid: tuple[int, int] = GRID,
+        **kw: Any,
+    ):
         from envs.browser import BrowserEnv
 
-        self.targets = grid_targets(*viewport)
+        self.targets = grid_targets(*viewport, *grid)
         self._dir = tempfile.mkdtemp(prefix="calibrate-")
         page = Path(self._dir, "targets.html")
         page.write_text(target_page(self.targets), encoding="utf-8")
@@ -327,7 +336,11 @@ class DesktopSurface:
     when there is no display); targets in X root px."""
 
     def __init__(
-        self, display: str | None = None, screen: tuple[int, int] = (1366, 768), **kw: Any
+        self,
+        display: str | None = None,
+        screen: tuple[int, int] = (1366, 768),
+        grid: tuple[int, int] = GRID,
+        **kw: Any,
     ) -> None:
         from envs.desktop import DesktopEnv, Xvfb
 
@@ -344,7 +357,7 @@ class DesktopSurface:
             left, top, w, h = probe.monitor_rect
             probe.close()
             self.targets = [
-                Marker(t.name, t.x + left, t.y + top, t.w, t.h) for t in grid_targets(w, h)
+                Marker(t.name, t.x + left, t.y + top, t.w, t.h) for t in grid_targets(w, h, *grid)
             ]
             data = json.dumps([asdict(t) for t in self.targets])
             app = [sys.executable, "-m", "envs.desktop.targets", self.log, data]

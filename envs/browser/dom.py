@@ -202,6 +202,24 @@ VERSION_INIT_JS = """
     characterData: true});
   for (const t of ['input', 'change', 'scroll', 'resize', 'hashchange', 'popstate', 'load'])
     addEventListener(t, bump, true);
+  // popups this document opened (a link or form aimed at a new tab, window.open that was
+  // not blocked): the env waits for the new tab instead of racing Playwright's page event
+  let popups = 0;  // taken (and reset) by each settle read
+  Object.defineProperty(window, '__nativeAgentPopups', {
+    value: () => { const n = popups; popups = 0; return n; }});
+  const own = ['', '_self', '_parent', '_top'];
+  const elsewhere = el => !own.includes((el.getAttribute('target') || '').toLowerCase());
+  const opens = e => {
+    const a = !e.defaultPrevented && e.target.closest && e.target.closest('a[href]');
+    if (a && (elsewhere(a) || e.ctrlKey || e.metaKey || e.shiftKey || e.button === 1))
+      popups++;
+  };
+  addEventListener('click', opens);
+  addEventListener('auxclick', opens);
+  addEventListener('submit', e => { if (!e.defaultPrevented && elsewhere(e.target))
+    popups++; });
+  const open = window.open;
+  window.open = function (...a) { const w = open.apply(this, a); if (w) popups++; return w; };
   try {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync('*, *::before, *::after { caret-color: transparent !important; }');
@@ -236,7 +254,9 @@ SETTLE_JS = (
     " if (document.readyState !== 'complete')"
     "   await bound(new Promise(r => addEventListener('load', r, {once: true})));"
     " if (document.fonts) await bound(document.fonts.ready);"
-    f" return ({SNAPSHOT_JS})(texts); }}"
+    f" const read = ({SNAPSHOT_JS})(texts);"
+    " read.popups = window.__nativeAgentPopups ? window.__nativeAgentPopups() : 0;"
+    " return read; }"
 )
 
 # The element that would act on Enter/Space: at a CSS point, or the focused one (x = null).

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 RECAPTURES = 3  # screenshots tried while the page keeps changing under the snapshot read
 SETTLE_MAX_S = 2.0  # how long to wait for in-flight requests after an action
 QUIET_S = 0.1  # after requests drain, how long no new one must start
+POPUP_WAIT_S = 3.0  # how long a tab the action opened may take to reach us
 STREAMING = frozenset({"eventsource", "websocket", "media"})  # never "finish"
 
 
@@ -121,6 +122,7 @@ class BrowserEnv(Env):
         self._shots = PageCapture(self.viewport, self.dsf, fast=fast_capture)
         self._pre: tuple[Page, dict[str, Any]] | None = None  # the settle's snapshot read
         self._settle_s: float | None = None
+        self._opened = 0  # tabs the last settle's page said it opened
         self._pw = SharedPlaywright.acquire()
         try:
             self._browser: Browser = self._pw.chromium.launch(
@@ -338,9 +340,20 @@ class BrowserEnv(Env):
         settle_from = time.monotonic()
         try:
             self._settle(page, since)
+            self._follow_popup(page, since)
         except Exception as err:
             raise self._translate(err, t) from err
         self._settle_s = time.monotonic() - settle_from
+
+    def _follow_popup(self, page: Page, since: float) -> None:
+        """The tab the action opened (the settle read counts them) is the one captured:
+        Playwright's page event can reach us after the settle, on a busy machine."""
+        if not self._opened or self._page is not page or self._context is None:
+            return
+        with contextlib.suppress(Exception):  # a timeout: no tab after all (blocked, named)
+            self._context.wait_for_event("page", timeout=POPUP_WAIT_S * 1000)
+        if self._page is not page and self._page is not None:
+            self._settle(self._page, since)
 
     def _close(self) -> None:
         with contextlib.suppress(Exception):  # already dead: only the driver to release
@@ -441,6 +454,7 @@ class BrowserEnv(Env):
         self._shots.changed = False
         # handlers run, a frame is drawn; requests they started are reported by then
         read = self._read(page, SETTLE_JS, texts, SETTLE_MAX_S * 1000, False)
+        self._opened = (read or {}).get("popups") or 0  # each read takes the page's count
         if read is not None and not self._pending(since) and not self._crashed:
             self._pre = (page, read)
             return
@@ -464,6 +478,7 @@ class BrowserEnv(Env):
             # a navigation destroyed the context or the page is slow: the screenshot shows it
         self._shots.changed = False
         read = self._read(page, SETTLE_JS, texts, left * 1000, True)
+        self._opened += (read or {}).get("popups") or 0
         if read is not None:
             self._pre = (page, read)
 
