@@ -7,6 +7,7 @@ tests/envs/test_android_rotation.py."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -60,7 +61,7 @@ def test_turns_compose_and_keep_distances() -> None:
         assert screen_to_input(back, *once) == p  # 90° then 270°: no turn
     for rotation in (90, 180, 270):
         f = _frame(rotation)
-        for p, q in zip(POINTS, POINTS[1:], strict=False):
+        for p, q in itertools.pairwise(POINTS):
             d = math.dist(screen_to_input(f, *p), screen_to_input(f, *q))
             assert d == pytest.approx(math.dist(p, q))
 

@@ -94,13 +94,10 @@ class _CrashingReader(TargetReader):
         raise RuntimeError("reader bug")
 
 
-def test_a_reader_that_raises_never_allows(
-    broken_android: tuple[Any, Any], tmp_path: Path
-) -> None:
+def test_a_reader_that_raises_never_allows(broken_android: tuple[Any, Any], tmp_path: Path) -> None:
     env, fake = broken_android
     gate = PolicyGate(confirm="yes", reader=_CrashingReader())
     ep = run("tap", env=env, model=ScriptedModel([TAP, FINISH]), out=tmp_path / "ep", gate=gate)
     decision = ep.steps[0]["actions"][0]["gate"]
     assert decision["verdict"] == "deny" and "reader bug" in decision["reason"]
     assert _taps(fake) == []
-
