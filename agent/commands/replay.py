@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             env=args.env,
             model=args.model,
             out=args.out,
-            threshold=args.threshold or DEFAULT_THRESHOLD,
+            threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
             stop_on_divergence=not args.keep_going,
             max_steps=args.max_steps,
             secrets=secrets,

@@ -15,8 +15,9 @@ an env's name or type:
 
 A ``type`` clicks its point first: that is a press like any click, unless the point is an
 editable field (then nothing is pressed, or with Enter the form's submit button is); keys
-on desktop/android have no target (the focus is unknown there). Readers fail soft: an
-error becomes ``Target.error``.
+on desktop/android have no target (the focus is unknown there). Readers fail soft but
+closed: an error becomes ``Target.error`` on an UNREADABLE target (the policy's
+``unknown_target`` decides, never "no rule matched").
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from urllib.parse import urljoin
 from agent.core.actions import Action, Click
 from agent.core.coords import screen_to_input
 from agent.core.env import Env, Feature
-from agent.core.errors import EnvClosedError, NativeAgentError
+from agent.core.errors import EnvClosedError
 from agent.core.observation import Observation
 from envs.android.hierarchy import node_bounds
 
@@ -80,9 +81,10 @@ class TargetReader:
                 return None
             text = " | ".join(dict.fromkeys(t.text for t in read if t.text))
             errors = [t.error for t in read if t.error]
+            unknown = next((t for t in read if t.source == UNREADABLE), None)
             return Target(
                 text[:300],
-                read[0].source,
+                unknown.source if unknown else read[0].source,  # either end unknown: unknown
                 read[0].role,
                 read[0].href,
                 errors[0] if errors else None,
@@ -105,10 +107,8 @@ class TargetReader:
                 return self._ocr_text(obs, point)
         except EnvClosedError:
             raise
-        except NativeAgentError as err:
-            return Target("", "error", error=f"{type(err).__name__}: {err}"[:300])
-        except Exception as err:  # a reader must never crash the gate (fail soft, recorded)
-            return Target("", "error", error=f"{type(err).__name__}: {err}"[:300])
+        except Exception as err:  # fail soft but closed: what it presses is unknown
+            return Target("", UNREADABLE, error=f"{type(err).__name__}: {err}"[:300])
         return None
 
     # ---- DOM (ELEMENT_AT, FOCUS_TARGET) ----------------------------------------------------

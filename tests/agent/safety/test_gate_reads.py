@@ -133,3 +133,17 @@ def test_no_beacon_arrives_behind_the_gate_and_all_do_without_it(
         gate=make_gate(enabled=False), url=site.url + "/", out=tmp_path / "open",
         viewport=(640, 700))  # fmt: skip
     assert set(PRESSES) - {"middle"} <= set(site.hits), site.hits  # the presses are real
+
+
+def test_a_drag_that_ends_in_a_cross_origin_frame_is_unknown(
+    browser: BrowserEnv, site: _Site
+) -> None:
+    """A drag releases where it ends: an unreadable end makes the whole drag unknown, even
+    when its start (an empty text field) reads as harmless."""
+    from agent.core.actions import Drag
+
+    obs = browser.reset(url=site.url + "/")
+    drag = Drag(start=(X, 515.0), end=press("cross").point)  # type: ignore[union-attr]
+    d = PolicyGate(confirm="no").check(drag, browser, obs)
+    assert d.verdict == "deny" and d.rule == "unknown-target", d.to_json()
+    assert d.target and d.target["source"] == "unreadable"
