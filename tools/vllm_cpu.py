@@ -133,6 +133,28 @@ def ensure_venv(venv: Path = DEFAULT_VENV, *, quiet: bool = True) -> Path:
     venv = Path(venv)
     if venv_ready(venv):
         return _python(venv)
+    with _build_lock(venv):  # another process (make test's background build) may be at it
+        if venv_ready(venv):
+            return _python(venv)
+        return _build(venv, quiet)
+
+
+@contextlib.contextmanager
+def _build_lock(venv: Path) -> Any:
+    """An exclusive lock beside the venv, held while it is built: a second builder waits
+    for the first and then reuses its venv."""
+    import fcntl
+
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build(venv: Path, quiet: bool) -> Path:
     t0 = time.perf_counter()
     if not _python(venv).exists():
         _run([sys.executable, "-m", "venv", str(venv)], "create the venv")

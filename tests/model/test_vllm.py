@@ -2,8 +2,10 @@
 random Qwen-VL checkpoints: exact native-resolution token counts, real refusals as clear
 errors, constrained actions executed on a bundled site, each screenshot encoded once.
 
-One server per family for the whole session (a start costs about a minute on 2 cores); the
-venv is built on first use (``.cache/vllm-venv``, minutes on a fresh machine).
+One server per family for the whole session (a start costs about a minute on 2 cores), built
+and started in the background from the moment pytest has collected these tests
+(vllm_servers.py); the venv is built on first use (``.cache/vllm-venv``, minutes on a fresh
+machine) unless ``make test`` already builds it in the background.
 """
 
 from __future__ import annotations
@@ -27,47 +29,14 @@ from model.backends import images as images_mod
 from model.backends.constrain import region_click_schema
 from model.backends.hf import load_hf_model
 from model.backends.openai_backend import OpenAIModel
-from tests.conftest import load_tool
+from tests.model import vllm_servers as servers_mod
+from tests.model.vllm_servers import VLLM_FAMILIES, Servers
 
 # a cold server start takes 1-2 minutes on 2 busy cores (the venv is built by `make test`
 # before pytest; on first use here it adds a few minutes)
 pytestmark = pytest.mark.timeout(900)
 
-# The families vLLM serves in these tests: adding one (Qwen3-VL, once make_tiny_qwen builds
-# it) is one entry here.
-VLLM_FAMILIES = ("qwen2-vl", "qwen2.5-vl")
-
-vllm_cpu = load_tool("vllm_cpu")
-builder = load_tool("make_tiny_qwen")
-
-
-class Servers:
-    """Starts one vLLM per family on first use and stops them all at the session's end."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.running: dict[str, Any] = {}
-        self.checkpoints: dict[str, Path] = {}
-
-    def get(self, family: str) -> Any:
-        if family not in self.running:
-            ckpt = builder.build_tiny(self.root / family, family, head_dim=32)
-            self.checkpoints[family] = ckpt
-            self.running[family] = vllm_cpu.start(ckpt, name=f"tiny-{family}")
-        server = self.running[family]
-        assert server.alive(), server.log_tail()
-        return server
-
-    def stop(self) -> None:
-        for server in self.running.values():
-            server.stop()
-
-
-@pytest.fixture(scope="session")
-def vllm_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    servers = Servers(tmp_path_factory.mktemp("vllm-ckpt"))
-    yield servers
-    servers.stop()
+vllm_cpu = servers_mod.vllm_cpu
 
 
 @pytest.fixture(scope="session", params=VLLM_FAMILIES)
@@ -142,12 +111,11 @@ def test_vllm_unknown_model_404_points_at_models(vllm_servers: Servers) -> None:
     assert "HTTP 404" in msg and "/v1/models" in msg and "no-such-model" in msg, msg
 
 
-def test_vllm_5xx_then_death_is_reported_with_the_server_message(tmp_path: Path) -> None:
+def test_vllm_5xx_then_death_is_reported_with_the_server_message(dying_server: Any) -> None:
     """head_dim 16 passes /health, then vLLM's CPU attention refuses the first generation
     (HTTP 500) and the engine dies: the client's error carries the server's own message,
     and the tool's warm-up fails fast instead of waiting."""
-    ckpt = builder.build_tiny(tmp_path / "hd16", "qwen2-vl", head_dim=16)
-    server = vllm_cpu.start(ckpt, name="tiny-qwen2-vl-hd16", warm=False)
+    server = dying_server
     try:
         client = OpenAIModel(server.name, server.base_url, retries=4, backoff=1.0)
         with pytest.raises(ModelError) as err:
@@ -267,7 +235,7 @@ def test_default_constrained_schema_gives_a_parseable_on_screen_action(
     client.close()
 
 
-def test_venv_is_reused_only_when_it_is_right(tmp_path: Path) -> None:
+def test_venv_is_reused_only_when_it_is_right(tmp_path: Path, vllm_venv: Path) -> None:
     """The venv `make test` built checks out (so it is reused, no pip); a folder without
     python, or whose marker names other requirements, is rebuilt."""
     assert vllm_cpu.venv_ready(vllm_cpu.DEFAULT_VENV)
