@@ -180,7 +180,10 @@ def describe(frame: Frame, info: dict[str, Any] | None) -> dict[str, Any] | None
 # snapshot read arms it (``__nativeAgentArm``), and the first change after that calls the
 # CDP binding CHANGED_BINDING, whose event reaches the env before the screenshot's reply when
 # the page changed between the read and the capture (a sign-in redirect, a ticking clock).
-# A new document calls it at once. The caret is hidden by a constructed style sheet (no DOM
+# A new document calls it at once. Shadow roots are observed as the document is (the
+# observer of a document does not see into them), and a same-origin frame's change moves its
+# parent's counter too, so the top version (VERSION_JS, Playwright's screenshot path) covers
+# the frames the top view shows. The caret is hidden by a constructed style sheet (no DOM
 # mutation), as Playwright's own screenshot does, so a blinking caret never changes pixels.
 CHANGED_BINDING = "__nativeAgentChanged"
 VERSION_INIT_JS = """
@@ -188,7 +191,11 @@ VERSION_INIT_JS = """
   if (Object.getOwnPropertyDescriptor(window, '__nativeAgentVersion')) return;
   let n = 0, armed = false;
   const fire = why => { try { window.BINDING && window.BINDING(why); } catch (e) {} };
-  const bump = () => { n++; if (armed) { armed = false; fire(String(n)); } };
+  // a same-origin frame's change is a change of the top view: it moves its parent's counter
+  // too (up to the top), so comparing the top version covers the frames it shows
+  const up = () => { try { parent !== window && parent.__nativeAgentBump &&
+    parent.__nativeAgentBump(); } catch (e) {} };  // cross-origin parent: not ours to move
+  const bump = () => { n++; up(); if (armed) { armed = false; fire(String(n)); } };
   Object.defineProperty(window, '__nativeAgentVersion', {get: () => n});
   Object.defineProperty(window, '__nativeAgentArm', {value: () => { armed = true; return n; }});
   // Playwright's screenshot (the fallback) hides the caret through the focused field's style
@@ -197,9 +204,36 @@ VERSION_INIT_JS = """
     .replace(/[\\s;]/g, '');
   const caretOnly = r => r.type === 'attributes' && r.attributeName === 'style' &&
     strip(r.oldValue) === strip(r.target.getAttribute('style'));
-  new MutationObserver(rs => { if (!rs.every(caretOnly)) bump(); }).observe(document, {
-    subtree: true, childList: true, attributes: true, attributeOldValue: true,
-    characterData: true});
+  const opts = {subtree: true, childList: true, attributes: true, attributeOldValue: true,
+    characterData: true};
+  // an observer of the document does not see into shadow trees: each shadow root is
+  // observed too, those made by script (attachShadow, open or closed, wrapped below: this
+  // script runs before the page's) and the open ones the parser makes (declarative shadow
+  // DOM) or that arrive in added nodes
+  const roots = new WeakSet();
+  const watch = r => { if (r && !roots.has(r)) { roots.add(r); mo.observe(r, opts); } };
+  const scan = node => {  // (iterative: a deep tree must not overflow the stack)
+    for (const stack = [node]; stack.length; ) {
+      const top = stack.pop();
+      if (!top.querySelectorAll) continue;  // a text node
+      if (top.shadowRoot) { watch(top.shadowRoot); stack.push(top.shadowRoot); }
+      for (const e of top.querySelectorAll('*'))
+        if (e.shadowRoot) { watch(e.shadowRoot); stack.push(e.shadowRoot); }
+    }
+  };
+  const mo = new MutationObserver(rs => {
+    if (!rs.every(caretOnly)) bump();
+    try { for (const r of rs) for (const a of r.addedNodes) scan(a); } catch (e) {}
+  });
+  mo.observe(document, opts);
+  scan(document);
+  const attach = Element.prototype.attachShadow;
+  if (attach) Element.prototype.attachShadow = function attachShadow(...a) {
+    const root = attach.apply(this, a);
+    try { watch(root); bump(); } catch (e) {}
+    return root;
+  };
+  Object.defineProperty(window, '__nativeAgentBump', {value: () => bump()});
   for (const t of ['input', 'change', 'scroll', 'resize', 'hashchange', 'popstate', 'load'])
     addEventListener(t, bump, true);
   // popups this document opened (a link or form aimed at a new tab, window.open that was
@@ -226,6 +260,7 @@ VERSION_INIT_JS = """
     document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
   } catch (e) {}
   fire('new-document');
+  up();  // a frame's new document
 })();
 """.replace("BINDING", CHANGED_BINDING)
 # null where the counter is missing (a page the init script did not reach): never "tied"

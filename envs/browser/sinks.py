@@ -30,10 +30,12 @@ queries (no cap: nothing per text node). With secrets every node is walked once,
 
 It also arms the tripwire of every same-origin frame it read (``__nativeAgentArm``), so a
 frame that changes between the read and the CDP capture is captured again as the top
-document is. Not covered (see the README): closed shadow roots (invisible to page script),
-counters in generated content, a pseudo element positioned outside its element's box,
-images/video whose pixels show a value, native tooltips and select popups (not in the
-screenshot). Secrets are never sent to the page: matching is done in envs.browser.privacy.
+document is (on Playwright's screenshot path a frame's change moves the top document's
+version, and shadow roots are observed as documents are: see ``dom.VERSION_INIT_JS``).
+Not covered (see the README): closed shadow roots (invisible to page script), counters
+in generated content, a pseudo element positioned outside its element's box, images/video
+whose pixels show a value, native tooltips and select popups (not in the screenshot).
+Secrets are never sent to the page: matching is done in envs.browser.privacy.
 """
 
 from __future__ import annotations
