@@ -48,10 +48,11 @@ from envs.browser.errors import first_line, says_dead, translated
 from envs.browser.execute import perform
 from envs.browser.privacy import same_sensitive, snapshot_of
 from envs.browser.routing import RequestGuard
+from envs.browser.traffic import Inflight
 from envs.browser.urls import normalize_url
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page, Request
+    from playwright.sync_api import Browser, BrowserContext, Page
 
     from envs.sites.server import SiteServer
 
@@ -59,7 +60,6 @@ RECAPTURES = 3  # screenshots tried while the page keeps changing under the snap
 SETTLE_MAX_S = 2.0  # how long to wait for in-flight requests after an action
 QUIET_S = 0.1  # after requests drain, how long no new one must start
 POPUP_WAIT_S = 3.0  # how long a tab the action opened may take to reach us
-STREAMING = frozenset({"eventsource", "websocket", "media"})  # never "finish"
 
 
 class BrowserEnv(Env):
@@ -116,7 +116,7 @@ class BrowserEnv(Env):
         self._context: BrowserContext | None = None
         self._guard: RequestGuard | None = None  # the URL policy on the wire, when set
         self._page: Page | None = None
-        self._inflight: dict[Request, float] = {}
+        self._inflight: Inflight | None = None
         self._crashed = False
         self._dialogs: list[str] = []
         self._shots = PageCapture(self.viewport, self.dsf, fast=fast_capture)
@@ -380,20 +380,7 @@ class BrowserEnv(Env):
             )
             self._context.set_default_timeout(self.action_timeout_s * 1000)
             self._context.add_init_script(VERSION_INIT_JS)
-            # requests of every page (popups included) → when we saw them start
-            inflight: dict[Request, float] = {}
-            self._inflight = inflight
-
-            # Playwright wants plain functions as handlers (it tags them).
-            def started(r: Request) -> None:
-                inflight[r] = time.monotonic()
-
-            def ended(r: Request) -> None:
-                inflight.pop(r, None)
-
-            self._context.on("request", started)
-            self._context.on("requestfinished", ended)
-            self._context.on("requestfailed", ended)
+            self._inflight = Inflight(self._context)
             self._context.on("page", lambda p: self._adopt(p))
             if self._guard is not None:
                 self._guard.install(self._context)  # before the first request of the context
@@ -435,11 +422,7 @@ class BrowserEnv(Env):
                 dialog.dismiss()
 
     def _pending(self, since: float) -> bool:
-        """Requests started since ``since`` still running (streams and old long-polls of
-        the page do not count: they would hold every step)."""
-        return any(
-            t >= since and r.resource_type not in STREAMING for r, t in self._inflight.items()
-        )
+        return self._inflight is not None and self._inflight.pending(since)
 
     def _settle(self, page: Page, since: float | None = None) -> None:
         """Let the page react: requests the action started finish, the load event fires,
