@@ -2,8 +2,9 @@
 
 Layout (DESIGN.md): ``episode.json`` (task, env, model, versions, start/end, outcome),
 ``steps.jsonl`` (one line per step, appended and flushed when the step ends), ``NNNN.png``
-(written by a background thread so PNG work stays off the loop's hot path). A SIGKILL loses
-at most the step in flight; the reader skips a torn last line with a warning.
+(written by a background thread so PNG work stays off the loop's hot path, at most two
+behind). A SIGKILL loses at most the step in flight and those two screenshots; the reader
+skips a torn last line with a warning.
 """
 
 from __future__ import annotations
@@ -71,12 +72,17 @@ def screenshot_name(index: int) -> str:
     return f"{index:04d}.png"
 
 
+PNG_BACKLOG = 1  # screenshots queued behind the one being written: a step waits past that
+
+
 class _PngWriter:
-    """Writes screenshots on a daemon thread; errors surface on the next call or close."""
+    """Writes screenshots on a daemon thread; errors surface on the next call or close.
+    The queue is bounded: on a slow disk the loop waits rather than run ahead, so a crash or
+    a full disk loses at most the screenshot being written and the one queued."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._q: queue.Queue[tuple[str, Observation] | None] = queue.Queue()
+        self._q: queue.Queue[tuple[str, Observation] | None] = queue.Queue(PNG_BACKLOG)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._work, name="png-writer", daemon=True)
         self._thread.start()
