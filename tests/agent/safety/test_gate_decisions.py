@@ -1,0 +1,261 @@
+"""Every branch of the gate's decision, without a browser: the page, navigation and app lists,
+a link's destination, rule verdicts, an unreadable press, each way of confirming, and the
+fail-closed paths. The env is the pure-Python board example; the reader reports a fixed
+target, standing for what a browser's element lookup would have read."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from agent.core.actions import Action, Back, Click, Navigate, OpenApp, Scroll
+from agent.core.env import Env
+from agent.core.errors import EnvClosedError
+from agent.core.observation import Observation
+from agent.safety.gate import (
+    AllowAll,
+    ConfirmRequest,
+    Decision,
+    PolicyGate,
+    make_gate,
+    tty_confirm,
+)
+from agent.safety.policy import Policy, Rule
+from agent.safety.targets import UNREADABLE, Target, TargetReader
+from board_env import BoardEnv
+
+PAGE = "http://shop.test/checkout"
+
+
+class SeenReader(TargetReader):
+    """Reads ``target`` for every action (or raises ``error``), counting the reads."""
+
+    def __init__(self, target: Target | None = None, error: Exception | None = None) -> None:
+        super().__init__()
+        self.target, self.error, self.reads = target, error, 0
+
+    def read(self, action: Action, env: Env, obs: Observation) -> Target | None:
+        self.reads += 1
+        if self.error is not None:
+            raise self.error
+        return self.target
+
+
+def obs(url: str | None = PAGE, app: str | None = None) -> Observation:
+    return Observation(array=np.zeros((20, 20, 3), np.uint8), url=url, app=app)
+
+
+def check(gate: PolicyGate, action: Action, observation: Observation | None = None) -> Decision:
+    return gate.check(action, BoardEnv(), observation or obs())
+
+
+PAY = Target("Pay now", "dom", role="button")
+CLICK = Click(point=(5.0, 5.0))
+
+
+def test_a_page_off_the_allow_list_stops_everything_but_the_ways_out() -> None:
+    gate = PolicyGate(Policy(allow_urls=("http://ok.test/*",)), reader=SeenReader())
+    d = check(gate, CLICK, obs("http://evil.test/"))
+    assert (d.verdict, d.rule, d.policy) == ("deny", "urls", "default")
+    assert (
+        d.reason == "the current page is not allowed: 'http://evil.test/' is not on the allow list"
+    )
+    assert check(gate, Navigate(url="http://ok.test/home"), obs("http://evil.test/")).verdict == (
+        "allow"
+    )
+    assert check(gate, Back(), obs("http://evil.test/")).verdict == ("allow")
+    assert check(gate, CLICK, obs(None)).verdict == "allow"  # no page: nothing to judge
+
+
+def test_navigation_and_apps_are_judged_by_their_lists() -> None:
+    gate = PolicyGate(Policy(deny_urls=("*://bad.test/*",), allow_apps=("Calculator",)))
+    d = check(gate, Navigate(url="http://bad.test/x"))
+    assert (d.verdict, d.rule) == ("deny", "urls")
+    assert d.reason == "'http://bad.test/x' matches the deny list (*://bad.test/*)"
+    assert check(gate, Navigate(url="http://good.test/")).verdict == "allow"
+    d = check(gate, OpenApp(name="Mail"))
+    assert (d.verdict, d.rule) == ("deny", "apps")
+    assert "'Mail' is not on the allow list (Calculator)" in (d.reason or "")
+    assert check(gate, OpenApp(name="calculator")).verdict == "allow"
+
+
+def test_a_link_to_a_denied_url_is_stopped_with_what_was_seen() -> None:
+    link = Target("Docs", "dom", role="link", href="/../admin/panel")
+    reader = SeenReader(link)
+    gate = PolicyGate(Policy(rules=(), deny_urls=("http://shop.test/admin/*",)), reader=reader)
+    d = check(gate, CLICK)
+    assert (d.verdict, d.rule) == ("deny", "urls")
+    assert d.reason == (
+        "the link goes to a URL that is not allowed: "
+        "'http://shop.test/admin/panel' matches the deny list (http://shop.test/admin/*)"
+    )
+    assert d.target == {"text": "Docs", "source": "dom", "role": "link", "href": "/../admin/panel"}
+    assert reader.reads == 1
+    # no URL lists and no target rules: nothing is read at all
+    quiet = SeenReader(link)
+    assert check(PolicyGate(Policy(rules=()), reader=quiet), CLICK).verdict == "allow"
+    assert quiet.reads == 0
+
+
+def test_a_confirm_rule_asks_and_records_who_answered() -> None:
+    yes = check(PolicyGate(confirm="yes", reader=SeenReader(PAY)), CLICK)
+    assert (yes.verdict, yes.rule) == ("allow", "irreversible")
+    assert yes.reason == (
+        "the target 'Pay now' matches 'pay': it may spend money, delete data or send "
+        "something; confirmed (--yes)"
+    )
+    assert yes.confirmation == {"by": "--yes", "ok": True}
+    assert yes.target == {"text": "Pay now", "source": "dom", "role": "button"}
+    no = check(PolicyGate(confirm="no", reader=SeenReader(PAY)), CLICK)
+    assert (no.verdict, no.confirmation) == ("deny", {"by": "auto-deny", "ok": False})
+    assert no.reason is not None and no.reason.endswith("; not confirmed (auto-deny)")
+
+
+def test_a_callback_sees_the_request_and_its_failure_is_a_no() -> None:
+    seen: list[ConfirmRequest] = []
+
+    def approve(request: ConfirmRequest) -> bool:
+        seen.append(request)
+        return True
+
+    d = check(PolicyGate(confirm=approve, reader=SeenReader(PAY)), CLICK)
+    assert (d.verdict, d.confirmation) == ("allow", {"by": "callback", "ok": True})
+    (request,) = seen
+    assert (request.rule, request.target, request.url) == ("irreversible", PAY, PAGE)
+    assert request.prompt() == (
+        f"The agent wants to click on 'Pay now' at {PAGE} — {request.reason}. Allow it?"
+    )
+
+    def broken(request: ConfirmRequest) -> bool:
+        raise RuntimeError("no display")
+
+    d = check(PolicyGate(confirm=broken, reader=SeenReader(PAY)), CLICK)
+    assert (d.verdict, d.confirmation) == (
+        "deny",
+        {"by": "callback failed: RuntimeError", "ok": False},
+    )
+
+
+def test_nobody_to_ask_gets_the_policy_non_interactive_verdict() -> None:
+    # pytest's stdin is not a terminal, so "auto" cannot ask anyone
+    assert not sys.stdin.isatty()
+    d = check(PolicyGate(reader=SeenReader(PAY)), CLICK)
+    assert (d.verdict, d.confirmation) == (
+        "deny",
+        {"by": "non-interactive: nobody to ask", "ok": False},
+    )
+    lenient = PolicyGate(Policy(non_interactive="allow"), reader=SeenReader(PAY))
+    assert check(lenient, CLICK).verdict == "allow"
+
+
+def test_deny_and_allow_rules_and_the_default() -> None:
+    rules = (
+        Rule("deny", name="no-delete", target=("delete",)),
+        Rule("allow", name="ok-save", target=("save",), reason="saving is fine"),
+        Rule("deny", name="no-scroll", actions=("scroll",)),
+    )
+    policy = Policy(name="house", rules=rules)
+    d = check(PolicyGate(policy, reader=SeenReader(Target("Delete all", "dom"))), CLICK)
+    assert (d.verdict, d.rule, d.policy) == ("deny", "no-delete", "house")
+    assert d.reason == "the target 'Delete all' matches 'delete': rule 'no-delete'"
+    d = check(PolicyGate(policy, reader=SeenReader(Target("Save", "dom"))), CLICK)
+    assert (d.verdict, d.rule) == ("allow", "ok-save")
+    assert d.reason == "the target 'Save' matches 'save': saving is fine"
+    d = check(PolicyGate(policy, reader=SeenReader(Target("Help", "dom"))), CLICK)
+    assert d == Decision("allow", "house", None, None, {"text": "Help", "source": "dom"})
+    d = check(PolicyGate(policy, reader=SeenReader()), Scroll(point=(5.0, 5.0), direction="down"))
+    assert (d.verdict, d.rule, d.reason) == ("deny", "no-scroll", "rule 'no-scroll'")
+
+
+def test_an_unreadable_press_is_the_policy_unknown_target_verdict() -> None:
+    blind = Target("", UNREADABLE, error="cross-origin frame")
+    d = check(PolicyGate(confirm="no", reader=SeenReader(blind)), CLICK)
+    assert (d.verdict, d.rule) == ("deny", "unknown-target")
+    assert (
+        d.reason
+        == "what this click presses cannot be read (cross-origin frame); not confirmed (auto-deny)"
+    )
+    strict = PolicyGate(Policy(unknown_target="deny"), confirm="yes", reader=SeenReader(blind))
+    assert check(strict, CLICK).verdict == "deny"
+    # a scroll presses nothing: an unreadable target does not matter
+    scroll = Scroll(point=(5.0, 5.0), direction="down")
+    assert check(PolicyGate(confirm="no", reader=SeenReader(blind)), scroll).verdict == "allow"
+
+
+def test_the_gate_fails_closed_but_lets_a_dead_env_report_itself() -> None:
+    d = check(PolicyGate(reader=SeenReader(error=RuntimeError("boom"))), CLICK)
+    assert (d.verdict, d.reason) == ("deny", "the gate failed (RuntimeError: boom)")
+    long = check(PolicyGate(reader=SeenReader(error=RuntimeError("x" * 500))), CLICK)
+    assert long.reason is not None and len(long.reason) == 300
+    gone = check(PolicyGate(reader=SeenReader(error=EnvClosedError("closed"))), CLICK)
+    assert (gone.verdict, gone.reason) == ("allow", "the env is gone; step reports it")
+
+
+def test_the_gate_describes_itself_and_routes_urls_only_when_listed() -> None:
+    assert Decision("allow").to_json() == {"verdict": "allow", "policy": "allow-all"}
+    assert AllowAll().check(CLICK, BoardEnv(), obs()) == Decision("allow")
+    assert isinstance(make_gate(enabled=False), AllowAll)
+    gate = make_gate(Policy(name="p", deny_urls=("*://bad.test/*",)), confirm="no")
+    assert isinstance(gate, PolicyGate) and gate.confirm == "no" and gate.policy.name == "p"
+    verdict = gate.wire_verdict()
+    assert (
+        verdict is not None and verdict("http://bad.test/a") and verdict("http://ok.test/") is None
+    )
+    assert PolicyGate(Policy(allow_urls=("http://a.test/*",))).wire_verdict() is not None
+    assert PolicyGate().wire_verdict() is None
+    assert gate.describe() == {"policy": gate.policy.to_json(), "confirm": "no"}
+    assert PolicyGate(confirm=lambda r: True).describe()["confirm"] == "callback"
+    assert PolicyGate().policy.name == "default"
+
+
+def test_the_prompt_shortens_what_it_shows() -> None:
+    long = Target("x" * 200, "dom")
+    r = ConfirmRequest(CLICK, "why", target=long, url="http://a.test/" + "p" * 200)
+    assert r.prompt() == (
+        f"The agent wants to click on {'x' * 80!r} at {('http://a.test/' + 'p' * 200)[:80]}"
+        " — why. Allow it?"
+    )
+    assert ConfirmRequest(CLICK, "why").prompt() == "The agent wants to click — why. Allow it?"
+    assert (
+        ConfirmRequest(CLICK, "why", target=Target("", "dom"))
+        .prompt()
+        .startswith("The agent wants to click —")
+    )
+
+
+@pytest.fixture
+def stdin_pipe(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A real pipe as stdin; yields its write end."""
+    r, w = os.pipe()
+    reader = os.fdopen(r)
+    monkeypatch.setattr(sys, "stdin", reader)
+    yield w
+    reader.close()
+
+
+@pytest.mark.parametrize(("answer", "ok"), [("y\n", True), (" YES \n", True), ("n\n", False)])
+def test_the_terminal_answer_is_read(
+    stdin_pipe: int, answer: str, ok: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.write(stdin_pipe, answer.encode())
+    assert tty_confirm(ConfirmRequest(CLICK, "it pays"), timeout=5) is ok
+    assert "[gate] The agent wants to click — it pays. Allow it? [y/N]" in capsys.readouterr().err
+
+
+def test_no_terminal_answer_in_time_is_a_no(
+    stdin_pipe: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert tty_confirm(ConfirmRequest(CLICK, "it pays"), timeout=0.0) is False
+    assert "(no answer: denied)" in capsys.readouterr().err
+    os.close(stdin_pipe)
+    assert tty_confirm(ConfirmRequest(CLICK, "it pays"), timeout=5) is False  # EOF: no
+
+
+def test_tty_mode_asks_the_terminal(stdin_pipe: int) -> None:
+    os.write(stdin_pipe, b"yes\n")
+    d = check(PolicyGate(confirm="tty", reader=SeenReader(PAY)), CLICK)
+    assert (d.verdict, d.confirmation) == ("allow", {"by": "terminal", "ok": True})
