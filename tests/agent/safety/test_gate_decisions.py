@@ -1,20 +1,22 @@
 """Every branch of the gate's decision, without a browser: the page, navigation and app lists,
 a link's destination, rule verdicts, an unreadable press, each way of confirming, and the
-fail-closed paths. The env is the pure-Python board example; the reader reports a fixed
-target, standing for what a browser's element lookup would have read."""
+fail-closed paths; then the policy it enforces (its file, rules and lists). The env is the
+pure-Python board example; the reader reports a fixed target, standing for what a browser's
+element lookup would have read."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from agent.core.actions import Action, Back, Click, Navigate, OpenApp, Scroll
 from agent.core.env import Env
-from agent.core.errors import EnvClosedError
+from agent.core.errors import ConfigError, EnvClosedError
 from agent.core.observation import Observation
 from agent.safety.gate import (
     AllowAll,
@@ -24,7 +26,7 @@ from agent.safety.gate import (
     make_gate,
     tty_confirm,
 )
-from agent.safety.policy import Policy, Rule
+from agent.safety.policy import Policy, Rule, load_policy, url_matches
 from agent.safety.targets import UNREADABLE, Target, TargetReader
 from board_env import BoardEnv
 
@@ -259,3 +261,151 @@ def test_tty_mode_asks_the_terminal(stdin_pipe: int) -> None:
     os.write(stdin_pipe, b"yes\n")
     d = check(PolicyGate(confirm="tty", reader=SeenReader(PAY)), CLICK)
     assert (d.verdict, d.confirmation) == ("allow", {"by": "terminal", "ok": True})
+
+
+# ---- the policy the gate enforces: its file, its rules and its lists --------------------
+
+
+def test_a_policy_round_trips_through_its_json_form() -> None:
+    rule = Rule("deny", name="r", actions=("click",), url=("*://a.test/*",), reason="because")
+    assert rule.to_json() == {
+        "name": "r",
+        "verdict": "deny",
+        "actions": ["click"],
+        "url": ["*://a.test/*"],
+        "reason": "because",
+    }
+    p = Policy(
+        name="p",
+        rules=(rule,),
+        allow_urls=("http://a.test/*",),
+        deny_urls=("*://b.test/*",),
+        allow_apps=("Calc",),
+        non_interactive="allow",
+        unknown_target="deny",
+    )
+    data = p.to_json()
+    assert data["urls"] == {"allow": ["http://a.test/*"], "deny": ["*://b.test/*"]}
+    assert data["apps"] == {"allow": ["Calc"]}
+    assert Policy.from_json(data) == p
+    more = p.with_urls(["http://c.test/*"], ["*://d.test/*"])
+    assert more.allow_urls == ("http://a.test/*", "http://c.test/*")
+    assert more.deny_urls == ("*://b.test/*", "*://d.test/*")
+    assert (more.unknown_target, more.non_interactive, more.allow_apps) == (
+        "deny",
+        "allow",
+        ("Calc",),
+    )
+
+
+def test_a_policy_file_is_read_with_its_settings_and_name(tmp_path: Path) -> None:
+    f = tmp_path / "house.toml"
+    f.write_text(
+        'default = "confirm"\nnon_interactive = "allow"\nunknown_target = "deny"\n'
+        'urls = { allow = "http://a.test/*" }\napps = { allow = ["Calc"] }\n'
+        '[[rules]]\nverdict = "deny"\ntarget = "wipe"\nreason = "no wiping"\n'
+    )
+    p = load_policy(f)
+    assert (p.name, p.default, p.non_interactive, p.unknown_target) == (
+        "house",
+        "confirm",
+        "allow",
+        "deny",
+    )
+    assert (p.allow_urls, p.allow_apps) == (("http://a.test/*",), ("Calc",))  # a string: a list
+    assert p.rules[0] == Rule("deny", name="rules[0]", target=("wipe",), reason="no wiping")
+    assert p.rules[1:] == Policy().rules  # extends the default rules
+    assert Policy.from_json({}, source="").name == "policy"
+    j = tmp_path / "strict.json"
+    j.write_text('{"extends": "none", "name": "s"}')
+    assert (load_policy(j).name, load_policy(j).rules) == ("s", ())
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "p: a policy must be a table/object"),
+        ({"colour": 1}, "p: unknown keys ['colour']; known: ['apps', 'default', 'extends'"),
+        ({"extends": "all"}, "p: extends must be 'default' or 'none', got 'all'"),
+        ({"rules": {}}, "p: rules must be a list of tables"),
+        ({"urls": []}, "p: urls and apps must be tables with allow/deny lists"),
+        ({"apps": []}, "p: urls and apps must be tables with allow/deny lists"),
+        ({"default": "maybe"}, "p: default must be one of ('allow', 'confirm', 'deny'), got"),
+        ({"unknown_target": "maybe"}, "p: unknown_target must be one of ('allow', 'confirm'"),
+        ({"non_interactive": "confirm"}, "p: non_interactive must be allow or deny, got 'con"),
+        ({"urls": {"allow": [1]}}, "p: urls.allow must be a list of strings"),
+        ({"urls": {"deny": [1]}}, "p: urls.deny must be a list of strings"),
+        ({"apps": {"allow": 5}}, "p: apps.allow must be a list of strings"),
+        ({"rules": ["x"]}, "p: rules[0] must be a table"),
+        ({"rules": [{"verdict": "deny", "colour": 1}]}, "p: rules[0]: unknown keys ['colour']"),
+        ({"rules": [{"verdict": "no"}]}, "p: rules[0]: verdict must be one of ('allow', 'con"),
+        ({"rules": [{"verdict": "deny", "actions": [1]}]}, "p: rules[0].actions must be a list"),
+        (
+            {"rules": [{"verdict": "deny", "actions": ["fly"]}]},
+            "p: rules[0]: unknown action types ['fly']; known: ['click',",
+        ),
+        ({"rules": [{"verdict": "deny", "url": [1]}]}, "p: rules[0].url must be a list of"),
+        ({"rules": [{"verdict": "deny", "app": [1]}]}, "p: rules[0].app must be a list of"),
+        ({"rules": [{"verdict": "deny", "target": [1]}]}, "p: rules[0].target must be a list"),
+    ],
+)
+def test_a_bad_policy_is_an_error_that_names_the_key(data: object, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        Policy.from_json(data, source="p")  # type: ignore[arg-type]
+    assert str(err.value).startswith(message)
+
+
+def test_every_rule_key_is_read() -> None:
+    rule = {"verdict": "deny", "name": "n", "actions": ["click"], "target": ["pay"]}
+    rule |= {"url": ["*://a.test/*"], "app": ["Shop"], "reason": "r"}
+    (r, *_) = Policy.from_json({"rules": [rule]}).rules
+    assert r == Rule("deny", "n", ("click",), ("pay",), ("*://a.test/*",), ("Shop",), "r")
+
+
+def test_unreadable_and_malformed_files_say_which_and_why(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read policy file"):
+        load_policy(tmp_path)
+    for name, text, kind in [
+        ("p.toml", "= x", "toml"),
+        ("p.json", "{", "json"),
+        ("p", "= x", "TOML"),
+    ]:
+        f = tmp_path / name
+        f.write_text(text)
+        with pytest.raises(ConfigError, match=f"policy file {f} is not valid {kind}: "):
+            load_policy(f)
+
+
+def test_rules_are_scoped_by_action_url_and_app_and_the_first_match_wins() -> None:
+    rules = (
+        Rule("deny", name="typing", actions=("type",)),
+        Rule("deny", name="on-a", url=("*://a.test/*",)),
+        Rule("confirm", name="in-shop", app=("Shop",)),
+        Rule("allow", name="rest"),
+    )
+    p = Policy(rules=rules)
+    assert p.rule_for("click", None, "http://a.test/x", None)[:2] == ("deny", rules[1])
+    assert p.rule_for("click", None, "http://b.test/x", None)[:2] == ("allow", rules[3])
+    assert p.rule_for("click", None, None, "shop")[:2] == ("confirm", rules[2])
+    assert p.rule_for("click", None, None, "Other")[:2] == ("allow", rules[3])
+    assert p.rule_for("type", None, None, None) == ("deny", rules[0], None)
+    t = Policy(rules=(Rule("deny", name="t", target=("pay",)), Rule("allow", name="rest")))
+    assert t.rule_for("click", "Help", None, None) == ("allow", t.rules[1], None)
+    assert t.rule_for("click", None, None, None) == ("allow", t.rules[1], None)
+    assert t.rule_for("click", "Pay", None, None) == ("deny", t.rules[0], "pay")
+    assert Policy(rules=()).rule_for("click", "x", None, None) == ("allow", None, None)
+
+
+def test_a_regular_expression_also_sees_the_raw_text() -> None:
+    hidden = Rule("deny", target=("re:\u200b",))  # a zero-width space, gone once folded
+    assert hidden.match_target("Pa\u200by") == "re:\u200b"
+    assert hidden.match_target("Pay") is None
+
+
+def test_url_and_app_verdicts_say_why() -> None:
+    assert Policy().url_verdict("http://[bad") == "'http://[bad' is not a URL a browser would load"
+    apps = Policy(allow_apps=("Calc", "Mail"))
+    assert apps.app_verdict("x" * 100) == (
+        f"app {'x' * 80!r} is not on the allow list (Calc, Mail)"
+    )
+    assert url_matches("*", "http://[bad") is False
