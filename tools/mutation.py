@@ -110,17 +110,23 @@ def verdicts(path: Path) -> dict[str, int | None]:
 
 
 def table(files: dict[str, list[Path]]) -> tuple[list[Row], Row]:
-    """One row per source file and the overall row."""
+    """One row per module (a module of several files is followed by a row per file,
+    indented) and the overall row."""
     rows: list[Row] = []
     overall = Row("overall")
-    for paths in files.values():
+    for module, paths in files.items():
+        total = Row(module)
+        parts: list[Row] = []
         for path in paths:
-            row = Row(str(path), pragmas=len(PRAGMA.findall((ROOT / path).read_text())))
+            label = f"  {path}" if len(paths) > 1 else f"{module} ({path})"
+            row = Row(label, pragmas=len(PRAGMA.findall((ROOT / path).read_text())))
             for code in verdicts(path).values():
-                row.add(code)
-                overall.add(code)
-            overall.pragmas += row.pragmas
-            rows.append(row)
+                for r in (row, total, overall):
+                    r.add(code)
+            total.pragmas += row.pragmas
+            parts.append(row)
+        overall.pragmas += total.pragmas
+        rows += [total, *parts] if len(paths) > 1 else parts
     return rows, overall
 
 

@@ -409,3 +409,85 @@ def test_url_and_app_verdicts_say_why() -> None:
         f"app {'x' * 80!r} is not on the allow list (Calc, Mail)"
     )
     assert url_matches("*", "http://[bad") is False
+
+
+# ---- what reaches the reader, the terminal and the record -------------------------------
+
+
+def test_the_reader_gets_the_action_env_and_observation_checked() -> None:
+    seen: list[tuple[Action, Env, Observation]] = []
+
+    class Recording(TargetReader):
+        def read(self, action: Action, env: Env, obs: Observation) -> Target | None:
+            seen.append((action, env, obs))
+            return PAY
+
+    env, o = BoardEnv(), obs()
+    reader = Recording()
+    gate = make_gate(confirm="yes", reader=reader)
+    assert isinstance(gate, PolicyGate) and gate.reader is reader
+    assert make_gate().confirm == "auto"  # type: ignore[attr-defined]
+    gate.check(CLICK, env, o)
+    assert seen == [(CLICK, env, o)]
+
+
+def test_every_decision_names_the_policy_and_what_was_seen() -> None:
+    house = Policy(name="house", rules=(Rule("deny", name="d", target=("pay",)),))
+    d = PolicyGate(house, reader=SeenReader(PAY)).check(CLICK, BoardEnv(), obs())
+    assert (d.policy, d.target) == ("house", {"text": "Pay now", "source": "dom", "role": "button"})
+    ask = Policy(name="house")
+    d = PolicyGate(ask, confirm="no", reader=SeenReader(PAY)).check(CLICK, BoardEnv(), obs())
+    assert d.policy == "house"
+    for error in (RuntimeError("boom"), EnvClosedError("gone")):
+        d = PolicyGate(ask, reader=SeenReader(error=error)).check(CLICK, BoardEnv(), obs())
+        assert d.policy == "house"
+    reasons: list[str] = []
+    gate = PolicyGate(confirm=lambda r: reasons.append(r.reason) or False, reader=SeenReader(PAY))
+    d = check(gate, CLICK)
+    assert reasons == [
+        "the target 'Pay now' matches 'pay': it may spend money, delete data or send something"
+    ]
+
+
+def test_rules_scoped_to_the_page_and_app_see_the_observation() -> None:
+    rules = (
+        Rule("deny", name="on-shop", url=("http://shop.test/*",)),
+        Rule("deny", name="in-mail", app=("Mail",)),
+    )
+    gate = PolicyGate(Policy(rules=rules))
+    assert check(gate, CLICK, obs(PAGE)).rule == "on-shop"
+    assert check(gate, CLICK, obs("http://else.test/", app="Mail")).rule == "in-mail"
+    assert check(gate, CLICK, obs("http://else.test/", app="Calc")).verdict == "allow"
+
+
+def test_reasons_without_a_phrase_and_long_targets() -> None:
+    nothing = PolicyGate(Policy(rules=(), default="deny"), reader=SeenReader(PAY))
+    assert check(nothing, CLICK).reason == "no rule matched"
+    rules = (Rule("deny", name="no-click", actions=("click",)), Rule("allow", target=("x",)))
+    d = check(PolicyGate(Policy(rules=rules), reader=SeenReader(Target("Help", "dom"))), CLICK)
+    assert d.reason == "rule 'no-click'"  # a target was read, but this rule names no phrase
+    long = Target("pay " + "y" * 200, "dom")
+    d = check(PolicyGate(confirm="no", reader=SeenReader(long)), CLICK)
+    assert d.reason is not None and d.reason.startswith(f"the target {long.text[:80]!r} matches")
+
+
+def test_the_terminal_prompt_is_one_line_without_a_newline(
+    stdin_pipe: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    os.write(stdin_pipe, b"n\n")
+    tty_confirm(ConfirmRequest(CLICK, "it pays"), timeout=5)
+    assert (
+        capsys.readouterr().err == "\n[gate] The agent wants to click — it pays. Allow it? [y/N] "
+    )
+    tty_confirm(ConfirmRequest(CLICK, "it pays"), timeout=0.0)
+    assert capsys.readouterr().err.endswith("[y/N] (no answer: denied)\n")
+
+
+def test_a_closed_stdin_is_no_answer_and_not_interactive(
+    stdin_pipe: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sys.stdin.close()
+    assert tty_confirm(ConfirmRequest(CLICK, "it pays"), timeout=5) is False
+    assert capsys.readouterr().err.endswith("(no answer: denied)\n")
+    d = check(PolicyGate(reader=SeenReader(PAY)), CLICK)  # "auto" cannot ask a closed stdin
+    assert d.confirmation == {"by": "non-interactive: nobody to ask", "ok": False}
