@@ -153,3 +153,58 @@ def test_broken_episode_directories_are_errors_that_say_why(tmp_path: Path) -> N
     (tmp_path / "episode.json").write_text('{"outcome": {"status": "success"}}')
     ep = load_episode(tmp_path)  # no steps file yet: no steps
     assert (ep.steps, ep.torn_lines, ep.success) == ([], 0, True)
+
+
+def test_reopen_of_an_intact_or_empty_episode_changes_no_step(tmp_path: Path) -> None:
+    d = tmp_path / "e"
+    w = EpisodeWriter(d, {})
+    w.write_step({"index": 0, "actions": [{"type": "click"}]})
+    w.finish({"status": "interrupted"})
+    before = (d / "steps.jsonl").read_bytes()
+    ended = _meta(d)["ended_at"]
+    r = EpisodeWriter.reopen(d)
+    assert (d / "steps.jsonl").read_bytes() == before and r.n_steps == 1
+    assert _meta(d)["resumes"][0]["at"] >= ended
+    r.finish({"status": "interrupted"})
+    e = tmp_path / "empty"
+    EpisodeWriter(e, {}).finish({"status": "interrupted"})
+    (e / "steps.jsonl").write_bytes(b"")
+    assert EpisodeWriter.reopen(e).n_steps == 0
+
+
+def test_reopen_drops_a_last_line_without_its_newline_and_counts_what_is_kept(
+    tmp_path: Path,
+) -> None:
+    # a write cut just before its newline: the line parses, but appending to it would glue
+    # the next step onto it, so reopen cuts it and the count follows what is kept
+    d = tmp_path / "e"
+    w = EpisodeWriter(d, {})
+    w.write_step({"index": 0})
+    w.finish({"status": "interrupted"})
+    with open(d / "steps.jsonl", "ab") as fh:
+        fh.write(b'{"index": 1}')
+    r = EpisodeWriter.reopen(d)
+    assert (d / "steps.jsonl").read_bytes() == b'{"index": 0}\n'
+    assert r.n_steps == 1 and _meta(d)["resumes"][0]["from_step"] == 1
+    r.write_step({"index": 1})
+    r.finish({"status": "success"})
+    assert [s["index"] for s in load_episode(d).steps] == [0, 1]
+
+
+def test_reopen_keeps_scrubbing_and_the_writer_options(tmp_path: Path) -> None:
+    d = tmp_path / "e"
+    EpisodeWriter(d, {}).finish({"status": "interrupted"})
+    r = EpisodeWriter.reopen(d, scrub=lambda o: {"scrubbed": True}, reserve_bytes=123)
+    assert (d / RESERVE_NAME).stat().st_size == 123
+    r.write_step({"typed": "hunter2"})
+    r.finish({"status": "success"})
+    assert (d / "steps.jsonl").read_text() == '{"scrubbed": true}\n'
+
+
+def test_a_step_without_actions_has_none(tmp_path: Path) -> None:
+    d = tmp_path / "e"
+    w = EpisodeWriter(d, {})
+    w.write_step({"index": 0})
+    w.write_step({"index": 1, "actions": [{"type": "wait"}]})
+    w.finish({"status": "success"})
+    assert load_episode(d).actions() == [{"type": "wait"}]
