@@ -193,19 +193,22 @@ class EpisodeWriter:
             warnings.simplefilter("ignore")
             ep = load_episode(d)
         steps_path = d / "steps.jsonl"
+        kept = len(ep.steps)
         if steps_path.exists():
             data = steps_path.read_bytes()
             keep = len(data) if data.endswith(b"\n") or not data else data.rfind(b"\n") + 1
             if ep.torn_lines or keep != len(data):
                 with open(steps_path, "r+b") as fh:
                     fh.truncate(keep)
+                # a last line cut just before its newline parses, yet is cut: count what stays
+                kept = len(parse_step_lines(data[:keep], steps_path)[0])
         meta = dict(ep.meta)
         meta.setdefault("resumes", []).append(
-            {"at": time.time(), "from_step": len(ep.steps), "previous_outcome": ep.outcome}
+            {"at": time.time(), "from_step": kept, "previous_outcome": ep.outcome}
         )
         meta["outcome"], meta["ended_at"] = {"status": "running"}, None
         writer = cls(d, meta, scrub=scrub, _resume=True, **kw)
-        writer.n_steps = len(ep.steps)
+        writer.n_steps = kept
         return writer
 
     def _clean(self, obj: Any) -> Any:
