@@ -54,7 +54,7 @@ typecheck: venv
 test: install
 	@mkdir -p .cache
 	@$(BIN)/python tools/vllm_cpu.py venv --venv $(VLLM_VENV) >.cache/vllm-venv.log 2>&1 & \
-	  $(MAKE) --no-print-directory lint typecheck && $(BIN)/pytest -q; rc=$$?; wait; exit $$rc
+	  $(MAKE) --no-print-directory lint typecheck && $(BIN)/pytest -q --durations=30; rc=$$?; wait; exit $$rc
 
 # only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)
 test-vllm: install vllm-venv
