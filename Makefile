@@ -29,8 +29,8 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
 venv: $(BIN)/python
-	@$(BIN)/python -c "import torch, torchvision" 2>/dev/null || $(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[test]'
+	@$(BIN)/python -c "import torch, torchvision" 2>/dev/null || $(BIN)/pip install -q --no-compile $(TORCH)
+	$(BIN)/pip install -q --no-compile -e '.[test]'
 
 vllm-venv: venv
 	$(BIN)/python tools/vllm_cpu.py venv --venv $(VLLM_VENV)

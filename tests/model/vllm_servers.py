@@ -85,7 +85,8 @@ class Servers:
         family, head_dim = ("qwen2-vl", 16) if name == DYING else (name, 32)
         ckpt = self._checkpoint(name, family, head_dim)
         self.checkpoints[name] = ckpt
-        server = vllm_cpu.start(ckpt, name=f"tiny-{name}", warm=name != DYING)
+        dying = name == DYING  # its engine must die in a process of its own
+        server = vllm_cpu.start(ckpt, name=f"tiny-{name}", warm=not dying, single_process=not dying)
         self.running.append(server)
         return server
 
