@@ -156,12 +156,9 @@ class Secrets:
 
     def leaks(self, data: bytes) -> list[str]:
         """Names of the secrets whose value (any scrubbed form) occurs in ``data``."""
-        out = []
-        for name, value in self._values.items():
-            forms = {value, quote(value, safe=""), quote_plus(value, safe="")}
-            if any(f.encode("utf-8") in data for f in forms):
-                out.append(name)
-        return out
+        names = {ph: name for name in self._values for ph in [placeholder(name)]}
+        found = {names[ph] for form, ph in self._variants() if form.encode("utf-8") in data}
+        return [name for name in self._values if name in found]
 
     @contextlib.contextmanager
     def redact_logs(self) -> Iterator[None]:

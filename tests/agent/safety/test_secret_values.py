@@ -103,3 +103,20 @@ def test_leaks_find_raw_and_url_encoded_values_only() -> None:
     assert s.leaks(b"q=a+b%2Fc") == ["pw"]
     assert s.leaks("zzz-zzz é".encode()) == ["other"]
     assert s.leaks(b"nothing here") == []
+
+
+def test_leaks_sees_every_spelling_the_scrubber_removes() -> None:
+    """What ``leaks`` looks for is what ``scrub`` replaces: a value left in any written
+    spelling (encodeURI, form-encoded, lower-case hex, JSON-escaped) is named."""
+    from agent.safety.secrets import encoded_forms
+
+    value = 'a b/c+d"é'
+    s = Secrets({"pw": value})
+    spellings = [
+        *encoded_forms(value),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    ]
+    for form in spellings:
+        assert s.leaks(f"x={form};".encode()) == ["pw"], form
+        assert s.leaks(s.scrub_text(f"x={form};").encode()) == [], form
