@@ -27,6 +27,7 @@ from agent.core.actions import (
 from agent.core.coords import Frame
 from agent.core.errors import ParseError
 from model.parsers import parse
+from model.parsers.common import find_json, one_line, tagged
 
 F = Frame.for_screen(1920, 1080, factor=32)  # pad: 1920x1088
 MOBILE = Frame.for_screen(1080, 2400, factor=32, mode="resize")
@@ -334,3 +335,49 @@ def test_computer_use_exactly(frame: Frame, text: str, expected: tuple[object, o
 @pytest.mark.parametrize(("frame", "text", "expected"), QWEN25_CASES)
 def test_qwen25_exactly(frame: Frame, text: str, expected: tuple[object, object]) -> None:
     check("qwen2.5-vl", frame, text, expected)
+
+
+def test_json_search_prefers_the_fence_and_is_bounded() -> None:
+    """find_json: a fenced object wins over earlier prose JSON, only the first fence counts,
+    its language line is skipped, spans are offsets into the whole text, a broken fence falls
+    back to the text, and at most MAX_JSON_TRIES starts are tried."""
+    x = '{"x": 0} '
+    assert find_json(x + '```json\n{"a": 1}\n```') == ({"a": 1}, 17, 25)
+    assert find_json(x + '```{"a": 1}\n{"b": 2}\n```')[0] == {"a": 1}  # line 1 is no tag
+    assert find_json(x + '```{"a": 1}```')[0] == {"a": 1}
+    assert find_json(x + '```json\n{"a": 1}```')[0] == {"a": 1}
+    assert find_json(x + '```\n{"a": 1}\n``` ```\n{"b": 2}\n```')[0] == {"a": 1}
+    assert find_json(x + '```\n{bad}\n``` {"b": 2} ```')[0] == {"x": 0}
+    assert find_json(x + '```\n{"a": 1}')[0] == {"a": 1}  # unclosed fence: to the end
+    assert find_json('```\nno json\n``` {"a": 1}') == ({"a": 1}, 16, 24)
+    assert find_json('{{"a": 1}') == ({"a": 1}, 1, 9)  # resumes right after a bad start
+    assert find_json("{ " * 24 + '{"a": 1}') == ({"a": 1}, 48, 56)
+    assert find_json("{ " * 25 + '{"a": 1}') is None  # the 26th start is not tried
+    assert tagged("</t>a<t>1</t>b<t>2", "<t>", "</t>") == [("1", 5, 13), ("2", 14, 18)]
+    assert one_line(" a \n\t b ") == "a b"
+    assert one_line("x" * 300) == "x" * 300
+    assert one_line("x" * 301) == "x" * 297 + "..."
+
+
+def test_numbers_in_calls_exactly() -> None:
+    cases: list[tuple[dict[str, object], tuple[object, object]]] = [
+        ({"action": "wait", "time": "2"}, (None, [Wait(seconds=2.0)])),
+        ({"action": "wait", "time": " 2 "}, (None, [Wait(seconds=2.0)])),
+        ({"action": "wait", "time": [1]}, ("[1]", "time must be a number")),
+        ({"action": "wait", "time": "x" * 300}, ("'" + "x" * 199, "time must be a number")),
+        ({"action": "wait", "time": True}, ("True", "time must be a number")),
+        (
+            {"action": "left_click", "coordinate": {"x": 1, "y": 2}},
+            ("{'x': 1, 'y': 2}", "coordinate must be [x, y] or [x1, y1, x2, y2]"),
+        ),
+        (
+            {"action": "left_click", "coordinate": [1] * 100},
+            (repr([1] * 100)[:200], "coordinate must be [x, y] or [x1, y1, x2, y2]"),
+        ),
+        (
+            {"action": "left_click", "coordinate": "(" + "a" * 50 + ",1)"},
+            ("(" + "a" * 50 + ",1)", repr("a" * 40) + " is not a number"),
+        ),
+    ]
+    for args, expected in cases:
+        check("qwen3-vl", F, call(**args), expected)
