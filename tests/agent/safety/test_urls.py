@@ -132,3 +132,25 @@ def test_any_ipv4_spelling_lands_on_one_host(case: tuple[int, str]) -> None:
     want = str(ipaddress.IPv4Address(value))
     assert destination(f"http://{spelling}/").host == want, spelling
     assert canonical_host(want) == want
+
+
+def test_host_spellings_and_scheme_patterns_exactly() -> None:
+    """One canonical host per spelling; a pattern with a scheme (any case) is a URL glob, a
+    bare host (any letters, X included) is a host, and a bad one matches nothing."""
+    assert canonical_host("Example.COM.") == "example.com"
+    assert canonical_host(".a.b.") == ".a.b"  # only the trailing dot goes
+    assert canonical_host("[::1]") == "[::1]"  # not IPv4-mapped: stays IPv6
+    assert canonical_host("[bad.") == "[bad"  # not a bracketed literal
+    assert destination("HTTPS://Example.com/x") == destination("https://example.com/x")
+    assert destination("HTTPS://Example.com/x").scheme == "https"
+    blank, box = destination("about:blank"), destination("http://box.example/")
+    assert matches("about:blank", blank) and matches("ABOUT:blank", blank)
+    assert not matches("example", blank)  # a host pattern never matches a hostless URL
+    assert matches("BOX.EXAMPLE", box) and matches(
+        "X.box.example", destination("http://x.box.example/")
+    )
+    assert not matches("exa mple", box) and not matches("bo x.example", box)
+    url = "http://exa mple.com/" + "a" * 150
+    with pytest.raises(ConfigError) as info:
+        destination(url)
+    assert str(info.value) == f"{url[:100]!r} is not a URL a browser would load"
