@@ -28,6 +28,7 @@ from envs.browser.privacy import SPLIT, TRUNCATED
 from envs.browser.sinks import NODE_CAP
 from model.ocr import OcrEngine
 from model.scripted import ScriptedModel
+from tests.envs.faults import WritesBeforeGrab as _SwapsFrameOnGrab
 
 SECRET = "QUOKKA7193"  # read whole by RapidOCR at 28 px (the control below checks it)
 LABEL = "PELICAN"  # a row without the secret: must stay readable
@@ -205,24 +206,6 @@ def test_a_secret_split_between_text_and_generated_content_fails_closed(
     ep, pngs = _episode(env, _file(tmp_path, body), tmp_path / "ep", secrets={"pw": SECRET})
     assert ep.steps[0]["observation"]["extra"]["mask_reason"] == SPLIT
     assert all((arr == MASK_RGB).all() for arr in pngs)
-
-
-class _SwapsFrameOnGrab(BrowserEnv):
-    """Runs ``before_grab`` (page JS) once between the next snapshot read and screenshot."""
-
-    before_grab: str | None = None
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        grab = self._shots.grab
-
-        def hooked(page: Any, timeout_s: float) -> bytes:
-            if self.before_grab:
-                script, self.before_grab = self.before_grab, None
-                page.evaluate(script)
-            return grab(page, timeout_s)
-
-        self._shots.grab = hooked  # type: ignore[method-assign]
 
 
 def test_a_frame_that_shows_the_secret_after_the_read_is_captured_again(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from PIL import Image
 
 from agent.core.observation import Observation, PrivacyRequest
 from agent.episode.runner import run
-from envs.browser import BrowserEnv
 from model.scripted import ScriptedModel
+from tests.envs.faults import WritesBeforeGrab
 
 VALUE = "demo123"
 RED = (255, 0, 0)
@@ -53,25 +53,6 @@ PLACES = {
         f"f.contentDocument.getElementById('g').contentDocument.body.innerHTML = {HINT!r}",
     ),
 }
-
-
-class WritesBeforeGrab(BrowserEnv):
-    """A real page that writes into itself once between the next snapshot read and the
-    screenshot (``before_grab``, page JS): the one moment the env cannot see."""
-
-    before_grab: str | None = None
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        grab = self._shots.grab
-
-        def hooked(page: Any, timeout_s: float) -> bytes:
-            if self.before_grab:
-                script, self.before_grab = self.before_grab, None
-                page.evaluate(script)
-            return grab(page, timeout_s)
-
-        self._shots.grab = hooked  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["cdp", "playwright"])

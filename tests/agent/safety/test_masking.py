@@ -15,8 +15,8 @@ from PIL import Image
 from agent.core.observation import Observation, PrivacyRequest
 from agent.episode.runner import run
 from agent.safety.masking import MASK_RGB
-from envs.browser import BrowserEnv
 from model.scripted import ScriptedModel
+from tests.envs.faults import WritesBeforeGrab
 
 VALUE = "demo123"
 RED = (255, 0, 0)
@@ -26,25 +26,12 @@ HINT = (
 )
 
 
-class RendersOnCapture(BrowserEnv):
+class RendersOnCapture(WritesBeforeGrab):
     """A real page that renders its next view around the screenshot, as a page's own
     redirect would: ``before_grab`` (page JS) runs once between the next snapshot read and
     the screenshot, ``after_capture`` once right after the next capture."""
 
     after_capture: str | None = None
-    before_grab: str | None = None
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        grab = self._shots.grab  # fault injection at the one point the env cannot see
-
-        def hooked(page: Any, timeout_s: float) -> bytes:
-            if self.before_grab:
-                script, self.before_grab = self.before_grab, None
-                page.evaluate(script)
-            return grab(page, timeout_s)
-
-        self._shots.grab = hooked  # type: ignore[method-assign]
 
     def _capture(self) -> Observation:
         obs = super()._capture()
