@@ -17,7 +17,6 @@ import functools
 import io
 import json
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
@@ -47,6 +46,7 @@ from agent.core.actions import (
 from agent.core.env import Env, Feature
 from agent.core.errors import EnvClosedError, FeatureNotOfferedError
 from agent.core.observation import Observation, PrivacyRequest, PrivacySnapshot, StepResult
+from agent.core.uitree import UINode
 
 EnvFactory = Callable[[], Env]
 OFF_SCREEN = (-10_000.0, -10_000.0)
@@ -295,8 +295,8 @@ def _feature(env: Env, feature: Feature) -> str:
             assert isinstance(box, list) and len(box) == 4, f"no screenshot-px box: {box!r}"
         return "nothing there" if got is None else f"{got.get('tag')!r}"
     if feature is Feature.UI_HIERARCHY:
-        assert isinstance(got, ET.Element), f"answered {type(got).__name__}, not an Element"
-        return f"<{got.tag}> with {sum(1 for _ in got.iter('node'))} node(s)"
+        assert isinstance(got, UINode), f"answered {type(got).__name__}, not a UINode"
+        return f"<{got.role}> with {sum(1 for _ in got.walk()) - 1} node(s)"
     if feature is Feature.REQUEST_FILTER:
         return str(got)
     assert isinstance(got, tuple) and len(got) == 2, f"shell answered {got!r:.80}"

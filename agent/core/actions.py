@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -22,8 +23,40 @@ def _finite(values: tuple[float, ...]) -> tuple[float, ...]:
     return values
 
 
+class Trait(StrEnum):
+    """What an action type is, declared on its class (``traits``); every table of action
+    types elsewhere (the gate's default rule, env capabilities, prompt offerings, metrics) is
+    derived from these or checked against them (``tests/agent/core/test_action_union.py``).
+
+    For the gate every type declares exactly one of PRESSES, INERT, NAVIGATES, TERMINAL:
+    PRESSES is covered by the default "irreversible" rule; the other three are the declared
+    exemptions (a type declaring none of them is a gap, never a silent allow).
+    """
+
+    POINTER = "pointer"  # acts at one required screenshot point (``point``)
+    TWO_POINTS = "two_points"  # from ``start`` to ``end`` (drag, swipe)
+    KEYBOARD = "keyboard"  # sends keys to the focus
+    TYPES_TEXT = "types_text"  # enters free text (``text``)
+    # May activate what it lands on: a click of any button, a long press, a drag or swipe
+    # (a short one is a tap; "slide to pay" is a swipe), a ``type`` (its point is clicked
+    # first; with Enter it submits the form), a ``key`` (Enter/Space activate the focus).
+    PRESSES = "presses"
+    # The target reader can read what it acts on: under its point(s), or the focus its keys
+    # reach. Every PRESSES type must have it, or the default rule could never match.
+    READS_TARGET = "reads_target"
+    INERT = "inert"  # presses nothing: moves the pointer, scrolls or waits
+    NAVIGATES = "navigates"  # goes somewhere by name (URL, app, back, home): URL/app lists
+    ESCAPES = "escapes"  # a way out of a page the URL lists do not allow
+    TERMINAL = "terminal"  # ends the episode; no env executes it (Env.step stops there)
+
+
+GATE_TRAITS = frozenset({Trait.PRESSES, Trait.INERT, Trait.NAVIGATES, Trait.TERMINAL})
+
+
 class _Action(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    traits: ClassVar[frozenset[Trait]] = frozenset()
 
 
 class _Pointer(_Action):
@@ -46,26 +79,32 @@ class _Pointer(_Action):
 
 class Click(_Pointer):
     type: Literal["click"] = "click"
+    traits = frozenset({Trait.POINTER, Trait.PRESSES, Trait.READS_TARGET})
 
 
 class DoubleClick(_Pointer):
     type: Literal["double_click"] = "double_click"
+    traits = frozenset({Trait.POINTER, Trait.PRESSES, Trait.READS_TARGET})
 
 
 class RightClick(_Pointer):
     type: Literal["right_click"] = "right_click"
+    traits = frozenset({Trait.POINTER, Trait.PRESSES, Trait.READS_TARGET})
 
 
 class MiddleClick(_Pointer):
     type: Literal["middle_click"] = "middle_click"
+    traits = frozenset({Trait.POINTER, Trait.PRESSES, Trait.READS_TARGET})
 
 
 class Hover(_Pointer):
     type: Literal["hover"] = "hover"
+    traits = frozenset({Trait.POINTER, Trait.INERT, Trait.READS_TARGET})
 
 
 class LongPress(_Pointer):
     type: Literal["long_press"] = "long_press"
+    traits = frozenset({Trait.POINTER, Trait.PRESSES, Trait.READS_TARGET})
     duration: float = Field(default=1.0, gt=0, le=60, description="Seconds.")
 
 
@@ -74,6 +113,7 @@ PointAction = _Pointer  # every action whose ``point`` is required (isinstance n
 
 class Drag(_Action):
     type: Literal["drag"] = "drag"
+    traits = frozenset({Trait.TWO_POINTS, Trait.PRESSES, Trait.READS_TARGET})
     start: Point
     end: Point
 
@@ -82,6 +122,7 @@ class Drag(_Action):
 
 class Swipe(_Action):
     type: Literal["swipe"] = "swipe"
+    traits = frozenset({Trait.TWO_POINTS, Trait.PRESSES, Trait.READS_TARGET})
     start: Point
     end: Point
     duration: float = Field(default=0.3, gt=0, le=10, description="Seconds.")
@@ -93,6 +134,7 @@ class Type(_Action):
     """Type text; with ``point`` the env clicks there first (a grounded ``type into``)."""
 
     type: Literal["type"] = "type"
+    traits = frozenset({Trait.TYPES_TEXT, Trait.KEYBOARD, Trait.PRESSES, Trait.READS_TARGET})
     text: str
     point: Point | None = None
     box: Box | None = None
@@ -145,6 +187,7 @@ class Key(_Action):
     """A key or a combination, e.g. ``enter``, ``ctrl+c``, ``ctrl+shift+t``."""
 
     type: Literal["key"] = "key"
+    traits = frozenset({Trait.KEYBOARD, Trait.PRESSES, Trait.READS_TARGET})
     keys: str
 
     @field_validator("keys")
@@ -157,6 +200,7 @@ class Scroll(_Action):
     """Scroll ``amount`` wheel notches in ``direction``, at ``point`` (screen centre if None)."""
 
     type: Literal["scroll"] = "scroll"
+    traits = frozenset({Trait.INERT, Trait.READS_TARGET})
     direction: Literal["up", "down", "left", "right"]
     amount: int = Field(default=5, ge=1, le=100)
     point: Point | None = None
@@ -166,24 +210,29 @@ class Scroll(_Action):
 
 class Wait(_Action):
     type: Literal["wait"] = "wait"
+    traits = frozenset({Trait.INERT, Trait.ESCAPES})
     seconds: float = Field(default=1.0, ge=0, le=60)
 
 
 class Navigate(_Action):
     type: Literal["navigate"] = "navigate"
+    traits = frozenset({Trait.NAVIGATES, Trait.ESCAPES})
     url: str = Field(min_length=1)
 
 
 class Back(_Action):
     type: Literal["back"] = "back"
+    traits = frozenset({Trait.NAVIGATES, Trait.ESCAPES})
 
 
 class Home(_Action):
     type: Literal["home"] = "home"
+    traits = frozenset({Trait.NAVIGATES})
 
 
 class OpenApp(_Action):
     type: Literal["open_app"] = "open_app"
+    traits = frozenset({Trait.NAVIGATES})
     name: str = Field(min_length=1)
 
 
@@ -191,12 +240,14 @@ class Finish(_Action):
     """The model declares the task done (``success``) or impossible (``failure``)."""
 
     type: Literal["finish"] = "finish"
+    traits = frozenset({Trait.TERMINAL, Trait.ESCAPES})
     status: Literal["success", "failure"] = "success"
     answer: str | None = None
 
 
 class CallUser(_Action):
     type: Literal["call_user"] = "call_user"
+    traits = frozenset({Trait.TERMINAL, Trait.ESCAPES})
     question: str = ""
 
 
@@ -223,30 +274,48 @@ Action = Annotated[
 ]
 
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
-ACTION_TYPES: tuple[str, ...] = (
-    "click",
-    "double_click",
-    "right_click",
-    "middle_click",
-    "hover",
-    "long_press",
-    "drag",
-    "swipe",
-    "type",
-    "key",
-    "scroll",
-    "wait",
-    "navigate",
-    "back",
-    "home",
-    "open_app",
-    "finish",
-    "call_user",
-)
-POINTER_TYPES = frozenset(
-    {"click", "double_click", "right_click", "middle_click", "hover", "long_press"}
-)
-TERMINAL_TYPES = frozenset({"finish", "call_user"})
+
+
+def union_classes(union: Any = Action) -> tuple[type[_Action], ...]:
+    """The action classes of a discriminated union (``Action`` by default), in order."""
+    members = get_args(union)[0] if get_args(union) else union
+    return tuple(get_args(members) or (members,))
+
+
+def type_of(cls: type[_Action]) -> str:
+    """The ``type`` literal an action class is discriminated by."""
+    return str(cls.model_fields["type"].default)
+
+
+ACTION_CLASSES: dict[str, type[_Action]] = {type_of(c): c for c in union_classes()}
+ACTION_TYPES: tuple[str, ...] = tuple(ACTION_CLASSES)
+
+
+def action_class(action_type: str) -> type[_Action]:
+    """The class of an action type; an unknown type is a KeyError naming the known ones."""
+    try:
+        return ACTION_CLASSES[action_type]
+    except KeyError:
+        raise KeyError(f"unknown action type {action_type!r}; known: {ACTION_TYPES}") from None
+
+
+def traits_of(action_type: str) -> frozenset[Trait]:
+    """The declared traits of an action type (empty for an unknown type)."""
+    cls = ACTION_CLASSES.get(action_type)
+    return cls.traits if cls is not None else frozenset()
+
+
+def types_with(trait: Trait, classes: tuple[type[_Action], ...] | None = None) -> tuple[str, ...]:
+    """The action types declaring ``trait``, in union order."""
+    pool = classes if classes is not None else tuple(ACTION_CLASSES.values())
+    return tuple(type_of(c) for c in pool if trait in c.traits)
+
+
+POINTER_TYPES = frozenset(types_with(Trait.POINTER))
+TWO_POINT_TYPES = frozenset(types_with(Trait.TWO_POINTS))
+PRESS_TYPES: tuple[str, ...] = types_with(Trait.PRESSES)
+ESCAPE_TYPES = frozenset(types_with(Trait.ESCAPES))
+TERMINAL_TYPES = frozenset(types_with(Trait.TERMINAL))
 
 
 def parse_action(data: dict[str, Any] | str) -> Action:

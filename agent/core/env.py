@@ -10,7 +10,6 @@ small ``_execute`` / ``_capture`` I/O hooks; coordinates are converted only by
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import StrEnum
@@ -30,6 +29,7 @@ from agent.core.errors import (
     describe_error,
 )
 from agent.core.observation import Observation, PrivacyRequest, StepResult
+from agent.core.uitree import UINode
 
 RequestVerdict = Callable[[str], str | None]  # a URL → why it is refused, or None
 
@@ -57,7 +57,7 @@ class Feature(StrEnum):
     PRIVACY_SNAPSHOT = "privacy_snapshot"  # Observation.privacy filled with each capture
     ELEMENT_AT = "element_at"  # element_at(point): what a pointer would press
     FOCUS_TARGET = "focus_target"  # focus_target(point | None): what Enter/Space would act on
-    UI_HIERARCHY = "ui_hierarchy"  # ui_hierarchy(): the uiautomator-style view tree
+    UI_HIERARCHY = "ui_hierarchy"  # ui_hierarchy(frame): the view tree as neutral UINodes
     SHELL = "shell"  # shell(argv): a command on the device
     REQUEST_FILTER = "request_filter"  # filter_requests(verdict): every request judged first
 
@@ -65,14 +65,17 @@ class Feature(StrEnum):
 class Env(ABC):
     """Base class of every environment.
 
-    Subclasses declare ``name`` and ``capabilities`` (the action types they execute) and
-    implement ``_reset``, ``_capture`` and ``_execute``. ``step`` is shared: it refuses
+    Subclasses declare ``name``, ``capabilities`` (the action types they execute) and
+    ``unsupported`` (the types they declare they do not; with the terminal types, which
+    ``step`` handles, the three cover the action union — tests/agent/core/test_action_union)
+    and implement ``_reset``, ``_capture`` and ``_execute``. ``step`` is shared: it refuses
     unsupported actions, ends on ``finish`` / ``call_user``, turns failures into
     ``last_action_error`` and a dead backend into ``truncated``.
     """
 
     name: ClassVar[str] = "env"
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    unsupported: ClassVar[frozenset[str]] = frozenset()
     features: ClassVar[frozenset[Feature]] = frozenset()
 
     def __init__(self) -> None:
@@ -104,8 +107,10 @@ class Env(ABC):
         tag, type, text, submit (a form's submit button text), href, editable."""
         raise self._not_offered(Feature.FOCUS_TARGET)
 
-    def ui_hierarchy(self) -> ET.Element:
-        """The view hierarchy of the current screen (uiautomator's ``<hierarchy>``)."""
+    def ui_hierarchy(self, frame: Frame | None = None) -> UINode:
+        """The view hierarchy of the current screen as a neutral tree
+        (:class:`~agent.core.uitree.UINode`, bounds in screenshot px of ``frame``, default the
+        current geometry); an env converts its platform's own tree into it."""
         raise self._not_offered(Feature.UI_HIERARCHY)
 
     def shell(self, argv: list[str]) -> tuple[int, str]:

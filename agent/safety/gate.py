@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
-from agent.core.actions import Action
+from agent.core.actions import Action, Trait, traits_of
 from agent.core.env import Env
 from agent.core.errors import EnvClosedError
 from agent.core.observation import Observation
-from agent.safety.policy import ESCAPE_TYPES, PRESS_TYPES, Policy, default_policy
+from agent.safety.policy import Policy, default_policy
 from agent.safety.targets import UNREADABLE, Target, TargetReader
 from agent.safety.urls import link_destination
 
@@ -133,7 +133,8 @@ class PolicyGate:
     def _check(self, action: Action, env: Env, obs: Observation) -> Decision:
         p, t = self.policy, action.type
         url = obs.url
-        if url and t not in ESCAPE_TYPES and (why := p.url_verdict(url)):
+        traits = traits_of(t)
+        if url and Trait.ESCAPES not in traits and (why := p.url_verdict(url)):
             return self._deny(f"the current page is not allowed: {why}", "urls")
         if action.type == "navigate" and (why := p.url_verdict(action.url)):
             return self._deny(why, "urls")
@@ -141,7 +142,7 @@ class PolicyGate:
             return self._deny(why, "apps")
         target: Target | None = None
         link_check = bool(p.allow_urls or p.deny_urls) and getattr(action, "point", None)
-        if p.needs_target(t) or link_check:
+        if Trait.READS_TARGET in traits and (p.needs_target(t) or link_check):
             target = self.reader.read(action, env, obs)
         tj = target.to_json() if target is not None else None
         link = link_destination(target.href, url) if target is not None and target.href else None
@@ -152,7 +153,7 @@ class PolicyGate:
         name = rule.name if rule else None
         why = _why(rule, phrase, text)
         unreadable = target is not None and target.source == UNREADABLE
-        if verdict == "allow" and unreadable and t in PRESS_TYPES:
+        if verdict == "allow" and unreadable and Trait.PRESSES in traits:
             verdict, name = p.unknown_target, "unknown-target"
             why = f"what this {t} presses cannot be read ({target.error if target else ''})"
         if verdict == "allow":

@@ -3,11 +3,11 @@
 A pure function of the observation, the privacy snapshot the env handed over with it, and
 the secrets — it never calls back into the env:
 
-* envs that offer ``Feature.PRIVACY_SNAPSHOT`` (browser every step; android when secrets
+* environments that offer ``Feature.PRIVACY_SNAPSHOT`` (browser every step; android when secrets
   are set) attach ``obs.privacy``: the boxes of non-empty password fields and of fields and
   text holding a secret, read with the capture and tied to that screenshot by the env
   (a page that changed in between was captured again there);
-* other envs (desktop, your own), only when secrets are set: OCR of the pixels, lines that
+* other environments (desktop, your own), only when secrets are set: OCR of the pixels, lines that
   read as a secret.
 
 Decision: the model sees the masked screenshot too — one image per step, so a recording

@@ -24,26 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.core.actions import ACTION_TYPES, PRESS_TYPES
 from agent.core.errors import ConfigError
 from agent.safety.names import normalise_name
 from agent.safety.urls import HARMLESS_ABOUT, Destination, destination, matches, names_scheme
 
 RuleVerdict = Literal["allow", "confirm", "deny"]
 VERDICTS = ("allow", "confirm", "deny")
-
-# Actions that press something: what a target rule looks at by default.
-PRESS_TYPES = (
-    "click",
-    "double_click",
-    "right_click",
-    "middle_click",
-    "long_press",
-    "drag",
-    "type",
-    "key",
-)
-# Ways out of a page that is not allowed.
-ESCAPE_TYPES = frozenset({"back", "navigate", "finish", "call_user", "wait"})
 
 DEFAULT_CONFIRM = (
     "pay",
@@ -95,6 +82,8 @@ class Rule:
         return None
 
 
+# The default rule covers every action type that declares Trait.PRESSES (PRESS_TYPES is
+# derived from the action classes), so a new pressing type is covered by what it declares.
 DEFAULT_RULES: tuple[Rule, ...] = (
     Rule(
         "confirm",
@@ -306,8 +295,6 @@ def _rule(data: Any, where: str) -> Rule:
     verdict = data.get("verdict")
     if verdict not in VERDICTS:
         raise ConfigError(f"{where}: verdict must be one of {VERDICTS}, got {verdict!r}")
-    from agent.core.actions import ACTION_TYPES
-
     actions = _strings(data.get("actions", []), f"{where}.actions")
     bad = [a for a in actions if a not in ACTION_TYPES]
     if bad:

@@ -7,13 +7,16 @@ an env's name or type:
   ``space`` keys the focused element, and for a submit by Enter the form's submit button;
   links give their absolute target URL (for the URL lists). Two readings, both matched (a
   name one of them misses the other still gives): the page-JS one, and the accessible name
-  and role Chromium computes (``ax_name`` / ``ax_role``, :mod:`envs.browser.accessibility`).
-* UI_HIERARCHY (android): the uiautomator node under the point, climbed to its clickable
-  ancestor, with the text and content descriptions inside it.
+  and role Chromium computes (``ax_name`` / ``ax_role``, read by the browser env).
+* UI_HIERARCHY (android): the node of the env's neutral tree (:mod:`agent.core.uitree`)
+  under the point, climbed to its clickable ancestor, with the texts and descriptions inside
+  it.
 * anything else with pixels (desktop): OCR of a small crop around the point (the line
   containing the point, else the nearest within ``radius`` px).
 
-A ``type`` clicks its point first: that is a press like any click, unless the point is an
+What is read follows the action's declared traits (:class:`agent.core.actions.Trait`): none
+without READS_TARGET; both ends of a TWO_POINTS action; a TYPES_TEXT action's point is a
+click. A ``type`` clicks its point first: that is a press like any click, unless the point is an
 editable field (then nothing is pressed, or with Enter the form's submit button is); keys
 on desktop/android have no target (the focus is unknown there). Readers fail soft but
 closed: an error becomes ``Target.error`` on an UNREADABLE target (the policy's
@@ -22,19 +25,15 @@ closed: an error becomes ``Target.error`` on an UNREADABLE target (the policy's
 
 from __future__ import annotations
 
-import contextlib
 import math
-import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from agent.core.actions import Action, Click
-from agent.core.coords import screen_to_input
+from agent.core.actions import Action, Click, Trait, action_points
 from agent.core.env import Env, Feature
 from agent.core.errors import EnvClosedError
 from agent.core.observation import Observation
-from envs.android.hierarchy import node_bounds
 
 if TYPE_CHECKING:
     from model.ocr import OcrEngine
@@ -72,10 +71,13 @@ class TargetReader:
 
     def read(self, action: Action, env: Env, obs: Observation) -> Target | None:
         """The target of ``action`` on ``env`` as seen in ``obs`` (None: nothing to read).
-        A drag presses where it starts and releases where it ends (a drag that barely moves
-        is a click): both ends are read, and a rule matching either one matches."""
-        if action.type == "drag":
-            ends = [self.read(Click(point=p), env, obs) for p in (action.start, action.end)]
+        A drag or swipe (TWO_POINTS) presses where it starts and releases where it ends (one
+        that barely moves is a tap): both ends are read, and a rule matching either matches."""
+        traits = type(action).traits
+        if Trait.READS_TARGET not in traits:
+            return None
+        if Trait.TWO_POINTS in traits:
+            ends = [self.read(Click(point=p), env, obs) for p in action_points(action)]
             read = [t for t in ends if t is not None]
             if not read:
                 return None
@@ -95,7 +97,7 @@ class TargetReader:
         key = _activating(action)
         if point is None and key is None:
             return None
-        typing = action.type == "type"  # its click at ``point`` presses what is there
+        typing = Trait.TYPES_TEXT in traits  # its click at ``point`` presses what is there
         try:
             if key is None and point is not None and env.offers(Feature.ELEMENT_AT):
                 return self._element(env, obs, point, typing)
@@ -152,22 +154,12 @@ class TargetReader:
     def _android(
         self, env: Env, obs: Observation, point: tuple[float, float], typing: bool = False
     ) -> Target:
-        ux, uy = screen_to_input(obs.frame(), *point)
-        root = env.ui_hierarchy()
-        path = _deepest(root, ux, uy, [])
-        if not path:
+        node = env.ui_hierarchy(obs.frame()).pressed_at(point)
+        if node is None:
             return Target("", "uiautomator")
-        node = next((n for n in reversed(path) if n.get("clickable") == "true"), path[-1])
-        if typing and "EditText" in (node.get("class") or ""):
-            return Target("", "uiautomator", "EditText")  # typing into a field
-        texts = []
-        for n in node.iter("node"):
-            for attr in ("text", "content-desc"):
-                v = (n.get(attr) or "").strip()
-                if v and n.get("password") != "true":
-                    texts.append(v)
-        role = (node.get("class") or "").rsplit(".", 1)[-1] or None
-        return Target(" ".join(texts)[:300], "uiautomator", role)
+        if typing and node.editable:
+            return Target("", "uiautomator", node.short_role)  # typing into a field
+        return Target(" ".join(node.texts())[:300], "uiautomator", node.short_role)
 
     # ---- OCR (desktop, anything with pixels) -----------------------------------------------
     @property
@@ -230,14 +222,3 @@ def _activating(action: Action) -> str | None:
     if action.type == "type" and (action.enter or action.text.endswith(("\n", "\r"))):
         return "enter"  # a typed newline presses Enter like ``enter: true`` does
     return None
-
-
-def _deepest(node: ET.Element, x: int, y: int, path: list[ET.Element]) -> list[ET.Element]:
-    """The path of nodes down to the last-drawn (topmost) leaf containing (x, y)."""
-    found = path
-    for child in node.findall("node"):
-        b = node_bounds(child)
-        if b and b[0] <= x < b[2] and b[1] <= y < b[3]:
-            with contextlib.suppress(RecursionError):
-                found = _deepest(child, x, y, [*path, child])
-    return found

@@ -41,8 +41,9 @@ from agent.core.errors import (
     EnvNotAvailableError,
 )
 from agent.core.observation import Observation, PrivacySnapshot
+from agent.core.uitree import UINode
 from envs.android import translate
-from envs.android.hierarchy import parse_dump, private_boxes
+from envs.android.hierarchy import parse_dump, private_boxes, to_uitree
 from envs.android.screencap import decode_screencap
 
 EMULATOR_FIX = (
@@ -75,6 +76,7 @@ class AndroidEnv(Env):
             "wait",
         }
     )
+    unsupported = translate.UNSUPPORTED
     features = frozenset({Feature.PRIVACY_SNAPSHOT, Feature.UI_HIERARCHY, Feature.SHELL})
 
     def __init__(
@@ -196,7 +198,12 @@ class AndroidEnv(Env):
     def _surface_rotation(self) -> int:
         return translate.parse_surface_rotation(self.shell(["dumpsys", "input"])[1])
 
-    def ui_hierarchy(self) -> ET.Element:
+    def ui_hierarchy(self, frame: Frame | None = None) -> UINode:
+        """The view tree of the current screen as neutral nodes, bounds in screenshot px of
+        ``frame`` (default: the current geometry)."""
+        return to_uitree(self._dump(), frame or self.geometry())
+
+    def _dump(self) -> ET.Element:
         """The uiautomator view tree of the current screen (dumped once per screen)."""
         if self._hierarchy is None:
             out = self.shell(["uiautomator", "dump", "/dev/tty"])[1]
@@ -230,7 +237,7 @@ class AndroidEnv(Env):
         error = ""
         for attempt in range(2):
             try:
-                root = self.ui_hierarchy()
+                root = self._dump()
             except EnvClosedError:
                 raise
             except EnvError as err:

@@ -11,8 +11,30 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
+from typing import assert_never
 
-from agent.core.actions import Action, Point, Scroll
+from agent.core.actions import (
+    Action,
+    Back,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finish,
+    Home,
+    Hover,
+    Key,
+    LongPress,
+    MiddleClick,
+    Navigate,
+    OpenApp,
+    Point,
+    RightClick,
+    Scroll,
+    Swipe,
+    Type,
+    Wait,
+)
 from agent.core.errors import ActionFailedError, ActionNotSupportedError
 
 Argv = list[str]
@@ -22,6 +44,9 @@ ADBKEYBOARD_IME = "com.android.adbkeyboard/.AdbIME"
 CLEAR_DELETES = 80  # `clear`: go to the end of the field and delete this many characters
 SCROLL_FRACTION = 0.1  # one scroll notch swipes a tenth of the screen
 DRAG_MS = 1200
+# Action types Android does not execute (Env.step refuses them); ``commands`` matches every
+# type, so mypy names it when the union grows.
+UNSUPPORTED = frozenset({"double_click", "right_click", "middle_click", "hover"})
 
 KEYCODES = {
     "enter": "KEYCODE_ENTER",
@@ -149,59 +174,48 @@ def commands(
 ) -> list[Argv]:
     """The ``adb shell`` argv lists for one action. ``screen`` is the screenshot size in px
     (for a pointless scroll and the scroll distance)."""
-    t = action.type
-    if action.type == "click":
-        return [["input", "tap", *_xy(to_input(action.point))]]
-    if action.type == "long_press":
-        x, y = _xy(to_input(action.point))
-        return [["input", "swipe", x, y, x, y, _ms(action.duration)]]
-    if action.type == "swipe":
-        return [
-            [
-                "input",
-                "swipe",
-                *_xy(to_input(action.start)),
-                *_xy(to_input(action.end)),
-                _ms(action.duration),
-            ]
-        ]
-    if action.type == "drag":
-        return [
-            [
-                "input",
-                "draganddrop",
-                *_xy(to_input(action.start)),
-                *_xy(to_input(action.end)),
-                str(DRAG_MS),
-            ]
-        ]
-    if action.type == "scroll":
-        return [scroll_argv(action, to_input, screen)]
-    if action.type == "type":
-        out: list[Argv] = []
-        if action.point is not None:
-            out.append(["input", "tap", *_xy(to_input(action.point))])
-        if action.clear:
-            out.append(["input", "keyevent", "KEYCODE_MOVE_END"])
-            out.append(["input", "keyevent", *["KEYCODE_DEL"] * CLEAR_DELETES])
-        if action.text:
-            out.append(text_argv(action.text, adbkeyboard=adbkeyboard))
-        if action.enter:
-            out.append(["input", "keyevent", "KEYCODE_ENTER"])
-        return out
-    if action.type == "key":
-        return [key_argv(action.keys)]
-    if action.type == "back":
-        return [["input", "keyevent", "KEYCODE_BACK"]]
-    if action.type == "home":
-        return [["input", "keyevent", "KEYCODE_HOME"]]
-    if action.type == "open_app":
-        return [resolve_app(action.name, apps or {})]
-    if action.type == "navigate":
-        return [["am", "start", "-a", "android.intent.action.VIEW", "-d", action.url]]
-    if action.type == "wait":
-        return []
-    raise ActionNotSupportedError(f"android env cannot translate {t!r}")
+    match action:
+        case Click():
+            return [["input", "tap", *_xy(to_input(action.point))]]
+        case LongPress():
+            x, y = _xy(to_input(action.point))
+            return [["input", "swipe", x, y, x, y, _ms(action.duration)]]
+        case Swipe():
+            start, end = _xy(to_input(action.start)), _xy(to_input(action.end))
+            return [["input", "swipe", *start, *end, _ms(action.duration)]]
+        case Drag():
+            start, end = _xy(to_input(action.start)), _xy(to_input(action.end))
+            return [["input", "draganddrop", *start, *end, str(DRAG_MS)]]
+        case Scroll():
+            return [scroll_argv(action, to_input, screen)]
+        case Type():
+            out: list[Argv] = []
+            if action.point is not None:
+                out.append(["input", "tap", *_xy(to_input(action.point))])
+            if action.clear:
+                out.append(["input", "keyevent", "KEYCODE_MOVE_END"])
+                out.append(["input", "keyevent", *["KEYCODE_DEL"] * CLEAR_DELETES])
+            if action.text:
+                out.append(text_argv(action.text, adbkeyboard=adbkeyboard))
+            if action.enter:
+                out.append(["input", "keyevent", "KEYCODE_ENTER"])
+            return out
+        case Key():
+            return [key_argv(action.keys)]
+        case Back():
+            return [["input", "keyevent", "KEYCODE_BACK"]]
+        case Home():
+            return [["input", "keyevent", "KEYCODE_HOME"]]
+        case OpenApp():
+            return [resolve_app(action.name, apps or {})]
+        case Navigate():
+            return [["am", "start", "-a", "android.intent.action.VIEW", "-d", action.url]]
+        case Wait():
+            return []
+        case DoubleClick() | RightClick() | MiddleClick() | Hover() | Finish() | CallUser():
+            raise ActionNotSupportedError(f"android env cannot translate {action.type!r}")
+        case _:
+            assert_never(action)
 
 
 def scroll_argv(action: Scroll, to_input: ToInput, screen: tuple[float, float]) -> Argv:

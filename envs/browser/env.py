@@ -45,7 +45,7 @@ from envs.browser.dom import (
 )
 from envs.browser.driver import SharedPlaywright
 from envs.browser.errors import first_line, says_dead, translated
-from envs.browser.execute import perform
+from envs.browser.execute import UNSUPPORTED, perform
 from envs.browser.privacy import same_sensitive, snapshot_of
 from envs.browser.routing import RequestGuard
 from envs.browser.traffic import Inflight
@@ -72,6 +72,7 @@ class BrowserEnv(Env):
 
     name = "browser"
     capabilities = POINTER_KEYBOARD | {"navigate", "back"}
+    unsupported = UNSUPPORTED
     features = frozenset(
         {Feature.PRIVACY_SNAPSHOT, Feature.ELEMENT_AT, Feature.FOCUS_TARGET, Feature.REQUEST_FILTER}
     )

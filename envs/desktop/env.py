@@ -71,6 +71,7 @@ class DesktopEnv(Env):
 
     name = "desktop"
     capabilities = POINTER_KEYBOARD | {"open_app"}
+    unsupported = translate.UNSUPPORTED
 
     def __init__(
         self,

@@ -9,14 +9,39 @@ rounding, clamping, monitor offset, HiDPI scale) — nothing here divides by a s
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import assert_never
 
-from agent.core.actions import Action, Point, PointAction
+from agent.core.actions import (
+    Action,
+    Back,
+    CallUser,
+    Click,
+    DoubleClick,
+    Drag,
+    Finish,
+    Home,
+    Hover,
+    Key,
+    LongPress,
+    MiddleClick,
+    Navigate,
+    OpenApp,
+    Point,
+    RightClick,
+    Scroll,
+    Swipe,
+    Type,
+    Wait,
+)
 from agent.core.errors import ActionFailedError, ActionNotSupportedError
 from envs.desktop.keys import xdotool_combo
 
 Argv = list[str]
 ToInput = Callable[[Point], tuple[int, int]]
 
+# Action types the desktop does not execute (Env.step refuses them); ``commands`` matches
+# every type, so mypy names it when the union grows.
+UNSUPPORTED = frozenset({"long_press", "swipe", "navigate", "back", "home"})
 BUTTONS = {"click": 1, "middle_click": 2, "right_click": 3, "double_click": 1}
 SCROLL_BUTTONS = {"up": 4, "down": 5, "left": 6, "right": 7}
 DOUBLE_CLICK_DELAY_MS = 60  # well inside X toolkits' double-click time (Tk: 300 ms)
@@ -50,51 +75,46 @@ def commands(
 
     ``screen_centre`` (screenshot px) is where a pointless scroll happens.
     """
-    t = action.type
-    if isinstance(action, PointAction) and t in BUTTONS:
-        p = to_input(action.point)
-        click = [xdotool, "click"]
-        if action.type == "double_click":
-            click += ["--repeat", "2", "--delay", str(DOUBLE_CLICK_DELAY_MS)]
-        return [move(xdotool, p), [*click, str(BUTTONS[t])]]
-    if action.type == "hover":
-        return [move(xdotool, to_input(action.point))]
-    if action.type == "drag":
-        return drag(to_input(action.start), to_input(action.end), xdotool=xdotool)
-    if action.type == "type":
-        out: list[Argv] = []
-        if action.point is not None:
+    match action:
+        case Click() | DoubleClick() | RightClick() | MiddleClick():
             p = to_input(action.point)
-            out += [move(xdotool, p), [xdotool, "click", "1"]]
-        if action.clear:
-            out += [key(xdotool, "ctrl+a"), key(xdotool, "backspace")]
-        if action.text:
-            # "--" so text starting with "-" is not read as an option; xdotool types UTF-8
-            # (it remaps a spare keycode for characters the keymap lacks).
-            out.append([xdotool, "type", "--delay", str(type_delay_ms), "--", action.text])
-        if action.enter:
-            out.append(key(xdotool, "enter"))
-        return out
-    if action.type == "key":
-        return [key(xdotool, action.keys)]
-    if action.type == "scroll":
-        p = to_input(action.point if action.point is not None else screen_centre)
-        button = SCROLL_BUTTONS[action.direction]
-        return [
-            move(xdotool, p),
-            [
-                xdotool,
-                "click",
-                "--repeat",
-                str(action.amount),
-                "--delay",
-                str(SCROLL_DELAY_MS),
-                str(button),
-            ],
-        ]
-    if action.type == "wait":
-        return [[xdotool, "sleep", f"{action.seconds:g}"]]
-    raise ActionNotSupportedError(f"desktop env cannot translate {t!r}")
+            click = [xdotool, "click"]
+            if action.type == "double_click":
+                click += ["--repeat", "2", "--delay", str(DOUBLE_CLICK_DELAY_MS)]
+            return [move(xdotool, p), [*click, str(BUTTONS[action.type])]]
+        case Hover():
+            return [move(xdotool, to_input(action.point))]
+        case Drag():
+            return drag(to_input(action.start), to_input(action.end), xdotool=xdotool)
+        case Type():
+            out: list[Argv] = []
+            if action.point is not None:
+                p = to_input(action.point)
+                out += [move(xdotool, p), [xdotool, "click", "1"]]
+            if action.clear:
+                out += [key(xdotool, "ctrl+a"), key(xdotool, "backspace")]
+            if action.text:
+                # "--" so text starting with "-" is not read as an option; xdotool types UTF-8
+                # (it remaps a spare keycode for characters the keymap lacks).
+                out.append([xdotool, "type", "--delay", str(type_delay_ms), "--", action.text])
+            if action.enter:
+                out.append(key(xdotool, "enter"))
+            return out
+        case Key():
+            return [key(xdotool, action.keys)]
+        case Scroll():
+            p = to_input(action.point if action.point is not None else screen_centre)
+            button = SCROLL_BUTTONS[action.direction]
+            repeat = ["--repeat", str(action.amount), "--delay", str(SCROLL_DELAY_MS)]
+            return [move(xdotool, p), [xdotool, "click", *repeat, str(button)]]
+        case Wait():
+            return [[xdotool, "sleep", f"{action.seconds:g}"]]
+        case OpenApp():  # started by the env from its allow-list (resolve_app), not xdotool
+            raise ActionNotSupportedError("desktop open_app is run by DesktopEnv, not xdotool")
+        case LongPress() | Swipe() | Navigate() | Back() | Home() | Finish() | CallUser():
+            raise ActionNotSupportedError(f"desktop env cannot translate {action.type!r}")
+        case _:
+            assert_never(action)
 
 
 def drag(start: tuple[int, int], end: tuple[int, int], *, xdotool: str = "xdotool") -> list[Argv]:
