@@ -19,13 +19,15 @@ Definitions (per step; the aggregate is the mean over the steps where it applies
 * **typed text** (gold ``type`` actions): *exact match* after collapsing whitespace
   (case-sensitive); *token F1*: SQuAD-style bag-of-words F1 over lower-cased ``\\w+``
   tokens (both empty → 1).
-* **step success**: type match, and by gold type — pointing: element match; ``type``: text
-  exact or F1 ≥ 0.5, plus element match when the gold has a point or box; ``scroll``:
-  same direction; ``drag``: element match of the start and the same dominant direction
-  (axis and sign); ``swipe``: the same dominant direction (AITW compares the axis only);
-  ``key``: same normalised keys; ``navigate``: same URL (trailing slash ignored);
-  ``open_app``: same name (case-insensitive); ``finish``: same status; anything else: the
-  type alone.
+* **step success**: type match, and the checks :data:`SCORING` lists for the gold type —
+  pointing: element match; ``type``: text exact or F1 ≥ 0.5, plus element match when the
+  gold has a point or box; ``scroll``: same direction; ``drag``: element match of the start
+  and the same dominant direction (axis and sign); ``swipe``: the same dominant direction
+  (AITW compares the axis only); ``key``: same normalised keys; ``navigate``: same URL
+  (trailing slash ignored); ``open_app``: same name (case-insensitive); ``finish``: same
+  status; ``wait`` / ``back`` / ``home`` / ``call_user`` (and a gold type the table does
+  not know): the type alone. Every action type has an entry (an empty one says "the type
+  alone"), checked against the action union by ``tests/agent/core/test_action_union.py``.
 * **episode success**: every scored step of the episode succeeded.
 """
 
@@ -36,14 +38,52 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from agent.core.actions import POINTER_TYPES, normalize_keys
+from agent.core.actions import normalize_keys
 from agent.episode.steps import ActionRecord, anchor
 
 TAP_DISTANCE = 0.14  # AITW: a tap within 14% of the screen matches
 TEXT_F1_MIN = 0.5
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class Check(StrEnum):
+    """One check of a step beyond the type match (definitions in the module docstring)."""
+
+    ELEMENT = "element"  # the predicted point hits the gold element
+    ELEMENT_IF_GROUNDED = "element_if_grounded"  # ELEMENT when the gold has a point or box
+    TEXT = "text"  # typed text: exact, or token F1 >= TEXT_F1_MIN
+    DIRECTION = "direction"  # the same (dominant) direction
+    KEYS = "keys"  # the same normalised keys
+    URL = "url"  # the same URL, trailing slash ignored
+    APP = "app"  # the same app name, case-insensitive
+    STATUS = "status"  # the same finish status
+
+
+_POINTING = (Check.ELEMENT,)
+# How each action type is scored as a gold; an empty tuple: the type alone.
+SCORING: dict[str, tuple[Check, ...]] = {
+    "click": _POINTING,
+    "double_click": _POINTING,
+    "right_click": _POINTING,
+    "middle_click": _POINTING,
+    "hover": _POINTING,
+    "long_press": _POINTING,
+    "drag": (Check.ELEMENT, Check.DIRECTION),  # the start is the element
+    "swipe": (Check.DIRECTION,),
+    "type": (Check.ELEMENT_IF_GROUNDED, Check.TEXT),
+    "key": (Check.KEYS,),
+    "scroll": (Check.DIRECTION,),
+    "wait": (),
+    "navigate": (Check.URL,),
+    "back": (),
+    "home": (),
+    "open_app": (Check.APP,),
+    "finish": (Check.STATUS,),
+    "call_user": (),
+}
 
 
 def executed(step: dict[str, Any]) -> list[dict[str, Any]]:
@@ -96,9 +136,11 @@ def _ws(text: str | None) -> str:
 
 def points_at_element(gold: dict[str, Any]) -> bool:
     a = gold["action"]
-    if a["type"] in POINTER_TYPES or a["type"] == "drag":
+    checks = SCORING.get(a["type"], ())
+    if Check.ELEMENT in checks:
         return True
-    return a["type"] == "type" and (a.get("point") is not None or bool(gold["boxes"]))
+    grounded = a.get("point") is not None or bool(gold["boxes"])
+    return Check.ELEMENT_IF_GROUNDED in checks and grounded
 
 
 def _inside(p: tuple[float, float], box: list[float]) -> bool:
@@ -146,19 +188,25 @@ def _keys(k: str | None) -> str | None:
         return None
 
 
-def _args_match(pred: dict[str, Any], gold: dict[str, Any]) -> bool | None:
-    t = gold["type"]
-    if t in ("scroll", "drag", "swipe"):
+def _arg_check(check: Check, pred: dict[str, Any], gold: dict[str, Any]) -> bool | None:
+    """One argument check (None: ``check`` is not about arguments)."""
+    if check is Check.DIRECTION:
         return _direction(pred) == _direction(gold)
-    if t == "key":
+    if check is Check.KEYS:
         return _keys(pred.get("keys")) == _keys(gold.get("keys"))
-    if t == "navigate":
+    if check is Check.URL:
         return str(pred.get("url", "")).rstrip("/") == str(gold.get("url", "")).rstrip("/")
-    if t == "open_app":
+    if check is Check.APP:
         return str(pred.get("name", "")).casefold() == str(gold.get("name", "")).casefold()
-    if t == "finish":
+    if check is Check.STATUS:
         return pred.get("status", "success") == gold.get("status", "success")
     return None
+
+
+def _args_match(pred: dict[str, Any], gold: dict[str, Any]) -> bool | None:
+    found = [_arg_check(c, pred, gold) for c in SCORING.get(gold["type"], ())]
+    results = [r for r in found if r is not None]
+    return all(results) if results else None
 
 
 @dataclass
@@ -199,7 +247,7 @@ def score_step(
         s.element_match, dist = element_match(pred, gold, screen)
         s.distance_px = None if dist is None else round(dist, 2)
         ok = ok and s.element_match
-    if g["type"] == "type":
+    if Check.TEXT in SCORING.get(g["type"], ()):
         ptext = pred.get("text") if pred else None
         s.text_exact = pred is not None and _ws(ptext) == _ws(g.get("text"))
         s.text_f1 = round(token_f1(ptext, g.get("text")), 4) if pred is not None else 0.0

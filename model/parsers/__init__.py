@@ -32,6 +32,44 @@ from model.parsers.uitars import parse_uitars
 
 UITARS_MIN_PIXELS = 100 * 28 * 28  # ui-tars action_parser.MIN_PIXELS: its smart_resize floor
 
+# What each format's prompts offer (the union over its action spaces: computer, mobile,
+# grounding) and what they declare left out — both written out, read from the official prompt
+# texts and tools (model/prompts/official) and templates.JSON_ACTIONS, so a new action type is
+# in neither until someone decides (tests/agent/core/test_action_union.py names the gap). A
+# type a parser also accepts but no prompt names is not offered.
+_CLICKS = frozenset({"click", "double_click", "right_click", "middle_click"})
+_GROUNDING = _CLICKS | {"hover", "long_press", "type", "scroll", "drag"}
+_NOT_GROUNDING = {"swipe", "key", "wait", "navigate", "back", "home", "open_app", "finish"}
+_QWEN_COMPUTER = _CLICKS | {"hover", "drag", "key", "type", "scroll", "wait", "finish"}
+_QWEN25_MOBILE = {"click", "long_press", "swipe", "type", "key", "back", "home", "open_app"}
+_QWEN3_MOBILE = {"click", "long_press", "swipe", "type", "key", "back", "home", "wait", "finish"}
+_UITARS = {"click", "double_click", "right_click", "drag", "key", "type", "scroll", "wait"}
+_UITARS |= {"finish", "long_press", "home", "back"}
+OFFERS: dict[str, frozenset[str]] = {
+    "json": _GROUNDING
+    | {"swipe", "key", "wait", "navigate", "back", "home", "open_app"}
+    | {"finish", "call_user"},
+    "qwen-vl": _GROUNDING,  # the verbs of templates._GROUNDING_VERBS
+    "qwen2-vl": _GROUNDING,
+    "qwen2.5-vl": _QWEN_COMPUTER | _QWEN25_MOBILE,
+    "qwen3-vl": _QWEN_COMPUTER,  # computer_use (its mobile space is qwen3-vl-mobile)
+    "qwen3-vl-mobile": frozenset(_QWEN3_MOBILE),
+    "ui-tars": frozenset(_UITARS | {"call_user", "swipe"}),  # v1 mobile: scroll(start, end)
+    "ui-tars-1.5": frozenset(_UITARS | {"open_app"}),
+}
+NOT_OFFERED: dict[str, frozenset[str]] = {
+    "json": frozenset(),
+    "qwen-vl": frozenset(_NOT_GROUNDING | {"call_user"}),
+    "qwen2-vl": frozenset(_NOT_GROUNDING | {"call_user"}),
+    "qwen2.5-vl": frozenset({"navigate", "call_user"}),
+    "qwen3-vl": frozenset({"long_press", "swipe", "navigate", "back", "home", "open_app"})
+    | {"call_user"},
+    "qwen3-vl-mobile": frozenset({"double_click", "right_click", "middle_click", "hover"})
+    | {"drag", "scroll", "navigate", "open_app", "call_user"},
+    "ui-tars": frozenset({"middle_click", "hover", "navigate", "open_app"}),
+    "ui-tars-1.5": frozenset({"middle_click", "hover", "swipe", "navigate", "call_user"}),
+}
+
 __all__ = [
     "FORMATS",
     "MAX_TEXT_CHARS",
@@ -53,6 +91,8 @@ FORMATS: dict[str, FormatSpec] = {
             "pad",
             parse_json,
             "the action schema as JSON, points in screenshot px",
+            offers=OFFERS["json"],
+            not_offered=NOT_OFFERED["json"],
         ),
         FormatSpec(
             "qwen-vl",
@@ -60,6 +100,8 @@ FORMATS: dict[str, FormatSpec] = {
             "pad",
             parse_qwen_vl,
             "<ref>…</ref><box>(x1,y1),(x2,y2)</box>, 0–1000",
+            offers=OFFERS["qwen-vl"],
+            not_offered=NOT_OFFERED["qwen-vl"],
         ),
         FormatSpec(
             "qwen2-vl",
@@ -67,6 +109,8 @@ FORMATS: dict[str, FormatSpec] = {
             "pad",
             parse_qwen2_vl,
             "<|object_ref_start|>…<|box_start|>(x1,y1),(x2,y2)<|box_end|>, 0–1000",
+            offers=OFFERS["qwen2-vl"],
+            not_offered=NOT_OFFERED["qwen2-vl"],
         ),
         FormatSpec(
             "qwen2.5-vl",
@@ -74,6 +118,8 @@ FORMATS: dict[str, FormatSpec] = {
             "pad",
             parse_qwen25,
             "bbox_2d/point_2d JSON or <tool_call> computer_use/mobile_use, input px",
+            offers=OFFERS["qwen2.5-vl"],
+            not_offered=NOT_OFFERED["qwen2.5-vl"],
         ),
         FormatSpec(
             "qwen3-vl",
@@ -82,6 +128,8 @@ FORMATS: dict[str, FormatSpec] = {
             parse_qwen25,
             "computer_use tool calls (JSON or Qwen3.5 XML), bbox_2d/point_2d, 0–1000",
             factor=32,
+            offers=OFFERS["qwen3-vl"],
+            not_offered=NOT_OFFERED["qwen3-vl"],
         ),
         FormatSpec(
             "qwen3-vl-mobile",
@@ -90,6 +138,8 @@ FORMATS: dict[str, FormatSpec] = {
             parse_qwen25,
             "mobile_use tool calls as Qwen3-VL's mobile cookbook, 0–999",
             factor=32,
+            offers=OFFERS["qwen3-vl-mobile"],
+            not_offered=NOT_OFFERED["qwen3-vl-mobile"],
         ),
         FormatSpec(
             "ui-tars",
@@ -98,6 +148,8 @@ FORMATS: dict[str, FormatSpec] = {
             parse_uitars,
             "UI-TARS v1: Thought/Action calls, 0–1000",
             min_pixels=UITARS_MIN_PIXELS,
+            offers=OFFERS["ui-tars"],
+            not_offered=NOT_OFFERED["ui-tars"],
         ),
         FormatSpec(
             "ui-tars-1.5",
@@ -106,6 +158,8 @@ FORMATS: dict[str, FormatSpec] = {
             parse_uitars,
             "UI-TARS-1.5: Thought/Action calls, px of the smart-resized input",
             min_pixels=UITARS_MIN_PIXELS,
+            offers=OFFERS["ui-tars-1.5"],
+            not_offered=NOT_OFFERED["ui-tars-1.5"],
         ),
     )
 }

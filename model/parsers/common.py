@@ -55,6 +55,10 @@ class FormatSpec:
     description: str = ""
     factor: int = 28  # vision grid (patch × merge) of the models that speak it: 28 or 32
     min_pixels: int | None = None  # smart_resize floor in resize mode (None: 2×2 grid cells)
+    # The action types its prompts offer (in some action space) and those they declare they
+    # do not: together the whole action union (tests/agent/core/test_action_union.py).
+    offers: frozenset[str] = frozenset()
+    not_offered: frozenset[str] = frozenset()
 
 
 def one_line(msg: object, limit: int = _REASON_CHARS) -> str:
