@@ -8,7 +8,11 @@ Counts every import, the ones inside functions too, so a deferred import cannot 
 * ``envs`` and ``model`` import ``agent`` only through ``agent.core``, and not each other;
 * the rooms of ``agent`` point one way (``RULES``: safety below the episode machinery, that
   below suites / replay / evaluation, the CLI on top), as the README's "Where things live"
-  table says.
+  table says;
+* the rooms that judge, score, export or serve (``NO_ENVS``: safety, evaluation, export,
+  serve) see an env only through ``agent.core`` (the Env ABC, the neutral UI tree), never
+  ``envs``; the entry points that build envs (commands, CLI, the episode runner, interfaces,
+  replay, suites, calibration) may.
 
 ``python tools/check_imports.py`` prints each breach and exits 1; ``--graph`` prints the
 module graph. ``tests/test_layers.py`` runs the same checks.
@@ -37,10 +41,13 @@ ABOVE_EPISODE = (
     "agent.commands",
     "agent.cli",
 )
+# rooms of ``agent`` that must not import ``envs`` (agent.core is held to agent.core alone)
+NO_ENVS = ("agent.safety", "agent.evaluation", "agent.export", "agent.serve")
 # (importing package, packages it must not import)
 RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("envs", ("model",)),
     ("model", ("envs",)),
+    *((room, ("envs",)) for room in NO_ENVS),
     ("agent.safety", ("agent.episode", *ABOVE_EPISODE)),
     ("agent.episode", ABOVE_EPISODE),
     ("agent.suites", ("agent.commands", "agent.cli", "agent.serve")),

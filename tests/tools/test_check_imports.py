@@ -103,3 +103,19 @@ def test_the_rooms_of_agent_point_one_way(tmp_path: Path) -> None:
     found = check.breaches(root)
     assert "agent.safety.gate:2 imports agent.episode.loop (against the layers)" in found
     assert "envs.web:1 imports model.ocr (against the layers)" in found
+
+
+def test_safety_and_the_judging_rooms_see_envs_only_through_the_vocabulary(
+    tmp_path: Path,
+) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "envs/android.py": "",
+            "agent/safety/targets.py": "def f():\n    from envs.android import node_bounds\n",
+            "agent/episode/runner.py": "from envs.android import AndroidEnv\n",  # may
+        },
+    )
+    assert check.breaches(root) == [
+        "agent.safety.targets:2 imports envs.android (against the layers)"
+    ]

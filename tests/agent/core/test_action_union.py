@@ -47,12 +47,10 @@ def test_every_action_type_reaches_every_place() -> None:
 
 
 def test_derived_tables_follow_the_traits() -> None:
-    assert ACTION_TYPES == tuple(c.model_fields["type"].default for c in union_classes())
-    assert POINTER_TYPES == {"click", "double_click", "right_click", "middle_click"} | {
-        "hover",
-        "long_press",
-    }
-    assert TERMINAL_TYPES == {"finish", "call_user"}
+    declared = tuple(c.model_fields["type"].default for c in union_classes())
+    pointing = {"click", "double_click", "right_click", "middle_click", "hover", "long_press"}
+    assert declared == ACTION_TYPES
+    assert pointing == POINTER_TYPES and {"finish", "call_user"} == TERMINAL_TYPES
     assert set(PRESS_TYPES) == set(types_with(Trait.PRESSES)) and "swipe" in PRESS_TYPES
     assert DEFAULT_RULES[0].actions == PRESS_TYPES
     assert action_class("drag").traits == traits_of("drag") >= {Trait.TWO_POINTS}
