@@ -20,7 +20,18 @@ import pytest
 
 from agent.cli import build_parser
 from agent.commands.run import build_gate
-from agent.core.actions import Back, Click, Drag, Key, MiddleClick, Navigate, OpenApp, Type, Wait
+from agent.core.actions import (
+    Back,
+    Click,
+    Drag,
+    Key,
+    MiddleClick,
+    Navigate,
+    OpenApp,
+    Swipe,
+    Type,
+    Wait,
+)
 from agent.core.errors import ConfigError
 from agent.core.task import Task, TaskResult
 from agent.episode.runner import run
@@ -374,6 +385,18 @@ def test_pay_now_is_stopped_on_android_by_the_view_hierarchy(
     assert second["gate"]["verdict"] == "allow"
     taps = [c for c in fake.commands if c.startswith("input tap")]
     assert taps == ["input tap 540 1400"]  # the Pay now tap was never sent
+
+
+def test_a_swipe_off_pay_now_is_a_press_too(android: tuple[Any, Any]) -> None:
+    """Swipe declares PRESSES (a short one is a tap; "slide to pay" is a swipe): both ends
+    are read from the neutral UI tree, and the default rule stops it."""
+    env, _ = android
+    obs = env.reset()
+    d = PolicyGate(confirm="no").check(Swipe(start=(540, 1100), end=(900, 1150)), env, obs)
+    assert (d.verdict, d.rule) == ("deny", "irreversible")
+    assert d.target is not None and d.target["text"] == "Pay now"
+    far = Swipe(start=(540, 1350), end=(540, 1450))  # along "Cancel"
+    assert PolicyGate(confirm="no").check(far, env, obs).verdict == "allow"
 
 
 def test_android_app_allow_list(android: tuple[Any, Any]) -> None:
