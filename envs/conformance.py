@@ -195,6 +195,11 @@ def _run_checks(env: Env, c: _Checker, given: dict[str, Action]) -> None:
         bad = sorted(set(caps) - set(ACTION_TYPES))
         assert not bad, f"capabilities that are not action types: {bad}"
         assert caps, "no capabilities declared"
+        refused = frozenset(getattr(env, "unsupported", frozenset()))
+        bad = sorted(refused - set(ACTION_TYPES))
+        assert not bad, f"unsupported types that are not action types: {bad}"
+        both = sorted(refused & caps)
+        assert not both, f"types both in capabilities and declared unsupported: {both}"
         return f"{env.name}: {', '.join(sorted(caps))}"
 
     c.run("name/capabilities", declared)

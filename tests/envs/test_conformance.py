@@ -70,6 +70,11 @@ class BadCapsEnv(GoodEnv):
     capabilities = frozenset({"click", "teleport"})
 
 
+class RefusesWhatItDoesEnv(GoodEnv):
+    name = "refuses"
+    unsupported = frozenset({"click"})  # and executes it
+
+
 class ClaimsFeaturesEnv(GoodEnv):
     """Declares an element reader and privacy snapshots but implements neither."""
 
@@ -111,6 +116,7 @@ def test_checker_passes_a_good_env_and_catches_bad_ones() -> None:
     assert "reset" in failed(LyingSizeEnv)
     assert failed(NoClampEnv) == {"off-screen point"}
     assert failed(BadCapsEnv) == {"name/capabilities"}
+    assert failed(RefusesWhatItDoesEnv) == {"name/capabilities"}
     assert failed(ClaimsFeaturesEnv) == {"feature element_at", "feature privacy_snapshot"}
     assert failed(HiddenFeatureEnv) == {"feature element_at"}
     assert failed(StaleSnapshotEnv) == {"feature privacy_snapshot"}
