@@ -9,13 +9,14 @@ no torch), so an env adapter, a model backend or a user's own code can build on 
 
 from __future__ import annotations
 
-from agent.core.actions import TERMINAL_TYPES, Action, dump_action, parse_action
+from agent.core.actions import TERMINAL_TYPES, Action, Trait, dump_action, parse_action
 from agent.core.coords import Frame
 from agent.core.env import POINTER_KEYBOARD, Env, Feature
 from agent.core.errors import NativeAgentError
 from agent.core.model import HistoryItem, Model, ModelReply, ModelRequest
 from agent.core.observation import Observation, PrivacyRequest, PrivacySnapshot, StepResult
 from agent.core.task import Task, TaskResult
+from agent.core.uitree import UINode
 
 __all__ = [
     "POINTER_KEYBOARD",
@@ -35,6 +36,8 @@ __all__ = [
     "StepResult",
     "Task",
     "TaskResult",
+    "Trait",
+    "UINode",
     "dump_action",
     "parse_action",
 ]

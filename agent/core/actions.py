@@ -2,6 +2,9 @@
 
 Its JSON Schema (``agent schema``) is the contract with models and users. Every point is in
 **screenshot pixels** (floats; rounding happens once, when an env converts to input units).
+Each class declares its :class:`Trait` set; ``ACTION_TYPES``, ``POINTER_TYPES``,
+``PRESS_TYPES``, ``ESCAPE_TYPES`` and ``TERMINAL_TYPES`` are derived from the union and the
+traits (:func:`types_with`, :func:`action_class`, :func:`traits_of`), never kept by hand.
 """
 
 from __future__ import annotations
