@@ -61,7 +61,7 @@ test: install
 # the nav, fails. DOCS_CHECK=1 (as `make test` runs it) only checks the pages are current.
 docs: venv
 	$(BIN)/python tools/gen_docs.py $(if $(DOCS_CHECK),--check)
-	$(BIN)/mkdocs build --strict --quiet
+	$(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings strict counts
 
 # only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)
 test-vllm: install vllm-venv

@@ -94,3 +94,26 @@ def test_markdown_escaping() -> None:
     assert gen.esc("a|b <think> *x* $NATIVE_AGENT_MODEL") == (
         "a\\|b \\<think\\> \\*x\\* $NATIVE\\_AGENT\\_MODEL"
     )
+
+
+def _build(root: Path) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml")]
+    return subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
+
+
+def test_strict_build_passes_and_fails_on_a_broken_link_or_an_orphan_page(tmp_path: Path) -> None:
+    """The site builds as committed; mkdocs.yml's strict validation refuses a link to a
+    missing page, a missing anchor, and a page left out of the nav."""
+    import shutil
+
+    shutil.copytree(DOCS, tmp_path / "docs")
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    ok = _build(tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    page = tmp_path / "docs" / "guides" / "serving.md"
+    page.write_text(page.read_text() + "\n[a](nowhere.md) [b](models.md#no-such-heading)\n")
+    (tmp_path / "docs" / "orphan.md").write_text("# Orphan\n")
+    bad = _build(tmp_path)
+    assert bad.returncode != 0
+    assert "nowhere.md" in bad.stderr and "no-such-heading" in bad.stderr
+    assert "orphan.md" in bad.stderr
