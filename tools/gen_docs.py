@@ -53,7 +53,8 @@ SETTING_DOCS: dict[str, str] = {
     "(default: flash-attn 2 when installed on CUDA, else sdpa).",
     "history_images": "How many past screenshots each request carries as images (older steps "
     "go as text).",
-    "history_steps": "How many past steps the history holds at all (export and offline eval).",
+    "history_steps": "How many past steps the history text holds (default 20; the export's "
+    "`--history-steps`).",
     "max_image_tokens": "Image-token cap per screenshot (default 16,384); above it the image is "
     "resampled and the step's Frame says so.",
     "timeout": "OpenAI backend: seconds per HTTP request.",
