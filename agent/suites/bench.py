@@ -25,7 +25,7 @@ from agent.core.errors import ConfigError, describe_error
 from agent.core.model import Model
 from agent.core.task import Task
 from agent.episode.loop import LoopConfig
-from agent.episode.runner import env_settings, run_episode
+from agent.episode.runner import run_episode
 from agent.safety.secrets import Secrets
 
 SUITES = ("sites", "miniwob")
@@ -158,7 +158,6 @@ class Worker:
                     task=task,
                     config=LoopConfig(max_steps=self.cfg.max_steps),
                     secrets=self.secrets,
-                    env_meta={"kwargs": env_settings(env)},
                     extra_meta={"bench": {"suite": job.suite, "seed": job.seed}},
                 )
             finally:
