@@ -30,8 +30,8 @@ def test_spec_is_json_and_normalised() -> None:
 def test_recorded_spec_reads_every_recording_format() -> None:
     new = {"env": {"name": "browser", "spec": {"viewport": [700, 500], "site": "shop"}}}
     assert recorded_spec(new) == EnvSpec("browser", {"viewport": [700, 500], "site": "shop"})
-    old_str = {"env": {"name": "browser", "kwargs": {"viewport": "(700, 500)", "dsf": "2.0",
-                                                     "headless": "True", "site": "shop"}}}  # fmt: skip
+    old = {"viewport": "(700, 500)", "dsf": "2.0", "headless": "True", "site": "shop"}
+    old_str = {"env": {"name": "browser", "kwargs": old}}
     assert recorded_spec(old_str) == EnvSpec(
         "browser", {"viewport": [700, 500], "dsf": 2.0, "headless": True, "site": "shop"}
     )
@@ -42,7 +42,7 @@ def test_recorded_spec_reads_every_recording_format() -> None:
 
 
 def test_make_env_names_a_setting_the_env_does_not_take() -> None:
-    with pytest.raises(ConfigError, match="bad settings for the browser env.*monitor"):
+    with pytest.raises(ConfigError, match=r"bad settings for the browser env.*monitor"):
         make_env(EnvSpec("browser", {"monitor": 1}))
     with pytest.raises(ConfigError, match="unknown env"):
         make_env(EnvSpec("nosuch"))

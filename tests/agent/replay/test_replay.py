@@ -168,6 +168,8 @@ def test_cli_replay_builds_the_recorded_env(
     assert "no divergence" in out and out.count("difference ") == len(recorded.steps)
     meta = json.loads((tmp_path / "r" / "episode.json").read_text())
     assert meta["env"]["spec"] == recorded.meta["env"]["spec"] == env_spec.kwargs
-    assert meta["env"]["spec"]["viewport"] == [900, 640] and meta["env"]["spec"]["site"] == "account"
+    assert (
+        meta["env"]["spec"]["viewport"] == [900, 640] and meta["env"]["spec"]["site"] == "account"
+    )
     assert "kwargs" not in meta["env"]  # the settings are recorded once
     assert meta["outcome"]["status"] == "success"
