@@ -90,7 +90,7 @@ def add_env_flags(
         default=None,
         metavar="JSON",
         help="JSON object of env constructor settings, e.g. '{\"monitor\": 1}'"
-        + (f" ({OLD_KWARGS_FLAG} is a deprecated alias)" if kwargs_alias else ""),
+        + (f"; {OLD_KWARGS_FLAG} is its deprecated alias" if kwargs_alias else ""),
     )
     for c in CONVENIENCES:
         where = "/".join(c.envs)
