@@ -34,13 +34,13 @@ def _options(command: str) -> dict[str, argparse.Action]:
 def test_every_command_has_the_same_flags_from_one_module() -> None:
     opts = {c: _options(c) for c in USERS}
     for command, o in opts.items():
-        assert ENV_SETTINGS <= set(o), command  # every env setting flag, everywhere
+        assert set(o) >= ENV_SETTINGS, command  # every env setting flag, everywhere
         same = [(o[f].dest, o[f].help) for f in sorted(ENV_SETTINGS - {flags.KWARGS_FLAG})]
         run = opts["run"]
         assert same == [(run[f].dest, run[f].help) for f in sorted(ENV_SETTINGS - {"--env-kwargs"})]
         assert o[flags.KWARGS_FLAG].dest == "env_kwargs"
     assert {c for c in USERS if "--env" in opts[c]} == {"run", "replay", "mcp", "calibrate"}
-    assert {c for c in USERS if GATE <= set(opts[c])} == {"run", "mcp"}
+    assert {c for c in USERS if set(opts[c]) >= GATE} == {"run", "mcp"}
     assert {c for c in USERS if "--secret" in opts[c]} == {"run", "bench", "replay", "mcp"}
     assert {c for c in USERS if "--kwargs" in opts[c]} == {"mcp", "check-env"}  # the old alias
 
@@ -65,7 +65,7 @@ def test_env_from_args() -> None:
     assert (name, kw) == ("desktop", {"monitor": 0})  # the deprecated alias still works
     name, kw = flags.env_from_args(_args("--env", "android", "--serial", "emu-1"))
     assert (name, kw) == ("android", {"serial": "emu-1"})
-    with pytest.raises(ConfigError, match="must be a JSON object: .*got '\\{monitor"):
+    with pytest.raises(ConfigError, match=r"must be a JSON object: .*got '\{monitor"):
         flags.env_from_args(_args("--env-kwargs", "{monitor: 1}"))
     with pytest.raises(ConfigError, match="JSON object such as"):
         flags.env_from_args(_args("--env-kwargs", "[1]"))
