@@ -132,9 +132,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[Model, str]:
-    from model.config import backend_settings, load_settings, model_spec
-    from model.registry import load_model
+    from model.config import backend_settings, check_backend, load_settings, model_spec
+    from model.registry import backend_of, load_model
 
+    sources: dict[str, str] = {}
     settings = load_settings(
         {
             "model": args.model,
@@ -142,6 +143,7 @@ def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[
             "family": getattr(args, "model_family", None),
         },
         args.config,
+        sources,
     )
     explicit = args.model or args.base_url or not recorded
     spec = model_spec(settings) if explicit else recorded  # a resume keeps its model
@@ -152,7 +154,8 @@ def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[
             file=sys.stderr,
         )
         spec = "ocr"
-    extra = {} if spec.startswith(("ocr", "scripted:")) else backend_settings(settings)
+    extra = backend_settings(settings)
+    check_backend(backend_of(spec), extra, sources)  # names the flag / env var / file
     return load_model(spec, **extra), spec
 
 
