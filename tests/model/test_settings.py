@@ -236,7 +236,7 @@ def test_every_setting_is_covered() -> None:
     assert covered == set(SETTINGS), f"no effect shown for {sorted(set(SETTINGS) - covered)}"
     for key in SETTINGS:  # and each is taken by some backend
         assert key in NAME_KEYS or any(key in keys for keys in BACKENDS.values()), key
-    for key, where in ELSEWHERE.items():
+    for where in ELSEWHERE.values():
         path, _, name = where.partition("::")
         assert f"def {name}(" in (Path(__file__).parents[2] / path).read_text(), where
 
@@ -285,11 +285,11 @@ def test_a_setting_of_another_backend_is_an_error(
     server: Callable[..., Server], tiny_qwen: dict[str, Path]
 ) -> None:
     srv = server()
-    with pytest.raises(ConfigError, match="'device'.*openai.*transformers backend"):
+    with pytest.raises(ConfigError, match=r"'device'.*openai.*transformers backend"):
         load_model(f"openai:m@{srv.url}", device="cpu")
-    with pytest.raises(ConfigError, match="'temperature'.*transformers.*openai backend"):
+    with pytest.raises(ConfigError, match=r"'temperature'.*transformers.*openai backend"):
         load_model(str(tiny_qwen["qwen2-vl"]), temperature=0.5)
-    with pytest.raises(ConfigError, match="'max_new_tokens'.*ocr"):
+    with pytest.raises(ConfigError, match=r"'max_new_tokens'.*ocr"):
         load_model("ocr", max_new_tokens=5)
     with pytest.raises(ConfigError, match="does not take transprt"):
         load_model(f"openai:m@{srv.url}", transprt=None)
