@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", help="episode directory (default: runs/<time>-<task>)")
     p.add_argument("--quiet", action="store_true", help="no per-step progress")
-    add_env_flags(p)
+    add_env_flags(p, default=None)  # browser; a resume rebuilds the recorded env
     add_gate_flags(p)
     add_secret_flags(p)
     p.set_defaults(func=run)
@@ -193,14 +193,25 @@ def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
 
     from agent.episode.recording import load_episode
     from agent.episode.resume import resume_episode
+    from agent.episode.runner import recorded_spec
+    from envs.registry import make_env
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         meta = load_episode(args.resume).meta
+    recorded = recorded_spec(meta)
+    if args.env and args.env != recorded.name:
+        raise ConfigError(
+            f"--resume rebuilds the recorded {recorded.name} env; drop --env {args.env}"
+        )
+    _, overrides = env_from_args(args, recorded.name)  # e.g. --headed: over the recorded spec
     model, _ = _load_model(args, meta.get("model_spec"))
+    env = None
     try:
+        env = make_env(recorded, **overrides) if overrides else None
         return resume_episode(
             args.resume,
+            env=env,
             model=model,
             gate=build_gate(args, meta.get("gate")),
             secrets=secrets,
@@ -208,4 +219,8 @@ def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
             on_step=_progress_fn(args, secrets),
         )
     finally:
-        model.close()
+        try:
+            model.close()
+        finally:
+            if env is not None:
+                env.close()

@@ -24,7 +24,7 @@ def _load(d: Path) -> Episode:
         return load_episode(d)
 
 
-def test_resume_of_a_bench_episode_rebuilds_its_env(tmp_path: Path) -> None:
+def test_resume_of_a_bench_episode_rebuilds_its_env(tmp_path: Path, capsys) -> None:
     script = tmp_path / "script.json"
     outputs = [json.dumps(SCROLL), json.dumps(SCROLL), json.dumps(FINISH)]
     script.write_text(json.dumps({"format": "json", "outputs": outputs}))
@@ -47,6 +47,11 @@ def test_resume_of_a_bench_episode_rebuilds_its_env(tmp_path: Path) -> None:
     )
 
     resume = ["run", "--resume", str(ep_dir), "--model", f"scripted:{script}", "--quiet"]
+    assert main([*resume, "--env", "desktop"]) == 2  # a resume rebuilds the recorded env
+    assert main([*resume, "--serial", "emu"]) == 2  # a setting of another env
+    err = capsys.readouterr().err
+    assert "drop --env desktop" in err and "--serial is a setting of the android env" in err
+    assert len(_load(ep_dir).steps) == 2  # neither touched the episode
     rc = main([*resume, "--max-steps", "3"])
     assert rc == 1  # the script finishes with status failure
     after = _load(ep_dir)
