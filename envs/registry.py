@@ -55,13 +55,18 @@ def make_env(spec: EnvSpec | str, **kwargs: Any) -> Env:
     A setting the env's constructor does not take is a ConfigError naming the env."""
     if isinstance(spec, str):
         spec = EnvSpec(spec)
-    cls = env_class(spec.name)
-    settings = {**spec.kwargs, **kwargs}
+    return construct(env_class(spec.name), {**spec.kwargs, **kwargs}, spec.name)
+
+
+def construct(cls: type[Env], settings: dict[str, Any], name: str | None = None) -> Env:
+    """``cls(**settings)``, a setting its constructor does not take being a ConfigError
+    naming the env (checked before anything starts)."""
     try:
         inspect.signature(cls).bind(**settings)
     except TypeError as err:
         raise ConfigError(
-            f"bad settings for the {spec.name} env ({', '.join(sorted(settings)) or 'none'}): "
-            f"{err}; see help({cls.__module__}.{cls.__name__})"
+            f"bad settings for the {name or cls.__name__} env "
+            f"({', '.join(sorted(settings)) or 'none'}): {err}; "
+            f"see help({cls.__module__}.{cls.__name__})"
         ) from err
     return cls(**settings)

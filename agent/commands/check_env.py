@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.core.actions import parse_action
     from envs.conformance import check_env
+    from envs.registry import construct
 
     _, kwargs = env_from_args(args, args.name)
     try:
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as err:
         raise ConfigError(f"--actions must be a JSON list of actions: {err}") from err
     cls = _load(args.name)  # unknown names / missing packages: a ConfigError, exit 2
-    env = cls(**kwargs)  # no display / device / browser: EnvNotAvailableError, exit 2
+    env = construct(cls, kwargs, args.name)  # no display / device: EnvNotAvailableError
     report = check_env(lambda: env, actions=actions)
     print(report.to_json() if args.json else report.table())
     return 0 if report.passed else 1
