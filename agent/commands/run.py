@@ -169,13 +169,14 @@ def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
     from agent.episode.runner import run as run_task
 
     name, env_kwargs = env_from_args(args)
+    start = env_kwargs.pop("url", None)  # the start page: recorded as episode.json's env.url
     model, spec = _load_model(args)
     try:
         return run_task(
             args.task,
             env=name,
             model=model,
-            url=env_kwargs.get("url"),
+            url=start,
             out=args.out,
             max_steps=args.max_steps,
             gate=build_gate(args),
