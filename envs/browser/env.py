@@ -154,16 +154,10 @@ class BrowserEnv(Env):
     def spec(self) -> EnvSpec:
         return EnvSpec(self.name, {**self._settings(), "url": self._url, "site": self._site})
 
-    def _settings(self) -> dict[str, Any]:
-        """The constructor settings a subclass shares (MiniWobEnv adds its own)."""
-        return {
-            "viewport": list(self.viewport),
-            "dsf": self.dsf,
-            "headless": self.headless,
-            "browser_path": self._browser_path,
-            "action_timeout_s": self.action_timeout_s,
-            "fast_capture": self._fast_capture,
-        }
+    def _settings(self) -> dict[str, Any]:  # the constructor settings MiniWobEnv shares
+        return {"viewport": list(self.viewport), "dsf": self.dsf, "headless": self.headless,
+                "browser_path": self._browser_path, "action_timeout_s": self.action_timeout_s,
+                "fast_capture": self._fast_capture}  # fmt: skip
 
     # ---- public helpers ------------------------------------------------------------------
     @property
