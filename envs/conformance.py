@@ -5,7 +5,8 @@ pass/fail with a message (never an exception out of the checker): reset gives a 
 of the declared size, observe is repeatable, every declared capability steps without
 raising, unsupported and off-screen actions come back as ``last_action_error``, every
 declared feature (:class:`agent.core.env.Feature`) answers in its documented shape and every
-undeclared one refuses with FeatureNotOfferedError, finish terminates, close is idempotent
+undeclared one refuses with FeatureNotOfferedError, ``spec()`` is JSON that builds an env
+with an equal spec (``make_env(spec)``), finish terminates, close is idempotent
 and a closed env raises EnvClosedError. ``agent check-env``
 runs it from the command line; :func:`assert_conforms` is the pytest helper.
 """
@@ -43,7 +44,7 @@ from agent.core.actions import (
     Type,
     Wait,
 )
-from agent.core.env import Env, Feature
+from agent.core.env import Env, EnvSpec, Feature
 from agent.core.errors import EnvClosedError, FeatureNotOfferedError
 from agent.core.observation import Observation, PrivacyRequest, PrivacySnapshot, StepResult
 from agent.core.uitree import UINode
@@ -234,6 +235,7 @@ def _run_checks(env: Env, c: _Checker, given: dict[str, Action]) -> None:
         c.run(f"feature {feature.value}", functools.partial(_feature, env, feature))
     c.run("unsupported action", lambda: _unsupported(env, caps, obs0))
     c.run("off-screen point", lambda: _off_screen(env, caps))
+    c.run("spec round-trips", lambda: _spec(env))
     c.run("finish terminates", lambda: _finish(env))
     c.run("close idempotent", lambda: _close(env))
 
@@ -343,6 +345,26 @@ def _off_screen(env: Env, caps: frozenset[str]) -> str:
     assert err, f"{act.type} at {OFF_SCREEN} reported no last_action_error"
     assert not res.truncated, "an off-screen point ended the episode"
     return f"{act.type} refused: {err[:60]}"
+
+
+def _spec(env: Env) -> str:
+    """``spec()`` is JSON, and building from it gives an env with an equal spec: through
+    the registry when the name is registered, else the env's own class."""
+    from envs.registry import available_envs, make_env
+
+    spec = env.spec()
+    assert isinstance(spec, EnvSpec), f"spec() returned {type(spec).__name__}, not an EnvSpec"
+    assert spec.name == env.name, f"spec().name {spec.name!r} is not env.name {env.name!r}"
+    text = json.dumps(spec.to_json())
+    assert EnvSpec.from_json(json.loads(text)) == spec, "spec() does not survive JSON"
+    registered = spec.name in available_envs()
+    again = make_env(spec) if registered else type(env)(**spec.kwargs)
+    try:
+        assert again.spec() == spec, f"rebuilt from {spec.kwargs}, it says {again.spec().kwargs}"
+    finally:
+        again.close()
+    how = "make_env(spec)" if registered else f"{type(env).__name__}(**spec.kwargs)"
+    return f"{len(spec.kwargs)} setting(s) as JSON; {how} has an equal spec"
 
 
 def _finish(env: Env) -> str:

@@ -4,10 +4,11 @@ group ``native_agent.envs`` (so ``agent run --env NAME`` finds them once install
 from __future__ import annotations
 
 import importlib
+import inspect
 from importlib import metadata
 from typing import Any
 
-from agent.core.env import Env
+from agent.core.env import Env, EnvSpec
 from agent.core.errors import ConfigError
 
 GROUP = "native_agent.envs"
@@ -15,6 +16,7 @@ BUILTIN: dict[str, str] = {
     "browser": "envs.browser:BrowserEnv",
     "desktop": "envs.desktop:DesktopEnv",
     "android": "envs.android:AndroidEnv",
+    "miniwob": "envs.miniwob:MiniWobEnv",
 }
 
 
@@ -47,5 +49,24 @@ def env_class(name: str) -> type[Env]:
     return cls
 
 
-def make_env(name: str, **kwargs: Any) -> Env:
-    return env_class(name)(**kwargs)
+def make_env(spec: EnvSpec | str, **kwargs: Any) -> Env:
+    """Build the env a spec describes (``env.spec()``, or the one episode.json records);
+    ``kwargs`` override the spec's settings. A name is the spec of that env's defaults.
+    A setting the env's constructor does not take is a ConfigError naming the env."""
+    if isinstance(spec, str):
+        spec = EnvSpec(spec)
+    return construct(env_class(spec.name), {**spec.kwargs, **kwargs}, spec.name)
+
+
+def construct(cls: type[Env], settings: dict[str, Any], name: str | None = None) -> Env:
+    """``cls(**settings)``, a setting its constructor does not take being a ConfigError
+    naming the env (checked before anything starts)."""
+    try:
+        inspect.signature(cls).bind(**settings)
+    except TypeError as err:
+        raise ConfigError(
+            f"bad settings for the {name or cls.__name__} env "
+            f"({', '.join(sorted(settings)) or 'none'}): {err}; "
+            f"see help({cls.__module__}.{cls.__name__})"
+        ) from err
+    return cls(**settings)

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from agent.core.actions import Action
 from agent.core.coords import Frame
-from agent.core.env import Env
+from agent.core.env import Env, EnvSpec
 from agent.core.errors import ActionFailedError
 from agent.core.observation import Observation
 
@@ -55,6 +55,11 @@ class BoardEnv(Env):
         self.size, self.scale = size, scale
         self.state = BoardState()
         self._font = ImageFont.load_default(size=int(16 * scale))
+
+    def spec(self) -> EnvSpec:
+        """Its settings as JSON; ``board`` is not a registered name, so rebuild it with
+        ``BoardEnv(**spec.kwargs)`` (or register it under ``native_agent.envs``)."""
+        return EnvSpec(self.name, {"size": list(self.size), "scale": self.scale})
 
     def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
         self.state = BoardState(

@@ -10,7 +10,9 @@ The config file is TOML (default ``~/.config/native-agent/config.toml``, or ``--
     multi_action = false   # transformers: stop at the first complete action (default)
 
 Every key is known and typed here, so a typo in a file or a non-number in an env var is a
-:class:`~agent.core.errors.ConfigError` naming the source, not a silent default.
+:class:`~agent.core.errors.ConfigError` naming the source, not a silent default. Every key
+but ``model`` and ``base_url`` belongs to the backends listed in :data:`BACKENDS`; a setting
+the chosen backend does not take is a ConfigError too (:func:`check_backend`), never dropped.
 """
 
 from __future__ import annotations
@@ -49,6 +51,24 @@ SETTINGS: dict[str, type] = {
     "multi_action": bool,  # transformers: let one turn hold several actions
     "constrained": bool,  # openai: structured output that only admits parseable actions
     "action_schema": str,  # openai + constrained: a JSON Schema file replacing the default
+}
+
+NAME_KEYS = frozenset({"model", "base_url"})  # which model; the rest configure its backend
+_MODEL_WINDOW = {"family", "format", "max_new_tokens", "history_images", "history_steps",
+                 "max_image_tokens", "action_space", "language"}  # fmt: skip
+# backend → the settings it takes (tests/model/test_settings.py: every key has one, and
+# each shows its effect)
+BACKENDS: dict[str, frozenset[str]] = {
+    "openai": frozenset(
+        _MODEL_WINDOW
+        | {"api_key", "temperature", "timeout", "retries", "backoff", "constrained"}
+        | {"action_schema"}
+    ),
+    "transformers": frozenset(
+        _MODEL_WINDOW | {"device", "dtype", "attn_implementation", "force_text", "multi_action"}
+    ),
+    "ocr": frozenset(),  # the CPU grounder: its own ocr:key=value settings only
+    "scripted": frozenset(),  # replays a file
 }
 
 ENV_PREFIX = "NATIVE_AGENT_"
@@ -124,26 +144,58 @@ def default_config_path(env: Mapping[str, str]) -> Path | None:
 
 
 def resolve_settings(
-    cli: Mapping[str, Any], env: Mapping[str, str], file: Path | None
+    cli: Mapping[str, Any],
+    env: Mapping[str, str],
+    file: Path | None,
+    sources: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Merge settings: ``cli`` (flags; ``None`` = not given) > ``env`` (``NATIVE_AGENT_*``)
     > ``file`` (TOML; ``None`` = no file). Returns only the keys that some source set,
     typed; unknown keys and bad values raise :class:`ConfigError` naming their source.
+    ``sources``, when given, is filled with where each returned key came from.
     """
     merged: dict[str, Any] = {}
+    where: dict[str, str] = {}
     if file is not None:
         merged.update(read_config_file(Path(file).expanduser()))
-    merged.update(read_env(env))
+        where.update(dict.fromkeys(merged, f"config file {file}"))
+    from_env = read_env(env)
+    merged.update(from_env)
+    where.update({k: f"env var {env_name(k)}" for k in from_env})
     for key, value in cli.items():
         if value is not None:
             merged[key] = _coerce(key, value, f"flag --{key.replace('_', '-')}")
+            where[key] = f"flag --{key.replace('_', '-')}"
+    if sources is not None:
+        sources.update(where)
     return merged
 
 
-def load_settings(cli: Mapping[str, Any], config: Path | None = None) -> dict[str, Any]:
+def load_settings(
+    cli: Mapping[str, Any], config: Path | None = None, sources: dict[str, str] | None = None
+) -> dict[str, Any]:
     """:func:`resolve_settings` with the process environment and the default config path."""
     env = os.environ
-    return resolve_settings(cli, env, config if config is not None else default_config_path(env))
+    path = config if config is not None else default_config_path(env)
+    return resolve_settings(cli, env, path, sources)
+
+
+def check_backend(
+    backend: str, settings: Mapping[str, Any], sources: Mapping[str, str] | None = None
+) -> None:
+    """A ConfigError for the first setting (a :data:`SETTINGS` key) that ``backend`` does
+    not take, naming where it came from and which backends take it. Keys outside SETTINGS
+    (a backend's own keyword arguments) are left to the backend."""
+    takes = BACKENDS[backend]
+    for key in sorted(settings):
+        if key in SETTINGS and key not in NAME_KEYS and key not in takes:
+            owners = [b for b, keys in BACKENDS.items() if key in keys]
+            source = f" (from {sources[key]})" if sources and key in sources else ""
+            raise ConfigError(
+                f"setting {key!r}{source} is not taken by the {backend} model backend; "
+                f"it is a setting of the {' and '.join(owners)} backend: remove it, or "
+                f"choose such a model"
+            )
 
 
 def model_spec(settings: Mapping[str, Any]) -> str | None:

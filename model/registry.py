@@ -51,15 +51,31 @@ PREFIXES: dict[str, Loader] = {
 }
 
 
+BACKEND_OF = {"scripted": "scripted", "ocr": "ocr", "openai": "openai", "hf": "transformers"}
+
+
+def _route(spec: str) -> tuple[str, str]:
+    """(registry prefix, the rest of the spec)."""
+    prefix, sep, rest = spec.partition(":")
+    if prefix in PREFIXES and (sep or prefix == "ocr"):
+        return prefix, rest
+    # a hub id ("Qwen/Qwen2-VL-7B-Instruct") or a local path → transformers
+    return "hf", spec
+
+
+def backend_of(spec: str | None) -> str:
+    """The backend (a :data:`model.config.BACKENDS` key) that builds ``spec``."""
+    return BACKEND_OF[_route((spec or DEFAULT_MODEL).strip())[0]]
+
+
 def load_model(spec: str | None = None, **settings: Any) -> Model:
-    """Build the model named by ``spec`` (None → the default CPU grounder)."""
+    """Build the model named by ``spec`` (None → the default CPU grounder). A setting of
+    :mod:`model.config` that this backend does not take is a ConfigError."""
+    from model.config import check_backend
+
     spec = (spec or DEFAULT_MODEL).strip()
     if not spec:
         raise ConfigError("empty --model")
-    prefix, sep, rest = spec.partition(":")
-    if prefix in PREFIXES and (sep or prefix == "ocr"):
-        return PREFIXES[prefix](rest, settings)
-    if prefix == "ocr":
-        return PREFIXES["ocr"]("", settings)
-    # a hub id ("Qwen/Qwen2-VL-7B-Instruct") or a local path → transformers
-    return PREFIXES["hf"](spec, settings)
+    prefix, rest = _route(spec)
+    check_backend(BACKEND_OF[prefix], settings)
+    return PREFIXES[prefix](rest, settings)

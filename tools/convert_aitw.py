@@ -128,7 +128,7 @@ def convert(paths: list[str | Path], out: str | Path, limit: int | None = None) 
         first = exs[0]
         meta = {
             "task": {"goal": first["goal_info"][0].decode("utf-8"), "id": f"aitw/{eid}"},
-            "env": {"name": "android", "kwargs": {}, "url": None},
+            "env": {"name": "android", "spec": {}, "url": None},
             "model": {"name": "human", "format": "json"},
             "dataset": {
                 "name": "aitw",

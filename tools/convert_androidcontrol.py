@@ -109,7 +109,7 @@ def convert_episode(ep: dict[str, Any], out: Path, source: str) -> Path:
         steps.append(GoldStep(ep["screenshots"][i], gold, extra={"instruction": instruction}))
     meta = {
         "task": {"goal": ep["goal"], "id": f"androidcontrol/{ep['episode_id']}"},
-        "env": {"name": "android", "kwargs": {}, "url": None},
+        "env": {"name": "android", "spec": {}, "url": None},
         "model": {"name": "human", "format": "json"},
         "dataset": {"name": "androidcontrol", "file": source, "episode_id": ep["episode_id"]},
         "step_instructions": ep["instructions"],

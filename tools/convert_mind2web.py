@@ -117,7 +117,7 @@ def convert_task(task: dict[str, Any], shots: Path, out: Path, dsf: float) -> Pa
         return None
     meta = {
         "task": {"goal": task["confirmed_task"], "id": f"mind2web/{aid}"},
-        "env": {"name": "browser", "kwargs": {"dsf": dsf}, "url": None},
+        "env": {"name": "browser", "spec": {"dsf": dsf}, "url": None},
         "model": {"name": "human", "format": "json"},
         "dataset": {
             "name": "mind2web",

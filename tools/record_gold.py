@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.episode.loop import LoopConfig
-from agent.episode.runner import env_settings, run_episode
+from agent.episode.runner import run_episode
 from agent.evaluation.gold import attach_gold, gold_entry
 from agent.evaluation.metrics import executed
 from envs.browser import BrowserEnv
@@ -61,7 +61,6 @@ def record(
                 ep_dir,
                 task=task,
                 config=LoopConfig(max_steps=max_steps),
-                env_meta={"kwargs": env_settings(env)},
                 extra_meta={"gold": {"source": "oracle-dom"}},
             )
             n = attach_gold(ep_dir, step_gold)

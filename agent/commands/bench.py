@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from agent.commands.run import _size
+from agent.commands.flags import add_env_flags, add_secret_flags, env_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,19 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-steps", type=int, default=20)
     p.add_argument("--out", help="output directory (default: runs/bench-<suite>-<time>)")
-    p.add_argument("--viewport", type=_size, help="CSS px (default 1280x800 / miniwob 160x210)")
-    p.add_argument("--dsf", type=float, help="device scale factor (default 1 / miniwob 2)")
-    p.add_argument("--browser-path", help="Chromium/Chrome executable")
     p.add_argument("--miniwob-max-time", type=float, default=120.0, help="seconds per episode")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a value the model refers to as {{secret:NAME}}; typed, never recorded "
-        "(or set NATIVE_AGENT_SECRET_NAME, which stays out of the process list)",
-    )
+    add_env_flags(p, env=False)  # the suite's env: browser (sites) or miniwob
+    add_secret_flags(p)
     p.set_defaults(func=run)
 
 
@@ -58,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     )
     from agent.suites.parallel import bench
 
+    _, kw = env_from_args(args, "browser" if args.suite == "sites" else "miniwob")
+    viewport = kw.pop("viewport", None)
     secrets = Secrets.from_sources(args.secret)
     out = args.out or str(Path("runs") / f"bench-{args.suite}-{time.strftime('%Y%m%d-%H%M%S')}")
     cfg = BenchConfig(
@@ -65,9 +58,11 @@ def run(args: argparse.Namespace) -> int:
         model=args.model,
         out=out,
         max_steps=args.max_steps,
-        viewport=args.viewport,
-        dsf=args.dsf,
-        browser_path=args.browser_path,
+        viewport=tuple(viewport) if viewport else None,
+        dsf=kw.pop("dsf", None),
+        headless=kw.pop("headless", True),
+        browser_path=kw.pop("browser_path", None),
+        env_kwargs=kw,
         miniwob_max_time_s=args.miniwob_max_time,
         secrets={n: secrets.value(n) for n in secrets.names},
     )

@@ -7,15 +7,8 @@ import argparse
 import json
 import sys
 
+from agent.commands.flags import add_env_flags, env_from_args, size
 from agent.core.errors import ConfigError
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = text.lower().split("x")
-        return int(w), int(h)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from err
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,11 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "calibrate",
         help="click known targets through model coordinate formats and report the error in px",
     )
-    p.add_argument("--env", required=True, choices=("browser", "desktop", "board"))
-    p.add_argument("--viewport", type=_size, default=(1366, 768), help="browser: CSS px")
-    p.add_argument("--dsf", type=float, default=1.0, help="browser: device scale factor")
-    p.add_argument("--display", default=None, help="desktop: X display (default $DISPLAY)")
-    p.add_argument("--screen", type=_size, default=(1366, 768), help="desktop: private Xvfb size")
+    add_env_flags(p, default=None, choices=("browser", "desktop", "board"), required=True)
+    p.add_argument("--screen", type=size, default=(1366, 768), help="desktop: private Xvfb size")
     p.add_argument("--scale", type=float, default=1.0, help="board: HiDPI scale")
     p.add_argument(
         "--formats",
@@ -50,13 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.calibration import DEFAULT_FORMATS, calibrate, make_surface
 
-    kw: dict[str, object]
-    if args.env == "browser":
-        kw = {"viewport": args.viewport, "dsf": args.dsf}
-    elif args.env == "desktop":
-        kw = {"display": args.display, "screen": args.screen}
+    name, kw = env_from_args(args)  # browser default: 1366x768 CSS px at DSF 1
+    if name == "browser":
+        kw["viewport"] = tuple(kw.get("viewport", (1366, 768)))
+    elif name == "desktop":
+        kw["screen"] = args.screen
     else:
-        kw = {"scale": args.scale}
+        kw.setdefault("scale", args.scale)
     raw = ",".join(DEFAULT_FORMATS) if args.formats is None else args.formats
     formats = [f.strip() for f in raw.split(",") if f.strip()]
     if not formats:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from agent.commands.flags import add_env_flags, env_from_args
 from agent.core.errors import ConfigError
 
 
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="env name (browser, desktop, android, an installed entry point) "
         "or module:Class (e.g. board_env:BoardEnv with examples/ on PYTHONPATH)",
     )
-    p.add_argument("--kwargs", default="{}", help="JSON object of constructor arguments")
+    add_env_flags(p, env=False, kwargs_alias=True)  # the env is the positional NAME
     p.add_argument(
         "--actions",
         default="[]",
@@ -32,16 +33,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.core.actions import parse_action
     from envs.conformance import check_env
+    from envs.registry import construct
 
+    _, kwargs = env_from_args(args, args.name)
     try:
-        kwargs = json.loads(args.kwargs)
         actions = [parse_action(a) for a in json.loads(args.actions)]
     except (ValueError, TypeError) as err:
-        raise ConfigError(f"--kwargs / --actions must be JSON: {err}") from err
-    if not isinstance(kwargs, dict):
-        raise ConfigError("--kwargs must be a JSON object")
+        raise ConfigError(f"--actions must be a JSON list of actions: {err}") from err
     cls = _load(args.name)  # unknown names / missing packages: a ConfigError, exit 2
-    env = cls(**kwargs)  # no display / device / browser: EnvNotAvailableError, exit 2
+    env = construct(cls, kwargs, args.name)  # no display / device: EnvNotAvailableError
     report = check_env(lambda: env, actions=actions)
     print(report.to_json() if args.json else report.table())
     return 0 if report.passed else 1

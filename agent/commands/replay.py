@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+from agent.commands.flags import add_env_flags, add_secret_flags, env_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -13,7 +14,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "replay", help="re-execute a recorded episode and report where the live run diverges"
     )
     p.add_argument("episode", type=Path, help="a recorded episode directory")
-    p.add_argument("--env", help="env name (default: the recorded one)")
     p.add_argument("--model", help="let this model take over from the divergence point")
     p.add_argument("--out", type=Path, help="directory of the replay episode")
     p.add_argument(
@@ -29,28 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="without --model: keep replaying after a divergence (report every step)",
     )
     p.add_argument("--max-steps", type=int, default=30, help="takeover budget beyond the record")
-    p.add_argument("--headed", action="store_true", help="show the browser window")
-    p.add_argument("--browser-path", help="Chromium/Chrome executable")
-    p.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="the value of a {{secret:NAME}} the episode typed (recordings keep only names; "
-        "or set NATIVE_AGENT_SECRET_NAME, which stays out of the process list)",
-    )
+    add_env_flags(p, default=None)  # default: the recorded env; settings override its spec
+    add_secret_flags(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from agent.episode.recording import load_episode
+    from agent.episode.runner import recorded_spec
     from agent.replay.live import DEFAULT_THRESHOLD, replay_live
     from agent.safety.secrets import Secrets
 
-    overrides: dict[str, Any] = {}
-    if args.headed:
-        overrides["headless"] = False
-    if args.browser_path:
-        overrides["browser_path"] = args.browser_path
+    name = args.env or recorded_spec(load_episode(args.episode).meta).name
+    _, overrides = env_from_args(args, name)
     secrets = Secrets.from_sources(args.secret)
     with secrets.guard():
         report = replay_live(

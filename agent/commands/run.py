@@ -7,6 +7,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent.commands.flags import (
+    add_env_flags,
+    add_gate_flags,
+    add_secret_flags,
+    env_from_args,
+)
 from agent.commands.terminal import for_terminal
 from agent.core.errors import ConfigError
 
@@ -18,14 +24,6 @@ if TYPE_CHECKING:
     from agent.safety.secrets import Secrets
 
 DEFAULT_MAX_STEPS = 30
-
-
-def _size(text: str) -> tuple[int, int]:
-    try:
-        w, h = text.lower().split("x")
-        return int(w), int(h)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"expected WxH such as 1280x800, got {text!r}") from err
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,9 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="continue the stopped episode in DIR: re-create its env and task, replay the "
         "executed actions, append new steps (give --yes / --secret again if needed)",
     )
-    p.add_argument("--env", default="browser", help="browser (default) or a registered env")
-    p.add_argument("--url", help="start page (browser); default: the bundled flight site")
-    p.add_argument("--site", help="bundled site to open (browser): flights, account, shop")
     p.add_argument(
         "--model",
         default=None,
@@ -64,41 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"step budget (default {DEFAULT_MAX_STEPS}; a resume keeps the recorded one)",
     )
     p.add_argument("--out", help="episode directory (default: runs/<time>-<task>)")
-    p.add_argument("--viewport", type=_size, default=(1280, 800), help="browser viewport, CSS px")
-    p.add_argument("--dsf", type=float, default=1.0, help="browser device scale factor")
-    p.add_argument("--headed", action="store_true", help="show the browser window")
-    p.add_argument("--browser-path", help="Chromium/Chrome executable")
     p.add_argument("--quiet", action="store_true", help="no per-step progress")
-    g = p.add_argument_group("safety gate and secrets")
-    g.add_argument(
-        "--policy", type=Path, help="policy file (TOML or JSON); default: the built-in policy"
-    )
-    g.add_argument(
-        "--allow-url",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="only these URLs (host, or glob over the URL); repeatable",
-    )
-    g.add_argument(
-        "--deny-url", action="append", default=[], metavar="PATTERN", help="never these URLs"
-    )
-    g.add_argument(
-        "--yes",
-        action="store_true",
-        help="auto-confirm what the policy asks about (its denials still hold)",
-    )
-    g.add_argument(
-        "--no-gate", action="store_true", help="no safety gate at all (every action runs)"
-    )
-    g.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a value the model refers to as {{secret:NAME}}; never recorded "
-        "(or set NATIVE_AGENT_SECRET_NAME, which stays out of the process list)",
-    )
+    add_env_flags(p, default=None)  # browser; a resume rebuilds the recorded env
+    add_gate_flags(p)
+    add_secret_flags(p)
     p.set_defaults(func=run)
 
 
@@ -168,9 +132,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[Model, str]:
-    from model.config import backend_settings, load_settings, model_spec
-    from model.registry import load_model
+    from model.config import backend_settings, check_backend, load_settings, model_spec
+    from model.registry import backend_of, load_model
 
+    sources: dict[str, str] = {}
     settings = load_settings(
         {
             "model": args.model,
@@ -178,6 +143,7 @@ def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[
             "family": getattr(args, "model_family", None),
         },
         args.config,
+        sources,
     )
     explicit = args.model or args.base_url or not recorded
     spec = model_spec(settings) if explicit else recorded  # a resume keeps its model
@@ -188,7 +154,8 @@ def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[
             file=sys.stderr,
         )
         spec = "ocr"
-    extra = {} if spec.startswith(("ocr", "scripted:")) else backend_settings(settings)
+    extra = backend_settings(settings)
+    check_backend(backend_of(spec), extra, sources)  # names the flag / env var / file
     return load_model(spec, **extra), spec
 
 
@@ -201,20 +168,15 @@ def _progress_fn(args: argparse.Namespace, secrets: Secrets) -> Any:
 def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
     from agent.episode.runner import run as run_task
 
+    name, env_kwargs = env_from_args(args)
+    start = env_kwargs.pop("url", None)  # the start page: recorded as episode.json's env.url
     model, spec = _load_model(args)
-    env_kwargs: dict[str, Any] = {}
-    if args.env == "browser":
-        env_kwargs = {"viewport": args.viewport, "dsf": args.dsf, "headless": not args.headed}
-        if args.browser_path:
-            env_kwargs["browser_path"] = args.browser_path
-        if args.site:
-            env_kwargs["site"] = args.site
     try:
         return run_task(
             args.task,
-            env=args.env,
+            env=name,
             model=model,
-            url=args.url,
+            url=start,
             out=args.out,
             max_steps=args.max_steps,
             gate=build_gate(args),
@@ -232,14 +194,25 @@ def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
 
     from agent.episode.recording import load_episode
     from agent.episode.resume import resume_episode
+    from agent.episode.runner import recorded_spec
+    from envs.registry import make_env
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         meta = load_episode(args.resume).meta
+    recorded = recorded_spec(meta)
+    if args.env and args.env != recorded.name:
+        raise ConfigError(
+            f"--resume rebuilds the recorded {recorded.name} env; drop --env {args.env}"
+        )
+    _, overrides = env_from_args(args, recorded.name)  # e.g. --headed: over the recorded spec
     model, _ = _load_model(args, meta.get("model_spec"))
+    env = None
     try:
+        env = make_env(recorded, **overrides) if overrides else None
         return resume_episode(
             args.resume,
+            env=env,
             model=model,
             gate=build_gate(args, meta.get("gate")),
             secrets=secrets,
@@ -247,4 +220,8 @@ def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
             on_step=_progress_fn(args, secrets),
         )
     finally:
-        model.close()
+        try:
+            model.close()
+        finally:
+            if env is not None:
+                env.close()

@@ -150,7 +150,7 @@ def api_key_for(args: argparse.Namespace) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.config import backend_settings, load_settings
+    from model.config import backend_settings, check_backend, load_settings
 
     api_key = api_key_for(args)  # before loading anything
 
@@ -165,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
         "max_image_tokens": args.max_image_tokens,
         "force_text": args.force_text,
     }
-    settings = load_settings(cli, args.config)
+    sources: dict[str, str] = {}
+    settings = load_settings(cli, args.config, sources)
     spec = settings.get("model")
     if not spec:
         raise ConfigError("agent serve needs a MODEL (hub id or local path)")
@@ -173,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"agent serve serves transformers checkpoints, not {spec!r}")
     from agent.serve import create_app, serve_forever
     from model.backends.hf import load_hf_model
+
+    check_backend("transformers", backend_settings(settings), sources)
 
     print(f"agent serve: loading {spec} ...", file=sys.stderr, flush=True)
     model = load_hf_model(spec, **backend_settings(settings))

@@ -10,8 +10,11 @@ small ``_execute`` / ``_capture`` I/O hooks; coordinates are converted only by
 
 from __future__ import annotations
 
+import json
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -22,6 +25,7 @@ from agent.core.coords import Frame, screen_to_input
 from agent.core.errors import (
     ActionFailedError,
     ActionNotSupportedError,
+    ConfigError,
     CoordinateError,
     EnvClosedError,
     EnvError,
@@ -47,6 +51,60 @@ def pointer_after(action: Action) -> tuple[float, float] | None:
     end = getattr(action, "end", None)
     point = end if end is not None else getattr(action, "point", None)
     return (float(point[0]), float(point[1])) if point is not None else None
+
+
+def _plain(value: Any, where: str) -> Any:
+    """``value`` as JSON data (tuples become lists), or a ConfigError naming ``where``."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"env setting {where} is {value}: not JSON; use a finite number")
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ConfigError(f"env setting {where} has a non-string key {k!r}")
+            out[k] = _plain(v, f"{where}.{k}")
+        return out
+    raise ConfigError(
+        f"env setting {where} is a {type(value).__name__} ({value!r:.60}), not JSON data: "
+        "an env spec holds only str, int, float, bool, None, lists and objects"
+    )
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What it takes to build an env again, as JSON: its registered ``name`` and the
+    constructor ``kwargs`` (Gymnasium's EnvSpec, without the building: that is
+    ``envs.registry.make_env(spec)``). ``kwargs`` are normalised to JSON data on
+    construction (tuples become lists), so two specs of the same settings are equal and
+    ``EnvSpec.from_json(spec.to_json()) == spec``; anything that is not JSON data is a
+    ConfigError naming the setting."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"an env spec needs a non-empty env name, got {self.name!r}")
+        if not isinstance(self.kwargs, Mapping):
+            raise ConfigError(f"env spec kwargs must be an object, got {self.kwargs!r:.60}")
+        plain = {str(k): _plain(v, str(k)) for k, v in self.kwargs.items()}
+        object.__setattr__(self, "kwargs", plain)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kwargs": json.loads(json.dumps(self.kwargs))}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EnvSpec:
+        """The inverse of :meth:`to_json`."""
+        if not isinstance(data, Mapping) or "name" not in data:
+            raise ConfigError(f"an env spec is an object with a name, got {data!r:.80}")
+        return cls(str(data["name"]), dict(data.get("kwargs") or {}))
 
 
 class Feature(StrEnum):
@@ -83,6 +141,17 @@ class Env(ABC):
         self._closed = False
         self._pointer: tuple[float, float] | None = None  # screenshot px; None: unknown
         self.privacy = PrivacyRequest()
+
+    # ---- how to build this env again --------------------------------------------------
+    def spec(self) -> EnvSpec:
+        """This env's name and JSON-safe constructor settings: ``make_env(env.spec())``
+        builds an env with the same settings (episode.json records it; ``--resume``,
+        ``agent replay`` and ``agent bench`` rebuild from it). Every env overrides it."""
+        raise ConfigError(
+            f"{type(self).__name__} does not describe its settings: implement "
+            f"spec() -> EnvSpec({self.name!r}, {{<its constructor keyword arguments>}}) "
+            "so its episodes can be resumed and replayed"
+        )
 
     # ---- declared features (override the ones listed in ``features``) -----------------
     def offers(self, feature: Feature) -> bool:

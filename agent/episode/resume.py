@@ -41,13 +41,6 @@ def model_calls(steps: list[StepRecord]) -> int:
     return sum(s.model_calls for s in steps if s.complete)
 
 
-def _env_kwargs(meta: dict[str, Any]) -> dict[str, Any]:
-    spec = dict(meta.get("env", {}).get("spec") or {})
-    if isinstance(spec.get("viewport"), list):
-        spec["viewport"] = tuple(spec["viewport"])
-    return spec
-
-
 def _model(episode: Episode, model: str | Model | None) -> tuple[Model, bool]:
     from model.registry import load_model
 
@@ -162,7 +155,7 @@ def resume_episode(
     """Continue the episode in ``directory`` and return it read back from disk. ``gate``
     checks every fast-forwarded action as well as the new ones (None: allow all, as
     :func:`agent.run`)."""
-    from agent.episode.runner import Continuation, resolve_task, run_episode
+    from agent.episode.runner import Continuation, recorded_spec, resolve_task, run_episode
     from envs.registry import make_env
 
     d = Path(directory)
@@ -188,7 +181,7 @@ def resume_episode(
         cfg.max_steps = max_steps
     env_meta = episode.meta.get("env", {})
     own_env = env is None
-    env_obj = env or make_env(env_meta.get("name", "browser"), **_env_kwargs(episode.meta))
+    env_obj = env or make_env(recorded_spec(episode.meta))
     model_obj, own_model = _model(episode, model)
 
     def restore(

@@ -12,6 +12,7 @@ recorded. :func:`run` is the Python API::
 
 from __future__ import annotations
 
+import ast
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.core.env import Env, Feature
+from agent.core.env import Env, EnvSpec, Feature
 from agent.core.errors import ConfigError, Interrupted, error_code
 from agent.core.model import HistoryItem, Model
 from agent.core.observation import Observation
@@ -111,6 +112,7 @@ def run_episode(
         the_goal: str = goal
         if resume is not None:
             writer = EpisodeWriter.reopen(out, scrub=sec.scrub)
+            writer.meta["resumes"][-1]["env"] = env_record(env)  # the env rebuilt for it
         else:
             meta = _meta(env, model, task, goal, url, obs, cfg, gate, sec, env_meta, extra_meta)
             writer = EpisodeWriter(out, meta, scrub=sec.scrub)
@@ -150,7 +152,7 @@ def _meta(
             "goal": goal,
             "id": getattr(task, "id", None) or None,
         },
-        "env": {"name": env.name, "url": url or obs.url, **(env_meta or {})},
+        "env": {**env_record(env), "url": url or obs.url, **(env_meta or {})},
         "model": model.describe(),
         "config": vars(cfg),
         "gate": gate_meta(gate),
@@ -204,11 +206,7 @@ def run(
             gate=gate,
             secrets=sec,
             on_step=on_step,
-            env_meta={
-                "kwargs": {k: str(v) for k, v in env_kwargs.items()},
-                "spec": {k: json_safe(v) for k, v in env_kwargs.items()},
-                "url": url,
-            },
+            env_meta={"url": url},
             extra_meta={
                 **({"model_spec": model} if isinstance(model, str) else {}),
                 **(extra_meta or {}),
@@ -222,27 +220,42 @@ def run(
     return load_episode(out_dir)
 
 
-def env_settings(env: Env) -> dict[str, Any]:
-    """What it takes to build the same env again (episode.json's ``env.kwargs``, read back
-    by ``agent replay``): its viewport, device scale factor and time limit, where it has
-    them."""
-    out: dict[str, Any] = {}
-    for name in ("viewport", "dsf", "max_time_s"):
-        value = getattr(env, name, None)
-        if value is not None:
-            out[name] = list(value) if isinstance(value, tuple) else value
-    return out
+def env_record(env: Env) -> dict[str, Any]:
+    """episode.json's ``env`` section, less the URL: the env's name and its spec's settings
+    (``env.spec()``) — the one place ``--resume``, ``agent replay`` and ``agent bench``
+    read to build the same env again. An env that cannot describe itself is recorded with
+    ``spec: null`` and the reason (the episode is still recorded)."""
+    try:
+        spec = env.spec()
+    except ConfigError as err:
+        return {"name": env.name, "spec": None, "spec_error": str(err)}
+    return {"name": spec.name, "spec": spec.kwargs}
 
 
-def json_safe(value: Any) -> Any:
-    """A value for episode.json that :func:`agent.episode.resume` can pass back to the env."""
-    if isinstance(value, (str, int, float, bool)) or value is None:
+def recorded_spec(meta: Mapping[str, Any]) -> EnvSpec:
+    """The env an episode ran in, from its episode.json ``meta``: ``env.spec`` (settings as
+    JSON), else ``env.kwargs`` (older recordings: ``str()`` of each value, read back as a
+    Python literal where it is one), else the recorded env's defaults."""
+    env = meta.get("env") or {}
+    if not isinstance(env, Mapping):
+        raise ConfigError(f"episode.json's env is {env!r:.60}, not an object")
+    name = str(env.get("name") or "browser")
+    spec = env.get("spec")
+    if isinstance(spec, Mapping):
+        return EnvSpec(name, dict(spec))
+    old = env.get("kwargs")
+    if isinstance(old, Mapping):
+        return EnvSpec(name, {str(k): _literal(v) for k, v in old.items()})
+    return EnvSpec(name)
+
+
+def _literal(value: Any) -> Any:
+    if not isinstance(value, str):
         return value
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    return str(value)
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return value
 
 
 def gate_meta(gate: Gate | None) -> dict[str, Any]:

@@ -12,7 +12,9 @@ everything the agent records) and text fields (goal, URL, app, last action error
 the action JSON (a ``Text`` space), a dict, or an :mod:`agent.core.actions` model. Reward and
 ``terminated`` come from the task's own success check; ``truncated`` from the step budget or
 a dead backend. Every action passes the safety gate and every episode is recorded
-(:mod:`agent.interfaces.session`).
+(:mod:`agent.interfaces.session`). Constructor keywords beyond the wrapper's own are the
+env's settings; ``env=`` may also be an :class:`~agent.core.env.EnvSpec` — e.g. the one an
+episode recorded, ``agent.episode.runner.recorded_spec(meta)`` — to rebuild that env.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
-from agent.core.env import Env
+from agent.core.env import Env, EnvSpec
 from agent.core.errors import ConfigError
 from agent.core.observation import Observation
 from agent.core.task import Task
@@ -70,7 +72,7 @@ class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):
 
     def __init__(
         self,
-        env: str | Env = "browser",
+        env: str | EnvSpec | Env = "browser",
         task: str | Task | None = None,
         *,
         render_mode: str | None = None,
@@ -90,7 +92,7 @@ class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):
         self.task_spec, self.url = task, url
         from envs.registry import make_env
 
-        native = make_env(env, **env_kwargs) if isinstance(env, str) else env
+        native = env if isinstance(env, Env) else make_env(env, **env_kwargs)
         if gate is None:
             pol = load_policy(policy) if isinstance(policy, str | Path) else policy
             gate = make_gate(pol, enabled=not no_gate, confirm=confirm)  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.loop import input_points
 from agent.episode.recording import EpisodeWriter
-from agent.episode.runner import default_out_dir, gate_meta, guard_requests
+from agent.episode.runner import default_out_dir, env_record, gate_meta, guard_requests
 from agent.safety.gate import AllowAll, Decision, Gate
 from agent.safety.masking import mask_and_scrub, needs_recapture, privacy_request
 from agent.safety.secrets import Secrets
@@ -175,7 +175,7 @@ class ActionSession:
             task_meta.update({k: v for k, v in describe().items() if k not in task_meta})
         meta = {
             "task": task_meta,
-            "env": {"name": self.env.name, "url": url},
+            "env": {**env_record(self.env), "url": url},
             "model": {"name": "external", "format": "json"},
             "gate": gate_meta(self.gate if not isinstance(self.gate, AllowAll) else None),
             "secrets": self.secrets.describe(),

@@ -18,7 +18,6 @@ score 1. The default threshold 0.03 tolerates a blinking caret or a moved mouse 
 
 from __future__ import annotations
 
-import ast
 import io
 import json
 import math
@@ -31,13 +30,13 @@ import numpy as np
 from PIL import Image
 
 from agent.core.coords import screen_to_model
-from agent.core.env import Env
+from agent.core.env import Env, EnvSpec
 from agent.core.errors import ConfigError
 from agent.core.model import Model, ModelReply, ModelRequest
 from agent.core.task import Task, TaskResult
 from agent.episode.loop import LoopConfig
 from agent.episode.recording import Episode, load_episode
-from agent.episode.runner import env_settings, run_episode
+from agent.episode.runner import recorded_spec, run_episode
 from agent.episode.steps import StepRecord
 from agent.safety.secrets import ENV_PREFIX, Secrets
 from model.parsers import convention_for, mode_for
@@ -219,36 +218,19 @@ def _finish(answer: str) -> dict[str, Any]:
 # ---- rebuilding the env and the task of a recording ----------------------------------------
 
 
-def _literal(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return value
-
-
 def env_for(episode: Episode, name: str | None = None, **overrides: Any) -> Env:
     """The env the episode ran in: same kind, viewport and device scale factor."""
-    meta_env = episode.meta.get("env", {})
-    name = name or meta_env.get("name") or "browser"
-    kwargs = {k: _literal(v) for k, v in (meta_env.get("kwargs") or {}).items()}
-    first = episode.steps[0]["observation"] if episode.steps else {}
-    viewport = (first.get("extra") or {}).get("viewport")
-    if name in ("browser", "miniwob") and viewport:
-        kwargs["viewport"] = tuple(viewport)
-        kwargs["dsf"] = float(first.get("scale", 1.0))
-    if "viewport" in kwargs:
-        kwargs["viewport"] = tuple(kwargs["viewport"])
-    kwargs.update(overrides)
-    if name == "miniwob":
-        from envs.miniwob import MiniWobEnv
-
-        allowed = ("viewport", "dsf", "headless", "browser_path", "max_time_s")
-        return MiniWobEnv(**{k: v for k, v in kwargs.items() if k in allowed})
     from envs.registry import make_env
 
-    return make_env(name, **kwargs)
+    spec = recorded_spec(episode.meta)
+    kwargs = dict(spec.kwargs) if name in (None, spec.name) else {}
+    name = name or spec.name
+    first = episode.steps[0]["observation"] if episode.steps else {}
+    viewport = (first.get("extra") or {}).get("viewport")
+    if name in ("browser", "miniwob") and viewport and "viewport" not in kwargs:
+        kwargs["viewport"] = list(viewport)  # a recording that kept no settings (converted)
+        kwargs["dsf"] = float(first.get("scale", 1.0))
+    return make_env(EnvSpec(name, kwargs), **overrides)
 
 
 class _ReplayTask(Task):
@@ -378,7 +360,6 @@ def replay_live(
             task=task,
             config=cfg,
             secrets=sec,
-            env_meta={"kwargs": env_settings(env_obj)},
             extra_meta={"replay": {"source": str(episode.dir)}},
         )
     finally:

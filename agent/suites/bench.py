@@ -20,12 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent.core.env import Env
+from agent.core.env import Env, EnvSpec
 from agent.core.errors import ConfigError, describe_error
 from agent.core.model import Model
 from agent.core.task import Task
 from agent.episode.loop import LoopConfig
-from agent.episode.runner import env_settings, run_episode
+from agent.episode.runner import run_episode
 from agent.safety.secrets import Secrets
 
 SUITES = ("sites", "miniwob")
@@ -57,6 +57,7 @@ class BenchConfig:
     browser_path: str | None = None
     miniwob_max_time_s: float = 120.0
     model_settings: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # more env settings (JSON)
     # NAME → value of the {{secret:NAME}} placeholders (typed, scrubbed from every file
     # written; results.json keeps the names only). Crosses process / Ray boundaries.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
@@ -101,6 +102,8 @@ class Worker:
     # ---- resources --------------------------------------------------------------------
     def _env(self) -> Env:
         if self.env is None:
+            from envs.registry import make_env
+
             c = self.cfg
             kw: dict[str, Any] = {"headless": c.headless, "browser_path": c.browser_path}
             if c.viewport:
@@ -108,13 +111,11 @@ class Worker:
             if c.dsf:
                 kw["dsf"] = c.dsf
             if c.suite == "miniwob":
-                from envs.miniwob import MiniWobEnv
-
-                self.env = MiniWobEnv(max_time_s=c.miniwob_max_time_s, **kw)
+                kw["max_time_s"] = c.miniwob_max_time_s
             else:
-                from envs.browser import BrowserEnv
-
-                self.env = BrowserEnv(site="flights", **kw)
+                kw["site"] = "flights"
+            name = "miniwob" if c.suite == "miniwob" else "browser"
+            self.env = make_env(EnvSpec(name, {**kw, **c.env_kwargs}))
         return self.env
 
     def _model(self, env: Env, task: Task) -> tuple[Model, bool]:
@@ -158,7 +159,6 @@ class Worker:
                     task=task,
                     config=LoopConfig(max_steps=self.cfg.max_steps),
                     secrets=self.secrets,
-                    env_meta={"kwargs": env_settings(env)},
                     extra_meta={"bench": {"suite": job.suite, "seed": job.seed}},
                 )
             finally:

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from agent.core.actions import Action
 from agent.core.coords import Frame, Rotation
-from agent.core.env import Env, Feature
+from agent.core.env import Env, EnvSpec, Feature
 from agent.core.errors import (
     ActionFailedError,
     EnvClosedError,
@@ -107,6 +107,7 @@ class AndroidEnv(Env):
             )
         self.apps = {k.lower(): v for k, v in (apps or {}).items()}
         self.orientation, self.settle, self.timeout = screencap_orientation, settle, timeout
+        self._adb_at, self._raw_capture = (adb_host, port), raw_capture
         self._client = _client_class(adbutils)(host=adb_host, port=port, socket_timeout=timeout)
         self.serial = self._pick_serial(serial or os.environ.get("ANDROID_SERIAL"))
         self._device = self._client.device(self.serial)
@@ -119,6 +120,21 @@ class AndroidEnv(Env):
         self._raw: bool | None = None if raw_capture else False  # None: not tried yet
         self._hierarchy: ET.Element | None = None  # the dump of the current screen
         self._settle_s: float | None = None
+
+    def spec(self) -> EnvSpec:
+        return EnvSpec(
+            self.name,
+            {
+                "serial": self.serial,
+                "adb_host": self._adb_at[0],
+                "adb_port": self._adb_at[1],
+                "apps": self.apps,
+                "screencap_orientation": self.orientation,
+                "settle": self.settle,
+                "timeout": self.timeout,
+                "raw_capture": self._raw_capture,
+            },
+        )
 
     def _pick_serial(self, serial: str | None) -> str:
         try:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.core.actions import Action
 from agent.core.coords import Frame
-from agent.core.env import POINTER_KEYBOARD, Env, Feature, RequestVerdict
+from agent.core.env import POINTER_KEYBOARD, Env, EnvSpec, Feature, RequestVerdict
 from agent.core.errors import (
     ActionFailedError,
     ConfigError,
@@ -114,6 +114,7 @@ class BrowserEnv(Env):
         self._server: SiteServer | None = None
         self._site = site
         self._url = url
+        self._browser_path, self._fast_capture = browser_path, fast_capture
         self._context: BrowserContext | None = None
         self._guard: RequestGuard | None = None  # the URL policy on the wire, when set
         self._page: Page | None = None
@@ -150,6 +151,14 @@ class BrowserEnv(Env):
         except BaseException:
             self._close()
             raise
+
+    def spec(self) -> EnvSpec:
+        return EnvSpec(self.name, {**self._settings(), "url": self._url, "site": self._site})
+
+    def _settings(self) -> dict[str, Any]:  # the constructor settings MiniWobEnv shares
+        return {"viewport": list(self.viewport), "dsf": self.dsf, "headless": self.headless,
+                "browser_path": self._browser_path, "action_timeout_s": self.action_timeout_s,
+                "fast_capture": self._fast_capture}  # fmt: skip
 
     # ---- public helpers ------------------------------------------------------------------
     @property

@@ -27,7 +27,7 @@ import numpy as np
 
 from agent.core.actions import Action
 from agent.core.coords import Frame
-from agent.core.env import POINTER_KEYBOARD, Env
+from agent.core.env import POINTER_KEYBOARD, Env, EnvSpec
 from agent.core.errors import ActionFailedError, EnvClosedError, EnvNotAvailableError
 from agent.core.observation import Observation
 from envs.desktop import translate
@@ -113,6 +113,21 @@ class DesktopEnv(Env):
                 f"cannot open X display {self.display!r} ({err}); {FIX}"
             ) from err
         self._monitor, self._offset = monitor_geometry(monitors, monitor, scale)
+
+    def spec(self) -> EnvSpec:
+        return EnvSpec(
+            self.name,
+            {
+                "display": self.display,
+                "monitor": self.monitor_index,
+                "scale": self.scale,
+                "app": self.app,
+                "apps": self.apps,
+                "app_timeout": self.app_timeout,
+                "settle": self.settle,
+                "type_delay_ms": self.type_delay_ms,
+            },
+        )
 
     @property
     def monitor_rect(self) -> tuple[int, int, int, int]:

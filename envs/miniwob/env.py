@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.actions import Action
+from agent.core.env import EnvSpec
 from agent.core.errors import ActionFailedError, ConfigError
 from agent.core.observation import StepResult
 from envs.browser.env import BrowserEnv
@@ -60,6 +61,7 @@ class MiniWobEnv(BrowserEnv):
         browser_path: str | None = None,
         max_time_s: float = DEFAULT_MAX_TIME_S,
         action_timeout_s: float = 5.0,
+        fast_capture: bool = True,
     ) -> None:
         if max_time_s <= 0:
             raise ConfigError(f"max_time_s must be > 0, got {max_time_s}")
@@ -74,10 +76,15 @@ class MiniWobEnv(BrowserEnv):
                 headless=headless,
                 browser_path=browser_path,
                 action_timeout_s=action_timeout_s,
+                fast_capture=fast_capture,
             )
         except BaseException:
             MiniWobServer.release()
             raise
+
+    def spec(self) -> EnvSpec:
+        return EnvSpec(self.name, {**self._settings(), "task": self.task_name,
+                                   "max_time_s": self.max_time_s})  # fmt: skip
 
     def task_url(self, name: str) -> str:
         return self.server.task_url(name)

@@ -29,6 +29,7 @@ from agent.core.coords import FACTOR
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.stopping import cut_at_stop
+from model.config import BACKENDS, check_backend
 from model.parsers import convention_for, mode_for
 from model.profiles import vision_settings
 from model.prompts import Family, ImagePart, Message, build_messages, resolve_family
@@ -93,6 +94,7 @@ class TransformersModel(Model):
         format: str | None = None,
         max_new_tokens: int = 512,
         history_images: int = 2,
+        history_steps: int = 20,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -113,6 +115,7 @@ class TransformersModel(Model):
         self.name = name
         self.max_new_tokens = max_new_tokens
         self.history_images = history_images
+        self.history_steps = history_steps
         self.action_space = action_space
         self.language = language
         self.force_text = force_text
@@ -389,10 +392,8 @@ def model_class(model_type: str | None) -> Any:
     return cls or transformers.AutoModelForImageTextToText
 
 
-HF_SETTINGS = frozenset(
-    {"family", "format", "max_new_tokens", "history_images", "max_image_tokens",
-     "action_space", "language", "force_text", "multi_action"}
-)  # fmt: skip
+# the settings TransformersModel takes (model.config.BACKENDS["transformers"] less loading)
+HF_SETTINGS = BACKENDS["transformers"] - {"device", "dtype", "attn_implementation"}
 
 
 def load_hf_model(
@@ -403,7 +404,15 @@ def load_hf_model(
     attn_implementation: str | None = None,
     **settings: Any,
 ) -> TransformersModel:
-    """Load a checkpoint (local path or hub id) with AutoProcessor and its model class."""
+    """Load a checkpoint (local path or hub id) with AutoProcessor and its model class.
+    Any other setting is a ConfigError naming it (checked before anything loads)."""
+    check_backend("transformers", settings)
+    unknown = sorted(set(settings) - HF_SETTINGS)
+    if unknown:
+        raise ConfigError(
+            f"the transformers backend does not take {', '.join(unknown)}; "
+            f"its settings: {', '.join(sorted(BACKENDS['transformers']))}"
+        )
     try:
         from transformers import AutoConfig, AutoProcessor
     except ImportError as err:
@@ -435,5 +444,5 @@ def load_hf_model(
         )
         raise ModelError(f"cannot load model {spec!r}: {err} — {hint}") from err
     model = model.to(dev).eval()
-    options = {k: v for k, v in settings.items() if k in HF_SETTINGS and v is not None}
+    options = {k: v for k, v in settings.items() if v is not None}
     return TransformersModel(model, processor, name=spec, **options)

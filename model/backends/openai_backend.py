@@ -29,6 +29,7 @@ from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.constrain import load_schema, structured_outputs
 from model.backends.images import ImageCache
+from model.config import BACKENDS, check_backend
 from model.parsers import convention_for, mode_for
 from model.prompts import Family, ImagePart, Message, build_messages, iter_images, resolve_family
 
@@ -71,6 +72,7 @@ class OpenAIModel(Model):
         max_new_tokens: int = 512,
         temperature: float = 0.0,
         history_images: int = 2,
+        history_steps: int = 20,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -80,7 +82,6 @@ class OpenAIModel(Model):
         constrained: bool = False,
         action_schema: str | dict[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
-        **ignored: Any,
     ) -> None:
         self.model_name = model
         self.base_url = base_url.rstrip("/")
@@ -94,6 +95,7 @@ class OpenAIModel(Model):
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.history_images = history_images
+        self.history_steps = history_steps
         self.action_space = action_space
         self.language = language
         self.retries = max(0, retries)
@@ -321,6 +323,14 @@ def completion_text(data: dict[str, Any], url: str) -> str:
 
 
 def load_openai_model(rest: str, **settings: Any) -> OpenAIModel:
-    """Registry entry: ``openai:MODEL@BASE_URL`` (settings as in :mod:`model.config`)."""
+    """Registry entry: ``openai:MODEL@BASE_URL`` (settings as in :mod:`model.config`; one
+    the backend does not take is a ConfigError naming it)."""
+    check_backend("openai", settings)
+    unknown = sorted(set(settings) - BACKENDS["openai"] - {"base_url", "transport"})
+    if unknown:
+        raise ConfigError(
+            f"the openai backend does not take {', '.join(unknown)}; "
+            f"its settings: {', '.join(sorted(BACKENDS['openai']))}"
+        )
     model, url = split_spec(rest, settings.pop("base_url", None))
     return OpenAIModel(model, url, **settings)

@@ -17,7 +17,7 @@ import pytest
 from agent.cli import main
 from agent.core.actions import Action
 from agent.core.coords import Frame
-from agent.core.env import Env, Feature
+from agent.core.env import Env, EnvSpec, Feature
 from agent.core.errors import ActionFailedError
 from agent.core.observation import Observation, PrivacySnapshot
 from envs.conformance import assert_conforms, check_env
@@ -38,6 +38,9 @@ class GoodEnv(Env):
     def _execute(self, action: Action, frame: Frame) -> None:
         if action.type == "click":
             self.to_input(action.point, frame)
+
+    def spec(self) -> EnvSpec:
+        return EnvSpec(self.name)
 
 
 class RaisingEnv(GoodEnv):
@@ -103,6 +106,33 @@ class StaleSnapshotEnv(GoodEnv):
         return obs
 
 
+class NoSpecEnv(GoodEnv):
+    """Does not say how to build it again (the base class's spec())."""
+
+    name = "nospec"
+    spec = Env.spec
+
+
+class DriftingSpecEnv(GoodEnv):
+    """Its spec does not rebuild it: the setting it reports is not the one it was given."""
+
+    name = "drifting"
+
+    def __init__(self, level: int = 0) -> None:
+        super().__init__()
+        self.level = level
+
+    def spec(self) -> EnvSpec:
+        return EnvSpec(self.name, {"level": self.level + 1})
+
+
+class OpaqueSpecEnv(GoodEnv):
+    name = "opaque"
+
+    def spec(self) -> EnvSpec:
+        return EnvSpec(self.name, {"when": object()})
+
+
 def failed(env_cls: type[Env]) -> set[str]:
     return {c.name for c in check_env(env_cls).failures}
 
@@ -120,6 +150,11 @@ def test_checker_passes_a_good_env_and_catches_bad_ones() -> None:
     assert failed(ClaimsFeaturesEnv) == {"feature element_at", "feature privacy_snapshot"}
     assert failed(HiddenFeatureEnv) == {"feature element_at"}
     assert failed(StaleSnapshotEnv) == {"feature privacy_snapshot"}
+    assert failed(NoSpecEnv) == {"spec round-trips"}
+    assert failed(DriftingSpecEnv) == {"spec round-trips"}
+    assert failed(OpaqueSpecEnv) == {"spec round-trips"}
+    spec_checks = {c.name: c.message for c in check_env(NoSpecEnv).checks}
+    assert "implement spec()" in spec_checks["spec round-trips"]
     refusals = {c.name: c.message for c in report.checks if c.name.startswith("feature ")}
     assert len(refusals) == len(Feature)
     assert refusals["feature shell"] == "not offered: refuses with FeatureNotOfferedError"
@@ -157,8 +192,10 @@ def test_check_env_command_on_the_fake_device(capsys: pytest.CaptureFixture[str]
 
 def test_check_env_command_module_class(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-env", "board_env:BoardEnv", "--kwargs", '{"scale": 2}']) == 0
-    assert "board: 19/19 checks passed" in capsys.readouterr().out
+    assert "board: 20/20 checks passed" in capsys.readouterr().out
     assert main(["check-env", "board_env:Nope"]) == 2
+    assert main(["check-env", "board_env:BoardEnv", "--env-kwargs", '{"zoom": 2}']) == 2
+    assert "bad settings for the board_env:BoardEnv env" in capsys.readouterr().err
 
 
 def test_android_fake_device_conforms() -> None:

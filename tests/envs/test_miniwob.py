@@ -131,5 +131,5 @@ def test_bench_miniwob_with_the_ocr_model(tmp_path: Path, capsys) -> None:
     meta = json.loads((out / r["episode"] / "episode.json").read_text())
     assert meta["task"]["query"] in ("Click button ONE.", "Click button TWO.")
     assert meta["task"]["goal"] == ocr_instructions("click-test-2", meta["task"]["query"])
-    assert meta["env"]["name"] == "miniwob" and meta["env"]["kwargs"]["dsf"] == 2.0
+    assert meta["env"]["name"] == "miniwob" and meta["env"]["spec"]["dsf"] == 2.0
     assert "| click-test-2 | 1 | 1 | 100.0% |" in capsys.readouterr().out

@@ -214,7 +214,9 @@ def test_spec_parsing_and_registry(server: Any) -> None:
     with pytest.raises(ConfigError):
         split_spec("m@ftp://h")
     srv = server()
-    m = load_model(f"openai:Qwen2.5-VL-7B@{srv.url}", max_new_tokens=64, device="cpu")
+    with pytest.raises(ConfigError, match=r"'device'.*transformers"):  # refused, not dropped
+        load_model(f"openai:Qwen2.5-VL-7B@{srv.url}", device="cpu")
+    m = load_model(f"openai:Qwen2.5-VL-7B@{srv.url}", max_new_tokens=64)
     assert isinstance(m, OpenAIModel)
     assert (m.family.name, m.format, m.max_new_tokens) == ("qwen2.5-vl", "qwen2.5-vl", 64)
     m2 = load_openai_model("served", base_url=srv.url, family="ui-tars-1.5")

@@ -70,6 +70,8 @@ def test_check_env_browser(tmp_path: Path) -> None:
         env.close()
     episodes = [load_episode(d) for d in tmp_path.iterdir() if (d / "episode.json").exists()]
     assert episodes and all(e.meta["interface"] == "gymnasium" for e in episodes)
+    specs = [e.meta["env"]["spec"] for e in episodes]  # each records the env it ran in
+    assert all(s["viewport"] == [640, 400] and s["site"] == "account" for s in specs)
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +223,20 @@ def test_secrets_are_typed_but_never_recorded(tmp_path: Path, serve: Any) -> Non
         if f.suffix in (".json", ".jsonl"):
             assert "hunter2" not in f.read_text(), f
     assert "{{secret:password}}" in (ep_dir / "steps.jsonl").read_text()
+
+
+def test_make_from_a_recorded_env_spec(tmp_path: Path) -> None:
+    """``env=`` an EnvSpec (e.g. the one an episode recorded) builds that env."""
+    from agent.core.env import EnvSpec
+    from agent.episode.runner import recorded_spec
+
+    meta = {"env": {"name": "browser", "spec": {"site": "account", "viewport": [500, 300]}}}
+    env = gymnasium.make(env_id("browser"), env=recorded_spec(meta), record_dir=tmp_path)
+    try:
+        spec = env.unwrapped.native.spec()
+        assert spec.name == "browser" and isinstance(spec, EnvSpec)
+        assert (spec.kwargs["site"], spec.kwargs["viewport"]) == ("account", [500, 300])
+        obs, _ = env.reset(seed=0)
+        assert obs["screenshot"].shape == (300, 500, 3)
+    finally:
+        env.close()

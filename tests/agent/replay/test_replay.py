@@ -15,7 +15,7 @@ from agent.core.actions import Action
 from agent.core.observation import StepResult
 from agent.episode.loop import LoopConfig
 from agent.episode.recording import Episode, load_episode
-from agent.episode.runner import env_settings, run_episode
+from agent.episode.runner import run_episode
 from agent.replay.live import DEFAULT_THRESHOLD, SETTLE_WAITS, perceptual_diff, replay_live
 from envs.browser import BrowserEnv
 from envs.sites import get_task
@@ -83,8 +83,7 @@ def recorded(env: BrowserEnv, tmp_path_factory: pytest.TempPathFactory) -> Episo
     task = get_task(TASK)
     out = tmp_path_factory.mktemp("rec") / "ep"
     result = run_episode(
-        env, OracleModel(env, task), out, task=task, config=LoopConfig(max_steps=40),
-        env_meta={"kwargs": env_settings(env)},
+        env, OracleModel(env, task), out, task=task, config=LoopConfig(max_steps=40)
     )  # fmt: skip
     assert result.status == "success", result
     return load_episode(out)
@@ -158,12 +157,19 @@ def test_a_takeover_model_finishes_from_the_divergence(
     assert new.meta["model"]["takeover"]["name"] == "oracle"
 
 
-def test_cli_replay_builds_the_recorded_env(recorded: Episode, tmp_path: Path, capsys) -> None:
+def test_cli_replay_builds_the_recorded_env(
+    env: BrowserEnv, recorded: Episode, tmp_path: Path, capsys
+) -> None:
+    env_spec = env.spec()
     from agent.cli import main
 
     assert main(["replay", str(recorded.dir), "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert "no divergence" in out and out.count("difference ") == len(recorded.steps)
     meta = json.loads((tmp_path / "r" / "episode.json").read_text())
-    assert meta["env"]["kwargs"] == {"viewport": [900, 640], "dsf": 1.0}
+    assert meta["env"]["spec"] == recorded.meta["env"]["spec"] == env_spec.kwargs
+    assert (
+        meta["env"]["spec"]["viewport"] == [900, 640] and meta["env"]["spec"]["site"] == "account"
+    )
+    assert "kwargs" not in meta["env"]  # the settings are recorded once
     assert meta["outcome"]["status"] == "success"
