@@ -93,6 +93,7 @@ class TransformersModel(Model):
         format: str | None = None,
         max_new_tokens: int = 512,
         history_images: int = 2,
+        history_steps: int = 20,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -113,6 +114,7 @@ class TransformersModel(Model):
         self.name = name
         self.max_new_tokens = max_new_tokens
         self.history_images = history_images
+        self.history_steps = history_steps
         self.action_space = action_space
         self.language = language
         self.force_text = force_text
@@ -169,6 +171,7 @@ class TransformersModel(Model):
             request,
             self.family,
             history_images=self.history_images,
+            history_steps=self.history_steps,
             action_space=self.action_space,
             language=self.language,
         )
@@ -390,7 +393,7 @@ def model_class(model_type: str | None) -> Any:
 
 
 HF_SETTINGS = frozenset(
-    {"family", "format", "max_new_tokens", "history_images", "max_image_tokens",
+    {"family", "format", "max_new_tokens", "history_images", "history_steps", "max_image_tokens",
      "action_space", "language", "force_text", "multi_action"}
 )  # fmt: skip
 

@@ -71,6 +71,7 @@ class OpenAIModel(Model):
         max_new_tokens: int = 512,
         temperature: float = 0.0,
         history_images: int = 2,
+        history_steps: int = 20,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -94,6 +95,7 @@ class OpenAIModel(Model):
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.history_images = history_images
+        self.history_steps = history_steps
         self.action_space = action_space
         self.language = language
         self.retries = max(0, retries)
@@ -247,6 +249,7 @@ class OpenAIModel(Model):
             request,
             self.family,
             history_images=self.history_images,
+            history_steps=self.history_steps,
             action_space=self.action_space,
             language=self.language,
         )
