@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from envs.browser.dom import DEEP_JS
+from envs.browser.errors import no_node
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession
@@ -167,7 +168,7 @@ def ax_at(session: CDPSession, x: float, y: float) -> AXName | None:
             },
         )
     except Exception as err:
-        if "No node found" in str(err):
+        if no_node(err):
             return None
         raise
     backend = hit.get("backendNodeId")
