@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from envs.browser import BrowserEnv
 
@@ -32,7 +32,7 @@ class FlakyCapture(BrowserEnv):
     ``"unsupported"`` (a protocol without the method). ``fast_calls`` counts the fast
     captures tried."""
 
-    FAILURES = {
+    FAILURES: ClassVar[dict[str, str]] = {
         "transient": "Protocol error (Page.captureScreenshot): Unable to capture screenshot",
         "unsupported": (
             "Protocol error (Page.captureScreenshot): 'Page.captureScreenshot' wasn't found"

@@ -14,7 +14,7 @@ import pytest
 
 from agent.episode.recording import load_episode
 from agent.interfaces.gym import NativeAgentEnv
-from faults import FlakyCapture
+from tests.envs.faults import FlakyCapture
 
 PAGE = """<!doctype html><title>flaky</title><body style="margin: 0">
 <button style="position: absolute; left: 40px; top: 40px; width: 120px; height: 40px"
