@@ -24,7 +24,7 @@ import numpy as np
 
 from agent.core.actions import Action, dump_action
 from agent.core.env import Env
-from agent.core.errors import EnvClosedError, ParseError
+from agent.core.errors import EnvClosedError, ParseError, describe_error
 from agent.core.model import HistoryItem, Model, ModelRequest, history_window
 from agent.core.observation import Observation
 from agent.core.task import Task
@@ -158,8 +158,7 @@ class Loop:
                 return parsed, attempts, timings
             except ParseError as err:
                 add_time(timings, "parse_s", time.perf_counter() - t0)
-                attempt["error"] = str(err)
-                attempt["error_code"] = err.code
+                attempt.update(describe_error(err))
                 feedback = (
                     f"Your previous answer could not be parsed ({err.reason}). Answer again "
                     f"with exactly one action in the required format."
