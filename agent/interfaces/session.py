@@ -51,6 +51,7 @@ class ActResult:
     truncated: bool = False
     error: str | None = None
     decision: dict[str, Any] | None = None
+    error_code: str | None = None  # the stable code of ``error`` (agent.core.errors)
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -271,15 +272,16 @@ class ActionSession:
         except ConfigError as err:
             add_time(timings, "parse_s", time.perf_counter() - t0)
             line.update(describe_error(err))  # the loop's shape of an unparsable output
-            return ActResult(obs.with_error(line["error"]), error=line["error"])
+            error, code = line["error"], line["error_code"]
+            return ActResult(obs.with_error(error), error=error, error_code=code)
         add_time(timings, "parse_s", time.perf_counter() - t0)
         ex = execute(self.env, self.gate, self.secrets, obs, action, timings)
         line["actions"].append(ex.record)
         decision = ex.record["gate"]
         if ex.step is None:  # denied (the same, masked screen), or an unknown secret
-            error = ex.record["error"]
+            error, code = ex.record["error"], ex.record["error_code"]
             after = ex.observation if ex.denied else self._screen(ex.observation, timings)
-            return ActResult(after, error=error, decision=decision)
+            return ActResult(after, error=error, decision=decision, error_code=code)
         res = ex.step
         out = ActResult(
             self._screen(res.observation, timings),
@@ -288,6 +290,7 @@ class ActionSession:
             truncated=res.truncated,
             error=res.observation.last_action_error,
             decision=decision,
+            error_code=res.info.get("error_code"),
             info={"action_type": action.type},
         )
         if action.type == "finish":
@@ -321,6 +324,8 @@ class ActionSession:
             outcome["evaluation"] = result.info["evaluation"]
         if result is not None and result.error:
             outcome["error"] = result.error
+            if result.error_code:
+                outcome["error_code"] = result.error_code
         writer.finish(self.secrets.scrub(outcome) if self.secrets else outcome)
         self.last_dir = writer.dir
 
