@@ -52,6 +52,7 @@ class ActResult:
     error: str | None = None
     decision: dict[str, Any] | None = None
     error_code: str | None = None  # the stable code of ``error`` (agent.core.errors)
+    executed: bool = False  # the env ran the action (else invalid, denied, unknown secret)
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -291,6 +292,7 @@ class ActionSession:
             error=res.observation.last_action_error,
             decision=decision,
             error_code=res.info.get("error_code"),
+            executed=True,
             info={"action_type": action.type},
         )
         if action.type == "finish":

@@ -67,9 +67,11 @@ def test_errors_carry_their_stable_codes(tmp_path: Path) -> None:
     session = ActionSession(BoardEnv(), gate=DenyWaits(), record_dir=tmp_path, max_steps=3)  # type: ignore[arg-type]
     session.start(None, "press OK")
     assert session.act({"type": "move", "to": [1, 2]}).error_code == "config"
-    assert session.act({"type": "wait", "seconds": 0}).error_code == "denied"
+    denied = session.act({"type": "wait", "seconds": 0})
+    assert denied.error_code == "denied" and not denied.executed
     res = session.act({"type": "navigate", "url": "http://example.com"})  # BoardEnv can't
-    assert res.error_code == "action_not_supported" and res.truncated  # the budget ends it
+    assert res.error_code == "action_not_supported" and res.executed  # it ran, and failed
+    assert res.truncated  # the budget ends it
     outcome = load_episode(session.last_dir).outcome
     session.close()
     assert outcome["error_code"] == "action_not_supported" and outcome["status"] == "max_steps"
