@@ -11,6 +11,9 @@ env's own figures for the screen it captured during this step (``Observation.tim
 ``execute_s`` is the env's ``step`` minus those, so the phases add up to the step. An env
 that reports no figures has its whole ``step`` counted as ``execute_s``, and the loop times
 an ``observe`` it makes itself as ``capture_s``.
+
+Each action is checked, typed and executed by :func:`agent.episode.executor.execute`, the
+one executor a resume's fast-forward and an externally driven episode use too.
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ from model.parsers import Parsed, convention_for, frame_options, mode_for, parse
 
 @dataclass
 class LoopConfig:
+    """The loop's own settings. The history window is the model's (``Model.history_steps``
+    / ``Model.history_images``, set from the model settings): one source for what the loop
+    keeps and what the request holds."""
+
     max_steps: int = 30
     parse_retries: int = 2  # extra model calls after a malformed output
     no_progress_k: int = 3  # same action on an unchanged screen K times → re-prompt
