@@ -91,9 +91,16 @@ class ActionFailedError(EnvError):
 
 
 class ActionDeniedError(NativeAgentError):
-    """The safety gate refused an action (recorded with the gate's decision; never run)."""
+    """The safety gate refused an action (recorded with the gate's decision; never run).
+
+    Built from the decision's ``policy`` and ``reason`` so every denial reads the same."""
 
     code = "denied"
+
+    def __init__(self, policy: str, reason: str | None = None) -> None:
+        self.policy = policy
+        self.reason = reason
+        super().__init__(f"denied by {policy}: {reason}" if reason else f"denied by {policy}")
 
 
 class RecordingError(NativeAgentError):

@@ -52,6 +52,8 @@ class Model(ABC):
     the screenshot becomes model input (see :class:`~agent.core.coords.Frame`);
     ``convention`` overrides the format's coordinate convention when set; ``grid`` and
     ``min_pixels`` override the format's vision grid (28 or 32) and resize floor.
+    ``history_steps`` / ``history_images`` are its history window (see
+    :func:`history_window`): the one source the loop and the message builder read.
     """
 
     name: str = "model"
@@ -61,6 +63,8 @@ class Model(ABC):
     convention: Convention | None = None
     grid: int | None = None
     min_pixels: int | None = None
+    history_steps: int = 20  # earlier steps in a request (as text, or turns)
+    history_images: int = 2  # the last of them that also carry their screenshot
 
     @abstractmethod
     def act(self, request: ModelRequest) -> ModelReply:
@@ -71,4 +75,24 @@ class Model(ABC):
 
     def describe(self) -> dict[str, Any]:
         """JSON-safe identity for episode.json."""
-        return {"name": self.name, "format": self.format, "input_mode": self.input_mode}
+        return {
+            "name": self.name,
+            "format": self.format,
+            "input_mode": self.input_mode,
+            "history_steps": self.history_steps,
+            "history_images": self.history_images,
+        }
+
+
+def history_window(
+    history: list[HistoryItem], model: Model | None = None, *, steps: int = 20, images: int = 2
+) -> tuple[list[HistoryItem], list[HistoryItem]]:
+    """(the earlier steps a request holds, the last of them shown with their screenshot):
+    at most ``history_steps`` steps, of which the last ``history_images`` carry images
+    (``model``'s settings when given, else ``steps`` / ``images``; 0 = none). A request thus
+    holds ``1 + min(history_images, history_steps, len(history))`` screenshots."""
+    if model is not None:
+        steps, images = model.history_steps, model.history_images
+    items = history[-steps:] if steps > 0 else []
+    shown = items[-images:] if images > 0 else []
+    return items, shown

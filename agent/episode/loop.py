@@ -11,6 +11,9 @@ env's own figures for the screen it captured during this step (``Observation.tim
 ``execute_s`` is the env's ``step`` minus those, so the phases add up to the step. An env
 that reports no figures has its whole ``step`` counted as ``execute_s``, and the loop times
 an ``observe`` it makes itself as ``capture_s``.
+
+Each action is checked, typed and executed by :func:`agent.episode.executor.execute`, the
+one executor a resume's fast-forward and an externally driven episode use too.
 """
 
 from __future__ import annotations
@@ -23,22 +26,15 @@ from typing import Any
 import numpy as np
 
 from agent.core.actions import Action, dump_action
-from agent.core.coords import screen_to_input
 from agent.core.env import Env
-from agent.core.errors import (
-    ActionDeniedError,
-    CoordinateError,
-    EnvClosedError,
-    NativeAgentError,
-    ParseError,
-    describe_error,
-)
-from agent.core.model import HistoryItem, Model, ModelRequest
+from agent.core.errors import EnvClosedError, ParseError, describe_error
+from agent.core.model import HistoryItem, Model, ModelRequest, history_window
 from agent.core.observation import Observation
 from agent.core.task import Task
+from agent.episode.executor import add_time, execute
 from agent.episode.recording import EpisodeWriter
 from agent.episode.steps import PHASES
-from agent.safety.gate import AllowAll, Decision, Gate
+from agent.safety.gate import AllowAll, Gate
 from agent.safety.masking import mask_and_scrub, needs_recapture, privacy_request
 from agent.safety.secrets import Secrets
 from agent.safety.targets import TargetReader
@@ -47,9 +43,11 @@ from model.parsers import Parsed, convention_for, frame_options, mode_for, parse
 
 @dataclass
 class LoopConfig:
+    """The loop's own settings. The history window is the model's (``Model.history_steps``
+    / ``Model.history_images``, set from the model settings): one source for what the loop
+    keeps and what the request holds."""
+
     max_steps: int = 30
-    history_images: int = 2  # last N screenshots go to the model as images
-    history_steps: int = 20  # older steps (as text) kept in the window
     parse_retries: int = 2  # extra model calls after a malformed output
     no_progress_k: int = 3  # same action on an unchanged screen K times → re-prompt
     change_pixels: int = 16  # more changed pixels than this = the screen changed
@@ -109,34 +107,6 @@ def _same_action(a: Action, b: Action, tol: float = 5.0) -> bool:
     return abs(pa[0] - pb[0]) <= tol and abs(pa[1] - pb[1]) <= tol
 
 
-ENV_PHASES = ("capture_s", "decode_s", "settle_s")
-
-
-def env_phases(obs: Observation) -> dict[str, float]:
-    """The env's timings of the capture behind ``obs`` (empty when it reports none)."""
-    t = obs.timings  # filled by envs that time their capture
-    return {k: float(t[k]) for k in ENV_PHASES if isinstance(t.get(k), (int, float))}
-
-
-def _add(timings: dict[str, float], key: str, seconds: float) -> None:
-    timings[key] = timings.get(key, 0.0) + seconds
-
-
-def input_points(action: Action, env: Env, obs: Observation) -> dict[str, Any]:
-    """The input-unit coordinates an action will be executed at (for the recording)."""
-    frame = obs.frame()
-    out: dict[str, Any] = {}
-    for name in ("point", "start", "end"):
-        p = getattr(action, name, None)
-        if p is not None:
-            try:
-                out[name] = list(screen_to_input(frame, p[0], p[1]))
-            except CoordinateError as err:
-                out[name] = None
-                out["error"] = str(err)
-    return out
-
-
 class Loop:
     """Runs one episode of ``model`` on ``env``; construct once per episode."""
 
@@ -191,12 +161,11 @@ class Loop:
             t0 = time.perf_counter()
             try:
                 parsed = parse(self.model.format, reply.text, frame, convention=self.convention)
-                _add(timings, "parse_s", time.perf_counter() - t0)
+                add_time(timings, "parse_s", time.perf_counter() - t0)
                 return parsed, attempts, timings
             except ParseError as err:
-                _add(timings, "parse_s", time.perf_counter() - t0)
-                attempt["error"] = str(err)
-                attempt["error_code"] = err.code
+                add_time(timings, "parse_s", time.perf_counter() - t0)
+                attempt.update(describe_error(err))
                 feedback = (
                     f"Your previous answer could not be parsed ({err.reason}). Answer again "
                     f"with exactly one action in the required format."
@@ -204,10 +173,10 @@ class Loop:
         return None, attempts, timings
 
     def _window(self) -> list[HistoryItem]:
-        items = self.history[-self.cfg.history_steps :]
-        keep = (
-            {id(h) for h in items[-self.cfg.history_images :]} if self.cfg.history_images else set()
-        )
+        """The model's history window (:func:`agent.core.model.history_window`: its own
+        ``history_steps`` and ``history_images``); pixels outside it are freed."""
+        items, shown = history_window(self.history, self.model)
+        keep = {id(h) for h in shown}
         for h in self.history:
             if id(h) not in keep:
                 h.observation = None  # free pixels outside the image window
@@ -262,53 +231,27 @@ class Loop:
                 break
             next_obs = obs
             for action in parsed.actions:
-                rec: dict[str, Any] = {
-                    "action": dump_action(action),
-                    "input": input_points(action, self.env, obs),
-                }
-                t0 = time.perf_counter()
-                decision = self._check(action, obs)
-                _add(timings, "gate_s", time.perf_counter() - t0)
-                rec["gate"] = decision.to_json()
-                if decision.verdict != "allow":
-                    rec["error"] = f"denied by {decision.policy}: {decision.reason}"
-                    rec["error_code"] = ActionDeniedError.code
-                    line["actions"].append(rec)
-                    next_obs = next_obs.with_error(rec["error"])  # nothing ran: same screen
+                ex = execute(self.env, self.gate, self.secrets, obs, action, timings)
+                line["actions"].append(ex.record)
+                if ex.denied:  # nothing ran: the same screen
+                    next_obs = next_obs.with_error(ex.record["error"])
                     break
-                try:
-                    real = self.secrets.inject(action)
-                except NativeAgentError as err:  # an unknown placeholder: never typed
-                    rec.update(describe_error(err))
-                    line["actions"].append(rec)
-                    next_obs = self._observe(obs, rec["error"], timings)
+                next_obs = ex.observation
+                if ex.step is None:  # an unknown secret placeholder: never typed
                     break
-                t0 = time.perf_counter()
-                res = self.env.step(real)
-                took = time.perf_counter() - t0
-                env_t = env_phases(res.observation)
-                for k, v in env_t.items():
-                    _add(timings, k, v)
-                _add(timings, "execute_s", max(0.0, took - sum(env_t.values())))
-                rec["result"] = {
-                    "terminated": res.terminated,
-                    "truncated": res.truncated,
-                    **{k: res.info[k] for k in ("error", "error_code") if k in res.info},
-                }
-                line["actions"].append(rec)
-                next_obs = res.observation
-                if res.truncated:
+                if ex.step.truncated:
+                    info = ex.step.info
                     result = LoopResult(
                         "truncated",
                         i + 1,
-                        error=res.info.get("error"),
-                        error_code=res.info.get("error_code", EnvClosedError.code),
+                        error=info.get("error"),
+                        error_code=info.get("error_code", EnvClosedError.code),
                     )
                     break
-                if res.terminated:
+                if ex.step.terminated:
                     result = self._terminal(action, i + 1)
                     break
-                if res.observation.last_action_error:
+                if next_obs.last_action_error:
                     break  # don't run the rest of a multi-action answer blindly
             self.history.append(
                 HistoryItem(
@@ -362,27 +305,6 @@ class Loop:
                     else ("failure" if result.status == "success" else result.status)
                 )
         return result
-
-    def _check(self, action: Action, obs: Observation) -> Decision:
-        """The gate's decision; a gate that raises denies (fail closed)."""
-        try:
-            return self.gate.check(action, self.env, obs)
-        except Exception as err:
-            return Decision("deny", "gate-error", f"{type(err).__name__}: {err}"[:300])
-
-    def _observe(self, obs: Observation, error: str, timings: dict[str, float]) -> Observation:
-        """The screen after an action that did not run (the env may have died meanwhile)."""
-        t0 = time.perf_counter()
-        try:
-            new = self.env.observe(last_action_error=error)
-        except NativeAgentError:
-            obs.last_action_error = error
-            return obs
-        took, env_t = time.perf_counter() - t0, env_phases(new)
-        for k, v in env_t.items():
-            _add(timings, k, v)
-        _add(timings, "capture_s", max(0.0, took - sum(env_t.values())))
-        return new
 
     def _terminal(self, action: Action, steps: int) -> LoopResult:
         if action.type == "finish":

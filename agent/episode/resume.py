@@ -26,13 +26,14 @@ from typing import Any
 
 from agent.core.actions import parse_action
 from agent.core.env import Env
-from agent.core.errors import ConfigError, EnvError, NativeAgentError, RecordingError
+from agent.core.errors import ActionDeniedError, ConfigError, EnvError, RecordingError
 from agent.core.model import HistoryItem, Model
 from agent.core.observation import Observation
+from agent.episode.executor import execute
 from agent.episode.loop import LoopConfig, LoopResult, StepEvent
 from agent.episode.recording import Episode, EpisodeWriter, load_episode
 from agent.episode.steps import StepRecord
-from agent.safety.gate import Decision, Gate
+from agent.safety.gate import Gate
 from agent.safety.secrets import Secrets
 
 
@@ -100,11 +101,12 @@ def fast_forward(
                 action = parse_action(data)
             except ValueError as err:
                 raise RecordingError(f"step {step.index}: bad action {data}") from err
-            decision = _check(gate, action, env, obs)
+            ex = execute(env, gate, secrets, obs, action, {})
+            decision = ex.decision
             entry = {"step": step.index, "action": data, "gate": decision.to_json()}
             if log is not None:
                 log.append(entry)
-            if decision.verdict != "allow":
+            if ex.denied:
                 what = data.get("type", "?")
                 target = (decision.target or {}).get("text")
                 if target:
@@ -115,31 +117,24 @@ def fast_forward(
                     "restored without it — confirm it when asked, or pass --yes"
                 )
                 return obs, LoopResult(
-                    "resume_denied", 0, error=error, extra={"fast_forward": {**entry, "ran": done}}
+                    "resume_denied",
+                    0,
+                    error=error,
+                    error_code=ActionDeniedError.code,
+                    extra={"fast_forward": {**entry, "ran": done}},
                 )
-            try:
-                real = secrets.inject(action)
-            except NativeAgentError as err:
+            if ex.step is None:  # an unknown secret placeholder: nothing was typed
                 raise ConfigError(
-                    f"step {step.index} typed a secret that was not given again: {err}; "
+                    f"step {step.index} typed a secret that was not given again: {ex.error}; "
                     "pass the same --secret NAME=VALUE to resume"
-                ) from err
-            res = env.step(real)
-            if res.truncated:
+                ) from ex.error
+            if ex.step.truncated:
                 raise EnvError(
-                    f"re-executing step {step.index} ended the env: {res.info.get('error')}"
+                    f"re-executing step {step.index} ended the env: {ex.step.info.get('error')}"
                 )
-            obs = res.observation
+            obs = ex.observation
             done += 1
     return obs, None
-
-
-def _check(gate: Gate, action: Any, env: Env, obs: Observation) -> Decision:
-    """The gate's decision; a gate that raises denies (fail closed), as in the loop."""
-    try:
-        return gate.check(action, env, obs)
-    except Exception as err:
-        return Decision("deny", "gate-error", f"{type(err).__name__}: {err}"[:300])
 
 
 def resume_episode(

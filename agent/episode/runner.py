@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.env import Env, EnvSpec, Feature
-from agent.core.errors import ConfigError, Interrupted, error_code
+from agent.core.errors import ConfigError, Interrupted, describe_error
 from agent.core.model import HistoryItem, Model
 from agent.core.observation import Observation
 from agent.core.task import Task
@@ -281,9 +281,11 @@ def finish(writer: EpisodeWriter, body: Callable[[], LoopResult]) -> LoopResult:
     except BaseException as err:
         stopped = isinstance(err, (Interrupted, KeyboardInterrupt))
         status = "interrupted" if stopped else "error"
-        outcome = LoopResult(status, writer.n_steps, error=f"{type(err).__name__}: {err}").outcome()
+        described = describe_error(err)
+        outcome = LoopResult(
+            status, writer.n_steps, error=described["error"], error_code=described["error_code"]
+        ).outcome()
         outcome["error_type"] = type(err).__name__
-        outcome["error_code"] = error_code(err)
         try:
             writer.finish(outcome)
         except Exception as again:

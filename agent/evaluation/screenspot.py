@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR
-from agent.core.errors import ConfigError, NativeAgentError
+from agent.core.errors import ConfigError, NativeAgentError, describe_error
 from agent.core.model import Model, ModelRequest
 from agent.core.observation import Observation
 
@@ -173,7 +173,7 @@ def ground_sample(model: Model, sample: GroundingSample, max_tokens: int) -> dic
     try:
         reply = model.act(ModelRequest(instruction_task(sample.instruction), obs, frame))
     except NativeAgentError as err:
-        out["error"] = f"{type(err).__name__}: {err}"
+        out.update(describe_error(err))
         return out
     out["model_s"] = round(time.perf_counter() - t0, 4)
     out["raw"] = reply.text

@@ -28,9 +28,8 @@ from PIL import Image
 from agent.core.actions import Action, parse_action
 from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, Frame
 from agent.core.errors import ConfigError, NativeAgentError
-from agent.core.model import HistoryItem, ModelRequest
+from agent.core.model import HistoryItem, Model, ModelRequest
 from agent.core.observation import Observation
-from agent.episode.loop import LoopConfig
 from agent.episode.recording import Episode, load_episode
 from agent.evaluation.metrics import executed
 from agent.evaluation.offline import find_episodes, observation_of
@@ -47,8 +46,8 @@ IMAGE_TOKEN = "<image>"
 @dataclass
 class ExportConfig:
     family: str
-    history_images: int = LoopConfig.history_images
-    history_steps: int = LoopConfig.history_steps
+    history_images: int = Model.history_images
+    history_steps: int = Model.history_steps
     max_tokens: int = DEFAULT_MAX_TOKENS
     action_space: str = "auto"  # computer | mobile | auto (mobile when the actions say so)
     statuses: tuple[str, ...] = ("success",)

@@ -161,6 +161,8 @@ class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):
         info: dict[str, Any] = {"steps": self.session.steps, **res.info}
         if res.error:
             info["error"] = res.error
+            if res.error_code:
+                info["error_code"] = res.error_code
         if res.decision is not None:
             info["gate"] = res.decision
         return self._obs(res.observation), float(res.reward), res.terminated, res.truncated, info

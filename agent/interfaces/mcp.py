@@ -157,8 +157,7 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
         def work() -> CallToolResult:
             session = tools.ensure()
             res = session.act(action)
-            denied = res.decision is not None and res.decision.get("verdict") == "deny"
-            if denied or (res.error and not res.decision):  # nothing ran
+            if not res.executed:  # invalid, denied or an unknown secret: nothing ran
                 raise ToolError(res.error or "the action was refused")
             extra: dict[str, Any] = {"step": session.steps, "terminated": res.terminated}
             extra |= {"truncated": res.truncated, "reward": res.reward}

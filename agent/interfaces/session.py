@@ -27,14 +27,15 @@ from agent.core.actions import (
 )
 from agent.core.coords import Frame
 from agent.core.env import Env
-from agent.core.errors import ConfigError, NativeAgentError
+from agent.core.errors import ConfigError, describe_error
 from agent.core.model import Model
 from agent.core.observation import Observation
 from agent.core.task import Task
-from agent.episode.loop import input_points
+from agent.episode.executor import add_time, execute
 from agent.episode.recording import EpisodeWriter
 from agent.episode.runner import default_out_dir, env_record, gate_meta, guard_requests
-from agent.safety.gate import AllowAll, Decision, Gate
+from agent.episode.steps import PHASES
+from agent.safety.gate import AllowAll, Gate
 from agent.safety.masking import mask_and_scrub, needs_recapture, privacy_request
 from agent.safety.secrets import Secrets
 from agent.safety.targets import TargetReader
@@ -50,6 +51,8 @@ class ActResult:
     truncated: bool = False
     error: str | None = None
     decision: dict[str, Any] | None = None
+    error_code: str | None = None  # the stable code of ``error`` (agent.core.errors)
+    executed: bool = False  # the env ran the action (else invalid, denied, unknown secret)
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -139,6 +142,7 @@ class ActionSession:
         self.done = False
         self.obs: Observation | None = None
         self.last_dir: Path | None = None  # the episode that ended last
+        self._pending: dict[str, float] = {}  # phases of the next step spent before it
 
     @property
     def episode_dir(self) -> Path | None:
@@ -188,10 +192,18 @@ class ActionSession:
         self.obs = self._screen(obs)
         return self.obs
 
-    def _screen(self, obs: Observation) -> Observation:
+    def _screen(self, obs: Observation, timings: dict[str, float] | None = None) -> Observation:
+        """``obs`` masked; the seconds go to ``timings`` (the step that captured it), or,
+        outside a step, to the next step's ``mask_s``."""
         if needs_recapture(obs, self.secrets):  # captured before the env knew the secrets
             obs = self.env.observe(last_action_error=obs.last_action_error)
-        return mask_and_scrub(obs, self.secrets, self.reader)
+        t0 = time.perf_counter()
+        masked = mask_and_scrub(obs, self.secrets, self.reader)
+        if timings is not None:
+            add_time(timings, "mask_s", time.perf_counter() - t0)
+        else:
+            self._pending = {"mask_s": time.perf_counter() - t0}
+        return masked
 
     def observe(self) -> Observation:
         """The current screen, masked (no step is recorded)."""
@@ -209,75 +221,78 @@ class ActionSession:
         """Run one action through the gate and the env, and record it as one step.
 
         An invalid action, a gate denial and a failed action are all recorded and come back
-        as ``error`` (also the next observation's ``last_action_error``); none raises."""
+        as ``error`` (also the next observation's ``last_action_error``); none raises. The
+        step line has the loop's shape: the same keys, every phase of
+        :data:`~agent.episode.steps.PHASES` in ``timings`` (``model_s`` is 0: the caller is
+        the model; ``parse_s`` reads the action), the same action record
+        (:func:`agent.episode.executor.execute`)."""
         self._need_episode()
         assert self.writer is not None and self.obs is not None
-        t0 = time.perf_counter()
+        t_step = time.perf_counter()
+        timings: dict[str, float] = dict.fromkeys(PHASES, 0.0)
+        timings.update(self._pending)  # masking the screen this step starts from
+        self._pending = {}
         i = self.steps
         obs = self.obs
         text = raw if raw is not None else _as_text(value)
-        line: dict[str, Any] = {
-            "index": i,
-            "started_at": time.time(),
-            "observation": obs.meta(),
-            "screenshot": self.writer.save_screenshot(i, obs),
-            "frame": obs.frame(convention="screen").model_dump(),
-            "raw": text,
-            "actions": [],
-        }
-        result = self._execute(value, obs, line)
+        line: dict[str, Any] = {"index": i, "started_at": time.time()}
+        t0 = time.perf_counter()
+        shot = self.writer.save_screenshot(i, obs)
+        timings["record_s"] = time.perf_counter() - t0
+        line.update(
+            observation=obs.meta(),
+            screenshot=shot,
+            frame=obs.frame(convention="screen").model_dump(),
+            raw=text,
+            actions=[],
+        )
+        result = self._execute(value, obs, line, timings)
         self.steps += 1
         if not (result.terminated or result.truncated) and self.steps >= self.max_steps:
             result.truncated = True
             result.info["budget"] = f"max_steps={self.max_steps} reached"
-        line["timings"] = {"step_s": round(time.perf_counter() - t0, 6)}
+        t0 = time.perf_counter()
         line["ended_at"] = time.time()
-        if result.error and not line["actions"]:
-            line["error"] = result.error
-        self.writer.write_step(self.secrets.scrub(line) if self.secrets else line)
+        if self.secrets:
+            line = self.secrets.scrub(line)
+        add_time(timings, "record_s", time.perf_counter() - t0)
+        timings["step_s"] = time.perf_counter() - t_step
+        line["timings"] = {k: round(v, 6) for k, v in timings.items()}
+        self.writer.write_step(line)
         self.obs = result.observation
         if result.terminated or result.truncated:
             self.end(self._status(result), result)
         return result
 
-    def _execute(self, value: Any, obs: Observation, line: dict[str, Any]) -> ActResult:
+    def _execute(
+        self, value: Any, obs: Observation, line: dict[str, Any], timings: dict[str, float]
+    ) -> ActResult:
+        t0 = time.perf_counter()
         try:
             action = coerce_action(value)
         except ConfigError as err:
-            return ActResult(self._after(obs, str(err)), error=str(err))
-        rec: dict[str, Any] = {
-            "action": dump_action(action),
-            "input": input_points(action, self.env, obs),
-        }
-        line["actions"].append(rec)
-        try:
-            decision = self.gate.check(action, self.env, obs)
-        except Exception as err:  # fail closed, as the loop does
-            decision = Decision("deny", "gate-error", f"{type(err).__name__}: {err}"[:300])
-        rec["gate"] = decision.to_json()
-        if decision.verdict != "allow":
-            rec["error"] = f"denied by {decision.policy}: {decision.reason}"
-            return ActResult(
-                self._after(obs, rec["error"]), error=rec["error"], decision=rec["gate"]
-            )
-        try:
-            real = self.secrets.inject(action)
-        except NativeAgentError as err:
-            rec["error"] = f"{type(err).__name__}: {err}"
-            return ActResult(self._after(obs, rec["error"]), error=rec["error"])
-        res = self.env.step(real)
-        rec["result"] = {
-            "terminated": res.terminated,
-            "truncated": res.truncated,
-            **({"error": res.info["error"]} if "error" in res.info else {}),
-        }
+            add_time(timings, "parse_s", time.perf_counter() - t0)
+            line.update(describe_error(err))  # the loop's shape of an unparsable output
+            error, code = line["error"], line["error_code"]
+            return ActResult(obs.with_error(error), error=error, error_code=code)
+        add_time(timings, "parse_s", time.perf_counter() - t0)
+        ex = execute(self.env, self.gate, self.secrets, obs, action, timings)
+        line["actions"].append(ex.record)
+        decision = ex.record["gate"]
+        if ex.step is None:  # denied (the same, masked screen), or an unknown secret
+            error, code = ex.record["error"], ex.record["error_code"]
+            after = ex.observation if ex.denied else self._screen(ex.observation, timings)
+            return ActResult(after, error=error, decision=decision, error_code=code)
+        res = ex.step
         out = ActResult(
-            self._screen(res.observation),
+            self._screen(res.observation, timings),
             reward=float(res.reward),
             terminated=res.terminated,
             truncated=res.truncated,
             error=res.observation.last_action_error,
-            decision=rec["gate"],
+            decision=decision,
+            error_code=res.info.get("error_code"),
+            executed=True,
             info={"action_type": action.type},
         )
         if action.type == "finish":
@@ -289,14 +304,6 @@ class ActionSession:
                 out.terminated, out.reward = True, float(ev.reward)
                 out.info["evaluation"] = {"success": ev.success, "reward": ev.reward, **ev.details}
         return out
-
-    def _after(self, obs: Observation, error: str) -> Observation:
-        """The screen after an action that did not run, carrying its error."""
-        try:
-            return self._screen(self.env.observe(last_action_error=error))
-        except NativeAgentError:
-            obs.last_action_error = error
-            return obs
 
     def _status(self, result: ActResult) -> str:
         if result.truncated:
@@ -319,6 +326,8 @@ class ActionSession:
             outcome["evaluation"] = result.info["evaluation"]
         if result is not None and result.error:
             outcome["error"] = result.error
+            if result.error_code:
+                outcome["error_code"] = result.error_code
         writer.finish(self.secrets.scrub(outcome) if self.secrets else outcome)
         self.last_dir = writer.dir
 

@@ -43,6 +43,7 @@ from agent.core.errors import (
 from agent.core.observation import Observation, PrivacySnapshot
 from agent.core.uitree import UINode
 from envs.android import translate
+from envs.android.errors import says_failed
 from envs.android.hierarchy import parse_dump, private_boxes, to_uitree
 from envs.android.screencap import decode_screencap
 
@@ -195,9 +196,7 @@ class AndroidEnv(Env):
 
     def _check(self, argv: list[str]) -> str:
         rc, out = self.shell(argv)
-        # `input` / `am` report some failures on stdout with exit 0
-        bad = ("Error:", "Exception", "No activities found", "monkey aborted", "Unknown command")
-        if rc != 0 or any(b in out for b in bad):
+        if rc != 0 or says_failed(out):  # `input` / `am` may fail with exit 0
             raise ActionFailedError(
                 f"`{shlex.join(argv)[:120]}` failed ({rc}): {out.strip()[:300]}"
             )

@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from agent.core.errors import describe_error
 from envs.browser.dom import DEEP_JS
+from envs.browser.errors import no_node
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession
@@ -167,7 +169,7 @@ def ax_at(session: CDPSession, x: float, y: float) -> AXName | None:
             },
         )
     except Exception as err:
-        if "No node found" in str(err):
+        if no_node(err):
             return None
         raise
     backend = hit.get("backendNodeId")
@@ -244,4 +246,4 @@ def _merged(info: dict[str, Any] | None, ax: AXName | None) -> dict[str, Any] | 
 def _failed(info: dict[str, Any] | None, err: BaseException) -> dict[str, Any] | None:
     if info is None:
         return None
-    return {**info, "ax_error": f"{type(err).__name__}: {err}"[:200]}
+    return {**info, "ax_error": describe_error(err)["error"][:200]}

@@ -254,6 +254,7 @@ class BrowserEnv(Env):
 
     def _capture(self) -> Observation:
         failures = switches = 0
+        self._shots.take_fallbacks()  # count this capture's own
         while True:
             page = self._active_page()
             try:
@@ -270,6 +271,8 @@ class BrowserEnv(Env):
         t0 = time.perf_counter()
         array = decode_png(png)
         timings = {"capture_s": capture_s, "decode_s": time.perf_counter() - t0}
+        if fallbacks := self._shots.take_fallbacks():  # slow screenshots (capture.py)
+            timings["capture_fallback"] = float(fallbacks)
         if self._settle_s is not None:
             timings["settle_s"], self._settle_s = self._settle_s, None
         extra: dict[str, Any] = {"viewport": list(self.viewport)}

@@ -31,12 +31,12 @@ from agent.core.env import POINTER_KEYBOARD, Env, EnvSpec
 from agent.core.errors import ActionFailedError, EnvClosedError, EnvNotAvailableError
 from agent.core.observation import Observation
 from envs.desktop import translate
+from envs.desktop.errors import says_dead_display
 
 FIX = (
     "start a virtual display (Xvfb :99 -screen 0 1920x1080x24 & export DISPLAY=:99) "
     "or run on a desktop session"
 )
-_DEAD_DISPLAY = ("Can't open display", "Failed creating new xdo instance")
 
 
 def monitor_geometry(
@@ -197,7 +197,7 @@ class DesktopEnv(Env):
             raise ActionFailedError(f"{' '.join(argv[:2])} timed out after {timeout:g} s") from err
         if res.returncode != 0:
             msg = (res.stderr or res.stdout).strip()
-            if any(s in msg for s in _DEAD_DISPLAY):
+            if says_dead_display(msg):
                 raise EnvClosedError(f"X display {self.display} is gone: {msg}")
             raise ActionFailedError(f"{' '.join(argv[1:3])} failed: {msg or res.returncode}")
         return res.stdout

@@ -17,6 +17,7 @@ from agent.core.coords import Frame, input_to_screen
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
 from envs.browser.dom import rect_to_screen
+from envs.browser.errors import says_dead
 
 if TYPE_CHECKING:
     from agent.core.task import Task
@@ -209,7 +210,7 @@ class OracleModel(Model):
                 return None
             return loc.first.evaluate(PROBE_JS)
         except Exception as err:  # element detached mid-probe, or a navigation
-            if "closed" in str(err).lower() or "crash" in str(err).lower():
+            if says_dead(err):
                 raise ModelError(f"oracle: the page is gone ({err})") from err
             return None
 

@@ -172,6 +172,7 @@ class TransformersModel(Model):
             request,
             self.family,
             history_images=self.history_images,
+            history_steps=self.history_steps,
             action_space=self.action_space,
             language=self.language,
         )

@@ -11,6 +11,7 @@ Shape (consecutive user messages are merged unless the profile keeps ``separate_
     [system]  family system prompt (may be absent: the chat template adds its default)
     user      task (+ older steps as text lines, or UI-TARS: the prompt)
     (user image_i, assistant raw_i)  for the last ``history_images`` steps
+    (of at most ``history_steps`` earlier steps)
     user      current screenshot (+ last action error, + feedback to correct)
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.core.coords import NORM_SCALE, Frame
-from agent.core.model import HistoryItem, ModelRequest
+from agent.core.model import HistoryItem, ModelRequest, history_window
 from agent.core.observation import Observation
 from model.prompts import templates
 from model.prompts.families import Family, get_family
@@ -56,18 +57,23 @@ def _line(item: HistoryItem) -> str:
     return line
 
 
-def _split_history(history: list[HistoryItem], images: int) -> tuple[list, list]:
-    """(older steps, steps shown with their screenshot): the last ``images`` steps that
-    still hold an observation go in the image window."""
+def _split_history(
+    history: list[HistoryItem], images: int, steps: int | None = None
+) -> tuple[list, list]:
+    """(older steps, steps shown with their screenshot) of the window
+    :func:`agent.core.model.history_window` defines (``steps``: None = every given step):
+    of its image window, the steps that still hold an observation keep their screenshot."""
+    items, shown = history_window(
+        history, steps=len(history) if steps is None else steps, images=images
+    )
     windowed: list[HistoryItem] = []
-    if images > 0:
-        for item in reversed(history):
-            if len(windowed) >= images or item.observation is None:
-                break
-            windowed.append(item)
-        windowed.reverse()
-    cut = len(history) - len(windowed)
-    return history[:cut], windowed
+    for item in reversed(shown):
+        if item.observation is None:
+            break
+        windowed.append(item)
+    windowed.reverse()
+    cut = len(items) - len(windowed)
+    return items[:cut], windowed
 
 
 def _screen_size(frame: Frame) -> tuple[int, int]:
@@ -174,15 +180,19 @@ def build_messages(
     family: Family | str,
     *,
     history_images: int = 2,
+    history_steps: int | None = None,
     action_space: str = "computer",
     language: str = "English",
 ) -> list[Message]:
     """The conversation for one decision, in the profile's prompt style and chat structure
     (see module doc): ``separate_turns`` keeps the prompt and each screenshot as their own
-    user turns, as UI-TARS's official examples send them."""
+    user turns, as UI-TARS's official examples send them. At most ``history_steps`` earlier
+    steps (None: every step of the request) appear, the last ``history_images`` of them
+    with their screenshot (a backend passes its own :class:`~agent.core.model.Model`
+    settings)."""
     fam = get_family(family) if isinstance(family, str) else family
     frame = request.frame
-    older, windowed = _split_history(request.history, history_images)
+    older, windowed = _split_history(request.history, history_images, history_steps)
     lines = [] if fam.history_as_turns else [_line(h) for h in older]
     opening = PROMPTS[fam.prompt](request.task, frame, lines, action_space, language)
     reply = strip_think if fam.strip_think else (lambda text: text)

@@ -176,3 +176,14 @@ def test_describe_renders_placeholders() -> None:
     out = describe(build_messages(request("ui-tars"), "ui-tars"))
     assert "<image 1932x1092>" in out
     assert out.startswith("[system] You are a helpful assistant.")
+
+
+@pytest.mark.parametrize("family", ["json", "ui-tars-1.5"])
+def test_history_steps_bounds_the_earlier_steps_a_request_holds(family: str) -> None:
+    req = request(family, history=6)
+    msgs = build_messages(req, family, history_images=1, history_steps=3)
+    assert len(list(iter_images(msgs))) == 2  # the current screenshot + one history image
+    body = describe(msgs)
+    assert "step 5" in body and "step 3" in body and "step 2" not in body
+    everything = describe(build_messages(req, family, history_images=1))
+    assert "step 0" in everything or "Step 1" in everything  # None: every given step

@@ -30,9 +30,17 @@ def click(x: float, y: float) -> str:
 FINISH = '{"type": "finish", "status": "success", "answer": "done"}'
 
 
-def _run(tmp_path: Path, outputs: list[str], env: BoardEnv | None = None, **cfg: int):
+def _run(
+    tmp_path: Path,
+    outputs: list[str],
+    env: BoardEnv | None = None,
+    history_images: int | None = None,
+    **cfg: int,
+):
     env = env or BoardEnv()
     model = ScriptedModel(outputs)
+    if history_images is not None:
+        model.history_images = history_images
     ep = run(
         "press OK",
         env=env,
@@ -214,7 +222,8 @@ def test_a_denied_action_reuses_the_observation(tmp_path: Path) -> None:
     t = ep.records[0].timings
     # nothing ran, so nothing is captured again (issue 14): the same screen, with the error
     assert t["execute_s"] == t["capture_s"] == t["decode_s"] == t["settle_s"] == 0.0
-    assert ep.steps[1]["observation"]["last_action_error"].startswith("denied by test")
+    error = ep.steps[1]["observation"]["last_action_error"]
+    assert error.startswith("ActionDeniedError: denied by test")
 
 
 class _DenyClicks:

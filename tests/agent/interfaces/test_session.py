@@ -54,3 +54,26 @@ def test_budget_and_helpers(tmp_path: Path) -> None:
     task, goal = resolve_task("flights/book-cheapest", None)
     assert task is not None and task.id == "flights/book-cheapest" and goal == task.goal
     assert coerce_action('{"type": "key", "keys": "Control+C"}').keys == "ctrl+c"
+
+
+def test_errors_carry_their_stable_codes(tmp_path: Path) -> None:
+    from agent.safety.gate import Decision
+
+    class DenyWaits:
+        def check(self, action: object, env: object, obs: object) -> Decision:
+            kind = getattr(action, "type", "")
+            return Decision("deny", "test", "no waiting") if kind == "wait" else Decision("allow")
+
+    session = ActionSession(BoardEnv(), gate=DenyWaits(), record_dir=tmp_path, max_steps=3)  # type: ignore[arg-type]
+    session.start(None, "press OK")
+    assert session.act({"type": "move", "to": [1, 2]}).error_code == "config"
+    denied = session.act({"type": "wait", "seconds": 0})
+    assert denied.error_code == "denied" and not denied.executed
+    res = session.act({"type": "navigate", "url": "http://example.com"})  # BoardEnv can't
+    assert res.error_code == "action_not_supported" and res.executed  # it ran, and failed
+    assert res.truncated  # the budget ends it
+    outcome = load_episode(session.last_dir).outcome
+    session.close()
+    assert outcome["error_code"] == "action_not_supported" and outcome["status"] == "max_steps"
+    steps = load_episode(session.last_dir).steps
+    assert steps[0]["error_code"] == "config" and steps[1]["actions"][0]["error_code"] == "denied"
