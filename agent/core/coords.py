@@ -1,6 +1,6 @@
 """The coordinate contract — the one pure module that converts coordinates.
 
-Three spaces (see DESIGN.md):
+Three spaces (docs/concepts/coordinates.md):
 
 * **model frame**: what a model emits — 0–1000 normalised (``norm1000``: Qwen2-VL, UI-TARS v1,
   Qwen3-VL), 0–999 (``norm999``: Qwen3-VL's mobile cookbook, ``x / 999 * width``), 0–1 (``norm1``),

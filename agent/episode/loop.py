@@ -1,9 +1,9 @@
 """The perception-action loop: observe → model → parse → gate → execute → record.
 
-One direction (DESIGN.md): the recorder only listens. The loop adds what a single model
-call lacks: a step budget, a history window, a bounded retry that feeds a parse error back,
-and a no-progress guard (the same action on an unchanged screen K times → re-prompt, then
-stop).
+One direction (docs/concepts/data-flow.md): the recorder only listens. The loop adds what a
+single model call lacks: a step budget, a history window, a bounded retry that feeds a parse
+error back, and a no-progress guard (the same action on an unchanged screen K times →
+re-prompt, then stop).
 
 Every step line's ``timings`` holds each phase of :data:`agent.episode.steps.PHASES` (0 when
 a phase did not happen) plus ``step_s``. ``capture_s`` / ``decode_s`` / ``settle_s`` are the

@@ -1,10 +1,10 @@
 """Episode recording: one directory per episode, JSON only, readable after a crash.
 
-Layout (DESIGN.md): ``episode.json`` (task, env, model, versions, start/end, outcome),
-``steps.jsonl`` (one line per step, appended and flushed when the step ends), ``NNNN.png``
-(written by a background thread so PNG work stays off the loop's hot path, at most two
-behind). A SIGKILL loses at most the step in flight and those two screenshots; the reader
-skips a torn last line with a warning.
+Layout (docs/concepts/episodes.md): ``episode.json`` (task, env, model, versions, start/end,
+outcome), ``steps.jsonl`` (one line per step, appended and flushed when the step ends),
+``NNNN.png`` (written by a background thread so PNG work stays off the loop's hot path, at
+most two behind). A SIGKILL loses at most the step in flight and those two screenshots; the
+reader skips a torn last line with a warning.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Model output parsers: the API, the DESIGN.md worked examples, limits and round trips at
-DSF 1 and 2 and odd sizes (per-format cases live in test_parsers_formats.py)."""
+"""Model output parsers: the API, the worked examples of docs/concepts/coordinates.md, limits
+and round trips at DSF 1 and 2 and odd sizes (per-format cases live in test_parsers_formats.py)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_frame_convention_is_replaced_by_the_formats():
     assert approx_pt(a.point, (966.0, 546.0))
 
 
-# ---- DESIGN.md worked examples -------------------------------------------------------------
+# ---- worked examples (docs/concepts/coordinates.md) ----------------------------------------
 
 
 def test_worked_example_qwen2_vl_pad():

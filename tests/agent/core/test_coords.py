@@ -1,4 +1,4 @@
-"""The coordinate contract: DESIGN.md's worked examples and round trips."""
+"""The coordinate contract: the worked examples of docs/concepts/coordinates.md and round trips."""
 
 from __future__ import annotations
 
