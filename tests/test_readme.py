@@ -115,6 +115,7 @@ def test_board_env_check_runs() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+@pytest.mark.browser
 def test_scripted_flight_run_then_export(tmp_path: Path) -> None:
     """The command-line section's scripted run (the file the issue found missing), then the
     export section's two lines on that episode, as written except for --out."""
@@ -138,6 +139,7 @@ def test_scripted_flight_run_then_export(tmp_path: Path) -> None:
     assert out["dataset"] in info and "native_agent_qwen2_5_vl" in README
 
 
+@pytest.mark.browser
 def test_gym_example_runs(tmp_path: Path) -> None:
     code = next(b for b in blocks("python") if "gymnasium.make" in b)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

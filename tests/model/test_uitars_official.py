@@ -182,6 +182,7 @@ def our_frame(fmt: str, w: int, h: int) -> Frame:
 COUNT = {"compared": 0, "sizes": set()}
 
 
+@pytest.mark.slow
 @settings(
     max_examples=2200,
     deadline=None,
