@@ -57,12 +57,14 @@ test: install
 	  $(MAKE) --no-print-directory lint typecheck && $(BIN)/pytest -q --durations=30; rc=$$?; wait; exit $$rc
 
 # The fast tier: lint, typecheck and every test but the browser, desktop, vLLM and slow ones
-# (the markers are in pyproject.toml; tests/conftest.py applies most of them itself).
+# (the markers are in pyproject.toml; tests/conftest.py applies most of them itself), on
+# FAST_JOBS pytest-xdist workers, each test file on one worker (FAST_JOBS=0: one process).
 FAST_TESTS := not browser and not desktop and not vllm and not slow
+FAST_JOBS ?= 2
 
 test-fast: venv
 	@$(MAKE) --no-print-directory lint typecheck
-	$(BIN)/pytest -q -m '$(FAST_TESTS)'
+	$(BIN)/pytest -q -m '$(FAST_TESTS)' -n $(FAST_JOBS) --dist loadfile
 
 # only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)
 test-vllm: install vllm-venv
