@@ -41,11 +41,12 @@ def tiny_qwen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 # ---- test tiers ------------------------------------------------------------------------------
-# Markers (registered in pyproject.toml): `make test` runs every tier, `make test-fast` none of
-# TIERS. A test gets its tier automatically when its source, a fixture it uses, or a helper
-# either of them calls (in tests/) starts one of the costly parts; explicit marks cover the
-# rest. While an unmarked test runs, Chromium and Xvfb refuse to start (in this process and in
-# the subprocesses it starts), so a test that escaped its tier fails in every run.
+# Markers (registered in pyproject.toml): `make test` runs every tier, `make test-fast` all but
+# browser, desktop, vllm and slow (FAST_TESTS in the Makefile). A test gets its tier
+# automatically when its source, a fixture it uses, or a helper either of them calls (in
+# tests/) starts one of the costly parts; explicit marks cover the rest. While an unmarked test
+# runs, Chromium and Xvfb refuse to start (in this process and in the subprocesses it starts),
+# so a test that escaped its tier fails in every run.
 
 TIERS = ("browser", "desktop", "vllm", "android", "ocr", "slow")
 CLASS_RULES = {  # a class called (or subclassed in tests/) → its tier
