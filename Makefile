@@ -12,7 +12,7 @@ DEMO_TASK := type "demo" into "Username"; type "demo123" into "Password"; click 
 VLLM_VENV ?= .cache/vllm-venv
 export NATIVE_AGENT_VLLM_VENV := $(abspath $(VLLM_VENV))
 
-.PHONY: install system venv vllm-venv run test test-vllm lint typecheck docs bench bench-vllm mutation clean
+.PHONY: install system venv vllm-venv run test test-fast test-vllm lint typecheck docs bench bench-vllm mutation clean
 
 install: system venv
 
@@ -62,6 +62,16 @@ test: install
 docs: venv
 	$(BIN)/python tools/gen_docs.py $(if $(DOCS_CHECK),--check)
 	$(BIN)/mkdocs build --strict  # not --quiet: it hides the warnings strict counts
+
+# The fast tier: lint, typecheck and every test but the browser, desktop, vLLM and slow ones
+# (the markers are in pyproject.toml; tests/conftest.py applies most of them itself), on
+# FAST_JOBS pytest-xdist workers, each test file on one worker (FAST_JOBS=0: one process).
+FAST_TESTS := not browser and not desktop and not vllm and not slow
+FAST_JOBS ?= 2
+
+test-fast: venv
+	@$(MAKE) --no-print-directory lint typecheck
+	$(BIN)/pytest -q -m '$(FAST_TESTS)' -n $(FAST_JOBS) --dist loadfile
 
 # only the real-engine tests (vLLM serving tiny Qwen2-VL / Qwen2.5-VL on the CPU)
 test-vllm: install vllm-venv

@@ -214,6 +214,7 @@ def test_board_env_check_and_conformance_run() -> None:
     assert r.returncode == 0, r.stderr
 
 
+@pytest.mark.browser
 def test_scripted_flight_run_then_export_view_and_read(tmp_path: Path) -> None:
     """The scripted run as the pages show it, then the export, the viewer and the
     episode-reading snippet on that episode, as written except for the paths."""
@@ -249,6 +250,7 @@ def test_scripted_flight_run_then_export_view_and_read(tmp_path: Path) -> None:
     assert len(lines) >= 15 and lines[0].startswith("0 [{")
 
 
+@pytest.mark.browser
 def test_gym_example_runs(tmp_path: Path) -> None:
     code = next(b for _, b in blocks("python") if "gymnasium.make" in b)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

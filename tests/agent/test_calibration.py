@@ -110,6 +110,7 @@ def test_cli_board_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert json.loads(out.read_text())["env"] == "board"
 
 
+@pytest.mark.desktop
 def test_desktop_is_pixel_exact_at_an_odd_screen_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)  # calibrate starts its own Xvfb
     surface = make_surface("desktop", screen=(1366, 768), grid=SMALL_GRID)
@@ -125,6 +126,7 @@ def test_desktop_is_pixel_exact_at_an_odd_screen_size(monkeypatch: pytest.Monkey
         surface.close()
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("dsf", [1.0, 2.0])
 def test_browser_is_pixel_exact(dsf: float) -> None:
     surface = make_surface("browser", viewport=(1366, 768), dsf=dsf, grid=SMALL_GRID)

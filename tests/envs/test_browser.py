@@ -378,6 +378,7 @@ def _pixels(obs, rgb: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
     return xs, ys
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("which", ["env1", "env2"])
 def test_targets_found_in_pixels_are_hit(which: str, request, actions_url: str) -> None:
     """Find targets by colour in the screenshot and click their pixel centre: a 1-px-wide

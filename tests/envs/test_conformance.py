@@ -247,6 +247,7 @@ def test_browser_conforms(dsf: float, tmp_path: Path) -> None:
     assert checks["feature ui_hierarchy"].startswith("not offered")
 
 
+@pytest.mark.browser
 def test_miniwob_conforms() -> None:
     from envs.miniwob import MiniWobEnv
 

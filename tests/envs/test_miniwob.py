@@ -121,6 +121,7 @@ def test_task_needs_the_miniwob_env() -> None:
         MiniWobTask("click-test-2", ocr=True).setup(BoardEnv())
 
 
+@pytest.mark.browser
 def test_bench_miniwob_with_the_ocr_model(tmp_path: Path, capsys) -> None:
     out = tmp_path / "bench"
     args = ["bench", "--suite", "miniwob", "--model", "ocr", "--tasks", "click-test-2"]

@@ -3,6 +3,7 @@ collection shows which tests will run)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ from tests.model.vllm_servers import DYING, VENV, VLLM_FAMILIES, Servers, server
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start what the selected tests will need, in the order they need it."""
-    if session.config.option.collectonly:
-        return
+    if session.config.option.collectonly or os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # under xdist every worker collects every test: each starts what it uses
     wanted: list[str] = []
     for item in session.items:
         names = getattr(item, "fixturenames", ())

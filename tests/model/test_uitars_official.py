@@ -182,6 +182,7 @@ def our_frame(fmt: str, w: int, h: int) -> Frame:
 COUNT = {"compared": 0, "sizes": set()}
 
 
+@pytest.mark.slow
 @settings(
     max_examples=2200,
     deadline=None,
@@ -203,6 +204,7 @@ def test_agrees_with_the_official_parser(case: tuple[str, int, int, bool]) -> No
     COUNT["sizes"].add((w, h))
 
 
+@pytest.mark.slow
 def test_the_differential_run_covered_enough() -> None:
     """Runs after the property test (file order): ≥ 2,000 outputs over ≥ 10 sizes."""
     assert COUNT["compared"] >= 2000 and len(COUNT["sizes"]) >= 10, COUNT

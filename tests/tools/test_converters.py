@@ -211,6 +211,7 @@ def test_converted_episodes_score_perfectly_against_themselves(tmp_path: Path) -
 # ---- gold episodes from the live bundled sites ---------------------------------------------------
 
 
+@pytest.mark.browser
 def test_record_gold_on_a_bundled_task(tmp_path: Path) -> None:
     rec = tool("record_gold")
     (entry,) = rec.record(["account/change-display-name"], tmp_path, viewport=(900, 640))

@@ -32,6 +32,7 @@ def test_pointer_after_each_action_kind() -> None:
     assert pointer_after(Type(text="x")) is None and pointer_after(Key(keys="enter")) is None
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("dsf", [1.0, 2.0])
 def test_mouse_move_then_left_click_clicks_where_the_pointer_is(dsf: float, tmp_path: Path):
     surface = make_surface("browser", viewport=(640, 400), dsf=dsf)

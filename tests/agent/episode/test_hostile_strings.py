@@ -62,6 +62,7 @@ def test_json_line_records_any_string() -> None:
     assert json_line({"ok": "café"}) == '{"ok": "café"}\n'.encode()
 
 
+@pytest.mark.browser
 def test_lone_surrogates_and_escapes_are_recorded_not_crashed(
     tmp_path: Path, page_url: str
 ) -> None:
@@ -90,6 +91,7 @@ def test_lone_surrogates_and_escapes_are_recorded_not_crashed(
     assert b"\\x1b]0;pwned\\x07" in err and b"\\ud800" in err
 
 
+@pytest.mark.browser
 def test_sigterm_finalises_the_episode_as_interrupted(tmp_path: Path, page_url: str) -> None:
     script = _script(tmp_path, [{"type": "wait", "seconds": 0.05 + i / 100} for i in range(60)])
     out = tmp_path / "ep"

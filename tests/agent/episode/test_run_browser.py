@@ -9,7 +9,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from agent.episode.recording import load_episode
+
+pytestmark = pytest.mark.browser  # every test runs `agent run` in Chromium
 
 AGENT = [sys.executable, "-m", "agent.cli"]
 

@@ -170,6 +170,7 @@ def test_bad_annotations_name_the_problem(tmp_path: Path) -> None:
         load_screenspot(tmp_path)
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_predictions(tmp_path: Path) -> None:
     root = tmp_path / "ss"
     words = [("Settings", 40, 40), ("Profile", 400, 200), ("Logout", 200, 420)]

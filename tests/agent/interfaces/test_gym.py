@@ -56,6 +56,7 @@ def test_entry_point_env_is_registered_and_checks(
         gymnasium.registry.pop(env_id("board"), None)
 
 
+@pytest.mark.browser
 def test_check_env_browser(tmp_path: Path) -> None:
     env = gymnasium.make(
         env_id("browser"), site="account", viewport=(640, 400), record_dir=tmp_path, max_steps=5
@@ -98,6 +99,7 @@ def test_check_env_desktop(xvfb: Any, tmp_path: Path) -> None:
         env.close()
 
 
+@pytest.mark.browser
 def test_check_env_miniwob(tmp_path: Path) -> None:
     env = gymnasium.make(
         env_id("miniwob"), task="miniwob/click-test-2", record_dir=tmp_path, render_mode="rgb_array"
@@ -111,6 +113,7 @@ def test_check_env_miniwob(tmp_path: Path) -> None:
         env.close()
 
 
+@pytest.mark.browser
 def test_play_miniwob_through_make(tmp_path: Path) -> None:
     env = gymnasium.make(env_id("miniwob"), task="miniwob/click-test-2", record_dir=tmp_path)
     try:
@@ -171,6 +174,7 @@ PAY_PAGE = """<!doctype html><body style="margin:0">
  onclick="document.title='OK'">Continue</button></body>"""
 
 
+@pytest.mark.browser
 def test_gate_denies_and_budget_truncates(tmp_path: Path, serve: Any) -> None:
     env = gymnasium.make(
         env_id("browser"),
@@ -198,6 +202,7 @@ def test_gate_denies_and_budget_truncates(tmp_path: Path, serve: Any) -> None:
     assert ep.steps[0]["actions"][0]["gate"]["verdict"] == "deny"
 
 
+@pytest.mark.browser
 def test_secrets_are_typed_but_never_recorded(tmp_path: Path, serve: Any) -> None:
     html = (
         '<!doctype html><body style="margin:0"><input id="pw" style="position:absolute;'

@@ -44,6 +44,7 @@ def _params(tmp: Path, *extra: str) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=args, cwd=str(Path.cwd()))
 
 
+@pytest.mark.slow
 def test_stdio_screenshot_click_denial_ground_and_run(tmp_path: Path) -> None:
     progress: list[tuple[float, float | None, str | None]] = []
 
@@ -119,6 +120,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.browser
 def test_http_needs_the_token(tmp_path: Path) -> None:
     port = _free_port()
     cmd = [*AGENT, *SITE, "--record-dir", str(tmp_path), "--http", "--port", str(port)]

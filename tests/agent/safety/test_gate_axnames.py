@@ -151,6 +151,7 @@ def _script() -> list[str]:
     return [*out, '{"type": "finish", "status": "success"}']
 
 
+@pytest.mark.browser
 def test_no_beacon_arrives_behind_the_gate_and_all_do_without_it(
     site: _Site, tmp_path: Path
 ) -> None:

@@ -399,6 +399,7 @@ def actions(draw: Any) -> Action:
     return parse_action(d)
 
 
+@pytest.mark.slow
 @settings(max_examples=CASES["gate"], **SETTINGS)
 @given(
     action=actions(),
@@ -439,6 +440,7 @@ def scratch() -> Any:
     shutil.rmtree(d, ignore_errors=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FMTS)
 @settings(max_examples=CASES["loop"], **SETTINGS)
 @given(

@@ -78,6 +78,7 @@ def _outputs() -> list[str]:
     return [wait, click, later, '{"type": "finish", "status": "success"}']
 
 
+@pytest.mark.browser
 def test_no_request_to_a_denied_host_leaves_the_browser(
     servers: tuple[_Server, _Server], tmp_path: Path
 ) -> None:
@@ -101,6 +102,7 @@ def test_no_request_to_a_denied_host_leaves_the_browser(
     assert any(b["navigation"] and b["method"] == "POST" for b in blocked)  # the form post
 
 
+@pytest.mark.browser
 def test_without_a_url_list_the_same_requests_go_out(
     servers: tuple[_Server, _Server], tmp_path: Path
 ) -> None:

@@ -156,6 +156,7 @@ def test_serve_without_a_model_is_a_config_error(
         args.func(args)
 
 
+@pytest.mark.slow
 def test_agent_serve_subprocess(tiny_qwen: dict[str, Path], tmp_path: Path) -> None:
     """The real command: start, answer one request over HTTP, stop."""
     with socket.socket() as s:

@@ -53,6 +53,7 @@ def test_jobs_and_summary() -> None:
     assert "account/change-display-name" in default_tasks("sites", "oracle")
 
 
+@pytest.mark.browser
 def test_cli_bench_sites_with_oracle(tmp_path: Path, capsys) -> None:
     out = tmp_path / "bench"
     tasks = ["account/change-display-name", "account/no-such-task"]
@@ -100,6 +101,7 @@ def _files_holding(root: Path, needle: bytes) -> list[str]:
     return [str(p) for p in sorted(root.rglob("*")) if p.is_file() and needle in p.read_bytes()]
 
 
+@pytest.mark.browser
 def test_a_secret_never_reaches_a_bench_or_replay_file(tmp_path: Path, capsys) -> None:
     """The scripted model types the secret into the shop's search (so the final URL is
     ``#/?q=<secret>``) and finishes with an answer quoting it; then a replay of the first

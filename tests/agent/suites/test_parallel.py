@@ -27,6 +27,7 @@ def sequential(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dic
     return out, results
 
 
+@pytest.mark.browser
 def test_sequential_run_records_every_episode(sequential: tuple[Path, list[dict]]) -> None:
     out, results = sequential
     assert [r["task"] for r in results] == TASKS
@@ -37,6 +38,7 @@ def test_sequential_run_records_every_episode(sequential: tuple[Path, list[dict]
         assert ep.meta["bench"] == {"suite": "sites", "seed": 0}
 
 
+@pytest.mark.browser
 def test_two_worker_processes_equal_sequential(
     sequential: tuple[Path, list[dict]], tmp_path: Path
 ) -> None:
@@ -46,6 +48,7 @@ def test_two_worker_processes_equal_sequential(
     assert comparable(results, tmp_path) == comparable(seq, seq_out)
 
 
+@pytest.mark.browser
 def test_ray_equals_sequential(sequential: tuple[Path, list[dict]], tmp_path: Path) -> None:
     import ray
 
