@@ -48,13 +48,19 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
+# pytest-xdist workers for `make test` (each test file on one worker; TEST_JOBS=0: one process).
+# Many tests wait on Chromium, Xvfb, servers and subprocesses, so two workers on two cores
+# finish sooner than one (docs/measurements.md has the figures).
+TEST_JOBS ?= 2
+
 # The vLLM venv (network-bound, minutes on a fresh machine) builds in the background while
 # lint, typecheck and the first tests run; tests/model/vllm_servers.py waits for it (a lock
 # beside the venv) and starts the servers in the background too. Its log: .cache/vllm-venv.log
 test: install
 	@mkdir -p .cache
 	@$(BIN)/python tools/vllm_cpu.py venv --venv $(VLLM_VENV) >.cache/vllm-venv.log 2>&1 & \
-	  $(MAKE) --no-print-directory lint typecheck docs DOCS_CHECK=1 && $(BIN)/pytest -q --durations=30; rc=$$?; wait; exit $$rc
+	  $(MAKE) --no-print-directory lint typecheck docs DOCS_CHECK=1 && \
+	  $(BIN)/pytest -q --durations=30 -n $(TEST_JOBS) --dist loadfile; rc=$$?; wait; exit $$rc
 
 # The documentation (docs/, mkdocs.yml): regenerate the reference pages from the code
 # (tools/gen_docs.py), then build strictly — a broken link or anchor, or a page missing from
