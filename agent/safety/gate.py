@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 from agent.core.actions import Action, Trait, traits_of
 from agent.core.env import Env
-from agent.core.errors import EnvClosedError
+from agent.core.errors import EnvClosedError, describe_error
 from agent.core.observation import Observation
 from agent.safety.policy import Policy, default_policy
 from agent.safety.targets import UNREADABLE, Target, TargetReader
@@ -127,7 +127,7 @@ class PolicyGate:
             return Decision("allow", self.policy.name, "the env is gone; step reports it")
         except Exception as err:  # fail closed: a gate bug must not let an action through
             return Decision(
-                "deny", self.policy.name, f"the gate failed ({type(err).__name__}: {err})"[:300]
+                "deny", self.policy.name, f"the gate failed ({describe_error(err)['error']})"[:300]
             )
 
     def _check(self, action: Action, env: Env, obs: Observation) -> Decision:

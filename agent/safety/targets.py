@@ -32,7 +32,7 @@ from urllib.parse import urljoin
 
 from agent.core.actions import Action, Click, Trait, action_points
 from agent.core.env import Env, Feature
-from agent.core.errors import EnvClosedError
+from agent.core.errors import EnvClosedError, describe_error
 from agent.core.observation import Observation
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class TargetReader:
         except EnvClosedError:
             raise
         except Exception as err:  # fail soft but closed: what it presses is unknown
-            return Target("", UNREADABLE, error=f"{type(err).__name__}: {err}"[:300])
+            return Target("", UNREADABLE, error=describe_error(err)["error"][:300])
         return None
 
     # ---- DOM (ELEMENT_AT, FOCUS_TARGET) ----------------------------------------------------
