@@ -193,13 +193,15 @@ def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
     import warnings
 
     from agent.episode.recording import load_episode
-    from agent.episode.resume import resume_episode
+    from agent.episode.resume import check_resumable, resume_episode
     from agent.episode.runner import recorded_spec
     from envs.registry import make_env
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        meta = load_episode(args.resume).meta
+        episode = load_episode(args.resume)
+    check_resumable(episode)  # before the model loads
+    meta = episode.meta
     recorded = recorded_spec(meta)
     if args.env and args.env != recorded.name:
         raise ConfigError(

@@ -137,6 +137,13 @@ def fast_forward(
     return obs, None
 
 
+def check_resumable(episode: Episode) -> None:
+    """ConfigError when there is nothing to resume — asked before a model is loaded, so a
+    refused resume costs no model load (and leaves no loader thread behind at exit)."""
+    if episode.success:
+        raise ConfigError(f"{episode.dir} already ended in success; nothing to resume")
+
+
 def resume_episode(
     directory: str | Path,
     *,
@@ -157,8 +164,7 @@ def resume_episode(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a torn last line is expected after a SIGKILL
         episode = load_episode(d)
-    if episode.success:
-        raise ConfigError(f"{d} already ended in success; nothing to resume")
+    check_resumable(episode)
     sec = secrets or Secrets()
     steps = episode.records
     done = [s for s in steps if s.complete]

@@ -211,6 +211,13 @@ class OcrEngine:
         self._warm.start()
         return self._warm
 
+    def join_warm_up(self, timeout: float = 120.0) -> None:
+        """Wait for a background warm-up to finish: a process that exits while ONNX Runtime
+        is still loading in that thread aborts ("terminate called without an active
+        exception") instead of exiting with its own status."""
+        if self._warm is not None:
+            self._warm.join(timeout)
+
     def read(self, image: np.ndarray, *, scope: Hashable = None) -> OcrResult:
         """OCR an H×W×3 RGB uint8 screenshot at its own resolution (cached by content).
 

@@ -135,6 +135,11 @@ class OcrModel(Model):
         self._notes: dict[tuple[str, int], Progress] = {}  # (task, index) → before that step
 
     # ---- the cursor --------------------------------------------------------------------
+    def close(self) -> None:
+        join = getattr(self._engine, "join_warm_up", None)
+        if callable(join):  # never leave the ONNX warm-up running at exit
+            join()
+
     def progress(self, task: str, steps: list[Step], history: list[HistoryItem]) -> Progress:
         """Replay the executed actions against the steps (see the module docstring)."""
         p = Progress()

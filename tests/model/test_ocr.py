@@ -292,3 +292,13 @@ def test_registry_and_settings() -> None:
         load_ocr_model("speed=11")
     with pytest.raises(ConfigError):
         load_ocr_model("max_scrolls=many")
+
+
+def test_close_waits_for_the_warm_up() -> None:
+    """A model closed while its ONNX sessions still load in the warm-up thread waits for
+    them: a process exiting meanwhile aborts instead of returning its own status."""
+    model = OcrModel(max_scrolls=0)
+    warm = model._engine._warm  # started by the constructor
+    assert warm is not None
+    model.close()
+    assert not warm.is_alive()

@@ -105,6 +105,9 @@ def test_resume_refuses_a_finished_success(tmp_path: Path) -> None:
     )
     res = _resume(out)
     assert res.returncode == 2 and "nothing to resume" in res.stderr
+    # asked before any model loads: a model that cannot load is never tried
+    res = _resume(out, "--model", str(tmp_path / "no-such-checkpoint"))
+    assert res.returncode == 2 and "nothing to resume" in res.stderr, res.stderr
 
 
 # ---- a full disk ------------------------------------------------------------------------------

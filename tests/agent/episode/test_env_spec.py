@@ -48,6 +48,7 @@ def test_make_env_names_a_setting_the_env_does_not_take() -> None:
         make_env(EnvSpec("nosuch"))
 
 
+@pytest.mark.browser
 def test_run_records_the_spec_once(tmp_path: Path) -> None:
     script = tmp_path / "s.json"
     finish = {"actions": [{"type": "finish", "status": "success", "answer": "ok"}]}

@@ -9,6 +9,8 @@ import json
 import warnings
 from pathlib import Path
 
+import pytest
+
 from agent.cli import main
 from agent.core.env import EnvSpec
 from agent.episode.recording import Episode, load_episode
@@ -24,6 +26,7 @@ def _load(d: Path) -> Episode:
         return load_episode(d)
 
 
+@pytest.mark.browser
 def test_resume_of_a_bench_episode_rebuilds_its_env(tmp_path: Path, capsys) -> None:
     script = tmp_path / "script.json"
     outputs = [json.dumps(SCROLL), json.dumps(SCROLL), json.dumps(FINISH)]

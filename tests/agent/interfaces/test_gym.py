@@ -230,6 +230,7 @@ def test_secrets_are_typed_but_never_recorded(tmp_path: Path, serve: Any) -> Non
     assert "{{secret:password}}" in (ep_dir / "steps.jsonl").read_text()
 
 
+@pytest.mark.browser
 def test_make_from_a_recorded_env_spec(tmp_path: Path) -> None:
     """``env=`` an EnvSpec (e.g. the one an episode recorded) builds that env."""
     from agent.core.env import EnvSpec
