@@ -31,18 +31,10 @@ from agent.core.errors import (
     NativeAgentError,
 )
 from agent.core.observation import Observation
+from envs.browser import dom
 from envs.browser.accessibility import with_ax_at, with_ax_focus
 from envs.browser.capture import PageCapture, decode_png
 from envs.browser.discover import FIX_HINT, LAUNCH_ARGS, find_browser
-from envs.browser.dom import (
-    ELEMENT_AT_JS,
-    FOCUS_JS,
-    SETTLE_JS,
-    SNAPSHOT_JS,
-    VERSION_INIT_JS,
-    VERSION_JS,
-    describe,
-)
 from envs.browser.driver import SharedPlaywright
 from envs.browser.errors import first_line, says_dead, translated
 from envs.browser.execute import UNSUPPORTED, perform
@@ -222,10 +214,10 @@ class BrowserEnv(Env):
         ux, uy = self.to_input(point, frame)
         page = self._active_page()
         try:
-            info = page.evaluate(ELEMENT_AT_JS, [ux, uy])
+            info = page.evaluate(dom.ELEMENT_AT_JS, [ux, uy])
         except Exception as err:
             raise self._translate(err, "element_at") from err
-        return describe(frame, with_ax_at(self._shots.session(page), info, ux, uy))
+        return dom.describe(frame, with_ax_at(self._shots.session(page), info, ux, uy))
 
     def focus_target(
         self, point: tuple[float, float] | None, frame: Frame | None = None
@@ -235,7 +227,7 @@ class BrowserEnv(Env):
         at = None if point is None else self.to_input(point, frame or self.geometry())
         page = self._active_page()
         try:
-            info = page.evaluate(FOCUS_JS, list(at) if at else [None, None])
+            info = page.evaluate(dom.FOCUS_JS, list(at) if at else [None, None])
         except Exception as err:
             raise self._translate(err, "read target") from err
         return with_ax_focus(self._shots.session(page), info, at)
@@ -308,7 +300,7 @@ class BrowserEnv(Env):
         for attempt in range(RECAPTURES + 1):
             if read is None:
                 self._shots.changed = False
-                read = self._read(page, SNAPSHOT_JS, texts)
+                read = self._read(page, dom.SNAPSHOT_JS, texts)
             if self._crashed:  # CDP's capture of a crashed page takes the browser down
                 raise EnvClosedError("the page crashed")
             t0 = time.perf_counter()
@@ -323,13 +315,13 @@ class BrowserEnv(Env):
             before, read = read, None
             if before is None:
                 page.wait_for_timeout(50)  # mid-navigation: give the next document a moment
-        after = self._read(page, SNAPSHOT_JS, texts)
+        after = self._read(page, dom.SNAPSHOT_JS, texts)
         frame = Observation(png=png, scale=self.dsf).frame()
         tied = same_sensitive(before, after, self.privacy.secrets, frame)
         return png, after, tied, RECAPTURES, capture_s
 
     def _read(self, page: Page, script: str, texts: bool, *args: Any) -> dict[str, Any] | None:
-        """One snapshot read (SNAPSHOT_JS / SETTLE_JS); None mid-navigation."""
+        """One snapshot read (dom.SNAPSHOT_JS / dom.SETTLE_JS); None mid-navigation."""
         try:
             return page.evaluate(script, [texts, *args] if args else texts)
         except Exception as err:
@@ -392,7 +384,7 @@ class BrowserEnv(Env):
                 device_scale_factor=self.dsf,
             )
             self._context.set_default_timeout(self.action_timeout_s * 1000)
-            self._context.add_init_script(VERSION_INIT_JS)
+            self._context.add_init_script(dom.VERSION_INIT_JS)
             self._inflight = Inflight(self._context)
             self._context.on("page", lambda p: self._adopt(p))
             if self._guard is not None:
@@ -449,7 +441,7 @@ class BrowserEnv(Env):
         self._shots.tripwire(page)  # the binding exists before the read arms it
         self._shots.changed = False
         # handlers run, a frame is drawn; requests they started are reported by then
-        read = self._read(page, SETTLE_JS, texts, SETTLE_MAX_S * 1000, False)
+        read = self._read(page, dom.SETTLE_JS, texts, SETTLE_MAX_S * 1000, False)
         self._opened = (read or {}).get("popups") or 0  # each read takes the page's count
         if read is not None and not self._pending(since) and not self._crashed:
             self._pre = (page, read)
@@ -473,15 +465,15 @@ class BrowserEnv(Env):
                 raise
             # a navigation destroyed the context or the page is slow: the screenshot shows it
         self._shots.changed = False
-        read = self._read(page, SETTLE_JS, texts, left * 1000, True)
+        read = self._read(page, dom.SETTLE_JS, texts, left * 1000, True)
         self._opened += (read or {}).get("popups") or 0
         if read is not None:
             self._pre = (page, read)
 
     def _version(self, page: Page) -> list[Any] | None:
-        """The page's DOM version (see VERSION_INIT_JS); None mid-navigation."""
+        """The page's DOM version (see dom.VERSION_INIT_JS); None mid-navigation."""
         try:
-            return page.evaluate(VERSION_JS)
+            return page.evaluate(dom.VERSION_JS)
         except Exception as err:
             if self._is_dead(err):
                 raise
@@ -492,9 +484,8 @@ class BrowserEnv(Env):
             self._settle(page, since)
 
     def _is_dead(self, err: BaseException | None = None) -> bool:
-        if self._crashed or self._page is None or self._page.is_closed():
-            return True
-        if not self._browser.is_connected():
+        gone = self._crashed or self._page is None or self._page.is_closed()
+        if gone or not self._browser.is_connected():
             return True
         return err is not None and says_dead(err)
 
