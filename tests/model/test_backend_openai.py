@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +21,7 @@ from model.backends.openai_backend import OpenAIModel, load_openai_model, split_
 from model.config import backend_settings, model_spec, resolve_settings
 from model.registry import load_model
 from model.vision import to_model_image
+from tests.model.chat_server import ChatServer
 
 OK = {
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Action: wait()"}}],
@@ -31,47 +29,12 @@ OK = {
 }
 
 
-class Scripted:
-    """A local HTTP server answering from a script of (status, json body, headers)."""
+class Scripted(ChatServer):
+    """A local HTTP server answering from a script of (status, json body, headers), then OK."""
 
     def __init__(self, script: list[tuple[int, Any, dict[str, str]]]) -> None:
         self.script = list(script)
-        self.requests: list[dict[str, Any]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                n = int(self.headers.get("content-length", 0))
-                outer.requests.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "json": json.loads(self.rfile.read(n)),
-                    }
-                )
-                status, body, headers = outer.script.pop(0) if outer.script else (200, OK, {})
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(lambda _: self.script.pop(0) if self.script else (200, OK, {}))
 
 
 @pytest.fixture

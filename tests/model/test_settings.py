@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from model.config import (
     resolve_settings,
 )
 from model.registry import load_model
+from tests.model.chat_server import ChatServer, Reply
 
 
 def png_obs(w: int = 300, h: int = 200) -> Observation:
@@ -47,42 +46,19 @@ def png_obs(w: int = 300, h: int = 200) -> Observation:
 OK = {"choices": [{"message": {"role": "assistant", "content": "Action: wait()"}}]}
 
 
-class Server:
+class Server(ChatServer):
     """127.0.0.1 chat endpoint: records each request (body, headers, arrival time); answers
     ``fail`` times with 503 first, and waits ``stall`` seconds before each answer."""
 
     def __init__(self, fail: int = 0, stall: float = 0.0) -> None:
-        self.requests: list[dict[str, Any]] = []
         self.fail, self.stall = fail, stall
-        outer = self
+        super().__init__(self._answer)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                n = int(self.headers.get("content-length", 0))
-                body = json.loads(self.rfile.read(n))
-                outer.requests.append(
-                    {"json": body, "headers": dict(self.headers), "at": time.monotonic()}
-                )
-                time.sleep(outer.stall)
-                status, data = (503, {"detail": "busy"}) if outer.fail > 0 else (200, OK)
-                outer.fail -= 1
-                raw = json.dumps(data).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _answer(self, request: dict[str, Any]) -> Reply:
+        time.sleep(self.stall)
+        reply: Reply = (503, {"detail": "busy"}, {}) if self.fail > 0 else (200, OK, {})
+        self.fail -= 1
+        return reply
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,35 +17,21 @@ from agent.episode.loop import LoopConfig
 from agent.episode.runner import run
 from board_env import BoardEnv
 from model.backends.openai_backend import OpenAIModel
+from tests.model.chat_server import ChatServer
 
 CLICK = json.dumps({"type": "click", "point": [100.0, 65.0]})  # the OK button
 
 
-class Recorder:
+class Recorder(ChatServer):
     """Answers every chat completion with a click on OK and keeps the request bodies."""
 
     def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        outer = self
+        reply = {"choices": [{"index": 0, "message": {"content": CLICK}}]}
+        super().__init__(lambda _: (200, reply, {}))
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                n = int(self.headers.get("content-length", 0))
-                outer.bodies.append(json.loads(self.rfile.read(n)))
-                reply = {"choices": [{"index": 0, "message": {"content": CLICK}}]}
-                data = json.dumps(reply).encode()
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    @property
+    def bodies(self) -> list[dict[str, Any]]:
+        return [r["json"] for r in self.requests]
 
     def images(self) -> list[int]:
         """Images per request."""
@@ -68,8 +52,7 @@ class Recorder:
 def server() -> Iterator[Recorder]:
     srv = Recorder()
     yield srv
-    srv.httpd.shutdown()
-    srv.httpd.server_close()
+    srv.close()
 
 
 def _run(tmp_path: Path, server: Recorder, **window: int) -> None:
