@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from agent.core.actions import Click
-from agent.core.coords import Frame, input_to_screen, screen_to_model
+from agent.core.coords import Frame, input_to_screen
 from agent.core.env import Env
 from agent.core.errors import ConfigError, EnvNotAvailableError
 from agent.core.observation import Observation
@@ -45,6 +45,8 @@ DEFAULT_FORMATS = (
     "ui-tars-1.5", "ui-tars", "qwen3-vl", "qwen3-vl-mobile", "qwen2.5-vl", "qwen2-vl",
     "qwen-vl", "json",
 )  # fmt: skip
+Point = tuple[float, float]
+Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -102,46 +104,13 @@ def grid_targets(width: int, height: int, cols: int = GRID[0], rows: int = GRID[
 # ---- rendering model text ------------------------------------------------------------------
 
 
-def _num(v: float, precision: Precision) -> str:
-    if precision == "int":
-        return str(math.floor(v + 0.5))
-    s = f"{v:.6f}".rstrip("0").rstrip(".")
-    return s if s not in ("", "-0") else "0"
+def render(format: str, name: str, frame: Frame, point: Point, box: Box, p: Precision) -> str:
+    """The model's text for "click ``name``" at ``point`` (screenshot px; ``box`` its marker)
+    in ``format``: the dialect's own renderer (:attr:`model.parsers.Dialect.render`)."""
+    from agent.export.render import render as render_dialect
 
-
-def _box(cx: float, cy: float, hw: float, hh: float, p: Precision) -> tuple[str, ...]:
-    return tuple(_num(v, p) for v in (cx - hw, cy - hh, cx + hw, cy + hh))
-
-
-def render(
-    format: str, name: str, point: tuple[float, float], half: tuple[float, float], p: Precision
-) -> str:
-    """The model's text for "click ``name``" at ``point`` (model frame), in ``format``."""
-    x, y = point
-    if format in ("qwen2-vl", "qwen-vl"):
-        x1, y1, x2, y2 = _box(x, y, half[0], half[1], p)
-        if format == "qwen-vl":
-            return f"click <ref>{name}</ref><box>({x1},{y1}),({x2},{y2})</box>"
-        return (
-            f"click <|object_ref_start|>{name}<|object_ref_end|>"
-            f"<|box_start|>({x1},{y1}),({x2},{y2})<|box_end|>"
-        )
-    if format in ("ui-tars", "ui-tars-1.5"):
-        return f"Thought: click {name}\nAction: click(start_box='({_num(x, p)},{_num(y, p)})')"
-    if format == "qwen2.5-vl":
-        return json.dumps({"point_2d": [float(_num(x, p)), float(_num(y, p))], "label": name})
-    if format in ("qwen3-vl", "qwen3-vl-mobile"):
-        tool, action = (
-            ("mobile_use", "click") if format.endswith("mobile") else ("computer_use", "left_click")
-        )
-        call = {
-            "name": tool,
-            "arguments": {"action": action, "coordinate": [float(_num(x, p)), float(_num(y, p))]},
-        }
-        return f"Thought: click {name}\n<tool_call>\n{json.dumps(call)}\n</tool_call>"
-    if format == "json":
-        return json.dumps({"type": "click", "point": [float(_num(x, p)), float(_num(y, p))]})
-    raise ValueError(f"calibration cannot render format {format!r}")
+    click = Click(point=point, box=box, target=name)
+    return render_dialect([click], frame, format, thought=f"click {name}", precise=p == "exact")
 
 
 # ---- running -------------------------------------------------------------------------------
@@ -220,13 +189,14 @@ def calibrate(
     progress: Callable[[Row], None] | None = None,
 ) -> CalibrationReport:
     """Click every target through every format and measure where the clicks land."""
-    from model.parsers import convention_for, frame_options, mode_for, parse
+    from model.parsers import convention_for, frame_options, mode_for, parse, spec_for
 
     env = surface.env
     obs = env.observe()
     report = CalibrationReport(env.name, obs.size, obs.scale, precision)
     for fmt in formats:
         mframe = obs.frame(mode=mode_for(fmt), convention=convention_for(fmt), **frame_options(fmt))
+        mframe = mframe.with_convention(convention_for(fmt), spec_for(fmt).coords.divisor)
         for t in surface.targets:
             row = _one(surface, obs, mframe, fmt, t, precision, parse)
             report.rows.append(row)
@@ -246,11 +216,9 @@ def _one(
 ) -> Row:
     geo = obs.frame()  # geometry only: scale, offset, rotation
     ex, ey = input_to_screen(geo, t.x, t.y)
-    mx, my = screen_to_model(mframe, ex, ey)
     cx, cy = input_to_screen(geo, t.x + t.w / 2, t.y + t.h / 2)
-    corner = screen_to_model(mframe, cx, cy)
-    half = (abs(corner[0] - mx), abs(corner[1] - my))
-    text = render(fmt, t.name, (mx, my), half, precision)
+    hw, hh = abs(cx - ex), abs(cy - ey)
+    text = render(fmt, t.name, mframe, (ex, ey), (ex - hw, ey - hh, ex + hw, ey + hh), precision)
     row = Row(t.name, fmt, mframe.mode, (ex, ey), text)
     parsed = parse(fmt, text, mframe)
     click = parsed.actions[0]

@@ -110,6 +110,12 @@ class Frame(BaseModel):
     pointer: tuple[float, float] | None = Field(
         default=None, description="Where the env's pointer was, screenshot px (None: unknown)."
     )
+    divisor: float | None = Field(
+        default=None,
+        gt=0,
+        description="Full scale of a relative convention (None: the convention's own: 1000, "
+        "999 or 1); a family whose code divides by another number sets it.",
+    )
 
     @classmethod
     def for_screen(
@@ -126,6 +132,7 @@ class Frame(BaseModel):
         min_pixels: int | None = None,
         factor: int = FACTOR,
         pointer: tuple[float, float] | None = None,
+        divisor: float | None = None,
     ) -> Frame:
         """Plan the model input: pad to multiples of ``factor`` (28 or 32) unless that exceeds
         ``max_tokens`` (then resample à la smart_resize, and say so); ``resize`` mode always
@@ -165,10 +172,20 @@ class Frame(BaseModel):
             rotation=rotation,
             factor=factor,
             pointer=pointer,
+            divisor=divisor,
         )
 
-    def with_convention(self, convention: Convention) -> Frame:
-        return self.model_copy(update={"convention": convention})
+    def with_convention(self, convention: Convention, divisor: float | None = None) -> Frame:
+        """The same frame read in another convention (and full scale; None: its own)."""
+        return self.model_copy(update={"convention": convention, "divisor": divisor})
+
+    @property
+    def full_scale(self) -> float:
+        """The value a relative coordinate takes at the far edge (1000, 999, 1, or the
+        family's own divisor); 1 for pixel conventions."""
+        if self.convention not in NORM_SCALE:
+            return 1.0
+        return self.divisor or NORM_SCALE[self.convention]
 
     @property
     def tokens(self) -> int:
@@ -181,6 +198,82 @@ class Frame(BaseModel):
         if self.rotation in (90, 270):
             w, h = h, w
         return math.ceil(w / self.scale - 1e-9), math.ceil(h / self.scale - 1e-9)
+
+
+class CoordSpec(BaseModel):
+    """How a dialect's numbers name a point, as data: the space (relative 0–1 / 0–1000 /
+    0–999, pixels of the model input, screenshot pixels), the divisor a family's own code
+    uses where it is not the space's (UI-Venus-1.5 prompts 0–999 and divides by 1000), the
+    range its prompt states, and the reference size: the model input — the padded native
+    canvas in ``pad`` mode, or the authors' ``smart_resize(factor, min_pixels, max_pixels)``
+    in ``resize`` mode. :meth:`frame` plans the Frame; this module alone converts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    space: Convention
+    divisor: float | None = Field(default=None, gt=0)
+    stated: int | None = Field(default=None, gt=0)
+    mode: Mode = "pad"
+    factor: int = Field(default=FACTOR, gt=0)
+    min_pixels: int | None = Field(default=None, gt=0)
+    max_pixels: int | None = Field(default=None, gt=0)
+
+    @property
+    def full_scale(self) -> float:
+        """What the far edge is worth (1 for pixel spaces)."""
+        if self.space not in NORM_SCALE:
+            return 1.0
+        return self.divisor or NORM_SCALE[self.space]
+
+    def max_tokens(self) -> int | None:
+        """The authors' pixel budget as image tokens (None: the model's own cap)."""
+        return None if self.max_pixels is None else max(4, self.max_pixels // self.factor**2)
+
+    def frame(
+        self, screen_w: int, screen_h: int, *, mode: Mode | None = None, **kw: object
+    ) -> Frame:
+        """The Frame of a ``screen_w``×``screen_h`` screenshot for a model speaking this
+        spec (``mode`` overrides the authors' mode; other keywords go to
+        :meth:`Frame.for_screen`)."""
+        opts: dict[str, object] = {"factor": self.factor, "divisor": self.divisor}
+        if self.min_pixels is not None:
+            opts["min_pixels"] = self.min_pixels
+        if (cap := self.max_tokens()) is not None:
+            opts["max_tokens"] = cap
+        opts.update(kw)
+        return Frame.for_screen(
+            screen_w,
+            screen_h,
+            mode=mode or self.mode,
+            convention=self.space,
+            **opts,  # type: ignore[arg-type]
+        )
+
+    def prompt_size(self, frame: Frame) -> tuple[int, int]:
+        """The screen size a prompt must state for this space: the stated range (e.g.
+        1000x1000, 999x999), the model-input size for input pixels, the screenshot size for
+        screenshot pixels."""
+        if self.space == "screen":
+            return frame.screen_w, frame.screen_h
+        if self.space in NORM_SCALE:
+            full = self.stated or round(self.full_scale)
+            return full, full
+        return frame.input_w, frame.input_h
+
+    def describe(self) -> str:
+        """One line for ``agent models`` and the docs."""
+        if self.space == "screen":
+            where = "screenshot px"
+        elif self.space == "abs":
+            where = "px of the model input"
+        else:
+            top = f"{self.full_scale:g}"
+            said = f", prompt says 0-{self.stated}" if self.stated else ""
+            where = f"0-{top} (divides by {top}{said})"
+        if self.mode == "resize":
+            cap = f", max {self.max_pixels:,} px" if self.max_pixels else ""
+            return f"{where}; authors resize (factor {self.factor}{cap})"
+        return f"{where}; native input, grid {self.factor}"
 
 
 def _finite(x: float, y: float, what: str) -> None:
@@ -197,7 +290,7 @@ def model_to_screen(frame: Frame, x: float, y: float) -> tuple[float, float]:
     if frame.convention == "screen":
         return float(x), float(y)
     if frame.convention in NORM_SCALE:
-        full = NORM_SCALE[frame.convention]
+        full = frame.full_scale
         ix, iy = x / full * frame.input_w, y / full * frame.input_h
     else:  # abs: pixels of the model input
         ix, iy = float(x), float(y)
@@ -216,7 +309,7 @@ def screen_to_model(frame: Frame, x: float, y: float) -> tuple[float, float]:
     else:
         ix, iy = x * frame.input_w / frame.screen_w, y * frame.input_h / frame.screen_h
     if frame.convention in NORM_SCALE:
-        full = NORM_SCALE[frame.convention]
+        full = frame.full_scale
         return ix * full / frame.input_w, iy * full / frame.input_h
     return ix, iy
 

@@ -168,10 +168,14 @@ class Observation:
         convention: Convention = "norm1000",
         factor: int | None = None,
         min_pixels: int | None = None,
+        divisor: float | None = None,
     ) -> Frame:
         """The Frame of this screenshot for a model with the given input conventions (grid
-        ``factor`` 28 or 32, resize floor ``min_pixels``); it carries the pointer."""
+        ``factor`` 28 or 32, resize floor ``min_pixels``, relative ``divisor``); it carries
+        the pointer."""
         kw: dict[str, Any] = {} if max_tokens is None else {"max_tokens": max_tokens}
+        if divisor is not None:
+            kw["divisor"] = divisor
         if factor is not None:
             kw["factor"] = factor
         if min_pixels is not None:

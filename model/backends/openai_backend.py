@@ -30,7 +30,7 @@ from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.constrain import load_schema, structured_outputs
 from model.backends.images import ImageCache
 from model.config import BACKENDS, check_backend
-from model.parsers import convention_for, mode_for
+from model.parsers import convention_for, mode_for, spec_for
 from model.prompts import Family, ImagePart, Message, build_messages, iter_images, resolve_family
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
@@ -149,8 +149,8 @@ class OpenAIModel(Model):
         }
         if self.family.keep_special_tokens:
             body["skip_special_tokens"] = False  # vLLM: keep <|box_start|> ... in the text
-        if self.format in ("qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile"):
-            body["stop"] = ["</tool_call>"]
+        if stops := spec_for(self.format).stop:  # the dialect's own (kept in the text)
+            body["stop"] = list(stops)
             body["include_stop_str_in_output"] = True
         if self.constrained:
             frame = frame or (images[-1].frame if images else None)

@@ -10,16 +10,19 @@ the offending fragment — never a guessed action, never an internal exception.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from agent.core.actions import action_points
-from agent.core.coords import Convention, Frame, Mode, check_on_screen
+from agent.core.coords import Convention, CoordSpec, Frame, Mode, check_on_screen
 from agent.core.errors import ConfigError, CoordinateError, ParseError
+from model.parsers import complete, grammar, render
 from model.parsers.common import (
     INTERNAL_ERRORS,
     MAX_ACTIONS,
     MAX_TEXT_CHARS,
     Ctx,
+    Dialect,
     FormatSpec,
     Parsed,
     clean,
@@ -71,8 +74,10 @@ NOT_OFFERED: dict[str, frozenset[str]] = {
 }
 
 __all__ = [
+    "DIALECTS",
     "FORMATS",
     "MAX_TEXT_CHARS",
+    "Dialect",
     "FormatSpec",
     "Parsed",
     "convention_for",
@@ -82,91 +87,73 @@ __all__ = [
     "spec_for",
 ]
 
-FORMATS: dict[str, FormatSpec] = {
-    spec.name: spec
-    for spec in (
-        FormatSpec(
-            "json",
-            "screen",
-            "pad",
-            parse_json,
-            "the action schema as JSON, points in screenshot px",
-            offers=OFFERS["json"],
-            not_offered=NOT_OFFERED["json"],
+_LOSSY_TAGS = frozenset({"amount", "clear", "duration"})
+_LOSSY_CALLS = frozenset({"box", "target", "clear", "duration"})
+_LOSSY_UITARS = frozenset({"amount", "box", "target", "clear", "seconds"})
+_Q3 = 32  # Qwen3-VL / Qwen3.5 grid: 16-px patches merged 2×2
+
+FORMATS: dict[str, Dialect] = {
+    d.name: d
+    for d in (
+        Dialect(
+            "json", CoordSpec(space="screen"), parse_json, render.render_json,
+            complete.json_complete, "the action schema as JSON, points in screenshot px",
+            grammar=grammar.json_grammar, whole_type=True,
         ),
-        FormatSpec(
-            "qwen-vl",
-            "norm1000",
-            "pad",
-            parse_qwen_vl,
+        Dialect(
+            "qwen-vl", CoordSpec(space="norm1000"), parse_qwen_vl,
+            render.grounding_renderer("qwen-vl"), complete.grounding_completer("</box>"),
             "<ref>…</ref><box>(x1,y1),(x2,y2)</box>, 0–1000",
-            offers=OFFERS["qwen-vl"],
-            not_offered=NOT_OFFERED["qwen-vl"],
+            lossy=_LOSSY_TAGS, whole_type=True,
         ),
-        FormatSpec(
-            "qwen2-vl",
-            "norm1000",
-            "pad",
-            parse_qwen2_vl,
+        Dialect(
+            "qwen2-vl", CoordSpec(space="norm1000"), parse_qwen2_vl,
+            render.grounding_renderer("qwen2-vl"), complete.grounding_completer("<|box_end|>"),
             "<|object_ref_start|>…<|box_start|>(x1,y1),(x2,y2)<|box_end|>, 0–1000",
-            offers=OFFERS["qwen2-vl"],
-            not_offered=NOT_OFFERED["qwen2-vl"],
+            lossy=_LOSSY_TAGS, whole_type=True,
         ),
-        FormatSpec(
-            "qwen2.5-vl",
-            "abs",
-            "pad",
-            parse_qwen25,
+        Dialect(
+            "qwen2.5-vl", CoordSpec(space="abs"), parse_qwen25,
+            render.tool_call_renderer("qwen2.5-vl"), complete.tool_call_complete,
             "bbox_2d/point_2d JSON or <tool_call> computer_use/mobile_use, input px",
-            offers=OFFERS["qwen2.5-vl"],
-            not_offered=NOT_OFFERED["qwen2.5-vl"],
+            stop=("</tool_call>",), grammar=grammar.tool_call_grammar, lossy=_LOSSY_CALLS,
         ),
-        FormatSpec(
-            "qwen3-vl",
-            "norm1000",
-            "pad",
-            parse_qwen25,
+        Dialect(
+            "qwen3-vl", CoordSpec(space="norm1000", factor=_Q3), parse_qwen25,
+            render.tool_call_renderer("qwen3-vl"), complete.tool_call_complete,
             "computer_use tool calls (JSON or Qwen3.5 XML), bbox_2d/point_2d, 0–1000",
-            factor=32,
-            offers=OFFERS["qwen3-vl"],
-            not_offered=NOT_OFFERED["qwen3-vl"],
+            stop=("</tool_call>",), lossy=_LOSSY_CALLS,
         ),
-        FormatSpec(
-            "qwen3-vl-mobile",
-            "norm999",
-            "pad",
-            parse_qwen25,
+        Dialect(
+            "qwen3-vl-mobile", CoordSpec(space="norm999", factor=_Q3), parse_qwen25,
+            render.tool_call_renderer("qwen3-vl-mobile", "mobile"), complete.tool_call_complete,
             "mobile_use tool calls as Qwen3-VL's mobile cookbook, 0–999",
-            factor=32,
-            offers=OFFERS["qwen3-vl-mobile"],
-            not_offered=NOT_OFFERED["qwen3-vl-mobile"],
+            stop=("</tool_call>",), lossy=_LOSSY_CALLS,
         ),
-        FormatSpec(
-            "ui-tars",
-            "norm1000",
-            "pad",
-            parse_uitars,
-            "UI-TARS v1: Thought/Action calls, 0–1000",
-            min_pixels=UITARS_MIN_PIXELS,
-            offers=OFFERS["ui-tars"],
-            not_offered=NOT_OFFERED["ui-tars"],
+        Dialect(
+            "ui-tars", CoordSpec(space="norm1000", min_pixels=UITARS_MIN_PIXELS), parse_uitars,
+            render.uitars_renderer("ui-tars", v1=True), complete.uitars_complete,
+            "UI-TARS v1: Thought/Action calls, 0–1000", lossy=_LOSSY_UITARS,
         ),
-        FormatSpec(
+        Dialect(
             "ui-tars-1.5",
-            "abs",
-            "resize",
-            parse_uitars,
+            CoordSpec(space="abs", mode="resize", min_pixels=UITARS_MIN_PIXELS), parse_uitars,
+            render.uitars_renderer("ui-tars-1.5", v1=False), complete.uitars_complete,
             "UI-TARS-1.5: Thought/Action calls, px of the smart-resized input",
-            min_pixels=UITARS_MIN_PIXELS,
-            offers=OFFERS["ui-tars-1.5"],
-            not_offered=NOT_OFFERED["ui-tars-1.5"],
+            lossy=_LOSSY_UITARS,
         ),
     )
+}  # fmt: skip
+# what each dialect's prompts offer and declare left out (see OFFERS): set once, here
+FORMATS = {
+    n: dataclasses.replace(d, offers=OFFERS[n], not_offered=NOT_OFFERED[n])
+    for n, d in FORMATS.items()
 }
+DIALECTS = FORMATS
 
 
-def spec_for(format: str) -> FormatSpec:
-    """The format's spec; an unknown name is a ConfigError listing the known ones."""
+def spec_for(format: str) -> Dialect:
+    """The format's dialect; an unknown name is a ConfigError listing the known ones."""
     try:
         return FORMATS[format]
     except (KeyError, TypeError):
@@ -194,7 +181,16 @@ def frame_options(
     out: dict[str, Any] = {"factor": factor or spec.factor}
     if (min_pixels or spec.min_pixels) is not None:
         out["min_pixels"] = min_pixels or spec.min_pixels
+    if spec.coords.divisor is not None:
+        out["divisor"] = spec.coords.divisor
     return out
+
+
+def _read_as(frame: Frame, spec: Dialect, convention: Convention | None) -> Frame:
+    """The frame in the dialect's space (or a model's own ``convention``)."""
+    if convention is not None and convention != spec.convention:
+        return frame.with_convention(convention)
+    return frame.with_convention(spec.convention, spec.coords.divisor)
 
 
 def parse(format: str, text: str, frame: Frame, *, convention: Convention | None = None) -> Parsed:
@@ -213,7 +209,7 @@ def parse(format: str, text: str, frame: Frame, *, convention: Convention | None
     body = clean(text)
     if not body.strip():
         raise ParseError(format, text, "empty output")
-    ctx = Ctx(format, frame.with_convention(convention or spec.convention))
+    ctx = Ctx(format, _read_as(frame, spec, convention))
     try:
         parsed = spec.parse(body, ctx)
     except ParseError:

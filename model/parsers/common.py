@@ -18,6 +18,7 @@ from typing import Any
 from agent.core.actions import Action, Box, Point
 from agent.core.coords import (
     Convention,
+    CoordSpec,
     Frame,
     Mode,
     box_center,
@@ -45,20 +46,49 @@ class Parsed:
 
 
 @dataclass(frozen=True)
-class FormatSpec:
-    """A model output format: how its coordinates are expressed and how images are fed."""
+class Dialect:
+    """One output grammar, everything about it in one object: how its text is parsed and
+    rendered back (export, calibration), when a reply holds its first complete action
+    (early stop), the stop strings a server is sent, the constrained-decoding grammar (or
+    ``None``: it has none, and asking for one is a ConfigError), and its coordinate spec
+    (:class:`~agent.core.coords.CoordSpec`: space, divisor, stated range, reference size).
+    The registry is :data:`model.parsers.FORMATS`; the docs list the files a new one needs."""
 
     name: str
-    convention: Convention
-    mode: Mode
+    coords: CoordSpec
     parse: Callable[[str, Ctx], Parsed]
+    render: Callable[..., str]  # (actions, frame, RenderOpts) -> text: model.parsers.render
+    complete: Callable[[str], bool]  # the first complete action is written
     description: str = ""
-    factor: int = 28  # vision grid (patch × merge) of the models that speak it: 28 or 32
-    min_pixels: int | None = None  # smart_resize floor in resize mode (None: 2×2 grid cells)
+    stop: tuple[str, ...] = ()  # stop strings sent to a server (kept in the output)
+    grammar: Callable[[Frame, bool], dict[str, Any]] | None = None  # (frame, mobile) → schema
+    lossy: frozenset[str] = frozenset()  # action fields it cannot carry (not round-tripped)
+    whole_type: bool = False  # writes a point-typed `type` as one action, not click + type
     # The action types its prompts offer (in some action space) and those they declare they
     # do not: together the whole action union (tests/agent/core/test_action_union.py).
     offers: frozenset[str] = frozenset()
     not_offered: frozenset[str] = frozenset()
+
+    @property
+    def convention(self) -> Convention:
+        return self.coords.space
+
+    @property
+    def mode(self) -> Mode:
+        return self.coords.mode
+
+    @property
+    def factor(self) -> int:
+        """Vision grid (patch × merge) of the models that speak it: 28 or 32."""
+        return self.coords.factor
+
+    @property
+    def min_pixels(self) -> int | None:
+        """smart_resize floor in resize mode (None: 2×2 grid cells)."""
+        return self.coords.min_pixels
+
+
+FormatSpec = Dialect  # the older name
 
 
 def one_line(msg: object, limit: int = _REASON_CHARS) -> str:

@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from agent.core.coords import NORM_SCALE, Frame
+from agent.core.coords import Frame
 from agent.core.model import HistoryItem, ModelRequest, history_window
 from agent.core.observation import Observation
+from model.parsers import spec_for
 from model.prompts import templates
 from model.prompts.families import Family, get_family
 
@@ -76,16 +77,6 @@ def _split_history(
     return items[:cut], windowed
 
 
-def _screen_size(frame: Frame) -> tuple[int, int]:
-    """The screen size in the model's coordinate space (what a tool prompt must state)."""
-    if frame.convention == "screen":
-        return frame.screen_w, frame.screen_h
-    if frame.convention in NORM_SCALE:
-        full = round(NORM_SCALE[frame.convention])
-        return full, full
-    return frame.input_w, frame.input_h
-
-
 def _notes(request: ModelRequest) -> list[str]:
     notes = []
     if request.observation.last_action_error:
@@ -93,6 +84,21 @@ def _notes(request: ModelRequest) -> list[str]:
     if request.feedback:
         notes.append(f"Note: {request.feedback}")
     return notes
+
+
+@dataclass(frozen=True)
+class PromptInput:
+    """What a prompt style builds its first turn from: the task, the current frame, older
+    steps as text lines (families that keep history as text), the action space, the
+    language, and ``size``: the screen size its prompt states in the dialect's coordinate
+    space (:meth:`agent.core.coords.CoordSpec.prompt_size`, so the two cannot disagree)."""
+
+    task: str
+    frame: Frame
+    lines: list[str]
+    space: str
+    language: str
+    size: tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -109,24 +115,26 @@ class Opening:
 _PROGRESS = "Task progress (You have done the following operation on the current device): "
 
 
-def _uitars(v15: bool) -> Callable[..., Opening]:
-    def build(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
-        text = templates.ui_tars_prompt(task, v15=v15, language=language, space=space)
+def _uitars(v15: bool) -> Callable[[PromptInput], Opening]:
+    def build(p: PromptInput) -> Opening:
+        text = templates.ui_tars_prompt(p.task, v15=v15, language=p.language, space=p.space)
         return Opening(templates.SYSTEM_DEFAULT, text)
 
     return build
 
 
-def _qwen25(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
-    w, h = _screen_size(frame)
+def _qwen25(p: PromptInput) -> Opening:
+    task, lines, space = p.task, p.lines, p.space
+    w, h = p.size
     text = f"The user query: {task}"
     if lines:  # the mobile cookbook's history: "Step 1: …; Step 2: …; "
         text += "\n" + _PROGRESS + "".join(f"{line}; " for line in lines)
     return Opening(templates.qwen25_system(w, h, mobile=space == "mobile"), text)
 
 
-def _qwen3(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
-    w, h = _screen_size(frame)
+def _qwen3(p: PromptInput) -> Opening:
+    task, lines, space = p.task, p.lines, p.space
+    w, h = p.size
     if space == "mobile":  # cookbooks/mobile_agent.ipynb's user query, verbatim shape
         history = "".join(f"{line}; " for line in lines)
         text = f"The user query: {task}.\n{_PROGRESS}{history}.\n"
@@ -137,25 +145,25 @@ def _qwen3(task: str, frame: Frame, lines: list[str], space: str, language: str)
     return Opening(templates.qwen3_system(w, h, mobile=False), text, image_first=True)
 
 
-def _grounding(ref: tuple[str, str], box: tuple[str, str]) -> Callable[..., Opening]:
-    def build(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
-        text = templates.grounding_instruction(task, ref=ref, box=box)
-        if lines:
-            text += "\nPrevious steps:\n" + "\n".join(lines)
+def _grounding(ref: tuple[str, str], box: tuple[str, str]) -> Callable[[PromptInput], Opening]:
+    def build(p: PromptInput) -> Opening:
+        text = templates.grounding_instruction(p.task, ref=ref, box=box)
+        if p.lines:
+            text += "\nPrevious steps:\n" + "\n".join(p.lines)
         return Opening(None, text)  # the chat template adds its default system prompt
 
     return build
 
 
-def _json(task: str, frame: Frame, lines: list[str], space: str, language: str) -> Opening:
-    text = f"Task: {task}"
-    if lines:
-        text += "\nPrevious steps:\n" + "\n".join(lines)
-    return Opening(templates.json_system(frame), text)
+def _json(p: PromptInput) -> Opening:
+    text = f"Task: {p.task}"
+    if p.lines:
+        text += "\nPrevious steps:\n" + "\n".join(p.lines)
+    return Opening(templates.json_system(p.frame), text)
 
 
 # prompt style (a profile's ``prompt`` field) → its first turn
-PROMPTS: dict[str, Callable[..., Opening]] = {
+PROMPTS: dict[str, Callable[[PromptInput], Opening]] = {
     "ui-tars-1.5": _uitars(True),
     "ui-tars-v1": _uitars(False),
     "qwen2.5-vl": _qwen25,
@@ -194,7 +202,10 @@ def build_messages(
     frame = request.frame
     older, windowed = _split_history(request.history, history_images, history_steps)
     lines = [] if fam.history_as_turns else [_line(h) for h in older]
-    opening = PROMPTS[fam.prompt](request.task, frame, lines, action_space, language)
+    size = spec_for(fam.format_for(action_space)).coords.prompt_size(frame)
+    opening = PROMPTS[fam.prompt](
+        PromptInput(request.task, frame, lines, action_space, language, size)
+    )
     reply = strip_think if fam.strip_think else (lambda text: text)
 
     messages: list[Message] = []

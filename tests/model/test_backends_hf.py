@@ -16,9 +16,10 @@ from agent.core.errors import ConfigError, ModelError
 from agent.core.model import HistoryItem, ModelRequest
 from agent.core.observation import Observation
 from model.backends.hf import TransformersModel, load_hf_model
-from model.backends.stopping import action_complete, balanced_end
+from model.backends.stopping import action_complete
 from model.config import backend_settings, model_spec, resolve_settings
 from model.parsers import parse
+from model.parsers.complete import balanced_end
 from model.registry import load_model
 from model.vision import to_model_image
 
