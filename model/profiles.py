@@ -47,6 +47,9 @@ class Profile:
     strip_think: bool = False  # history replays replies without their <think>…</think>
     stop: tuple[str, ...] = ()  # extra stop strings (end-of-turn tokens are always stops)
     aliases: tuple[str, ...] = ()
+    grounding_format: str | None = None  # parser for action_space="grounding" (None: none)
+    sources: tuple[str, ...] = ()  # repo@commit:path of the prompt, parser and coordinates
+    remote_code: bool = False  # its architecture loads only with trust_remote_code (opt-in)
 
     @property
     def grid(self) -> int:
@@ -54,9 +57,23 @@ class Profile:
         return self.patch * self.merge
 
     def format_for(self, action_space: str = "computer") -> str:
-        """The parser format for an action space (Qwen3-VL's mobile cookbook is 0–999)."""
+        """The parser format for an action space (Qwen3-VL's mobile cookbook is 0–999); a
+        family without a grounding prompt has no grounding space (ConfigError)."""
+        if action_space == "grounding":
+            if self.grounding_format is None:
+                raise ConfigError(
+                    f"model family {self.name!r} has no grounding prompt; "
+                    f"action spaces: {', '.join(self.action_spaces)}"
+                )
+            return self.grounding_format
         mobile = action_space == "mobile" and self.mobile_format
         return self.mobile_format if mobile else self.format  # type: ignore[return-value]
+
+    @property
+    def action_spaces(self) -> tuple[str, ...]:
+        """The action spaces it has a prompt and a dialect for."""
+        spaces = ["computer", "mobile"]
+        return (*spaces, "grounding") if self.grounding_format else tuple(spaces)
 
 
 _UITARS_MIN = 100 * 28 * 28  # ui-tars action_parser.MIN_PIXELS (78,400 px²)
@@ -107,6 +124,43 @@ PROFILES: dict[str, Profile] = {
         Profile("json", "any instruction model: action JSON, screen px", "json", "json"),
     )
 }  # fmt: skip
+
+# ---- the GUI fine-tunes of the Qwen-VL family, one block per group ----------------------------
+# (docs/models/families.md lists each one's choices and sources)
+
+
+_OWL: tuple[Profile, ...] = ()  # GUI-Owl-1.5, EvoCUA
+
+
+# ----
+
+
+_MAIUI_VENUS: tuple[Profile, ...] = ()  # MAI-UI, UI-Venus
+
+
+# ----
+
+
+_PYAUTOGUI: tuple[Profile, ...] = ()  # OpenCUA, Aguvis
+
+
+# ----
+
+
+_HOLO_GELAB: tuple[Profile, ...] = ()  # Holo, GELab-Zero
+
+
+# ----
+
+
+_GROUNDERS: tuple[Profile, ...] = ()  # UGround, OS-Atlas, ShowUI, GTA1, InfiGUI-G1, Jedi, Fara
+
+
+# ----
+
+
+for _group in (_OWL, _MAIUI_VENUS, _PYAUTOGUI, _HOLO_GELAB, _GROUNDERS):
+    PROFILES.update({p.name: p for p in _group})
 
 _ALIASES = {a: p.name for p in PROFILES.values() for a in p.aliases}
 

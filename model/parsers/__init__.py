@@ -16,7 +16,18 @@ from typing import Any
 from agent.core.actions import action_points
 from agent.core.coords import Convention, CoordSpec, Frame, Mode, check_on_screen
 from agent.core.errors import ConfigError, CoordinateError, ParseError
-from model.parsers import complete, grammar, render
+from model.parsers import (
+    complete,
+    gelab,
+    grammar,
+    holo,
+    maiui,
+    owl,
+    points,
+    pyautogui,
+    render,
+    venus,
+)
 from model.parsers.common import (
     INTERNAL_ERRORS,
     MAX_ACTIONS,
@@ -149,6 +160,9 @@ FORMATS = {
     n: dataclasses.replace(d, offers=OFFERS[n], not_offered=NOT_OFFERED[n])
     for n, d in FORMATS.items()
 }
+# the GUI fine-tunes' dialects, one module per grammar group
+for _group in (owl, maiui, venus, pyautogui, holo, gelab, points):
+    FORMATS.update({d.name: d for d in _group.DIALECTS})
 DIALECTS = FORMATS
 
 

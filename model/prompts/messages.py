@@ -25,8 +25,9 @@ from agent.core.coords import Frame
 from agent.core.model import HistoryItem, ModelRequest, history_window
 from agent.core.observation import Observation
 from model.parsers import spec_for
-from model.prompts import templates
+from model.prompts import gelab, grounders, holo, maiui, opencua, owl, templates, venus
 from model.prompts.families import Family, get_family
+from model.prompts.opening import Builder, Opening, PromptInput
 
 Message = dict[str, Any]
 LINE_CHARS = 300  # an older step as a text line is cut to this
@@ -86,32 +87,6 @@ def _notes(request: ModelRequest) -> list[str]:
     return notes
 
 
-@dataclass(frozen=True)
-class PromptInput:
-    """What a prompt style builds its first turn from: the task, the current frame, older
-    steps as text lines (families that keep history as text), the action space, the
-    language, and ``size``: the screen size its prompt states in the dialect's coordinate
-    space (:meth:`agent.core.coords.CoordSpec.prompt_size`, so the two cannot disagree)."""
-
-    task: str
-    frame: Frame
-    lines: list[str]
-    space: str
-    language: str
-    size: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Opening:
-    """A prompt style's first turn: system text (None: the chat template's default) and the
-    user text; ``image_first`` puts the first screenshot before that text (Qwen3-VL's
-    computer cookbook sends ``[image, query]``)."""
-
-    system: str | None
-    text: str
-    image_first: bool = False
-
-
 _PROGRESS = "Task progress (You have done the following operation on the current device): "
 
 
@@ -163,7 +138,7 @@ def _json(p: PromptInput) -> Opening:
 
 
 # prompt style (a profile's ``prompt`` field) → its first turn
-PROMPTS: dict[str, Callable[[PromptInput], Opening]] = {
+PROMPTS: dict[str, Builder] = {
     "ui-tars-1.5": _uitars(True),
     "ui-tars-v1": _uitars(False),
     "qwen2.5-vl": _qwen25,
@@ -174,6 +149,11 @@ PROMPTS: dict[str, Callable[[PromptInput], Opening]] = {
     "qwen-vl": _grounding(("<ref>", "</ref>"), ("<box>", "</box>")),
     "json": _json,
 }
+
+
+# the GUI fine-tunes' prompt styles, one module per group
+for _group in (owl, maiui, venus, opencua, holo, gelab, grounders):
+    PROMPTS.update(_group.PROMPTS)
 
 
 def strip_think(text: str) -> str:

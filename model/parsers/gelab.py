@@ -1,0 +1,7 @@
+"""Output dialects of GELab-Zero."""
+
+from __future__ import annotations
+
+from model.parsers.common import Dialect
+
+DIALECTS: tuple[Dialect, ...] = ()
