@@ -433,6 +433,7 @@ def test_a_quote_before_a_comma_is_typed_as_the_official_parser_types_it(call, t
         "type(content='a', b)",  # no quote before the ')'
         "type(content='x') junk",  # official: types "x junk)"
         "type(content='f('a') g('b')')",  # a call follows the first "')"
+        "type(content='one', x\ntwo')",  # the rule holds on one line (official: refused)
         "finished(content='a', b')",  # only typed text has the rule (official: refused too)
         "click(start_box='(1,2)', x')",
     ],
