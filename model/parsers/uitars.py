@@ -13,9 +13,14 @@ Agreement with the official parser (PyPI ``ui-tars``, ``parse_action_to_structur
 tested differentially): when ``Action:`` appears more than once, the last one holds the
 actions, as ``text.split("Action: ")[-1]`` does; several calls after it (newline- or
 blank-line-separated) are several actions; an empty argument (``time=''``) is absent; the
-v1 mobile ``scroll(start_box=…, end_box=…)`` is a swipe from start to end. Beyond the official
-parser we accept floats in ``<point>``/``<bbox>``, ``Action:`` without a space, calls separated
-by one newline, and unescaped apostrophes inside strings.
+v1 mobile ``scroll(start_box=…, end_box=…)`` is a swipe from start to end. Typed text
+(``type(content='…')``) ends only at a quote followed by the ``)`` that ends the call, so
+``'a', b'`` types ``a', b``. A typed text ending in a newline (``\\n`` in the output) or in
+a written backslash-n (``\\\\n``) is typed, then Enter is pressed, as the official pyautogui
+code does (a final newline is dropped from the text: the Enter stands for it; a written
+backslash-n is typed as written). Beyond the official parser we accept floats in
+``<point>``/``<bbox>``, ``Action:`` without a space, calls separated by one newline,
+double-quoted or multi-line typed text, and unescaped apostrophes inside strings.
 """
 
 from __future__ import annotations
@@ -69,6 +74,9 @@ _POINTERS = {
 _START_KEYS = ("start_box", "point", "start_point", "box", "coordinate")
 _END_KEYS = ("end_box", "end_point")
 _DIRECTIONS = frozenset({"up", "down", "left", "right"})
+_TYPE_TEXT = re.compile(r"\btype\(\s*(?:content|text)\s*=\s*(['\"])")
+# after typed text's closing quote: ")" ending the line, or followed by ";" or the next call
+_TEXT_END = re.compile(r"[ \t]*\)[ \t]*(?:[\r\n;]|$|[A-Za-z_]\w*\()")
 
 
 def _thought(preamble: str) -> str | None:
@@ -95,12 +103,44 @@ def parse_uitars(text: str, ctx: Ctx) -> Parsed:
         thought, chunks = None, [text]
     actions: list[Action] = []
     for chunk in chunks:
-        for call in parse_calls(chunk, ctx.fail):
+        for call in parse_calls(_escape_typed_quotes(chunk), ctx.fail):
             with guard(ctx, call.fragment):
                 actions.append(_action(call, ctx))
     if not actions:
         raise ctx.fail(text, "no action after 'Action:'")
     return Parsed(thought, actions)
+
+
+def _escape_typed_quotes(chunk: str) -> str:
+    """Escape the quotes inside typed text that do not end it, as the official parser reads
+    ``type(content='…')``: only a quote followed by ``)`` closes the text (``'a', b'`` is
+    ``a', b``), and only where that ``)`` ends the line or another call follows
+    (``'print('a')'`` is ``print('a')``, as the official parser reads it too). Text that runs
+    onto another line, or never closes, is left to the call scanner as written (its errors
+    name the problem)."""
+    out: list[str] = []
+    done = 0
+    for m in _TYPE_TEXT.finditer(chunk):
+        if m.start() < done:  # inside typed text already handled
+            continue
+        quote, i, inner = m.group(1), m.end(), []
+        while i < len(chunk) and chunk[i] != "\n":
+            if chunk[i] == "\\":
+                i += 2  # an escape: \' stays escaped, \\ is one backslash
+                continue
+            if chunk[i] == quote:
+                if _TEXT_END.match(chunk, i + 1):
+                    break
+                inner.append(i)
+            i += 1
+        else:
+            continue  # not closed on this line
+        for q in inner:
+            out.append(chunk[done:q] + "\\")
+            done = q
+        out.append(chunk[done:i])
+        done = i
+    return "".join(out) + chunk[done:]
 
 
 def _where(call: Call, keys: tuple[str, ...], ctx: Ctx) -> tuple[Point, Box | None] | None:
@@ -145,8 +185,11 @@ def _action(call: Call, ctx: Ctx) -> Action:
         content = _arg(call, "content", "text")
         if content is None:
             raise ctx.fail(call.fragment, "type needs content='…'")
-        enter = content.endswith("\n")  # UI-TARS: a trailing \n submits
-        return Type(text=content[:-1] if enter else content, enter=enter)
+        if content.endswith("\n"):  # UI-TARS: a trailing \n submits; Enter stands for it
+            return Type(text=content[:-1], enter=True)
+        # official pyautogui code: a written backslash-n at the end also presses Enter, after
+        # pasting the text unchanged (its strip of the two characters is commented out)
+        return Type(text=content, enter=content.endswith("\\n"))
     if name == "scroll" and _where(call, _END_KEYS, ctx) and not _arg(call, "direction"):
         start, _ = _need(call, _START_KEYS, ctx)  # v1 mobile: scroll(start_box, end_box)
         end, _ = _need(call, _END_KEYS, ctx)

@@ -34,11 +34,13 @@ from agent.core.actions import (
     normalize_keys,
 )
 from agent.core.coords import Frame, smart_resize
+from agent.core.errors import ParseError
 from model.parsers import UITARS_MIN_PIXELS, convention_for, frame_options, parse
 
 # ≥ 10 screens from 320x240 to 3840x2160 (phones portrait, laptops, 4K)
 SCREENS = [
-    (320, 240), (400, 300), (640, 480), (750, 1334), (1024, 768), (1080, 1920), (1280, 720),
+    (320, 240), (400, 300), (640, 480), (720, 1280), (750, 1334), (1024, 768), (1080, 1920),
+    (1280, 720),
     (1366, 768), (1440, 900), (1920, 1080), (2560, 1440), (3840, 2160),
 ]  # fmt: skip
 WORDS = ["click", "the", "search", "box", "then", "type", "OK", "menu", "settings", "按钮", "é"]
@@ -74,6 +76,38 @@ def coord(draw, space: tuple[int, int], point_tag: bool) -> tuple[str, str, list
 
 def _escape(text: str) -> str:
     return text.replace("\\", "").replace("'", "\\'")
+
+
+BS = chr(92)  # one backslash, as the model writes it
+# endings that press Enter in the official pyautogui code: "\n" (a newline once read), an
+# escaped backslash then n (a written backslash-n), and an escaped backslash then "\n"
+ENTER_ENDINGS = [BS + "n", BS + BS + "n", BS + BS + BS + "n"]
+# typed text with quotes before commas, left unescaped as models write them: the official
+# parser ends the text only at "')"
+QUOTE_BITS = ["'", '"', "', ", "',", '", ', "'s", "', b='c", '"hi", ', BS + "'", ", "]
+QUOTED_TEXT = (
+    st.lists(st.one_of(st.sampled_from(QUOTE_BITS), SAFE_TEXT), min_size=1, max_size=6)
+    .map("".join)
+    .filter(lambda t: t.strip() and not t[0].isspace() and not t.endswith(BS))
+    .filter(lambda t: "')" not in t and ("'," in t or '",' in t))
+    .filter(lambda t: "point=" not in t and "Action: " not in t)
+)
+
+
+@st.composite
+def typed(draw) -> tuple[str, str]:
+    """(class, a type call) of the two classes that once disagreed: text ending in an
+    Enter-pressing ending, text with a quote before a comma (and both at once)."""
+    kind = draw(st.sampled_from(["enter", "quote_comma", "both"]))
+    if kind == "enter":
+        text = _escape(draw(SAFE_TEXT.filter(lambda t: t.strip() and not t[0].isspace())))
+    else:
+        text = draw(QUOTED_TEXT)
+    if kind == "quote_comma":  # ending in a quote, or a call's "')", the official way too
+        ending = draw(st.sampled_from(["", "'", "f('q')"]))
+    else:
+        ending = draw(st.sampled_from(ENTER_ENDINGS))
+    return kind, f"type(content='{text}{ending}')"
 
 
 @st.composite
@@ -141,9 +175,12 @@ def expected(off: dict, w: int, h: int):
     if kind == "hotkey":
         return Key(keys=normalize_keys(args["key"].replace(" ", "+")))
     if kind == "type":
+        # the effect of the official pyautogui code: paste the text, then press Enter or not
+        # (a pasted final newline is what that Enter stands for: ours types the rest)
+        code = parsing_response_to_pyautogui_code([off], h, w)
         content = args["content"]
-        enter = content.endswith("\n")  # pyautogui: press('enter') after writing
-        return Type(text=content[:-1] if enter else content, enter=enter)
+        text = content[:-1] if content.endswith("\n") else content
+        return Type(text=text, enter="pyautogui.press('enter')" in code)
     if kind == "scroll":
         point = centre("start_box") if "start_box" in args else None
         return Scroll(direction=args["direction"], point=point)
@@ -204,10 +241,54 @@ def test_agrees_with_the_official_parser(case: tuple[str, int, int, bool]) -> No
     COUNT["sizes"].add((w, h))
 
 
+@st.composite
+def typed_output(draw) -> tuple[str, str, int, int, bool]:
+    """An output whose actions include a typed text of the two classes, among others."""
+    w, h = draw(st.sampled_from(SCREENS))
+    v15 = draw(st.booleans())
+    kind, call = draw(typed())
+    others = draw(st.lists(one_action(model_space(w, h, v15)), max_size=2))
+    at = draw(st.integers(0, len(others)))
+    actions = [*others[:at], call, *others[at:]]
+    return kind, "Thought: type it\nAction: " + "\n\n".join(actions), w, h, v15
+
+
+TYPED: dict[str, set] = {"enter": set(), "quote_comma": set(), "both": set(), "sizes": set()}
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=1200,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(case=typed_output())
+def test_typed_text_agrees_with_the_official_parser(
+    case: tuple[str, str, int, int, bool],
+) -> None:
+    kind, text, w, h, v15 = case
+    fmt = "ui-tars-1.5" if v15 else "ui-tars"
+    theirs = official_parse(text, 1000, h, w, model_type="qwen25vl" if v15 else "qwen2vl")
+    ours = parse(fmt, text, our_frame(fmt, w, h)).actions
+    want = [expected(o, w, h) for o in theirs]
+    assert len(ours) == len(want), (text, ours, want)
+    for a, b in zip(ours, want, strict=True):
+        assert same(a, b), (text, a, b)
+    TYPED[kind].add(text)
+    TYPED["sizes"].add((w, h, v15))
+
+
 @pytest.mark.slow
 def test_the_differential_run_covered_enough() -> None:
-    """Runs after the property test (file order): ≥ 2,000 outputs over ≥ 10 sizes."""
+    """Runs after the property tests (file order): ≥ 2,000 outputs over ≥ 10 sizes; ≥ 250
+    distinct outputs of each typed-text class, over every size in both formats."""
     assert COUNT["compared"] >= 2000 and len(COUNT["sizes"]) >= 10, COUNT
+    assert all(len(TYPED[k]) >= 250 for k in ("enter", "quote_comma", "both")), {
+        k: len(v) for k, v in TYPED.items()
+    }
+    assert len(TYPED["sizes"]) == 2 * len(SCREENS), TYPED["sizes"]
 
 
 @pytest.mark.parametrize(("w", "h"), [*SCREENS, (100, 100), (200, 150), (299, 262)])
@@ -286,3 +367,105 @@ def test_official_bug_readme_pyautogui_path_collapses_15_clicks_to_the_corner() 
     assert "pyautogui.click(0.954, 0.534, button='left')" in code
     (ours,) = parse("ui-tars-1.5", text, our_frame("ui-tars-1.5", 1920, 1080)).actions
     assert ours.point == pytest.approx((960 * 1920 / 1932, 540 * 1080 / 1092))
+
+
+# ---- typed text: Enter endings and quotes before commas --------------------------------------
+
+
+def _one(text: str, fmt: str = "ui-tars-1.5"):
+    (action,) = parse(fmt, "Thought: x\nAction: " + text, our_frame(fmt, 1920, 1080)).actions
+    return action
+
+
+@pytest.mark.parametrize(
+    ("written", "content", "ours"),
+    [
+        # "\n" (backslash, n): a newline once read; pasted with the text, then Enter
+        (BS + "n", "hi\n", Type(text="hi", enter=True)),
+        # "\\n": a written backslash-n; pasted as written (its strip is commented out), Enter
+        (BS + BS + "n", "hi" + BS + "n", Type(text="hi" + BS + "n", enter=True)),
+        # "\\\n": a backslash, then a newline
+        (BS + BS + BS + "n", "hi" + BS + "\n", Type(text="hi" + BS, enter=True)),
+        (BS + BS, "hi" + BS, Type(text="hi" + BS)),  # no Enter for a lone backslash
+    ],
+)
+def test_what_the_official_code_does_for_each_enter_ending(written, content, ours) -> None:
+    text = f"Thought: x\nAction: type(content='hi{written}')"
+    (theirs,) = official_parse(text, 1000, 1080, 1920)
+    assert theirs["action_inputs"]["content"] == content
+    code = parsing_response_to_pyautogui_code([theirs], 1080, 1920)
+    assert f"pyperclip.copy({content!r})" in code
+    assert ("pyautogui.press('enter')" in code) is ours.enter
+    assert _one(f"type(content='hi{written}')") == ours
+
+
+def test_a_real_newline_before_the_quote_submits_though_the_official_parser_refuses() -> None:
+    """Its ``type\\(content='(.*?)'\\)`` does not cross a line, so it raises; we read the
+    newline as the Enter the model meant."""
+    with pytest.raises(ValueError, match="Pattern not found"):
+        official_parse("Thought: x\nAction: type(content='hi\n')", 1000, 1080, 1920)
+    assert _one("type(content='hi\n')", "ui-tars") == Type(text="hi", enter=True)
+    assert _one("type(content='a\nb')") == Type(text="a\nb")  # a newline inside stays
+
+
+@pytest.mark.parametrize(
+    ("call", "typed"),
+    [
+        ("type(content='He said \"hi\", then left')", 'He said "hi", then left'),
+        ("type(content='a', b')", "a', b"),
+        ("type(content='a',b')", "a',b"),
+        ("type(content='a', b='c')", "a', b='c"),  # one argument: the official rule
+        ("type(content='print('a', 'b')')", "print('a', 'b')"),
+        ("type(content='it\\'s', ok')", "it's', ok"),
+    ],
+)
+def test_a_quote_before_a_comma_is_typed_as_the_official_parser_types_it(call, typed) -> None:
+    (theirs,) = official_parse(f"Thought: x\nAction: {call}", 1000, 1080, 1920)
+    assert theirs["action_inputs"]["content"] == typed
+    assert _one(call) == Type(text=typed)
+    assert _one(call.replace("content=", "text=")) == Type(text=typed)  # our alias too
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "type(content='a', b",  # never closed
+        "type(content='a', b)",  # no quote before the ')'
+        "type(content='x') junk",  # official: types "x junk)"
+        "type(content='f('a') g('b')')",  # a call follows the first "')"
+        "type(content='one', x\ntwo')",  # the rule holds on one line (official: refused)
+        "finished(content='a', b')",  # only typed text has the rule (official: refused too)
+        "click(start_box='(1,2)', x')",
+    ],
+)
+def test_malformed_calls_stay_parse_errors(call) -> None:
+    for fmt in ("ui-tars", "ui-tars-1.5"):
+        with pytest.raises(ParseError):
+            parse(fmt, f"Thought: x\nAction: {call}", our_frame(fmt, 1920, 1080))
+
+
+@pytest.mark.parametrize(
+    ("call", "official", "ours"),
+    [
+        ("type(content='f('a') and g('b')')", "f('a and g('b')')", "f('a') and g('b')"),
+        ("type(content='a'), b')", "a, b')", "a'), b"),
+    ],
+)
+def test_official_bug_moves_the_first_quote_paren_of_typed_text_to_its_end(
+    call, official, ours
+) -> None:
+    """It cuts the text at the first ``')`` and glues the rest of the line back on after it,
+    so an inner ``')`` moves to the end. We type the text up to the ``')`` ending the call."""
+    (theirs,) = official_parse(f"Thought: x\nAction: {call}", 1000, 1080, 1920)
+    assert theirs["action_inputs"]["content"] == official  # the bug
+    assert _one(call) == Type(text=ours)
+
+
+def test_official_bug_pastes_a_backslash_before_each_apostrophe() -> None:
+    """Its pyautogui code runs ``escape_single_quotes`` on the text before ``repr``: "it's"
+    is pasted as ``it\\'s``. We type "it's"."""
+    (theirs,) = official_parse("Thought: x\nAction: type(content='it\\'s')", 1000, 1080, 1920)
+    assert theirs["action_inputs"]["content"] == "it's"
+    code = parsing_response_to_pyautogui_code([theirs], 1080, 1920)
+    assert "pyperclip.copy(" + repr("it" + BS + "'s") + ")" in code  # the bug
+    assert _one("type(content='it\\'s')") == Type(text="it's")
