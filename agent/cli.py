@@ -15,6 +15,7 @@ from agent.core.errors import Interrupted, NativeAgentError
 COMMANDS = (
     "run",
     "parse",
+    "models",
     "schema",
     "sites",
     "serve",

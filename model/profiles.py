@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from agent.core.coords import Frame, Mode
 from agent.core.errors import ConfigError
+from model.parsers import spec_for
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # Qwen2-VL / Qwen2.5-VL / UI-TARS processors
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -70,6 +72,38 @@ class Profile:
         return self.mobile_format if mobile else self.format  # type: ignore[return-value]
 
     @property
+    def max_tokens(self) -> int:
+        """The authors' pixel budget as image tokens of this grid."""
+        return max(4, self.max_pixels // self.grid**2)
+
+    def frame(
+        self,
+        screen_w: int,
+        screen_h: int,
+        *,
+        action_space: str = "computer",
+        mode: Mode | None = None,
+        max_tokens: int | None = None,
+        **kw: Any,
+    ) -> Frame:
+        """The Frame a screenshot gets for this family in an action space: the dialect's
+        coordinate spec, this family's grid, resize floor and pixel budget (``max_tokens``
+        overrides the budget; ``mode`` the dialect's mode; other keywords go to
+        :meth:`~agent.core.coords.Frame.for_screen`: scale, offset, pointer…)."""
+        dialect = spec_for(self.format_for(action_space))
+        floor = self.min_pixels if self.min_pixels is not None else dialect.min_pixels
+        if floor is not None:
+            kw.setdefault("min_pixels", floor)
+        return dialect.coords.frame(
+            screen_w,
+            screen_h,
+            mode=mode,
+            factor=self.grid,
+            max_tokens=max_tokens or self.max_tokens,
+            **kw,
+        )
+
+    @property
     def action_spaces(self) -> tuple[str, ...]:
         """The action spaces it has a prompt and a dialect for."""
         spaces = ["computer", "mobile"]
@@ -87,12 +121,15 @@ PROFILES: dict[str, Profile] = {
             "ui-tars-1.5", "ui-tars-1.5", (r"ui-?tars-?1[.-]5", r"ui-?tars"), ("qwen2_5_vl",),
             min_pixels=_UITARS_MIN, separate_turns=True, history_as_turns=True,
             keep_special_tokens=True, aliases=("uitars-1.5", "ui_tars_1.5", "ui-tars1.5"),
+            grounding_format="ui-tars-1.5",  # its GROUNDING prompt answers click(start_box=…)
+            sources=("bytedance/UI-TARS@6b315cc:codes/prompts.py", "PyPI ui-tars 0.5.1"),
         ),
         Profile(
             "ui-tars", "UI-TARS v1 (Qwen2-VL arch): 0-1000",
             "ui-tars", "ui-tars-v1", (r"ui-?tars",), ("qwen2_vl",),
             min_pixels=_UITARS_MIN, history_as_turns=True, keep_special_tokens=True,
             aliases=("uitars", "ui_tars", "ui-tars-1", "ui-tars-v1"),
+            sources=("bytedance/UI-TARS:README_v1.md",),
         ),
         Profile(
             "qwen3.5", "Qwen3.5 (native VL, 32-px grid): computer_use calls, 0-1000",
@@ -106,20 +143,24 @@ PROFILES: dict[str, Profile] = {
             mobile_format="qwen3-vl-mobile", patch=16, mean=HALF, std=HALF,
             max_pixels=_QWEN3_MAX, strip_think=True,
             aliases=("qwen3vl", "qwen3_vl", "qwen3-vl-moe", "qwen3_vl_moe"),
+            sources=("QwenLM/Qwen3-VL:cookbooks/utils/agent_function_call.py",
+                     "QwenLM/Qwen3-VL:cookbooks/mobile_agent.ipynb"),
         ),
         Profile(
             "qwen2.5-vl", "Qwen2.5-VL: computer_use / mobile_use calls, model-input px",
             "qwen2.5-vl", "qwen2.5-vl", (r"qwen2[.-]?5-?vl",), ("qwen2_5_vl",), True,
             aliases=("qwen25vl", "qwen2_5_vl", "qwen2.5vl"),
+            sources=("QwenLM/Qwen2.5-VL:cookbooks/utils/agent_function_call.py",
+                     "PyPI qwen-agent 0.0.34 (NousFnCallPrompt)"),
         ),
         Profile(
             "qwen2-vl", "Qwen2-VL grounding (0-1000 boxes)",
             "qwen2-vl", "qwen2-vl", (r"qwen2-?vl",), ("qwen2_vl",), True,
-            keep_special_tokens=True, aliases=("qwen2vl", "qwen2_vl"),
+            keep_special_tokens=True, aliases=("qwen2vl", "qwen2_vl"), grounding_format="qwen2-vl",
         ),
         Profile(
             "qwen-vl", "Qwen-VL grounding (<ref>/<box>, 0-1000)",
-            "qwen-vl", "qwen-vl", (r"qwen-?vl",), aliases=("qwenvl",),
+            "qwen-vl", "qwen-vl", (r"qwen-?vl",), aliases=("qwenvl",), grounding_format="qwen-vl",
         ),
         Profile("json", "any instruction model: action JSON, screen px", "json", "json"),
     )

@@ -7,7 +7,10 @@
   error, so a new setting cannot land undocumented);
 * ``docs/reference/steps.md`` — one line of ``steps.jsonl``: the fields
   :class:`agent.episode.steps.StepRecord` / ``ActionRecord`` type, the timing phases
-  (``PHASES``), the ``Frame`` and the action JSON Schema (:func:`agent.core.actions.action_schema`).
+  (``PHASES``), the ``Frame`` and the action JSON Schema (:func:`agent.core.actions.action_schema`);
+* ``docs/reference/models.md`` — every model family of :data:`model.profiles.PROFILES` (what
+  ``agent models`` prints) and every output dialect of :data:`model.parsers.FORMATS`: grammar,
+  coordinate spec, pixel budget, constrained decoding, sources.
 
 ``python tools/gen_docs.py`` rewrites the pages; ``--check`` only compares and exits 1
 naming each stale page (``make docs`` writes them, ``tests/tools/test_gen_docs.py`` checks).
@@ -342,10 +345,48 @@ def steps_page() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def models_page() -> str:
+    from agent.commands.models import family_info
+    from model.parsers import FORMATS
+    from model.profiles import PROFILES
+
+    out = [HEADER.format(src="model/profiles.py and model/parsers"), "# Model families\n"]
+    out.append(
+        "Every family native-agent runs (`agent models` prints the same), each action space "
+        "with the dialect that reads it. `--model-family NAME` / setting `family` picks one; "
+        "`--format` / setting `format` picks a bare dialect (e.g. an author's other code "
+        "path). The choices behind each family and their sources: the pages under Models.\n"
+    )
+    out.append("| family | action space | dialect | coordinates | grid | pixel budget |")
+    out.append("|---|---|---|---|---:|---:|")
+    for name in PROFILES:
+        info = family_info(name)
+        for space, d in info["action_spaces"].items():
+            out.append(
+                f"| `{name}` | {space} | `{d['dialect']}` | {esc(d['coordinates'])} | "
+                f"{info['grid']} | {info['max_pixels']:,} |"
+            )
+    out.append("\n## Sources\n")
+    for name in PROFILES:
+        for src in family_info(name)["sources"]:
+            out.append(f"- `{name}`: `{src}`")
+    out.append("\n## Dialects\n")
+    out.append("| dialect | grammar | coordinates | stop strings | constrained |")
+    out.append("|---|---|---|---|---|")
+    for d in FORMATS.values():
+        stops = ", ".join(f"`{esc(s)}`" for s in d.stop) or "—"
+        out.append(
+            f"| `{d.name}` | {esc(d.description)} | {esc(d.coords.describe())} | {stops} | "
+            f"{'yes' if d.grammar else 'no'} |"
+        )
+    return "\n".join(out) + "\n"
+
+
 PAGES: dict[str, Callable[[], str]] = {
     "reference/cli.md": cli_page,
     "reference/settings.md": settings_page,
     "reference/steps.md": steps_page,
+    "reference/models.md": models_page,
 }
 
 

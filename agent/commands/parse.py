@@ -28,7 +28,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Parse one raw model output and print the actions as JSON, with "
         "points in screenshot px and in env input units.",
     )
-    p.add_argument("--format", "-f", required=True, help=f"one of: {', '.join(FORMATS)}")
+    from model.profiles import PROFILES
+
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--model-family",
+        metavar="NAME",
+        help=f"a model family (its dialect, grid and pixel budget): {', '.join(PROFILES)}",
+    )
+    which.add_argument(
+        "--format", "-f", help=f"a bare output dialect, one of: {', '.join(FORMATS)}"
+    )
+    p.add_argument(
+        "--action-space",
+        choices=("computer", "mobile", "grounding"),
+        default="computer",
+        help="the family's action space, whose dialect reads the text (default computer)",
+    )
     p.add_argument("--screen", required=True, metavar="WxH", help="screenshot size, physical px")
     p.add_argument(
         "--dsf", type=float, default=1.0, help="device scale factor: screenshot px per input unit"
@@ -42,8 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--max-tokens",
         type=int,
-        default=DEFAULT_MAX_TOKENS,
-        help=f"image token cap (default {DEFAULT_MAX_TOKENS})",
+        default=None,
+        help=f"image token cap (default: the family's pixel budget, else {DEFAULT_MAX_TOKENS})",
     )
     p.add_argument(
         "--pointer",
@@ -76,10 +92,9 @@ def describe(action: Action, frame: Frame) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.parsers import convention_for, frame_options, mode_for, parse
+    from model.parsers import frame_options, mode_for, parse, spec_for
+    from model.profiles import get_profile
 
-    fmt = args.format
-    convention = convention_for(fmt)  # unknown format → ConfigError listing the known ones
     width, height = parse_size(args.screen)
     if not (args.dsf > 0 and args.dsf < 100):
         raise ConfigError(f"--dsf must be a positive scale factor, got {args.dsf}")
@@ -90,16 +105,29 @@ def run(args: argparse.Namespace) -> int:
         if not m:
             raise ConfigError(f"--pointer must be X,Y in screenshot px; got {args.pointer!r}")
         pointer = (float(m.group(1)), float(m.group(2)))
-    frame = Frame.for_screen(
-        width,
-        height,
-        mode=args.mode or mode_for(fmt),
-        max_tokens=args.max_tokens,
-        convention=convention,
-        scale=args.dsf,
-        pointer=pointer,
-        **frame_options(fmt),  # the format's grid (28, or 32 for qwen3-vl) and resize floor
-    )
+    geometry: dict[str, Any] = {"scale": args.dsf, "pointer": pointer}
+    if args.model_family:  # the family's dialect for the space, its grid and pixel budget
+        family = get_profile(args.model_family)
+        fmt = family.format_for(args.action_space)
+        frame = family.frame(
+            width,
+            height,
+            action_space=args.action_space,
+            mode=args.mode,
+            max_tokens=args.max_tokens,
+            **geometry,
+        )
+    else:
+        fmt = args.format
+        frame = Frame.for_screen(
+            width,
+            height,
+            mode=args.mode or mode_for(fmt),
+            max_tokens=args.max_tokens or DEFAULT_MAX_TOKENS,
+            convention=spec_for(fmt).convention,  # unknown → ConfigError listing the known
+            **geometry,
+            **frame_options(fmt),  # the format's grid (28, or 32 for qwen3-vl), floor, divisor
+        )
     parsed = parse(fmt, text, frame)
     print(json.dumps([describe(a, frame) for a in parsed.actions], indent=2))
     return 0
