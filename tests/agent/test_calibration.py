@@ -24,7 +24,7 @@ from agent.calibration import (
     target_page,
 )
 from agent.cli import main
-from agent.core.coords import Frame, screen_to_model
+from agent.core.coords import Frame
 from model.parsers import convention_for, frame_options, mode_for, parse
 from model.profiles import PROFILES
 
@@ -57,15 +57,16 @@ def test_rendered_text_parses_back_to_the_point(fmt: str) -> None:
         1366, 768, mode=mode_for(fmt), convention=convention_for(fmt), **frame_options(fmt)
     )
     for sx, sy in ((683.0, 384.0), (6.0, 761.0), (1359.0, 6.0)):
-        mx, my = screen_to_model(frame, sx, sy)
-        text = render(fmt, "t", (mx, my), (3.0, 3.0), "exact")
+        text = render(fmt, "t", frame, (sx, sy), (sx - 3, sy - 3, sx + 3, sy + 3), "exact")
         (click,) = parse(fmt, text, frame).actions
         assert click.type == "click"
         assert click.point == pytest.approx((sx, sy), abs=1e-3)
 
 
 def test_qwen2_vl_text_shape() -> None:
-    text = render("qwen2-vl", "OK", (150.0, 151.0), (5.0, 5.0), "int")
+    frame = Frame.for_screen(1400, 1400, convention="norm1000")  # 1.4 screen px per unit
+    box = (203.0, 204.4, 217.0, 218.4)  # (150, 151) ± 5 units
+    text = render("qwen2-vl", "OK", frame, (210.0, 211.4), box, "int")
     assert text == (
         "click <|object_ref_start|>OK<|object_ref_end|><|box_start|>(145,146),(155,156)<|box_end|>"
     )
