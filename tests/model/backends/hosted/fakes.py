@@ -236,7 +236,7 @@ class FakeGemini(Fake):
             args = {
                 **args,
                 "safety_decision": {"decision": "require_confirmation", "explanation": confirm},
-            }  # noqa: E501
+            }
         part = {"functionCall": {"id": f"fc_{n}", "name": name, "args": args}}
         return FakeGemini._response([{"text": "On it."}, part])
 
@@ -264,7 +264,7 @@ class FakeGemini(Fake):
             blobs = [part.get("inlineData")]
             blobs += [
                 p.get("inlineData") for p in (part.get("functionResponse") or {}).get("parts", [])
-            ]  # noqa: E501
+            ]
             out += [_b64png(b["data"]) for b in blobs if b]
         return out
 
