@@ -261,10 +261,8 @@ class FakeGemini(Fake):
     def images(self, body: dict[str, Any]) -> list[bytes]:
         out = []
         for part in body["contents"][-1]["parts"]:
-            blobs = [part.get("inlineData")]
-            blobs += [
-                p.get("inlineData") for p in (part.get("functionResponse") or {}).get("parts", [])
-            ]
+            inner = (part.get("functionResponse") or {}).get("parts", [])
+            blobs = [p.get("inlineData") or p.get("inline_data") for p in [part, *inner]]
             out += [_b64png(b["data"]) for b in blobs if b]
         return out
 
