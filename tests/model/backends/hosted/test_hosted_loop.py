@@ -130,3 +130,18 @@ def test_anthropic_zoom_is_served_in_the_same_step_then_the_click_lands(tmp_path
     # the click's result carries the new screenshot at the declared size
     (after,) = fake.images(fake.requests[2])
     assert size_of(after) == (1429, 804)
+
+
+def test_a_point_off_the_declared_display_goes_back_to_the_model_as_an_error(
+    tmp_path: Path,
+) -> None:
+    script = [FakeAnthropic.click(1, 1429, 97), FakeAnthropic.click(2, 149, 97)]
+    fake = FakeAnthropic([*script, FakeAnthropic.done("done")])
+    ep, env = _episode(tmp_path, fake, PolicyGate(Policy(rules=()), confirm="no"))
+    assert env.state.buttons[0].clicks == 1  # only the second, in-bounds click ran
+    first, second = ep.steps[0]["attempts"]
+    assert first["error_code"] == "parse" and "outside the 1920x1080" in first["error"]
+    assert "error" not in second
+    result = fake.requests[1]["messages"][-1]["content"][0]
+    assert result["tool_use_id"] == "toolu_1" and result["is_error"] is True
+    assert "outside" in result["content"][0]["text"]
