@@ -54,6 +54,8 @@ SETTINGS: dict[str, type] = {
 }
 
 NAME_KEYS = frozenset({"model", "base_url"})  # which model; the rest configure its backend
+# hosted specs: ``base_url`` (when set) is their API's address, passed to the backend
+HOSTED_PREFIXES = ("anthropic:", "openai-cua:", "gemini:")
 _MODEL_WINDOW = {"family", "format", "max_new_tokens", "history_images", "history_steps",
                  "max_image_tokens", "action_space", "language"}  # fmt: skip
 # backend → the settings it takes (tests/model/test_settings.py: every key has one, and
@@ -66,6 +68,12 @@ BACKENDS: dict[str, frozenset[str]] = {
     ),
     "transformers": frozenset(
         _MODEL_WINDOW | {"device", "dtype", "attn_implementation", "force_text", "multi_action"}
+    ),
+    # hosted computer-use APIs (model/backends/hosted): their vendors' SDKs
+    **dict.fromkeys(
+        ("anthropic", "openai-cua", "gemini"),
+        frozenset({"api_key", "timeout", "retries", "max_new_tokens", "history_images"})
+        | {"history_steps"},
     ),
     "ocr": frozenset(),  # the CPU grounder: its own ocr:key=value settings only
     "scripted": frozenset(),  # replays a file
@@ -203,6 +211,8 @@ def model_spec(settings: Mapping[str, Any]) -> str | None:
     ``openai:MODEL@BASE_URL`` (the server serves it); otherwise the model as given."""
     model = settings.get("model")
     base = settings.get("base_url")
+    if model and str(model).startswith(HOSTED_PREFIXES):
+        return str(model)
     if base and model and not str(model).startswith(("openai:", "scripted:", "ocr")):
         return f"openai:{model}@{base}"
     if base and not model:
@@ -211,8 +221,11 @@ def model_spec(settings: Mapping[str, Any]) -> str | None:
 
 
 def backend_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword settings for :func:`model.registry.load_model` (the spec keys removed)."""
-    return {k: v for k, v in settings.items() if k not in ("model", "base_url")}
+    """The keyword settings for :func:`model.registry.load_model` (the spec keys removed;
+    a hosted model keeps ``base_url``: its API's address)."""
+    hosted = str(settings.get("model") or "").startswith(HOSTED_PREFIXES)
+    drop = ("model",) if hosted else ("model", "base_url")
+    return {k: v for k, v in settings.items() if k not in drop}
 
 
 def redacted(settings: Mapping[str, Any]) -> dict[str, Any]:

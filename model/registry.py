@@ -2,7 +2,9 @@
 
 Specs: ``scripted:FILE`` (a fake that replays outputs), ``ocr`` (the CPU grounder),
 ``openai:MODEL@BASE_URL`` (any OpenAI-compatible server: vLLM, SGLang, ``agent serve``),
-and otherwise a hub id or a local path loaded with transformers.
+the hosted computer-use APIs ``anthropic:MODEL``, ``openai-cua:MODEL`` and ``gemini:MODEL``
+(their vendors' SDKs: :mod:`model.backends.hosted`), and otherwise a hub id or a local
+path loaded with transformers.
 Backends are imported lazily so a missing optional dependency only matters when used.
 """
 
@@ -48,10 +50,14 @@ PREFIXES: dict[str, Loader] = {
     "ocr": _lazy("model.ocr", "load_ocr_model", "ocr"),
     "openai": _lazy("model.backends.openai_backend", "load_openai_model", "openai"),
     "hf": _lazy("model.backends.hf", "load_hf_model", "transformers"),
+    "anthropic": _lazy("model.backends.hosted.anthropic", "load_anthropic_model", "hosted"),
+    "openai-cua": _lazy("model.backends.hosted.openai_cua", "load_openai_cua_model", "hosted"),
+    "gemini": _lazy("model.backends.hosted.gemini", "load_gemini_model", "hosted"),
 }
 
 
 BACKEND_OF = {"scripted": "scripted", "ocr": "ocr", "openai": "openai", "hf": "transformers"}
+BACKEND_OF |= {"anthropic": "anthropic", "openai-cua": "openai-cua", "gemini": "gemini"}
 
 
 def _route(spec: str) -> tuple[str, str]:

@@ -42,10 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default=None,
-        help="ocr | scripted:FILE | openai:MODEL@URL | hub id or path "
-        "(default: $NATIVE_AGENT_MODEL, else ocr)",
+        help="ocr | scripted:FILE | openai:MODEL@URL | anthropic:MODEL | openai-cua:MODEL | "
+        "gemini:MODEL | hub id or path (default: $NATIVE_AGENT_MODEL, else ocr)",
     )
-    p.add_argument("--base-url", help="OpenAI-compatible server; makes --model MODEL served there")
+    p.add_argument(
+        "--base-url",
+        help="OpenAI-compatible server (makes --model MODEL served there), or the address "
+        "of a hosted model's API",
+    )
     p.add_argument(
         "--model-family",
         help="model profile, overriding detection from the name / config.json (e.g. qwen3-vl, "

@@ -78,6 +78,32 @@ def padded_size(width: int, height: int, factor: int = FACTOR) -> tuple[int, int
     return w, h
 
 
+def fit_within(
+    width: int,
+    height: int,
+    *,
+    long_edge: int | None = None,
+    short_edge: int | None = None,
+    max_pixels: int | None = None,
+) -> tuple[int, int]:
+    """The largest (w, h) with the image's aspect ratio (each side rounded down, at least 1)
+    whose long side ≤ ``long_edge``, short side ≤ ``short_edge`` and area ≤ ``max_pixels``
+    (``None``: no such limit); never larger than the image. Hosted APIs state their image
+    limits this way (model/backends/hosted)."""
+    if width <= 0 or height <= 0:
+        raise VisionInputError(f"image size must be positive, got {width}x{height}")
+    s = 1.0
+    if long_edge is not None:
+        s = min(s, long_edge / max(width, height))
+    if short_edge is not None:
+        s = min(s, short_edge / min(width, height))
+    if max_pixels is not None:
+        s = min(s, math.sqrt(max_pixels / (width * height)))
+    if s >= 1.0:
+        return width, height
+    return max(1, math.floor(width * s)), max(1, math.floor(height * s))
+
+
 def image_tokens(input_w: int, input_h: int, factor: int = FACTOR) -> int:
     """LLM tokens for an image of this model-input size (patches merged 2×2)."""
     return (input_w // factor) * (input_h // factor)
@@ -174,6 +200,35 @@ class Frame(BaseModel):
             pointer=pointer,
             divisor=divisor,
         )
+
+    def resized_to(
+        self,
+        input_w: int,
+        input_h: int,
+        *,
+        convention: Convention,
+        reason: str | None = None,
+        tolerance: float | None = None,
+    ) -> Frame:
+        """This screenshot sent as an image of exactly ``input_w`` × ``input_h`` (stretched,
+        no padding and no grid): a hosted API's declared display. ``resampled`` and
+        ``reason`` say whether it was shrunk; ``tolerance`` (screenshot px) replaces the
+        default, e.g. 0.5 so that a point outside the declared display is refused."""
+        if input_w <= 0 or input_h <= 0:
+            raise VisionInputError(f"input size must be positive, got {input_w}x{input_h}")
+        same = (input_w, input_h) == (self.screen_w, self.screen_h)
+        update: dict[str, object] = {
+            "mode": "resize",
+            "input_w": input_w,
+            "input_h": input_h,
+            "resampled": not same,
+            "reason": None if same else reason or "resized to the declared display",
+            "convention": convention,
+            "divisor": None,
+        }
+        if tolerance is not None:
+            update["tolerance"] = tolerance
+        return Frame.model_validate({**self.model_dump(), **update})
 
     def with_convention(self, convention: Convention, divisor: float | None = None) -> Frame:
         """The same frame read in another convention (and full scale; None: its own)."""

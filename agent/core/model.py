@@ -16,10 +16,23 @@ from agent.core.coords import Convention, Frame, Mode
 from agent.core.observation import Observation
 
 
+@dataclass(frozen=True)
+class SafetyCheck:
+    """A confirmation a hosted model's vendor requires before the reply's action runs
+    (OpenAI ``pending_safety_checks``, Gemini ``require_confirmation``). The executor asks
+    the gate; only an approved check's ``id`` comes back in :attr:`HistoryItem.acknowledged`,
+    and only then may the backend acknowledge it to the vendor."""
+
+    id: str
+    code: str | None = None
+    message: str | None = None
+
+
 @dataclass
 class HistoryItem:
     """One past step as the model sees it: its screenshot (only inside the image window),
-    the raw output and the action it produced (or the error)."""
+    the raw output and the action it produced (or the error); ``acknowledged``: the ids of
+    the reply's :class:`SafetyCheck` s a person approved (the action then ran)."""
 
     index: int
     raw: str
@@ -27,6 +40,7 @@ class HistoryItem:
     error: str | None = None
     observation: Observation | None = None
     frame: Frame | None = None
+    acknowledged: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -43,6 +57,7 @@ class ModelReply:
     text: str
     timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
+    checks: list[SafetyCheck] = field(default_factory=list)  # the vendor's, for the action
 
 
 class Model(ABC):
@@ -69,6 +84,12 @@ class Model(ABC):
     @abstractmethod
     def act(self, request: ModelRequest) -> ModelReply:
         """One decision: raw text for the parser."""
+
+    def plan_frame(self, observation: Observation, frame: Frame) -> Frame:
+        """The Frame this model sees ``observation`` in: ``frame`` (the loop's plan from
+        ``input_mode`` / ``format``) unless the backend sizes images itself (hosted APIs,
+        :meth:`Frame.resized_to`). The loop parses and records with the returned frame."""
+        return frame
 
     def close(self) -> None:  # noqa: B027 — optional hook
         """Release resources (processes, GPU memory, connections)."""

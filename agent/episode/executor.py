@@ -9,6 +9,12 @@ is checked, typed, run and recorded the same way whoever chose it:
   denied action never reaches the env: its record carries the gate's decision and an
   ``error`` / ``error_code`` from :class:`~agent.core.errors.ActionDeniedError`, and the
   next observation is the same screen reporting the denial.
+* a vendor safety check on the reply (:class:`~agent.core.model.SafetyCheck`: OpenAI's
+  pending safety checks, Gemini's ``require_confirmation``) is then put to a person through
+  the gate (``PolicyGate.confirm_required``: callback, terminal or ``--yes``; nobody to ask
+  or no gate to ask with = denied, policy ``vendor-safety``). The record's
+  ``vendor_confirmation`` holds the checks and the answer; :attr:`Executed.acknowledged`
+  the approved ids, which the model may acknowledge to its vendor next request.
 * secret placeholders are typed from :class:`~agent.safety.secrets.Secrets`; an unknown one
   is recorded as an error and nothing is typed.
 * otherwise the env steps; the record's ``result`` holds ``terminated`` / ``truncated`` and
@@ -24,6 +30,7 @@ that took the slow path).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,14 +43,16 @@ from agent.core.errors import (
     NativeAgentError,
     describe_error,
 )
+from agent.core.model import SafetyCheck
 from agent.core.observation import Observation, StepResult
-from agent.safety.gate import Decision, Gate
+from agent.safety.gate import VENDOR_RULE, Decision, Gate
 from agent.safety.secrets import Secrets
 
 ENV_PHASES = ("capture_s", "decode_s", "settle_s")
 # counts an env may report on an observation, summed into the step's timings
 ENV_COUNTERS = ("capture_fallback",)
 GATE_ERROR = "gate-error"
+VENDOR_POLICY = "vendor-safety"  # the policy named by a denied vendor safety check
 
 
 @dataclass
@@ -56,6 +65,7 @@ class Executed:
     decision: Decision
     step: StepResult | None = None
     error: NativeAgentError | None = None  # why it never ran (denial, unknown secret)
+    acknowledged: tuple[str, ...] = ()  # vendor safety checks a person approved
 
     @property
     def ran(self) -> bool:
@@ -114,6 +124,27 @@ def check(gate: Gate, action: Action, env: Env, obs: Observation) -> Decision:
         return Decision("deny", GATE_ERROR, describe_error(err)["error"][:300])
 
 
+def confirm_vendor(
+    gate: Gate, action: Action, env: Env, obs: Observation, checks: Sequence[SafetyCheck]
+) -> Decision:
+    """A person's answer to the vendor's safety checks, through the gate's
+    ``confirm_required``; a gate without one (the gate is off) cannot ask, so it denies —
+    a vendor check is never acknowledged by itself. A gate that raises denies."""
+    reasons = [c.message or c.code or c.id for c in checks]
+    ask = getattr(gate, "confirm_required", None)
+    if ask is None:
+        return Decision(
+            "deny", VENDOR_POLICY, "the model's vendor asks for confirmation and the gate is "
+            "off, so nobody can confirm: run with the gate on (and --yes, or a terminal)",
+            VENDOR_RULE,
+        )  # fmt: skip
+    try:
+        decision: Decision = ask(action, env, obs, reasons)
+    except Exception as err:
+        return Decision("deny", VENDOR_POLICY, describe_error(err)["error"][:300], VENDOR_RULE)
+    return decision
+
+
 def observe_after(env: Env, obs: Observation, error: str, timings: dict[str, float]) -> Observation:
     """The screen after an action that did not run (the env may have died meanwhile)."""
     t0 = time.perf_counter()
@@ -136,9 +167,10 @@ def execute(
     obs: Observation,
     action: Action,
     timings: dict[str, float],
+    checks: Sequence[SafetyCheck] = (),
 ) -> Executed:
     """Check, type and run ``action`` on the (masked) screen ``obs``; see the module doc.
-    Phase timings are added to ``timings``."""
+    Phase timings are added to ``timings``; ``checks``: the vendor's safety checks on it."""
     rec: dict[str, Any] = {"action": dump_action(action), "input": input_points(action, env, obs)}
     t0 = time.perf_counter()
     decision = check(gate, action, env, obs)
@@ -149,6 +181,20 @@ def execute(
         rec.update(describe_error(denied))
         # nothing ran: the same screen, reporting the denial
         return Executed(rec, obs.with_error(rec["error"]), decision, error=denied)
+    acknowledged: tuple[str, ...] = ()
+    if checks:
+        t0 = time.perf_counter()
+        vendor = confirm_vendor(gate, action, env, obs, checks)
+        add_time(timings, "gate_s", time.perf_counter() - t0)
+        rec["vendor_confirmation"] = {
+            "checks": [{k: v for k, v in vars(c).items() if v is not None} for c in checks],
+            **vendor.to_json(),
+        }
+        if vendor.verdict != "allow":
+            denied = ActionDeniedError(VENDOR_POLICY, vendor.reason)
+            rec.update(describe_error(denied))
+            return Executed(rec, obs.with_error(rec["error"]), vendor, error=denied)
+        acknowledged = tuple(c.id for c in checks)
     try:
         real = secrets.inject(action)
     except NativeAgentError as err:  # an unknown placeholder: never typed
@@ -167,4 +213,4 @@ def execute(
         "truncated": res.truncated,
         **{k: res.info[k] for k in ("error", "error_code") if k in res.info},
     }
-    return Executed(rec, res.observation, decision, step=res)
+    return Executed(rec, res.observation, decision, step=res, acknowledged=acknowledged)

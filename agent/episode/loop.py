@@ -26,9 +26,10 @@ from typing import Any
 import numpy as np
 
 from agent.core.actions import Action, dump_action
+from agent.core.coords import Frame
 from agent.core.env import Env
 from agent.core.errors import EnvClosedError, ParseError, describe_error
-from agent.core.model import HistoryItem, Model, ModelRequest, history_window
+from agent.core.model import HistoryItem, Model, ModelRequest, SafetyCheck, history_window
 from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.executor import add_time, execute
@@ -130,22 +131,30 @@ class Loop:
         self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()
         env.set_privacy(privacy_request(self.secrets))  # what the env's snapshots look for
         self.history: list[HistoryItem] = []
+        self.checks: list[SafetyCheck] = []  # vendor safety checks on the last parsed reply
         self.mode = model.input_mode if model.input_mode else mode_for(model.format)
         self.convention = model.convention or convention_for(model.format)
         self.frame_kw = frame_options(model.format, factor=model.grid, min_pixels=model.min_pixels)
 
-    # ---- one model decision, with bounded retries on malformed output -----------------
-    def _decide(
-        self, goal: str, obs: Observation, feedback: str | None
-    ) -> tuple[Parsed | None, list[dict[str, Any]], dict[str, float]]:
+    def _frame(self, obs: Observation) -> Frame:
+        """The screenshot's Frame as the model sees it (the model may size it itself:
+        :meth:`~agent.core.model.Model.plan_frame`)."""
         frame = obs.frame(
             mode=self.mode,
             max_tokens=self.model.max_tokens,
             convention=self.convention,
             **self.frame_kw,
         )
+        return self.model.plan_frame(obs, frame)
+
+    # ---- one model decision, with bounded retries on malformed output -----------------
+    def _decide(
+        self, goal: str, obs: Observation, feedback: str | None
+    ) -> tuple[Parsed | None, list[dict[str, Any]], dict[str, float]]:
+        frame = self._frame(obs)
         attempts: list[dict[str, Any]] = []
         timings: dict[str, float] = {}
+        self.checks = []
         for _ in range(1 + self.cfg.parse_retries):
             t0 = time.perf_counter()
             reply = self.model.act(
@@ -162,6 +171,7 @@ class Loop:
             try:
                 parsed = parse(self.model.format, reply.text, frame, convention=self.convention)
                 add_time(timings, "parse_s", time.perf_counter() - t0)
+                self.checks = list(reply.checks)  # the vendor's, for the first action
                 return parsed, attempts, timings
             except ParseError as err:
                 add_time(timings, "parse_s", time.perf_counter() - t0)
@@ -206,12 +216,7 @@ class Loop:
             timings = {**dict.fromkeys(PHASES, 0.0), **decided}
             timings["mask_s"], timings["record_s"] = mask_s, record_s
             feedback = None
-            frame = obs.frame(
-                mode=self.mode,
-                max_tokens=self.model.max_tokens,
-                convention=self.convention,
-                **self.frame_kw,
-            )
+            frame = self._frame(obs)
             line: dict[str, Any] = {
                 "index": i,
                 "started_at": time.time(),
@@ -230,8 +235,11 @@ class Loop:
                 self._emit(line, i, timings, t_step, result.status)
                 break
             next_obs = obs
-            for action in parsed.actions:
-                ex = execute(self.env, self.gate, self.secrets, obs, action, timings)
+            acknowledged: list[str] = []
+            for n, action in enumerate(parsed.actions):
+                checks = self.checks if n == 0 else []
+                ex = execute(self.env, self.gate, self.secrets, obs, action, timings, checks)
+                acknowledged += ex.acknowledged
                 line["actions"].append(ex.record)
                 if ex.denied:  # nothing ran: the same screen
                     next_obs = next_obs.with_error(ex.record["error"])
@@ -261,6 +269,7 @@ class Loop:
                     next_obs.last_action_error,
                     obs,
                     frame,
+                    acknowledged,
                 )
             )
             # no-progress guard: the same action on an unchanged screen K times

@@ -26,6 +26,7 @@ from agent.safety.urls import link_destination
 
 Verdict = Literal["allow", "deny"]
 CONFIRM_TIMEOUT_S = 300.0
+VENDOR_RULE = "vendor-safety-check"  # the rule name of a vendor-required confirmation
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,21 @@ class PolicyGate:
         ok, by = self._ask(request)
         reason = f"{why}; {'confirmed' if ok else 'not confirmed'} ({by})"
         return Decision("allow" if ok else "deny", p.name, reason, name, tj, {"by": by, "ok": ok})
+
+    def confirm_required(
+        self, action: Action, env: Env, obs: Observation, reasons: list[str]
+    ) -> Decision:
+        """A confirmation the model's vendor requires (``reasons``: its safety checks):
+        always asked — callback, terminal, ``--yes`` — whatever the policy says of the
+        action; with nobody to ask the policy's ``non_interactive`` verdict holds (deny by
+        default). Never raises (a failing callback denies)."""
+        why = "the model's vendor asks for confirmation: " + "; ".join(reasons)[:300]
+        ok, by = self._ask(ConfirmRequest(action, why, VENDOR_RULE, url=obs.url))
+        reason = f"{why}; {'confirmed' if ok else 'not confirmed'} ({by})"
+        return Decision(
+            "allow" if ok else "deny", self.policy.name, reason, VENDOR_RULE, None,
+            {"by": by, "ok": ok},
+        )  # fmt: skip
 
     def _ask(self, request: ConfirmRequest) -> tuple[bool, str]:
         c = self.confirm

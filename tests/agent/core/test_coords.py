@@ -10,6 +10,7 @@ from agent.core.coords import (
     Frame,
     box_center,
     check_on_screen,
+    fit_within,
     input_to_screen,
     model_box_to_screen,
     model_to_input,
@@ -162,3 +163,42 @@ def test_resize_floor_and_pointer_are_part_of_the_frame() -> None:
     assert (default.input_w, default.input_h) == (196, 140)  # 56² floor: nearest multiples
     f = Frame.for_screen(640, 480, pointer=(10.0, 20.0))
     assert f.pointer == (10.0, 20.0) and Frame(**f.model_dump()).pointer == (10.0, 20.0)
+
+
+def test_fit_within_keeps_aspect_and_every_limit() -> None:
+    # the Anthropic standard tier: long edge ≤ 1568 and ≤ 1.15 MP
+    assert fit_within(1920, 1080, long_edge=1568, max_pixels=1_150_000) == (1429, 804)
+    assert fit_within(1280, 800, long_edge=1568, max_pixels=1_150_000) == (1280, 800)
+    assert fit_within(3840, 2160, long_edge=2048, short_edge=768) == (1365, 768)
+    assert fit_within(100, 50, long_edge=10_000) == (100, 50)  # never enlarged
+    w, h = fit_within(4000, 3000, max_pixels=1_000_000)
+    assert w * h <= 1_000_000 and abs(w / h - 4 / 3) < 0.01
+    with pytest.raises(VisionInputError):
+        fit_within(0, 10, long_edge=5)
+
+
+def test_resized_to_maps_the_declared_display_back_to_the_screenshot() -> None:
+    base = Frame.for_screen(2560, 1440, scale=2.0)  # a 1280x720 CSS page at DSF 2
+    f = base.resized_to(1429, 804, convention="abs", reason="API limit", tolerance=0.5)
+    assert (f.mode, f.input_w, f.input_h, f.resampled, f.reason) == (
+        "resize",
+        1429,
+        804,
+        True,
+        "API limit",
+    )
+    assert f.scale == 2.0 and f.tolerance == 0.5
+    sx, sy = model_to_screen(f, 714.5, 402)
+    assert abs(sx - 1280) < 1 and abs(sy - 720) < 1
+    assert screen_to_input(f, sx, sy) == (640, 360)  # CSS px
+    # the declared display's last pixel is on screen, one past it is not
+    check_on_screen(f, *model_to_screen(f, 1428, 803))
+    with pytest.raises(CoordinateError):
+        check_on_screen(f, *model_to_screen(f, 1429, 400))
+    with pytest.raises(CoordinateError):
+        check_on_screen(f, *model_to_screen(f, -1, 400))
+    same = base.resized_to(2560, 1440, convention="norm1000")
+    assert not same.resampled and same.reason is None
+    assert model_to_screen(same, 500, 500) == (1280, 720)
+    with pytest.raises(VisionInputError):
+        base.resized_to(0, 10, convention="abs")
