@@ -188,7 +188,45 @@ _PYAUTOGUI: tuple[Profile, ...] = ()  # OpenCUA, Aguvis
 # ----
 
 
-_HOLO_GELAB: tuple[Profile, ...] = ()  # Holo, GELab-Zero
+_HAI = "hcompai/hai-cookbook@2ba89619bdcfe729d31649d976bdaa7b9551e216:"
+_GELAB = "stepfun-ai/gelab-zero@19465cf337effc20db25830688aeec5a72855c0a:"
+_HOLO_GELAB: tuple[Profile, ...] = (  # Holo, GELab-Zero (docs/models/holo_gelab.md)
+    Profile(
+        "holo-1.5", "Holo1.5 (Qwen2.5-VL) localization: click_absolute JSON, model-input px",
+        "holo-1.5", "holo-1.5", (r"holo-?1[.-]5",), ("qwen2_5_vl",),
+        mobile_format="holo-1.5", grounding_format="holo-1.5",
+        min_pixels=56 * 56, max_pixels=14 * 14 * 4 * 1280,
+        aliases=("holo1.5", "holo1_5", "holo-1-5"),
+        sources=(
+            _HAI + "holo1_5/holo_1_5_quickstart.ipynb",
+            _HAI + "holo1_5/openai_client/invoke_localization.ipynb",
+            _HAI + "utils/image.py",
+        ),
+    ),
+    Profile(
+        "holo-2", "Holo2 (Qwen3-VL) localization: {x, y} JSON, 0-1000",
+        "holo-2", "holo-2", (r"holo-?2(?![\d.])",), ("qwen3_vl", "qwen3_vl_moe"),
+        mobile_format="holo-2", grounding_format="holo-2", patch=16, mean=HALF, std=HALF,
+        min_pixels=64 * 32 * 32, max_pixels=16384 * 32 * 32, strip_think=True,
+        aliases=("holo2",),
+        sources=(
+            _HAI + "holo2/holo_2_localization_huggingface.ipynb",
+            _HAI + "holo2/holo_2_localization_hosted_api.ipynb",
+            _HAI + "holo2/deploy_with_vllm.md",
+        ),
+    ),
+    Profile(
+        "gelab-zero", "GELab-Zero (Qwen3-VL-4B) Android agent: TAB fields, 0-1000",
+        "gelab-zero", "gelab-zero", (r"gelab",), ("qwen3_vl",),
+        mobile_format="gelab-zero", patch=16, mean=HALF, std=HALF, max_pixels=_QWEN3_MAX,
+        aliases=("gelab", "gelab-zero-4b"),
+        sources=(
+            _GELAB + "copilot_tools/parser_0920_summary.py",
+            _GELAB + "copilot_agent_client/pu_client.py",
+            _GELAB + "copilot_front_end/pu_frontend_executor.py",
+        ),
+    ),
+)  # fmt: skip
 
 
 # ----

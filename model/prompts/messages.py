@@ -183,8 +183,9 @@ def build_messages(
     older, windowed = _split_history(request.history, history_images, history_steps)
     lines = [] if fam.history_as_turns else [_line(h) for h in older]
     size = spec_for(fam.format_for(action_space)).coords.prompt_size(frame)
+    replies = tuple(h.raw for h in request.history)
     opening = PROMPTS[fam.prompt](
-        PromptInput(request.task, frame, lines, action_space, language, size)
+        PromptInput(request.task, frame, lines, action_space, language, size, replies)
     )
     reply = strip_think if fam.strip_think else (lambda text: text)
 
@@ -203,6 +204,8 @@ def build_messages(
         messages.append({"role": "user", "content": [image_part(item.observation, item_frame)]})
         messages.append({"role": "assistant", "content": reply(item.raw)})
     final: list[dict[str, Any]] = [image_part(request.observation, frame)]
+    if opening.after is not None:
+        final.append(text_part(opening.after))
     final += [text_part(n) for n in _notes(request)]
     messages.append({"role": "user", "content": final})
     if fam.separate_turns:

@@ -23,17 +23,20 @@ class PromptInput:
     space: str
     language: str
     size: tuple[int, int]
+    replies: tuple[str, ...] = ()  # every earlier step's raw reply, oldest first, uncut
 
 
 @dataclass(frozen=True)
 class Opening:
     """A prompt style's first turn: system text (None: the chat template's default) and the
     user text; ``image_first`` puts the first screenshot before that text (Qwen3-VL's
-    computer cookbook sends ``[image, query]``)."""
+    computer cookbook sends ``[image, query]``); ``after`` is text that follows the current
+    screenshot in the same turn (GELab-Zero sends ``[prompt, image, output instructions]``)."""
 
     system: str | None
     text: str
     image_first: bool = False
+    after: str | None = None
 
 
 Builder = Callable[[PromptInput], Opening]
