@@ -38,13 +38,29 @@ from agent.core.errors import ConfigError, EnvNotAvailableError
 from agent.core.observation import Observation
 
 Precision = Literal["exact", "int"]
-# one format per coordinate space of every model profile (model.profiles): UI-TARS-1.5 px of
-# its smart_resize space, UI-TARS v1 / Qwen2-VL / Qwen-VL / Qwen3-VL 0–1000, Qwen3-VL mobile
-# 0–999, Qwen2.5-VL model-input px, json screenshot px
-DEFAULT_FORMATS = (
-    "ui-tars-1.5", "ui-tars", "qwen3-vl", "qwen3-vl-mobile", "qwen2.5-vl", "qwen2-vl",
-    "qwen-vl", "json",
-)  # fmt: skip
+
+
+def spec_key(fmt: str) -> tuple[str, float, str, int]:
+    """What decides where a dialect's click lands: space, full scale, input mode, grid."""
+    from model.parsers import spec_for
+
+    c = spec_for(fmt).coords
+    return c.space, c.full_scale, c.mode, c.factor
+
+
+def default_formats() -> tuple[str, ...]:
+    """One dialect per distinct coordinate spec among every family's dialects (in every
+    action space): the set that calibrates every way a family's numbers become a click."""
+    from model.profiles import PROFILES
+
+    seen: dict[tuple[str, float, str, int], str] = {}
+    for p in PROFILES.values():
+        for space in p.action_spaces:
+            fmt = p.format_for(space)
+            seen.setdefault(spec_key(fmt), fmt)
+    return tuple(seen.values())
+
+
 Point = tuple[float, float]
 Box = tuple[float, float, float, float]
 
@@ -184,11 +200,13 @@ def _pt(p: tuple[float, float]) -> str:
 def calibrate(
     surface: Surface,
     *,
-    formats: Sequence[str] = DEFAULT_FORMATS,
+    formats: Sequence[str] | None = None,
     precision: Precision = "exact",
     progress: Callable[[Row], None] | None = None,
 ) -> CalibrationReport:
-    """Click every target through every format and measure where the clicks land."""
+    """Click every target through every format (default: :func:`default_formats`) and
+    measure where the clicks land."""
+    formats = default_formats() if formats is None else formats
     from model.parsers import convention_for, frame_options, mode_for, parse, spec_for
 
     env = surface.env

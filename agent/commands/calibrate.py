@@ -22,9 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--formats",
         default=None,
-        help="comma-separated output formats (default: one per coordinate space of every "
-        "model family, e.g. qwen2-vl = norm1000/pad, qwen3-vl-mobile = norm999/pad, "
-        "ui-tars-1.5 = abs/resize)",
+        help="comma-separated output formats (default: one per distinct coordinate spec of "
+        "every model family's dialects: space, divisor, input mode, grid — e.g. ui-tars = "
+        "norm1000/pad, qwen3-vl-mobile = norm999/pad, ui-tars-1.5 = abs/resize)",
     )
     p.add_argument(
         "--precision",
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.calibration import DEFAULT_FORMATS, calibrate, make_surface
+    from agent.calibration import calibrate, default_formats, make_surface
 
     name, kw = env_from_args(args)  # browser default: 1366x768 CSS px at DSF 1
     if name == "browser":
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         kw["screen"] = args.screen
     else:
         kw.setdefault("scale", args.scale)
-    raw = ",".join(DEFAULT_FORMATS) if args.formats is None else args.formats
+    raw = ",".join(default_formats()) if args.formats is None else args.formats
     formats = [f.strip() for f in raw.split(",") if f.strip()]
     if not formats:
         raise ConfigError("--formats is empty")

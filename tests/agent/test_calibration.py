@@ -13,20 +13,23 @@ from pathlib import Path
 import pytest
 
 from agent.calibration import (
-    DEFAULT_FORMATS,
     BoardSurface,
     CalibrationReport,
     Marker,
     calibrate,
+    default_formats,
     grid_targets,
     make_surface,
     render,
+    spec_key,
     target_page,
 )
 from agent.cli import main
 from agent.core.coords import Frame
 from model.parsers import convention_for, frame_options, mode_for, parse
 from model.profiles import PROFILES
+
+DEFAULT_FORMATS = default_formats()
 
 # the real envs click a 3×2 grid plus the four near-corner pixels (odd and even positions on
 # both axes, every edge): the default 5×4 adds steps, not cases (CI time)
@@ -45,10 +48,11 @@ def test_grid_targets_cover_the_screen_inside_it() -> None:
 
 def test_every_profile_coordinate_space_is_calibrated() -> None:
     spaces = {convention_for(f) for f in DEFAULT_FORMATS}
-    assert spaces == {"abs", "norm1000", "norm999", "screen"}
-    assert {p.format_for(s) for p in PROFILES.values() for s in ("computer", "mobile")} == set(
-        DEFAULT_FORMATS
-    )
+    assert spaces >= {"abs", "norm1000", "norm999", "screen"}
+    used = {p.format_for(s) for p in PROFILES.values() for s in p.action_spaces}
+    assert set(DEFAULT_FORMATS) <= used
+    assert {spec_key(f) for f in used} == {spec_key(f) for f in DEFAULT_FORMATS}
+    assert len({spec_key(f) for f in DEFAULT_FORMATS}) == len(DEFAULT_FORMATS)
 
 
 @pytest.mark.parametrize("fmt", DEFAULT_FORMATS)
@@ -107,7 +111,7 @@ def test_cli_board_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert data["max_error_px"] == dict.fromkeys(DEFAULT_FORMATS, 0.0)
     out = tmp_path / "cal.json"
     assert main(["calibrate", "--env", "board", "--json", str(out), "--max-error", "0"]) == 0
-    assert "max error qwen2-vl: 0.00 px" in capsys.readouterr().out
+    assert "max error ui-tars: 0.00 px" in capsys.readouterr().out
     assert json.loads(out.read_text())["env"] == "board"
 
 

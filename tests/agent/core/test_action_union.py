@@ -22,26 +22,23 @@ from agent.core.actions import (
     union_classes,
 )
 from agent.safety.policy import DEFAULT_RULES
+from model.parsers import DIALECTS
+from model.profiles import PROFILES
 from model.prompts.templates import JSON_ACTIONS
 from tests.agent.core.union_check import real_surfaces, union_gaps
 
 ENVS = ("android", "browser", "desktop", "miniwob")
-FORMATS = {
-    "ui-tars-1.5": "ui-tars-1.5",
-    "ui-tars": "ui-tars",
-    "qwen3-vl": "qwen3.5, qwen3-vl",
-    "qwen3-vl-mobile": "qwen3.5, qwen3-vl",
-    "qwen2.5-vl": "qwen2.5-vl",
-    "qwen2-vl": "qwen2-vl",
-    "qwen-vl": "qwen-vl",
-    "json": "json",
-}
+SURFACES = real_surfaces()
+FORMATS = {f: ", ".join(SURFACES.families.get(f, ())) for f in SURFACES.formats}
 
 
 def test_every_action_type_reaches_every_place() -> None:
     surfaces = real_surfaces()
     assert set(surfaces.envs) >= set(ENVS)  # the registry and entry points were read
-    assert dict(surfaces.families) == {f: tuple(u.split(", ")) for f, u in FORMATS.items()}
+    assert set(surfaces.formats) == set(DIALECTS)  # every dialect, used by a family or not
+    for name, profile in PROFILES.items():  # each family under its dialect in every space
+        for space in profile.action_spaces:
+            assert name in surfaces.families[profile.format_for(space)]
     gaps = union_gaps(union_classes(), surfaces)
     assert not gaps, "action types that do not reach every place:\n" + "\n".join(gaps)
 

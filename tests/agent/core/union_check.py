@@ -48,17 +48,18 @@ class Surfaces:
 
 def real_surfaces() -> Surfaces:
     """The project's own: default policy rules, every registered env (built-ins and entry
-    points), the formats of every model profile, the metrics' scoring table."""
+    points), every output dialect (and the families that use it, in each of their action
+    spaces), the metrics' scoring table."""
     families: dict[str, list[str]] = {}
     for profile in PROFILES.values():
-        for space in ("computer", "mobile"):
+        for space in profile.action_spaces:
             names = families.setdefault(profile.format_for(space), [])
             if profile.name not in names:
                 names.append(profile.name)
     return Surfaces(
         rules=DEFAULT_RULES,
         envs={name: env_class(name) for name in sorted(available_envs())},
-        formats={name: FORMATS[name] for name in families},
+        formats=dict(FORMATS),
         families={name: tuple(users) for name, users in families.items()},
         scoring=SCORING,
     )

@@ -7,7 +7,9 @@ infinite or off-screen point ever reaches an env.
 * the real Loop driven by a scripted model whose outputs hypothesis writes, on a tiny env
   that asserts every point it receives is finite and on its screen.
 
-Counts (``CASES``) add up to 10,080 examples; ``database=None`` writes no .hypothesis folder.
+Counts (``CASES``): 8×450 + 4500 + 8×480 for the hand-written dialects, and 120 (parser then
+gate) and 60 (the loop) for each GUI fine-tune's dialect, whose valid samples and edge templates
+are its own renderer's output; ``database=None`` writes no .hypothesis folder.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,21 +28,35 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from agent.core.actions import ACTION_TYPES, TERMINAL_TYPES, Action, action_points, parse_action
+from agent.core.actions import (
+    ACTION_TYPES,
+    TERMINAL_TYPES,
+    Action,
+    Click,
+    Scroll,
+    Type,
+    action_points,
+    parse_action,
+)
 from agent.core.coords import Frame, check_on_screen
 from agent.core.env import Env
 from agent.core.errors import ParseError
 from agent.core.observation import Observation
 from agent.episode.loop import Loop, LoopConfig
 from agent.episode.recording import EpisodeWriter
+from agent.export.render import UnsupportedAction, render
 from agent.safety.gate import PolicyGate
 from agent.safety.policy import Policy, Rule
 from agent.safety.targets import Target, TargetReader
-from model.parsers import FORMATS, convention_for, mode_for, parse
+from model.parsers import FORMATS, convention_for, frame_options, mode_for, parse
 from model.scripted import ScriptedModel
 
-FMTS = list(FORMATS)
-CASES = {"parse_gate": 450, "gate": 4500, "loop": 480}  # 8×450 + 4500 + 8×480 = 11,940
+# the hand-written dialects, and the GUI fine-tunes' (samples rendered by the dialect itself)
+BASE = ["json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile", "ui-tars"]
+BASE.append("ui-tars-1.5")
+FMTS = BASE
+ZOO = [f for f in FORMATS if f not in BASE]
+CASES = {"parse_gate": 450, "gate": 4500, "loop": 480, "zoo": 120, "zoo_loop": 60}
 SETTINGS: dict[str, Any] = {
     "deadline": None,
     "database": None,
@@ -314,8 +331,39 @@ class PointEnv(Env):
 
 def _frame_for(fmt: str, w: int, h: int, scale: float) -> Frame:
     return Frame.for_screen(
-        w, h, mode=mode_for(fmt), convention=convention_for(fmt), scale=scale, max_tokens=4096
+        w,
+        h,
+        mode=mode_for(fmt),
+        convention=convention_for(fmt),
+        scale=scale,
+        max_tokens=4096,
+        **frame_options(fmt),
     )
+
+
+def _rendered(fmt: str) -> tuple[list[str], list[str]]:
+    """Valid outputs and an edge template of a dialect, from its own renderer: a click (its
+    first two numbers become ``{x}``/``{y}``), a typed text at a point and a scroll."""
+    frame = _frame_for(fmt, 1280, 800, 1.0)
+    samples = []
+    for acts in (
+        [Click(point=(123.0, 77.0))],
+        [Type(text="hi", point=(50.0, 60.0))],
+        [Scroll(direction="down", point=(640.0, 400.0))],
+    ):
+        try:
+            samples.append(render(acts, frame, fmt))
+        except UnsupportedAction:
+            continue
+    text = samples[0].replace("{", "{{").replace("}", "}}")
+    nums = list(re.finditer(r"-?\d+(?:\.\d+)?", text))
+    a, b = nums[0], nums[1]
+    template = text[: a.start()] + "{x}" + text[a.end() : b.start()] + "{y}" + text[b.end() :]
+    return samples, [template]
+
+
+for _fmt in ZOO:
+    VALID[_fmt], EDGE[_fmt] = _rendered(_fmt)
 
 
 # ---- every parser, then the gate ------------------------------------------------------------
@@ -353,6 +401,22 @@ def test_parser_then_gate(fmt: str, data: Any, w: int, h: int, scale: float, tar
         d = gate.check(action, env, obs)
         assert d.verdict in ("allow", "deny")
         json.dumps(d.to_json())
+
+
+@pytest.mark.parametrize("fmt", ZOO)
+@settings(max_examples=CASES["zoo"], **SETTINGS)
+@given(
+    data=st.data(),
+    w=st.integers(28, 3000),
+    h=st.integers(28, 3000),
+    scale=st.sampled_from([1.0, 1.5, 2.0]),
+    target=st.text(max_size=60),
+)
+def test_fine_tune_parser_then_gate(
+    fmt: str, data: Any, w: int, h: int, scale: float, target: str
+) -> None:
+    inner = test_parser_then_gate.hypothesis.inner_test  # type: ignore[attr-defined]
+    inner(fmt=fmt, data=data, w=w, h=h, scale=scale, target=target)
 
 
 # ---- the gate alone -----------------------------------------------------------------------------
@@ -489,3 +553,20 @@ def test_loop_never_lets_a_bad_point_through(
         assert math.isfinite(x) and math.isfinite(y)
         check_on_screen(frame, x, y)
         assert 0 <= ux < uw and 0 <= uy < uh
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ZOO)
+@settings(max_examples=CASES["zoo_loop"], **SETTINGS)
+@given(
+    data=st.data(),
+    w=st.integers(28, 200),
+    h=st.integers(28, 200),
+    scale=st.sampled_from([1.0, 2.0]),
+    target=st.text(max_size=30),
+)
+def test_fine_tune_loop_never_lets_a_bad_point_through(
+    scratch: Path, fmt: str, data: Any, w: int, h: int, scale: float, target: str
+) -> None:
+    inner = test_loop_never_lets_a_bad_point_through.hypothesis.inner_test  # type: ignore[attr-defined]
+    inner(scratch=scratch, fmt=fmt, data=data, w=w, h=h, scale=scale, target=target)
