@@ -115,7 +115,7 @@ def resampled_error(
     )
 
 
-def _probe_image(w: int, h: int, factor: int) -> dict[str, Any]:
+def probe_image(w: int, h: int, factor: int) -> dict[str, Any]:
     """A blank image of exactly ``w``×``h`` as the request sends it (a data-URL part)."""
     frame = Frame(screen_w=w, screen_h=h, input_w=w, input_h=h, factor=factor)
     obs = Observation(array=np.zeros((h, w, 3), dtype=np.uint8))
@@ -199,8 +199,8 @@ class ResampleGuard:
             if (*key, factor) in MEASURED:
                 return MEASURED[(*key, factor)]
         ref = REF_CELLS * factor
-        probe = self._count_prompt(body, _probe_image(w, h, factor))
-        base = self._count_prompt(body, _probe_image(ref, ref, factor))
+        probe = self._count_prompt(body, probe_image(w, h, factor))
+        base = self._count_prompt(body, probe_image(ref, ref, factor))
         if probe is None or base is None:
             return None
         tokens = probe - base + REF_CELLS * REF_CELLS

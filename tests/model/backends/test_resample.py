@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,8 +20,9 @@ from agent.core.errors import ModelError, ResampledInputError, error_code
 from agent.core.model import ModelRequest
 from agent.core.observation import Observation
 from model.backends.openai_backend import OpenAIModel
-from model.backends.resample import server_input_size
+from model.backends.resample import probe_image, server_input_size
 from tests.model.chat_server import ChatServer, Reply
+from tests.model.vllm_servers import CAPPED_MAX_PIXELS
 
 BIG = 16384 * 28 * 28  # Qwen2-VL's default max_pixels: keeps any screenshot here as it is
 
@@ -242,3 +244,55 @@ def test_server_input_size_inverts_smart_resize(factor: int) -> None:
             tokens = image_tokens(rw, rh, factor)
             assert server_input_size(w, h, tokens, factor) == (rw, rh), (w, h, cap_tokens)
     assert server_input_size(1288, 728, 511, 28) is None  # no cap gives 511 tokens
+
+
+# ---- against the real vLLM (CPU build): the session's qwen2-vl server and a capped one -----
+def chat_prompt_tokens(server: Any, w: int, h: int) -> int:
+    """vLLM's own prompt-token count for one blank w×h image and a fixed text."""
+    body = {
+        "model": server.name,
+        "max_tokens": 1,
+        "messages": [{"role": "user", "content": [probe_image(w, h, 28), TEXT_PART]}],
+    }
+    resp = httpx.post(f"{server.base_url}/chat/completions", json=body, timeout=300)
+    assert resp.status_code == 200, resp.text
+    return int(resp.json()["usage"]["prompt_tokens"])
+
+
+TEXT_PART = {"type": "text", "text": "Open the settings"}
+
+
+@pytest.mark.vllm
+@pytest.mark.timeout(900)
+def test_real_vllm_with_a_lower_max_pixels_is_caught(capped_servers: tuple[Any, Any]) -> None:
+    normal, capped = capped_servers
+    # the session's server (--trust-request-mm-kwargs): our max_pixels apply, 1196 tokens
+    m = OpenAIModel(normal.name, normal.base_url, family="qwen2-vl", max_new_tokens=1, retries=0)
+    m.act(request(1280, 720))
+    assert m.describe()["input_check"] == "probe" and m.resample.tokenize
+    assert m.resample.measure(m.payload(m.messages(request(1280, 720))), 1288, 728, 28) == 1196
+
+    # max_pixels = 512 tokens, our mm_processor_kwargs refused
+    c = OpenAIModel(capped.name, capped.base_url, family="qwen2-vl", max_new_tokens=1, retries=0)
+    c.act(request(640, 360))  # 644x364 = 299 tokens: under its cap, no error
+    assert not c.send_mm_kwargs  # the refusal was absorbed: requests go without them
+    with pytest.raises(ResampledInputError) as info:
+        c.act(request(1280, 720))
+    err = info.value
+    rh, rw = smart_resize(728, 1288, 28, MIN_PIXELS, CAPPED_MAX_PIXELS)  # the server's rule
+    assert (rw, rh) == (840, 476)
+    assert (err.expected, err.reported, err.server_size) == (1196, 510, (rw, rh))
+    # what the model really saw: vLLM counts the 1288x728 image as it counts an 840x476 one
+    sent = chat_prompt_tokens(capped, 1288, 728)
+    assert sent == chat_prompt_tokens(capped, 840, 476)
+    assert sent != chat_prompt_tokens(capped, 840, 448)
+    assert sent - chat_prompt_tokens(capped, 448, 448) == 510 - 256  # text cancels out
+
+    # the fix the message names: --max-image-tokens 510 plans a Frame the server keeps
+    fixed = OpenAIModel(
+        capped.name, capped.base_url, family="qwen2-vl", max_new_tokens=1, retries=0,
+        max_image_tokens=510,
+    )  # fmt: skip
+    req = request(1280, 720, max_tokens=510)
+    assert req.frame.resampled and (req.frame.input_w, req.frame.input_h) == (840, 448)
+    fixed.act(req)
