@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,8 @@ from agent.core.coords import MIN_PIXELS, image_tokens, smart_resize
 from agent.core.errors import ModelError, ResampledInputError, error_code
 from agent.core.model import ModelRequest
 from agent.core.observation import Observation
+from agent.serve import BackgroundServer, create_app
+from model.backends.hf import load_hf_model
 from model.backends.openai_backend import OpenAIModel
 from model.backends.resample import probe_image, server_input_size
 from tests.model.chat_server import ChatServer, Reply
@@ -121,10 +124,15 @@ def qwen_server() -> Iterator[Any]:
 
 
 def request(
-    w: int, h: int, convention: Any = "abs", max_tokens: int = 16384, factor: int = 28
+    w: int,
+    h: int,
+    convention: Any = "abs",
+    max_tokens: int = 16384,
+    factor: int = 28,
+    mode: Any = "pad",
 ) -> ModelRequest:
     obs = Observation(array=np.random.default_rng(1).integers(0, 256, (h, w, 3), dtype=np.uint8))
-    frame = obs.frame(mode="pad", convention=convention, max_tokens=max_tokens, factor=factor)
+    frame = obs.frame(mode=mode, convention=convention, max_tokens=max_tokens, factor=factor)
     return ModelRequest("Open the settings", obs, frame)
 
 
@@ -233,6 +241,36 @@ def test_a_server_refusing_mm_kwargs_gets_requests_without_them(qwen_server: Any
     with pytest.raises(ResampledInputError):  # and its own cap is checked
         m.act(request(1280, 720))
     assert sum("mm_processor_kwargs" in r["json"] for r in srv.chat.requests) == 1
+
+
+# ---- the real ``agent serve``: it reports usage.image_tokens -----------------------------
+UITARS15 = "Thought: the button\nAction: click(start_box='(154,98)')"
+
+
+@pytest.mark.parametrize("server_cap", [None, 64])
+def test_agent_serve_with_a_lower_cap_is_caught(
+    tiny_qwen: dict[str, Path], server_cap: int | None
+) -> None:
+    """UI-TARS-1.5 (absolute pixels of its smart-resized input): a 300x200 screenshot is
+    308x196 = 77 tokens; a server capped at 64 image tokens feeds the model less."""
+    local = load_hf_model(
+        str(tiny_qwen["qwen2.5-vl"]), device="cpu", family="ui-tars-1.5",
+        force_text=UITARS15, max_image_tokens=server_cap,
+    )  # fmt: skip
+    srv = BackgroundServer(create_app(local, served_name="tiny")).start()
+    try:
+        remote = OpenAIModel("tiny", f"{srv.url}/v1", family="ui-tars-1.5", retries=0)
+        req = request(300, 200, convention=remote.convention, mode=remote.input_mode)
+        assert (req.frame.input_w, req.frame.input_h, req.frame.tokens) == (308, 196, 77)
+        if server_cap is None:
+            assert remote.act(req).usage["image_tokens"] == 77
+        else:
+            with pytest.raises(ResampledInputError) as info:
+                remote.act(req)
+            assert info.value.expected == 77 and info.value.reported <= 64
+        assert remote.describe()["input_check"] == "image_tokens"
+    finally:
+        srv.stop()
 
 
 # ---- the server's input size from its count --------------------------------------------
