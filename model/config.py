@@ -51,6 +51,7 @@ SETTINGS: dict[str, type] = {
     "multi_action": bool,  # transformers: let one turn hold several actions
     "constrained": bool,  # openai: structured output that only admits parseable actions
     "action_schema": str,  # openai + constrained: a JSON Schema file replacing the default
+    "check_resample": bool,  # openai: token counts must show the server kept each image size
 }
 
 NAME_KEYS = frozenset({"model", "base_url"})  # which model; the rest configure its backend
@@ -64,7 +65,7 @@ BACKENDS: dict[str, frozenset[str]] = {
     "openai": frozenset(
         _MODEL_WINDOW
         | {"api_key", "temperature", "timeout", "retries", "backoff", "constrained"}
-        | {"action_schema"}
+        | {"action_schema", "check_resample"}
     ),
     "transformers": frozenset(
         _MODEL_WINDOW | {"device", "dtype", "attn_implementation", "force_text", "multi_action"}

@@ -68,7 +68,8 @@ SOURCE_RULES = {  # the same classes by name (imported inside a function), and f
         "ocr": [],
     }.items()
 }
-FIXTURE_RULES = {"vllm_servers": "vllm", "dying_server": "vllm", "vllm_venv": "vllm"}
+FIXTURE_RULES = {"vllm_servers": "vllm", "dying_server": "vllm", "vllm_venv": "vllm",
+                 "capped_servers": "vllm"}  # fmt: skip
 GUARD_BROWSER = "/unmarked-test-started-chromium/mark-the-test-pytest.mark.browser"
 GUARD_HINT = "this test is not marked {mark!r} but starts {what}: add @pytest.mark.{mark}"
 _CALLS = re.compile(r"\b([A-Za-z_]\w*)\s*\(")

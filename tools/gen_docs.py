@@ -77,6 +77,10 @@ SETTING_DOCS: dict[str, str] = {
     "an action the parser accepts (`json` and `qwen2.5-vl` formats).",
     "action_schema": "With `constrained`: a JSON Schema file that replaces the default action "
     "schema.",
+    "check_resample": "OpenAI backend (default on): compare the server's token counts with the "
+    "Frame's, so a server that resamples `abs`/`screen` images raises `ResampledInputError` "
+    "instead of offsetting every click (guides/serving.md). Off only for a server whose "
+    "usage counts are wrong.",
 }
 
 # What each typed field of a step line holds. A field missing here stops the generator.

@@ -60,6 +60,28 @@ class ModelError(NativeAgentError):
     code = "model"
 
 
+class ResampledInputError(ModelError):
+    """The server did not feed the model the image size its Frame planned (it resampled
+    the screenshot), so absolute-pixel points would land off target; the message names the
+    fix. ``expected`` / ``reported``: image tokens per the Frame and per the server;
+    ``server_size``: the (w, h) the server's count implies, when a max_pixels cap explains it."""
+
+    code = "resampled_input"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: int,
+        reported: int,
+        server_size: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.reported = reported
+        self.server_size = server_size
+
+
 class EnvError(NativeAgentError):
     """An environment failed at the I/O level."""
 

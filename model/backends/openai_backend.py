@@ -29,6 +29,7 @@ from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.constrain import load_schema, structured_outputs
 from model.backends.images import ImageCache
+from model.backends.resample import ResampleGuard, refused_mm_kwargs, without_mm_kwargs
 from model.config import BACKENDS, check_backend
 from model.parsers import convention_for, mode_for, spec_for
 from model.prompts import Family, ImagePart, Message, build_messages, iter_images, resolve_family
@@ -81,6 +82,7 @@ class OpenAIModel(Model):
         backoff: float = 0.5,
         constrained: bool = False,
         action_schema: str | dict[str, Any] | None = None,
+        check_resample: bool = True,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.model_name = model
@@ -112,6 +114,8 @@ class OpenAIModel(Model):
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
             transport=transport,
         )
+        self.send_mm_kwargs = True  # False once the server refused mm_processor_kwargs
+        self.resample = ResampleGuard(self.base_url, self.post, self._client, check_resample)
 
     # ---- request building -------------------------------------------------------------
     def payload(self, messages: list[Message], frame: Frame | None = None) -> dict[str, Any]:
@@ -208,6 +212,15 @@ class OpenAIModel(Model):
                 self._sleep(attempt, resp.headers.get("retry-after"))
                 continue
             if resp.status_code >= 400:
+                if (
+                    self.send_mm_kwargs
+                    and "mm_processor_kwargs" in body
+                    and refused_mm_kwargs(resp)
+                ):
+                    # vLLM without --trust-request-mm-kwargs: its own pixel bounds apply, and
+                    # the resample guard checks what they did to our images
+                    self.send_mm_kwargs = False
+                    return self.post(without_mm_kwargs(body))
                 raise self._http_error(resp)
             try:
                 data = resp.json()
@@ -257,10 +270,17 @@ class OpenAIModel(Model):
     def act(self, request: ModelRequest) -> ModelReply:
         t0 = time.perf_counter()
         encodes = self.images.encodes
-        body = self.payload(self.messages(request), request.frame)
+        messages = self.messages(request)
+        body = self.payload(messages, request.frame)
+        if not self.send_mm_kwargs:
+            body = without_mm_kwargs(body)
         t1 = time.perf_counter()
         data = self.post(body)
+        if not self.send_mm_kwargs:
+            body = without_mm_kwargs(body)
         t2 = time.perf_counter()
+        # before the parser sees the reply: a resampled image raises ResampledInputError
+        self.resample.check(body, [p.frame for p in iter_images(messages)], data)
         text = completion_text(data, self._url())
         timings = {
             "encode_s": t1 - t0,
@@ -291,6 +311,7 @@ class OpenAIModel(Model):
             "family": self.family.name,
             "history_images": self.history_images,
             "constrained": self.constrained,
+            "input_check": self.resample.status,
             **({"action_schema": "custom"} if self.action_schema is not None else {}),
         }
 

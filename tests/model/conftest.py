@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.model.vllm_servers import DYING, VENV, VLLM_FAMILIES, Servers, servers, stop_all
+from tests.model.vllm_servers import (
+    CAPPED,
+    DYING,
+    VENV,
+    VLLM_FAMILIES,
+    Servers,
+    servers,
+    stop_all,
+)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -23,6 +31,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         need = [*VLLM_FAMILIES] if "vllm_servers" in names else []
         need += [DYING] if "dying_server" in names else []
         need += [VENV] if "vllm_venv" in names else []
+        need += ["qwen2-vl", CAPPED] if "capped_servers" in names else []
         wanted += [n for n in need if n not in wanted]
     if wanted:
         servers().prestart(wanted)
@@ -43,6 +52,12 @@ def dying_server() -> Iterator[Any]:
     server = servers().get(DYING)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def capped_servers() -> tuple[Any, Any]:
+    """(the session's qwen2-vl server, the same checkpoint behind a resampling server)."""
+    return servers().get("qwen2-vl"), servers().get(CAPPED)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,9 @@ from model.registry import load_model
 from model.vision import to_model_image
 from tests.model.chat_server import ChatServer
 
+# OK's prompt_tokens is one constant for every image size: a model whose images are in absolute
+# pixels would read that as a resampling server (tests/model/backends/test_resample.py), so the
+# tests that send such images turn the check off.
 OK = {
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Action: wait()"}}],
     "usage": {"prompt_tokens": 100, "completion_tokens": 5, "total_tokens": 105},
@@ -93,7 +96,7 @@ def test_payload_sends_the_padded_model_image_losslessly(
 
 def test_png_already_model_sized_is_sent_as_is(server: Any) -> None:
     srv = server((200, OK, {}))
-    m = OpenAIModel("gpt-4o", srv.url)
+    m = OpenAIModel("gpt-4o", srv.url, check_resample=False)
     o = png_obs(308, 224)
     m.act(ModelRequest("x", o, o.frame(mode="pad", convention="screen")))
     url = next(
@@ -106,7 +109,7 @@ def test_png_already_model_sized_is_sent_as_is(server: Any) -> None:
 
 def test_history_images_are_sent(server: Any) -> None:
     srv = server((200, OK, {}))
-    m = OpenAIModel("Qwen2.5-VL-7B", srv.url, history_images=2)
+    m = OpenAIModel("Qwen2.5-VL-7B", srv.url, history_images=2, check_resample=False)
     hist = [
         HistoryItem(i, f"step {i}", observation=png_obs(), frame=png_obs().frame())
         for i in range(4)
@@ -146,7 +149,7 @@ def test_400_surfaces_the_server_message_without_retrying(server: Any) -> None:
 
 def test_retries_503_then_succeeds(server: Any) -> None:
     srv = server((503, {"detail": "loading"}, {}), (503, {"detail": "loading"}, {}), (200, OK, {}))
-    m = OpenAIModel("m", srv.url, retries=3, backoff=0.01)
+    m = OpenAIModel("m", srv.url, retries=3, backoff=0.01, check_resample=False)
     assert m.act(req(m)).text == "Action: wait()"
     assert len(srv.requests) == 3
 

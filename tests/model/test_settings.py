@@ -204,6 +204,7 @@ ELSEWHERE = {
     "test_constrained_body_is_the_action_schema_on_this_screen",
     "action_schema": "tests/model/test_backend_openai_requests.py::"
     "test_region_schema_and_file_schema",
+    "check_resample": "tests/model/backends/test_resample.py::test_check_resample_off",
 }
 
 

@@ -22,6 +22,15 @@ from tests.conftest import ROOT, load_tool
 VLLM_FAMILIES = ("qwen2-vl", "qwen2.5-vl")
 DYING = "qwen2-vl-hd16"  # head_dim 16 passes /health; the first generation kills the engine
 VENV = "venv"
+# qwen2-vl behind a server that resamples: its own max_pixels (512 tokens of 28x28), request
+# mm_processor_kwargs refused (no --trust-request-mm-kwargs). Its warm-up would send them, so
+# it starts without one (tests/model/backends/test_resample.py)
+CAPPED = "qwen2-vl-capped"
+CAPPED_MAX_PIXELS = 512 * 28 * 28
+CAPPED_ARGS = (
+    "--no-trust-request-mm-kwargs",
+    f'--mm-processor-kwargs={{"max_pixels": {CAPPED_MAX_PIXELS}}}',
+)
 
 vllm_cpu = load_tool("vllm_cpu")
 
@@ -82,6 +91,14 @@ class Servers:
         python = vllm_cpu.ensure_venv()
         if name == VENV:
             return python
+        if name == CAPPED:  # the qwen2-vl checkpoint of its family's server, when built
+            ckpt = self.checkpoints.get("qwen2-vl") or self._checkpoint(name, "qwen2-vl", 32)
+            self.checkpoints[name] = ckpt
+            server = vllm_cpu.start(
+                ckpt, name=f"tiny-{name}", warm=False, single_process=True, extra_args=CAPPED_ARGS
+            )
+            self.running.append(server)
+            return server
         family, head_dim = ("qwen2-vl", 16) if name == DYING else (name, 32)
         ckpt = self._checkpoint(name, family, head_dim)
         self.checkpoints[name] = ckpt

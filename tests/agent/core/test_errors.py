@@ -36,6 +36,7 @@ RELEASED = {
     "ActionFailedError": "action_failed",
     "RecordingError": "recording",
     "ActionDeniedError": "denied",
+    "ResampledInputError": "resampled_input",
 }
 
 
