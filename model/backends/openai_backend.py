@@ -92,7 +92,8 @@ class OpenAIModel(Model):
         self.grid, self.min_pixels = self.family.grid, self.family.min_pixels  # profile data
         self.input_mode = mode_for(self.format)
         self.convention = convention_for(self.format)
-        self.max_tokens = max_image_tokens
+        # the family's pixel budget unless set: its authors' resize is reproduced exactly
+        self.max_tokens = max_image_tokens or self.family.max_tokens
         self.name = f"openai:{model}"
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature

@@ -180,3 +180,23 @@ def test_divisor_is_data_a_999_space_and_a_1000_space_differ_by_the_right_amount
     f_plain = Frame.for_screen(1000, 1000, convention="norm1000")
     assert model_to_screen(f999, 999, 999) == model_to_screen(f1000, 999, 999)
     assert model_to_screen(f_plain, 999, 999)[0] < model_to_screen(f999, 999, 999)[0]
+
+
+@pytest.mark.parametrize("family", list(PROFILES))
+def test_a_served_family_plans_frames_within_its_authors_pixel_budget(family: str) -> None:
+    """The OpenAI-compatible backend (vLLM, SGLang, ``agent serve``) plans each screenshot
+    under the family's own budget unless ``max_image_tokens`` says otherwise."""
+    from model.backends.openai_backend import OpenAIModel
+
+    p = PROFILES[family]
+    m = OpenAIModel("served-model", "http://127.0.0.1:9/v1", family=family)
+    try:
+        assert m.max_tokens == p.max_tokens
+        mode = "resize" if m.input_mode == "resize" else "pad"
+        frame = p.frame(3840, 2160, mode=mode)  # type: ignore[arg-type]
+        assert frame.tokens <= p.max_tokens
+    finally:
+        m.close()
+    capped = OpenAIModel("m", "http://127.0.0.1:9/v1", family=family, max_image_tokens=99)
+    assert capped.max_tokens == 99
+    capped.close()
