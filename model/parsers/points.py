@@ -43,6 +43,8 @@ _PAIRS = {
 }
 _CLOSE = {"(": ")", "[": "]"}
 _THINK_END = "</think>"
+# ShowUI's navigation output: {'action': 'CLICK', 'value': None, 'position': [x, y]}
+_SHOWUI_NAV = r"""['"]action['"]\s{0,8}:"""
 
 # pixel budgets of the authors' code (factor 28: Qwen2-VL / Qwen2.5-VL grid)
 QWEN_MIN = 4 * 28 * 28  # 3136, qwen_vl_utils / processor default
@@ -72,12 +74,19 @@ def _click(ctx: Ctx, x: float, y: float, fragment: str) -> Action:
         return Click(point=ctx.point(x, y, fragment))
 
 
-def pair_parser(bracket: str) -> Callable[[str, Ctx], Parsed]:
+def pair_parser(bracket: str, *, refuse: str | None = None) -> Callable[[str, Ctx], Parsed]:
     """The first ``(x, y)`` (or ``[x, y]``) pair of the reply is the point; the words before
-    it are the thought."""
+    it are the thought. A reply matching ``refuse`` (another output mode of the model, e.g.
+    ShowUI's navigation dicts) is a ParseError, not a click."""
     pattern = _PAIRS[bracket]
+    other = re.compile(refuse) if refuse else None
 
     def parse(text: str, ctx: Ctx) -> Parsed:
+        if other is not None and (hit := other.search(text)) is not None:
+            raise ctx.fail(
+                text[hit.start() : hit.start() + 120],
+                f"{ctx.fmt} reads grounding points only; this is a navigation action",
+            )
         m = pattern.search(text)
         if m is None:
             raise ctx.fail(text, f"no {bracket}x, y{_CLOSE[bracket]} point found")
@@ -164,7 +173,8 @@ DIALECTS: tuple[Dialect, ...] = (
     Dialect(
         "showui",
         CoordSpec(space="norm1", min_pixels=SHOWUI_MIN, max_pixels=SHOWUI_MAX),
-        pair_parser("["), pair_renderer("showui", "[", ", "), pair_complete("["),
+        pair_parser("[", refuse=_SHOWUI_NAV), pair_renderer("showui", "[", ", "),
+        pair_complete("["),
         "ShowUI: one point [x, y], 0-1 of the image",
         offers=GROUNDING, not_offered=NOT_GROUNDING,
     ),

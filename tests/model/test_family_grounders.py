@@ -277,7 +277,7 @@ WHOLE = {
     "uground": "(523, 148)",
     "showui": "[0.73, 0.21]",
     "gta1": "(388, 378)",
-    "infigui-g1": '<think>gear at the top (1, 2)</think>\n[{"point_2d": [1892, 30]}]',
+    "infigui-g1": '<think>gear near [1, 2] at the top</think>\n[{"point_2d": [1892, 30]}]',
     "jedi": '<tool_call>\n{"name": "computer_use", "arguments": {"action": "left_click", '
     '"coordinate": [966, 546]}}\n</tool_call>',
 }
@@ -296,7 +296,13 @@ def test_early_stop(fmt: str) -> None:
 
 BAD = {
     "uground": ["(523, ", "(nan, 3)", "(1500, 200)", "(-90, 5)", "the button"],
-    "showui": ["[0.73, ", "[0.5, nan]", "[1.5, 0.2]", "[-0.1, 0.5]", "{'action': 'CLICK'}"],
+    "showui": [
+        "[0.73, ",
+        "[0.5, nan]",
+        "[1.5, 0.2]",
+        "[-0.1, 0.5]",
+        "{'action': 'INPUT', 'value': 'Nahant', 'position': [0.49, 0.42]}",
+    ],
     "gta1": ["(38", "(1e9, 5)", "(5000,10)", "(inf, 3)"],
     "infigui-g1": [
         "<think>gear at (1, 2)",
