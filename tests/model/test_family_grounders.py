@@ -360,3 +360,10 @@ def test_computer_is_the_grounding_dialect(family: str) -> None:
     prof = get_profile(family)
     assert prof.format_for("computer") == prof.format_for("grounding")
     assert prof.max_pixels == (spec_for(prof.format).coords.max_pixels or prof.max_pixels)
+
+
+@pytest.mark.parametrize(("fmt", "raw"), [("uground", "(500, 500)"), ("showui", "[0.5, 0.5]")])
+def test_pad_mode_maps_relative_points_through_the_padded_canvas(fmt: str, raw: str) -> None:
+    frame = spec_for(fmt).coords.frame(1000, 500)  # the native default: pad
+    assert frame.mode == "pad" and (frame.input_w, frame.input_h) == (1008, 504)
+    assert only_click(fmt, raw, frame) == (frame.input_w / 2, frame.input_h / 2)
