@@ -232,7 +232,61 @@ _HOLO_GELAB: tuple[Profile, ...] = (  # Holo, GELab-Zero (docs/models/holo_gelab
 # ----
 
 
-_GROUNDERS: tuple[Profile, ...] = ()  # UGround, OS-Atlas, ShowUI, GTA1, InfiGUI-G1, Jedi, Fara
+_GROUNDERS: tuple[Profile, ...] = (  # UGround, OS-Atlas, ShowUI, GTA1, InfiGUI-G1, Jedi (not Fara)
+    # grounders: one point per description; `computer` is the same click-only dialect
+    # (docs/models/grounders.md). Budgets are the authors' (model/parsers/points.py).
+    Profile(
+        "uground", "UGround-V1 (Qwen2-VL): one point (x, y), 0-1000",
+        "uground", "uground", (r"uground",), ("qwen2_vl",), grounding_format="uground",
+        min_pixels=3136,
+        sources=(
+            "OSU-NLP-Group/UGround@3a9b9f2b607eefbfc93558c1f21e6f4049944bf1:"
+            "grounding/uground_qwen2vl_serve.py",
+        ),
+    ),
+    Profile(
+        "os-atlas", "OS-Atlas-Base (Qwen2-VL): Qwen2-VL box tags, 0-1000",
+        "qwen2-vl", "os-atlas", (r"os-?atlas-?base", r"os-?atlas-?7b"), ("qwen2_vl",),
+        grounding_format="qwen2-vl", keep_special_tokens=True, min_pixels=3136,
+        sources=("OS-Copilot/OS-Atlas@bad08407ab54b5bf6c17a69fe1ced476b9494926:README.md",),
+    ),
+    Profile(
+        "showui", "ShowUI (Qwen2-VL): one point [x, y], 0-1",
+        "showui", "showui", (r"showui",), ("qwen2_vl",), grounding_format="showui",
+        min_pixels=256 * 28 * 28, max_pixels=1344 * 28 * 28,
+        sources=(
+            "showlab/ShowUI@21ed7cb24be0cc877bb8352ee34d58a9aea2c876:QUICK_START.md",
+            "showlab/ShowUI@21ed7cb24be0cc877bb8352ee34d58a9aea2c876:app.py",
+            "showlab/ShowUI@21ed7cb24be0cc877bb8352ee34d58a9aea2c876:api.py",
+        ),
+    ),
+    Profile(
+        "gta1", "GTA1 (Qwen2.5-VL): one point (x,y), px of its smart-resized image",
+        "gta1", "gta1", (r"gta-?1",), ("qwen2_5_vl",), grounding_format="gta1",
+        min_pixels=3136, max_pixels=4096 * 2160,
+        sources=("Yan98/GTA1@81f0c4c2997cf6ad696d42f47c5480f4c856b73a:README.md",),
+    ),
+    Profile(
+        "infigui-g1", "InfiGUI-G1 (Qwen2.5-VL): think, then point_2d list, resized px",
+        "infigui-g1", "infigui-g1", (r"infigui-?g1",), ("qwen2_5_vl",),
+        grounding_format="infigui-g1", min_pixels=3136, max_pixels=5600 * 28 * 28,
+        strip_think=True,
+        sources=(
+            "InfiXAI/InfiGUI-G1@22208e4d4826626731292fa08bb73ec9fc6f9b15:eval/prompts.py",
+            "InfiXAI/InfiGUI-G1@22208e4d4826626731292fa08bb73ec9fc6f9b15:eval/eval.py",
+        ),
+    ),
+    Profile(
+        "jedi", "Jedi (Qwen2.5-VL): computer_use tool calls, px of its smart-resized image",
+        "jedi", "jedi", (r"(?:^|/)jedi-",), ("qwen2_5_vl",), grounding_format="jedi",
+        min_pixels=3136, max_pixels=2700 * 28 * 28,
+        sources=(
+            "limenlp/OS_Blind@240e58937a313c9d33695184631b461d63310799:mm_agents/prompts.py",
+            "limenlp/OS_Blind@240e58937a313c9d33695184631b461d63310799:"
+            "mm_agents/jedi_7b_agent.py",
+        ),
+    ),
+)  # fmt: skip
 
 
 # ----
