@@ -65,11 +65,12 @@ class _Tools:
     tool: str  # "computer_use" or "mobile_use"
     interact: bool  # GUI-Owl's ``interact`` → call_user
     refused: tuple[str, ...]  # named actions with no type here
+    scroll_at: bool = True  # scroll at ``coordinate`` (EvoCUA's agent scrolls at the pointer)
 
 
 _OWL_COMPUTER = _Tools("computer_use", True, ("triple_click",))
 _OWL_MOBILE = _Tools("mobile_use", True, ())
-_EVOCUA = _Tools("computer_use", False, ("triple_click", "key_down", "key_up"))
+_EVOCUA = _Tools("computer_use", False, ("triple_click", "key_down", "key_up"), False)
 _WHY = {
     "triple_click": "triple_click (pyautogui.tripleClick: selects a line) has no action type "
     "here; a double_click would select a word instead",
@@ -138,20 +139,21 @@ def _call(call: Any, fragment: str, tools: _Tools, ctx: Ctx) -> Action:
     if action == "interact" and tools.interact:
         return CallUser(question=qwen25._text(args, "text", fragment, ctx))
     if action in ("scroll", "hscroll") and tools.tool == "computer_use":
-        return _scroll(action, args, fragment, ctx)
+        return _scroll(action, args, fragment, ctx, tools.scroll_at)
     if tools.tool == "mobile_use":
         return qwen25._mobile(action, args, fragment, ctx)
     return qwen25._computer(action, args, fragment, ctx)
 
 
-def _scroll(action: str, args: dict[str, Any], fragment: str, ctx: Ctx) -> Scroll:
+def _scroll(action: str, args: dict[str, Any], fragment: str, ctx: Ctx, at: bool) -> Scroll:
     """``pyautogui.scroll(pixels)`` (hscroll: sideways): ``pixels`` are wheel notches,
-    positive up (right); at ``coordinate`` when given, else where the pointer is."""
+    positive up (right); at ``coordinate`` when given and ``at``, else where the pointer is
+    (EvoCUA's agent ignores the coordinate)."""
     pixels = number(args.get("pixels"), ctx, "pixels")
     if pixels == 0:
         raise ctx.fail(fragment, "scroll of 0 pixels")
     notches = min(MAX_NOTCHES, max(1, round(abs(pixels))))
-    point = qwen25._at(args, "coordinate", fragment, ctx) if "coordinate" in args else None
+    point = qwen25._at(args, "coordinate", fragment, ctx) if at and "coordinate" in args else None
     ways = ("up", "down") if action == "scroll" else ("right", "left")
     way = ways[0] if pixels > 0 else ways[1]
     return Scroll.model_validate(
@@ -180,6 +182,8 @@ def _renderer(name: str, tools: _Tools) -> Any:
         for a in actions:
             if a.type == "call_user" and tools.interact:
                 blocks.append(block({"action": "interact", "text": a.question}))
+            elif a.type == "scroll" and a.point is not None and not tools.scroll_at:
+                raise UnsupportedAction(f"{name} scrolls where the pointer is, not at a point")
             elif a.type == "scroll" and space == "computer":
                 way = {"up": ("scroll", 1), "down": ("scroll", -1)}
                 verb, sign = way.get(a.direction) or (
