@@ -123,7 +123,7 @@ def _official_points(case: dict[str, Any]) -> list[tuple[int, int]]:
         return []
     if path.startswith("deploy"):
         items = norm if isinstance(norm, list) else [norm]
-        return [tuple(p) for item in items for p in item["points_px"]]  # type: ignore[misc]
+        return [(p[0], p[1]) for item in items for p in item["points_px"]]
     if path.startswith("eval_androidworld"):
         if "x" in norm:
             return [(norm["x"], norm["y"])]
@@ -380,7 +380,10 @@ GENERATED: dict[str, list[Action]] = {
         Finish(status="success"),
     ],
 }
-OWL_EXTRA = [CallUser(question="Please log in."), Finish(status="success", answer="42")]
+OWL_EXTRA: list[Action] = [
+    CallUser(question="Please log in."),
+    Finish(status="success", answer="42"),
+]
 
 
 @pytest.mark.parametrize("name", DIALECTS)
@@ -511,3 +514,15 @@ def test_profiles_name_their_dialects_and_budget() -> None:
     for p in (owl, evo):
         assert p.grid == 32 and p.mean == (0.5, 0.5, 0.5) and p.max_pixels == 13_107_200
         assert p.sources
+
+
+def test_every_call_of_a_turn_acts_in_order() -> None:
+    """deploy_pc, OSWorld-MCP and EvoCUA execute every <tool_call> block of a reply."""
+    frame = spec_for("gui-owl-1.5").coords.frame(1000, 1000, mode="resize")
+    text = (
+        CALL.format('{"action": "left_click", "coordinate": [0, 999]}')
+        + "\n"
+        + CALL.format('{"action": "type", "text": "hi"}').removeprefix("Action: Click.\n")
+    )
+    parsed = parse("gui-owl-1.5", text, frame)
+    assert parsed.actions == [Click(point=(0.0, 1000.0)), Type(text="hi")]
