@@ -155,6 +155,12 @@ _OWL: tuple[Profile, ...] = (  # GUI-Owl-1.5, EvoCUA (docs/models/owl.md)
         aliases=("evo-cua", "evocua-s2"),
         sources=(_EVO + "evocua_agent.py", _EVO + "prompts.py", _EVO + "utils.py"),
     ),
+    Profile(  # chosen by name only: its prompt states the processed image size
+        "evocua-absolute", "EvoCUA, coordinate_type=absolute: px of the factor-32 resize",
+        "evocua-absolute", "evocua", (), ("qwen3_vl", "qwen3_vl_moe"),
+        patch=16, mean=HALF, std=HALF, min_pixels=56 * 56, max_pixels=16 * 16 * 4 * 12800,
+        sources=(_EVO + "evocua_agent.py", _EVO + "prompts.py", _EVO + "utils.py"),
+    ),
 )  # fmt: skip
 
 

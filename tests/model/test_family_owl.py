@@ -344,14 +344,11 @@ def test_evocua_prompt_is_byte_equal() -> None:
 
 
 def test_evocua_absolute_prompt_states_the_processed_size() -> None:
-    from model.prompts.opening import PromptInput
-    from model.prompts.owl import evocua
-
-    frame = spec_for("evocua-absolute").coords.frame(1920, 1080)
-    size = spec_for("evocua-absolute").coords.prompt_size(frame)
-    assert size == (1920, 1088)
-    opening = evocua(PromptInput("t", frame, [], "computer", "English", size))
-    assert opening.system == _text("evocua_s2_system_absolute_1920x1088.txt")
+    req = _request("evocua-absolute", "t", 1920, 1080, "computer", 0)
+    assert (req.frame.input_w, req.frame.input_h) == (1920, 1088)
+    msgs = build_messages(req, "evocua-absolute")
+    assert msgs[0]["content"] == _text("evocua_s2_system_absolute_1920x1088.txt")
+    assert detect_profile("meituan/EvoCUA-8B-20260105").name == "evocua"  # by name only
 
 
 # ---- round trip, early stop, malformed output, detection -------------------------------------
