@@ -170,7 +170,39 @@ PROFILES: dict[str, Profile] = {
 # (docs/models/families.md lists each one's choices and sources)
 
 
-_OWL: tuple[Profile, ...] = ()  # GUI-Owl-1.5, EvoCUA
+_MA35 = "X-PLUG/MobileAgent@11cea575561fb7800b5fb6b6cafa56f7a91de11f:Mobile-Agent-v3.5/"
+_EVO = "meituan/EvoCUA@4a0ad5fd4eb1d5b65966e1c7cc3feaa3b534eadd:mm_agents/evocua/"
+_OWL: tuple[Profile, ...] = (  # GUI-Owl-1.5, EvoCUA (docs/models/owl.md)
+    Profile(
+        "gui-owl-1.5", "GUI-Owl-1.5 (Qwen3-VL): Action: + computer_use/mobile_use, v/999",
+        "gui-owl-1.5", "gui-owl-1.5", (r"gui-?owl-?1[.-]5",), ("qwen3_vl", "qwen3_vl_moe"),
+        mobile_format="gui-owl-1.5-mobile", patch=16, mean=HALF, std=HALF,
+        min_pixels=56 * 56, max_pixels=16 * 16 * 4 * 12800,
+        aliases=("guiowl-1.5", "gui_owl_1_5", "mobile-agent-v3.5"),
+        sources=(
+            _MA35 + "computer_use/utils.py",
+            _MA35 + "computer_use/run_gui_owl_1_5_for_pc.py",
+            _MA35 + "mobile_use/utils.py",
+            _MA35 + "mobile_use/run_gui_owl_1_5_for_mobile.py",
+            _MA35 + "android_world_v3.5/android_world/agents/mobile_agent_utils_new.py",
+            "X-PLUG/OSWorld-MCP@10ed9f494adf747cd8ae16a4a1efa4f63a1fef74:"
+            "osworld/mm_agents/gui_owl_1_5_agent.py",
+        ),
+    ),
+    Profile(
+        "evocua", "EvoCUA (Qwen3-VL): S2 Action: + computer_use calls, v/999",
+        "evocua", "evocua", (r"evo-?cua",), ("qwen3_vl", "qwen3_vl_moe"),
+        patch=16, mean=HALF, std=HALF, min_pixels=56 * 56, max_pixels=16 * 16 * 4 * 12800,
+        aliases=("evo-cua", "evocua-s2"),
+        sources=(_EVO + "evocua_agent.py", _EVO + "prompts.py", _EVO + "utils.py"),
+    ),
+    Profile(  # chosen by name only: its prompt states the processed image size
+        "evocua-absolute", "EvoCUA, coordinate_type=absolute: px of the factor-32 resize",
+        "evocua-absolute", "evocua", (), ("qwen3_vl", "qwen3_vl_moe"),
+        patch=16, mean=HALF, std=HALF, min_pixels=56 * 56, max_pixels=16 * 16 * 4 * 12800,
+        sources=(_EVO + "evocua_agent.py", _EVO + "prompts.py", _EVO + "utils.py"),
+    ),
+)  # fmt: skip
 
 
 # ----
