@@ -135,8 +135,8 @@ def _fenced_blocks(text: str) -> tuple[list[tuple[int, int]], bool]:
 
 
 def _is_code_line(line: str) -> bool:
-    s = line.strip()
-    return any(s.startswith(m + ".") for m in _MODULES)
+    """A call line of bare code: it starts at column 0 (an indented one is a loop's body)."""
+    return any(line.startswith(m + ".") for m in _MODULES)
 
 
 def code_of(text: str, ctx: Ctx) -> tuple[str, int]:
