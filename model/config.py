@@ -51,6 +51,7 @@ SETTINGS: dict[str, type] = {
     "multi_action": bool,  # transformers: let one turn hold several actions
     "constrained": bool,  # openai: structured output that only admits parseable actions
     "action_schema": str,  # openai + constrained: a JSON Schema file replacing the default
+    "trust_remote_code": bool,  # transformers: run a checkpoint's own Python (OpenCUA)
 }
 
 NAME_KEYS = frozenset({"model", "base_url"})  # which model; the rest configure its backend
@@ -65,7 +66,9 @@ BACKENDS: dict[str, frozenset[str]] = {
         | {"action_schema"}
     ),
     "transformers": frozenset(
-        _MODEL_WINDOW | {"device", "dtype", "attn_implementation", "force_text", "multi_action"}
+        _MODEL_WINDOW
+        | {"device", "dtype", "attn_implementation", "force_text", "multi_action"}
+        | {"trust_remote_code"}
     ),
     "ocr": frozenset(),  # the CPU grounder: its own ocr:key=value settings only
     "scripted": frozenset(),  # replays a file

@@ -72,6 +72,9 @@ SETTING_DOCS: dict[str, str] = {
     "an action the parser accepts (`json` and `qwen2.5-vl` formats).",
     "action_schema": "With `constrained`: a JSON Schema file that replaces the default action "
     "schema.",
+    "trust_remote_code": "transformers backend: run the checkpoint's own Python code (its "
+    "`config.json` `auto_map`; OpenCUA needs it). Off by default: loading such a checkpoint "
+    "without it is a `ConfigError` naming this setting. Read the code first.",
 }
 
 # What each typed field of a step line holds. A field missing here stops the generator.

@@ -404,3 +404,47 @@ def test_profiles_carry_the_authors_budget_and_remote_code() -> None:
     assert (cua.min_pixels, cua.max_pixels, cua.grid) == (3136, 12_845_056, 28)
     assert (agu.min_pixels, agu.max_pixels) == (200_704, 937_664)
     assert cua.format_for("grounding") == "opencua" and agu.format_for("grounding") == "aguvis"
+
+
+# ---- 7. trust_remote_code: OpenCUA's architecture is the checkpoint's own code ---------------
+
+_OPENCUA_CONFIG = {
+    "model_type": "opencua",
+    "architectures": ["OpenCUAForConditionalGeneration"],
+    "auto_map": {
+        "AutoConfig": "configuration_opencua.OpenCUAConfig",
+        "AutoModel": "modeling_opencua.OpenCUAForConditionalGeneration",
+    },
+}
+
+
+def test_trust_remote_code_is_an_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("transformers")
+    from agent.core.errors import ConfigError, ModelError
+    from model.config import resolve_settings
+    from model.registry import load_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # nothing here may reach the network
+    ckpt = tmp_path / "opencua-like"
+    ckpt.mkdir()
+    (ckpt / "config.json").write_text(json.dumps(_OPENCUA_CONFIG), encoding="utf-8")
+    # without the opt-in: a ConfigError naming the setting, before transformers is asked
+    for spec in (str(ckpt), "xlangai/OpenCUA-7B"):
+        with pytest.raises(ConfigError, match="trust_remote_code") as err:
+            load_model(spec, device="cpu")
+        assert "NATIVE_AGENT_TRUST_REMOTE_CODE" in str(err.value)
+    # any checkpoint whose config maps classes to its own code needs it too
+    other = tmp_path / "custom"
+    other.mkdir()
+    (other / "config.json").write_text(
+        json.dumps({"model_type": "custom_vl", "auto_map": {"AutoConfig": "c.C"}}), "utf-8"
+    )
+    with pytest.raises(ConfigError, match="auto_map"):
+        load_model(str(other), device="cpu")
+    # with it (as the env var sets it): transformers is asked for the remote code and fails
+    # on the missing module file, wrapped in a ModelError naming the cause
+    settings = resolve_settings({}, {"NATIVE_AGENT_TRUST_REMOTE_CODE": "1"}, None)
+    assert settings == {"trust_remote_code": True}
+    with pytest.raises(ModelError, match=r"configuration_opencua\.py") as err2:
+        load_model(str(ckpt), device="cpu", **settings)
+    assert isinstance(err2.value.__cause__, OSError)

@@ -204,6 +204,8 @@ ELSEWHERE = {
     "test_constrained_body_is_the_action_schema_on_this_screen",
     "action_schema": "tests/model/test_backend_openai_requests.py::"
     "test_region_schema_and_file_schema",
+    "trust_remote_code": "tests/model/test_family_pyautogui.py::"
+    "test_trust_remote_code_is_an_opt_in",
 }
 
 
