@@ -1,24 +1,15 @@
 """Output dialects of pyautogui code (OpenCUA, Aguvis), parsed as data — never executed.
 
-* ``opencua`` (xlangai/OpenCUA-7B/32B/72B): ``## Thought:`` / ``## Action:`` / ``## Code:``
-  and a fenced block; the LAST fenced block holds the code, as the authors' OSWorld agent
-  reads it. Coordinates are px of the authors' ``smart_resize(factor 28, min 3,136, max
-  12,845,056)`` image (``abs``; the image the model saw, padded or resized).
-* ``aguvis`` (xlang-ai/aguvis, Qwen2-VL): bare pyautogui lines after the ``<|recipient|>os``
-  prefill, ``x``/``y`` as 0–1 fractions of the screenshot (``norm1``).
+* ``opencua``: ``## Thought:`` / ``## Action:`` / ``## Code:``, the LAST fenced block holds the
+  code (the authors' OSWorld agent); x, y are px of the authors' ``smart_resize(28, 3136,
+  12845056)`` image (``abs``).
+* ``aguvis``: bare lines after the ``<|recipient|>os`` prefill, 0–1 of the image (``norm1``).
 
-The code is read with :func:`ast.parse` and walked: every statement must be one call of a
-whitelisted function (``pyautogui.click`` …, ``computer.wait`` / ``terminate``, Aguvis'
-``mobile.*``) whose arguments are literals (:func:`ast.literal_eval` of each argument node).
-Anything else — a name, an attribute other than the call itself, a subscript, an f-string, a
-lambda, an import, a loop, an assignment, a nested call — is a ParseError naming it.
-
-Authors' oddities (docs/models/pyautogui.md): their agent treats ``0 <= x, y <= 1`` as
-relative and multiplies by the *resized* size (a px of the model input used as screen px);
-we read a point whose coordinates are both ≤ 1 and at least one written with a decimal
-point as a fraction of the model input (what their evaluation code does), integers stay px.
-``tripleClick`` / ``computer.triple_click`` (the deploy code never converts its
-coordinates) has no action here: a ParseError naming it.
+The code goes through :func:`ast.parse`: every statement must be one call of a whitelisted
+function (:data:`SIGNATURES`) whose arguments are literals (:func:`ast.literal_eval` of each
+node). A name, attribute, subscript, f-string, lambda, nested call, import, loop or
+assignment is a ParseError naming it. The authors' oddities and our choices (a float pair
+≤ 1 is a fraction of the image; no triple click) are in docs/models/pyautogui.md.
 """
 
 from __future__ import annotations
@@ -28,27 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from agent.core.actions import (
-    Action,
-    Back,
-    Click,
-    DoubleClick,
-    Drag,
-    Finish,
-    Home,
-    Hover,
-    Key,
-    LongPress,
-    MiddleClick,
-    OpenApp,
-    Point,
-    PointAction,
-    RightClick,
-    Scroll,
-    Swipe,
-    Type,
-    Wait,
-)
+from agent.core import actions as act
+from agent.core.actions import Action, Point, PointAction
 from agent.core.coords import CoordSpec, Frame
 from model.parsers.common import MAX_ACTIONS, Ctx, Dialect, Parsed, guard, strip_or_none
 from model.parsers.complete import balanced_end
@@ -65,42 +37,31 @@ _FENCE = "```"
 
 # function → its parameters in pyautogui's order (positional arguments bind to these)
 _XY = ("x", "y")
+_P = "pyautogui."
+_MOVE = ("duration", "tween")
+_CLICK_ARGS = (*_XY, "interval", "button", "duration", "tween")
 SIGNATURES: dict[str, tuple[str, ...]] = {
-    "pyautogui.click": (*_XY, "clicks", "interval", "button", "duration", "tween"),
-    "pyautogui.doubleClick": (*_XY, "interval", "button", "duration", "tween"),
-    "pyautogui.rightClick": (*_XY, "duration", "tween"),
-    "pyautogui.middleClick": (*_XY, "duration", "tween"),
-    "pyautogui.tripleClick": (*_XY, "interval", "button", "duration", "tween"),
-    "pyautogui.moveTo": (*_XY, "duration", "tween"),
-    "pyautogui.dragTo": (*_XY, "duration", "tween", "button"),
-    "pyautogui.scroll": ("clicks", *_XY, "page"),
-    "pyautogui.hscroll": ("clicks", *_XY),
-    "pyautogui.write": ("message", "interval"),
-    "pyautogui.typewrite": ("message", "interval"),
-    "pyautogui.press": ("keys", "presses", "interval"),
-    "pyautogui.hotkey": ("keys", "interval"),  # plus *keys
-    "pyautogui.keyDown": ("key",),
-    "pyautogui.keyUp": ("key",),
-    "computer.wait": ("seconds",),
-    "computer.terminate": ("status", "answer"),
+    _P + "click": (*_XY, "clicks", "interval", "button", "duration", "tween"),
+    _P + "doubleClick": _CLICK_ARGS, _P + "tripleClick": _CLICK_ARGS,
+    _P + "rightClick": _XY + _MOVE, _P + "middleClick": _XY + _MOVE, _P + "moveTo": _XY + _MOVE,
+    _P + "dragTo": (*_XY, *_MOVE, "button"),
+    _P + "scroll": ("clicks", *_XY, "page"), _P + "hscroll": ("clicks", *_XY),
+    _P + "write": ("message", "interval"), _P + "typewrite": ("message", "interval"),
+    _P + "press": ("keys", "presses", "interval"), _P + "hotkey": ("keys", "interval"),  # *keys
+    _P + "keyDown": ("key",), _P + "keyUp": ("key",),
+    "computer.wait": ("seconds",), "computer.terminate": ("status", "answer"),
     "computer.triple_click": _XY,
-    "mobile.swipe": ("from_coord", "to_coord"),
-    "mobile.home": (),
-    "mobile.back": (),
-    "mobile.wait": ("seconds",),
-    "mobile.long_press": _XY,
-    "mobile.open_app": ("app_name",),
+    "mobile.swipe": ("from_coord", "to_coord"), "mobile.home": (), "mobile.back": (),
+    "mobile.wait": ("seconds",), "mobile.long_press": _XY, "mobile.open_app": ("app_name",),
     "mobile.terminate": ("status", "answer"),
-}
+}  # fmt: skip
 _POINTERS = {
-    "pyautogui.doubleClick": DoubleClick,
-    "pyautogui.rightClick": RightClick,
-    "pyautogui.middleClick": MiddleClick,
-    "pyautogui.moveTo": Hover,
-    "mobile.long_press": LongPress,
-}
-_BUTTONS = {"left": Click, "primary": Click, "right": RightClick, "secondary": RightClick}
-_BUTTONS["middle"] = MiddleClick
+    _P + "doubleClick": act.DoubleClick, _P + "rightClick": act.RightClick,
+    _P + "middleClick": act.MiddleClick, _P + "moveTo": act.Hover,
+    "mobile.long_press": act.LongPress,
+}  # fmt: skip
+_BUTTONS = {"left": act.Click, "primary": act.Click, "right": act.RightClick,
+            "secondary": act.RightClick, "middle": act.MiddleClick}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -294,7 +255,7 @@ class _Reader:
                 else:
                     raise self.ctx.fail(c.fragment, "a key held across other actions")
                 if held and released == len(held):
-                    out.append(Key(keys="+".join(held)))
+                    out.append(act.Key(keys="+".join(held)))
                     held, released = [], 0
                 continue
             if held:
@@ -320,7 +281,7 @@ class _Reader:
             if button not in _BUTTONS or clicks not in (1, 2) or isinstance(clicks, bool):
                 raise ctx.fail(c.fragment, f"click with clicks={clicks!r} button={button!r}")
             if clicks == 2 and button in ("left", "primary"):
-                return DoubleClick(point=self.at(c, pointer))
+                return act.DoubleClick(point=self.at(c, pointer))
             if clicks == 2:
                 raise ctx.fail(c.fragment, f"a double {button} click has no action")
             return _BUTTONS[button](point=self.at(c, pointer))
@@ -329,9 +290,9 @@ class _Reader:
         if n == "pyautogui.dragTo":
             if pointer is None:
                 raise ctx.fail(c.fragment, "dragTo without a start (moveTo first)")
-            if done and isinstance(done[-1], Hover):  # moveTo + dragTo: one drag
+            if done and isinstance(done[-1], act.Hover):  # moveTo + dragTo: one drag
                 done.pop()
-            return Drag(start=pointer, end=self.at(c, None))  # duration: not an action field
+            return act.Drag(start=pointer, end=self.at(c, None))  # duration: not an action field
         if n in ("pyautogui.scroll", "pyautogui.hscroll"):
             raw = a.get("clicks", a.get("page"))
             amount = _num(raw, ctx, c.fragment, "clicks")
@@ -341,14 +302,14 @@ class _Reader:
             where = None if a.get("x") is None else self.point(a["x"], a.get("y"), c.fragment)
             notches = 5 if "clicks" not in a else max(1, round(abs(amount)))
             way = pos if amount > 0 else neg
-            return Scroll(direction=way, amount=notches, point=where)  # type: ignore[arg-type]
+            return act.Scroll(direction=way, amount=notches, point=where)  # type: ignore[arg-type]
         if n in ("pyautogui.write", "pyautogui.typewrite"):
             text = _text(a.get("message"), ctx, c.fragment, "message")
             if not text:
                 raise ctx.fail(c.fragment, "write of empty text")
             if text.endswith("\n"):  # pyautogui types the newline: Enter
-                return Type(text=text[:-1], enter=True)
-            return Type(text=text)
+                return act.Type(text=text[:-1], enter=True)
+            return act.Type(text=text)
         if n == "pyautogui.press":
             keys = a.get("keys")
             names = list(keys) if isinstance(keys, list | tuple) else [keys]
@@ -357,34 +318,38 @@ class _Reader:
                 raise ctx.fail(c.fragment, f"presses={times!r}")
             if times * len(names) > MAX_ACTIONS:
                 raise ctx.fail(c.fragment, f"{times * len(names)} key presses, over {MAX_ACTIONS}")
-            return [Key(keys=_text(k, ctx, c.fragment, "key")) for _ in range(times) for k in names]
+            return [
+                act.Key(keys=_text(k, ctx, c.fragment, "key")) for _ in range(times) for k in names
+            ]
         if n == "pyautogui.hotkey":
             keys = list(c.star) or list(a.get("keys") or [])
             if not keys:
                 raise ctx.fail(c.fragment, "hotkey without keys")
-            return Key(keys="+".join(_text(k, ctx, c.fragment, "key") for k in keys))
+            return act.Key(keys="+".join(_text(k, ctx, c.fragment, "key") for k in keys))
         if n in ("computer.wait", "mobile.wait"):
             s = a.get("seconds")
-            return Wait(seconds=self.wait_seconds if s is None else _num(s, ctx, c.fragment, "s"))
+            return act.Wait(
+                seconds=self.wait_seconds if s is None else _num(s, ctx, c.fragment, "s")
+            )
         if n in ("computer.terminate", "mobile.terminate"):
             status = _text(a.get("status"), ctx, c.fragment, "status").strip().lower()
             answer = a.get("answer")
             ans = None if answer is None else _text(answer, ctx, c.fragment, "answer")
             if status == "success":
-                return Finish(status="success", answer=strip_or_none(ans))
+                return act.Finish(status="success", answer=strip_or_none(ans))
             if status in ("fail", "failure"):
-                return Finish(status="failure", answer=strip_or_none(ans))
+                return act.Finish(status="failure", answer=strip_or_none(ans))
             raise ctx.fail(c.fragment, f"terminate status {status!r} (success or failure)")
         if n == "mobile.swipe":
             start = self.point(a.get("from_coord"), None, c.fragment)
-            return Swipe(start=start, end=self.point(a.get("to_coord"), None, c.fragment))
+            return act.Swipe(start=start, end=self.point(a.get("to_coord"), None, c.fragment))
         if n == "mobile.home":
-            return Home()
+            return act.Home()
         if n == "mobile.back":
-            return Back()
+            return act.Back()
         if n == "mobile.open_app":
             name = _text(a.get("app_name"), ctx, c.fragment, "app_name").strip()
-            return OpenApp(name=name)
+            return act.OpenApp(name=name)
         raise ctx.fail(c.fragment, f"{n} is not read")  # pragma: no cover (SIGNATURES)
 
 
@@ -429,13 +394,9 @@ parse_aguvis = _parser(False, OPENCUA_WAIT_SECONDS)
 
 # ---- render (export, calibration) ----------------------------------------------------------
 
-_VERBS = {
-    "click": "pyautogui.click",
-    "double_click": "pyautogui.doubleClick",
-    "right_click": "pyautogui.rightClick",
-    "middle_click": "pyautogui.middleClick",
-    "hover": "pyautogui.moveTo",
-}
+_VERBS = {"click": "pyautogui.click", "double_click": "pyautogui.doubleClick",
+          "right_click": "pyautogui.rightClick", "middle_click": "pyautogui.middleClick",
+          "hover": "pyautogui.moveTo"}  # fmt: skip
 
 
 def _code_lines(actions: list[Action], w: Writer, fmt: str, mobile: bool) -> list[str]:
