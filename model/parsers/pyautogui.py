@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,7 +158,9 @@ def calls_of(code: str, ctx: Ctx) -> list[_Call]:
     if sum(1 for ln in code.splitlines() if ln.strip()) > MAX_STATEMENT_LINES:
         raise ctx.fail(code[:200], f"code block over {MAX_STATEMENT_LINES} lines")
     try:
-        tree = ast.parse(code.strip(), mode="exec")
+        with warnings.catch_warnings():  # "invalid decimal literal" and such: not ours
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(code.strip(), mode="exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
         raise ctx.fail(code[:200], f"not valid Python call syntax ({err})") from err
     if len(tree.body) > MAX_ACTIONS:

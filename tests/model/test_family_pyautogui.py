@@ -448,3 +448,59 @@ def test_trust_remote_code_is_an_opt_in(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(ModelError, match=r"configuration_opencua\.py") as err2:
         load_model(str(ckpt), device="cpu", **settings)
     assert isinstance(err2.value.__cause__, OSError)
+
+
+# ---- 8. properties: any text is actions on screen or one ParseError ------------------------
+# (the shared tests/model/test_parsers_props.py keeps per-format seed tables; these are ours)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.model.test_parsers_props import COMMON, NUMBERS, SETTINGS, check, frames  # noqa: E402
+
+SEEDS = {
+    "opencua": [  # cases of a 1920x1080 screen
+        OPENCUA_CASES[3]["text"],
+        OPENCUA_CASES[7 * 20 + 3]["text"],
+        "## Code:\n```python\npyautogui.hotkey('ctrl', 'a')\npyautogui.write(message='x\\n')\n```",
+        "```code\ncomputer.terminate(status='success', answer='''42''')\n```",
+    ],
+    "aguvis": [
+        "pyautogui.click(x=0.25, y=0.75)",
+        "Action: Swipe\nmobile.swipe(from_coord=[0.5, 0.8], to_coord=[0.5, 0.2])",
+        "pyautogui.moveTo(x=0.1, y=0.2)\npyautogui.dragTo(x=0.3, y=0.4)",
+    ],
+}
+PIECES = [
+    "```", "```python\n", "pyautogui.", "computer.", "mobile.", "click(", "x=", "y=", "0.5",
+    "write(message='", "'", '"', "hotkey(", "[", "]", "__import__", "eval(", "lambda:",
+    "f'{x}'", "import os\n", "for i in range(9):\n ", "=", ".", "**", "*", ";",
+]  # fmt: skip
+
+
+@st.composite
+def _soup(draw: Any, fmt: str) -> str:
+    if draw(st.booleans()):
+        text = draw(st.sampled_from(SEEDS[fmt]))
+        for _ in range(draw(st.integers(1, 4))):
+            i = draw(st.integers(0, len(text)))
+            j = draw(st.integers(i, min(len(text), i + 8)))
+            piece = draw(st.one_of(st.sampled_from(PIECES + COMMON), NUMBERS, st.text(max_size=4)))
+            text = text[:i] + piece + text[j:]
+        return text
+    parts = st.one_of(st.sampled_from(PIECES + COMMON), NUMBERS, st.text(max_size=4))
+    return "".join(draw(st.lists(parts, max_size=40)))
+
+
+@pytest.mark.parametrize("fmt", ["opencua", "aguvis"])
+@settings(max_examples=600, **SETTINGS)
+@given(data=st.data(), frame=frames())
+def test_any_text_is_actions_on_screen_or_a_parse_error(fmt: str, data: Any, frame: Any) -> None:
+    check(fmt, data.draw(_soup(fmt)), frame)
+
+
+@pytest.mark.parametrize("fmt", ["opencua", "aguvis"])
+def test_the_property_seeds_parse(fmt: str) -> None:
+    frame = spec_for(fmt).coords.frame(1920, 1080)
+    for text in SEEDS[fmt]:
+        assert parse(fmt, text, frame).actions
