@@ -52,6 +52,7 @@ SETTINGS: dict[str, type] = {
     "constrained": bool,  # openai: structured output that only admits parseable actions
     "action_schema": str,  # openai + constrained: a JSON Schema file replacing the default
     "check_resample": bool,  # openai: token counts must show the server kept each image size
+    "trust_remote_code": bool,  # transformers: run a checkpoint's own Python (OpenCUA)
 }
 
 NAME_KEYS = frozenset({"model", "base_url"})  # which model; the rest configure its backend
@@ -68,7 +69,9 @@ BACKENDS: dict[str, frozenset[str]] = {
         | {"action_schema", "check_resample"}
     ),
     "transformers": frozenset(
-        _MODEL_WINDOW | {"device", "dtype", "attn_implementation", "force_text", "multi_action"}
+        _MODEL_WINDOW
+        | {"device", "dtype", "attn_implementation", "force_text", "multi_action"}
+        | {"trust_remote_code"}
     ),
     # hosted computer-use APIs (model/backends/hosted): their vendors' SDKs
     **dict.fromkeys(

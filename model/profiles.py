@@ -214,7 +214,48 @@ _MAIUI_VENUS: tuple[Profile, ...] = ()  # MAI-UI, UI-Venus
 # ----
 
 
-_PYAUTOGUI: tuple[Profile, ...] = ()  # OpenCUA, Aguvis
+_OPENCUA_SRC = (
+    "xlang-ai/OpenCUA@1d70f20663dcaa01f10c7fed5669887286545866:model/README.md",
+    "xlang-ai/OpenCUA@1d70f20663dcaa01f10c7fed5669887286545866:"
+    "model/inference/huggingface_inference.py",
+    "OSU-NLP-Group/AutoElicit@a9f275dc9cabbe6f723baf1a8b4c3e44dcb3055e:"
+    "mm_agents/opencua/opencua_agent.py",
+    "OSU-NLP-Group/AutoElicit@a9f275dc9cabbe6f723baf1a8b4c3e44dcb3055e:mm_agents/opencua/prompts.py",
+)
+_OPENCUA: dict[str, Any] = (
+    dict(  # Qwen2.5-VL vision (28 grid), Kimi-VL tokenizer, custom code: opt-in
+        format="opencua",
+        model_types=("opencua",),
+        min_pixels=3136,
+        max_pixels=12_845_056,
+        grounding_format="opencua",
+        sources=_OPENCUA_SRC,
+        remote_code=True,
+    )
+)
+_PYAUTOGUI: tuple[Profile, ...] = (  # OpenCUA, Aguvis
+    Profile(
+        "opencua", "OpenCUA 7B/32B/72B: ## Code pyautogui, px of smart_resize (remote code)",
+        prompt="opencua", patterns=(r"opencua",), primary=True,
+        aliases=("open-cua", "opencua-7b", "opencua-32b", "opencua-72b"), **_OPENCUA,
+    ),
+    Profile(  # the OSWorld-Verified system prompt (states that VM's password)
+        "opencua-osworld", "OpenCUA with the authors' OSWorld-Verified system prompt",
+        prompt="opencua-osworld", **_OPENCUA,
+    ),
+    Profile(
+        "aguvis", "Aguvis (Qwen2-VL): pyautogui after <|recipient|>os, 0-1 of the screenshot",
+        "aguvis", "aguvis", (r"aguvis",), ("qwen2_vl",), min_pixels=256 * 28 * 28,
+        max_pixels=46 * 26 * 28 * 28, grounding_format="aguvis", stop=("<|diff_marker|>",),
+        sources=(
+            "xlang-ai/aguvis@178c4187069d8aa028aaf00f209139824c00a76f:src/aguvis/constants.py",
+            "xlang-ai/aguvis@178c4187069d8aa028aaf00f209139824c00a76f:src/aguvis/serve/cli.py",
+            "xlang-ai/aguvis@178c4187069d8aa028aaf00f209139824c00a76f:train.py",
+            "xlang-ai/OpenCUA@1d70f20663dcaa01f10c7fed5669887286545866:"
+            "evaluation/agentnetbench/agent/aguvis.py",
+        ),
+    ),
+)  # fmt: skip
 
 
 # ----

@@ -81,6 +81,9 @@ SETTING_DOCS: dict[str, str] = {
     "Frame's, so a server that resamples `abs`/`screen` images raises `ResampledInputError` "
     "instead of offsetting every click (guides/serving.md). Off only for a server whose "
     "usage counts are wrong.",
+    "trust_remote_code": "transformers backend: run the checkpoint's own Python code (its "
+    "`config.json` `auto_map`; OpenCUA needs it). Off by default: loading such a checkpoint "
+    "without it is a `ConfigError` naming this setting. Read the code first.",
 }
 
 # What each typed field of a step line holds. A field missing here stops the generator.

@@ -19,6 +19,7 @@ path, fixed output.
 from __future__ import annotations
 
 import importlib.util
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -395,6 +396,33 @@ def model_class(model_type: str | None) -> Any:
 
 # the settings TransformersModel takes (model.config.BACKENDS["transformers"] less loading)
 HF_SETTINGS = BACKENDS["transformers"] - {"device", "dtype", "attn_implementation"}
+HF_SETTINGS -= {"trust_remote_code"}
+REMOTE_CODE_HINT = (
+    "set trust_remote_code = true (config file) or NATIVE_AGENT_TRUST_REMOTE_CODE=1 to run "
+    "the checkpoint's own Python code, after reading it"
+)
+
+
+def _needs_remote_code(where: str, family: str | None) -> str | None:
+    """Why loading ``where`` runs the checkpoint's own code (None: it does not): its
+    profile says so (OpenCUA), or its local ``config.json`` maps classes (``auto_map``)."""
+    config: dict[str, Any] = {}
+    path = Path(where) / "config.json"
+    if path.is_file():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            loaded = {}
+        config = loaded if isinstance(loaded, dict) else {}
+    model_type = config.get("model_type")
+    profile = resolve_family(
+        where, model_type=model_type if isinstance(model_type, str) else None, family=family
+    )
+    if profile.remote_code:
+        return f"model family {profile.name!r} loads only with the checkpoint's own code"
+    if config.get("auto_map"):
+        return "its config.json maps classes to its own code (auto_map)"
+    return None
 
 
 def load_hf_model(
@@ -403,6 +431,7 @@ def load_hf_model(
     device: str | None = None,
     dtype: str | None = None,
     attn_implementation: str | None = None,
+    trust_remote_code: bool | None = None,
     **settings: Any,
 ) -> TransformersModel:
     """Load a checkpoint (local path or hub id) with AutoProcessor and its model class.
@@ -423,14 +452,20 @@ def load_hf_model(
     where = spec
     if Path(spec).expanduser().exists():
         where = str(Path(spec).expanduser())
+    why = _needs_remote_code(where, settings.get("family"))
+    if why and not trust_remote_code:
+        raise ConfigError(
+            f"cannot load {spec!r} without trust_remote_code: {why}; {REMOTE_CODE_HINT}"
+        )
+    trust = {"trust_remote_code": True} if trust_remote_code else {}
     dev = pick_device(device)
     torch_dtype = pick_dtype(dtype, dev)
     attn = pick_attention(attn_implementation, dev)
     try:
-        config = AutoConfig.from_pretrained(where)
-        processor = AutoProcessor.from_pretrained(where)
+        config = AutoConfig.from_pretrained(where, **trust)
+        processor = AutoProcessor.from_pretrained(where, **trust)
         cls = model_class(getattr(config, "model_type", None))
-        kw: dict[str, Any] = {"dtype": torch_dtype, "attn_implementation": attn}
+        kw: dict[str, Any] = {"dtype": torch_dtype, "attn_implementation": attn, **trust}
         if importlib.util.find_spec("accelerate") is not None:
             kw["device_map"] = dev  # load straight onto the device, no CPU copy of the weights
         model = cls.from_pretrained(where, **kw)

@@ -101,8 +101,8 @@ class Writer:
     def num(self, v: float) -> int | float:
         """Integers where the model writes integers (0-1000, absolute px); screenshot px
         keep two decimals and 0-1 fractions three."""
-        if self.precise:
-            return round(v, PRECISE)
+        if self.precise:  # fractions of 0-1 need three more places for the same precision
+            return round(v, PRECISE + (3 if self.frame.convention == "norm1" else 0))
         places = DECIMALS.get(self.frame.convention)
         return _int(v) if places is None else round(v, places)
 

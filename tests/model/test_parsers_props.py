@@ -3,7 +3,8 @@ ParseError — nothing else escapes (no IndexError, ValidationError, RecursionEr
 
 Three generators per format: random text, "token soup" (the format's own syntax pieces in
 random order) and mutations of valid outputs. About 10,800 cases in all; ``database=None``
-keeps runs from writing a .hypothesis folder.
+keeps runs from writing a .hypothesis folder. The GUI fine-tunes' dialects get 150 cases of each
+kind, seeded by their own renderer's output (tests/model/dialect_samples.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,15 @@ from agent.core.actions import action_points
 from agent.core.coords import Frame, check_on_screen
 from agent.core.errors import ParseError
 from model.parsers import FORMATS, Parsed, convention_for, parse
+from tests.model.dialect_samples import syntax_pieces, valid_outputs
 
-FMTS = list(FORMATS)
-CASES = {"random": 300, "soup": 700, "mutated": 800}  # x 6 formats = 10,800 cases
+# the hand-written dialects; every other one (the GUI fine-tunes') is attacked with samples its
+# own renderer writes, at fewer cases each
+BASE = ["json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile", "ui-tars"]
+BASE.append("ui-tars-1.5")
+FMTS = BASE
+ZOO = [f for f in FORMATS if f not in BASE]
+CASES = {"random": 300, "soup": 700, "mutated": 800, "zoo": 150}
 
 SETTINGS = {
     "deadline": None,
@@ -167,6 +174,8 @@ TOKENS["qwen3-vl"] = TOKENS["qwen3-vl-mobile"] = TOKENS["qwen2.5-vl"] + [
     "<think>", "</think>", "<function=computer_use>", "<parameter=action>", "</parameter>",
     "</function>", "<parameter=coordinate>", "triple_click", "hscroll", "answer",
 ]  # fmt: skip
+for _fmt in ZOO:
+    VALID[_fmt], TOKENS[_fmt] = valid_outputs(_fmt), syntax_pieces(_fmt)
 COMMON = ["(", ")", ",", " ", "\n", "1e999", "NaN", "-5", "0", "500", "999", "1000", "12.5"]
 NUMBERS = st.one_of(
     st.integers(-5000, 5000).map(str),
@@ -258,3 +267,21 @@ def test_valid_templates_parse(fmt):
     frame = Frame.for_screen(1920, 1080, mode=FORMATS[fmt].mode, factor=FORMATS[fmt].factor)
     for text in VALID[fmt]:
         assert parse(fmt, text, frame).actions
+
+
+@pytest.mark.parametrize("fmt", ZOO)
+@settings(max_examples=CASES["zoo"], **SETTINGS)
+@given(data=st.data(), frame=frames())
+def test_fine_tune_dialects_hold_on_every_kind(fmt, data, frame):
+    kind = data.draw(st.sampled_from(["random", "soup", "mutated"]))
+    if kind == "random":
+        text = data.draw(st.text(max_size=300))
+    else:
+        text = data.draw(soup(fmt) if kind == "soup" else mutated(fmt))
+    check(fmt, text, frame)
+
+
+@pytest.mark.parametrize("fmt", ZOO)
+def test_fine_tune_samples_parse(fmt):
+    assert VALID[fmt] and TOKENS[fmt]
+    test_valid_templates_parse(fmt)

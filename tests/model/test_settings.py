@@ -205,6 +205,8 @@ ELSEWHERE = {
     "action_schema": "tests/model/test_backend_openai_requests.py::"
     "test_region_schema_and_file_schema",
     "check_resample": "tests/model/backends/test_resample.py::test_check_resample_off",
+    "trust_remote_code": "tests/model/test_family_pyautogui.py::"
+    "test_trust_remote_code_is_an_opt_in",
 }
 
 

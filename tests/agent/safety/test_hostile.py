@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -32,9 +31,6 @@ from agent.core.actions import (
     ACTION_TYPES,
     TERMINAL_TYPES,
     Action,
-    Click,
-    Scroll,
-    Type,
     action_points,
     parse_action,
 )
@@ -44,12 +40,12 @@ from agent.core.errors import ParseError
 from agent.core.observation import Observation
 from agent.episode.loop import Loop, LoopConfig
 from agent.episode.recording import EpisodeWriter
-from agent.export.render import UnsupportedAction, render
 from agent.safety.gate import PolicyGate
 from agent.safety.policy import Policy, Rule
 from agent.safety.targets import Target, TargetReader
 from model.parsers import FORMATS, convention_for, frame_options, mode_for, parse
 from model.scripted import ScriptedModel
+from tests.model.dialect_samples import edge_template, valid_outputs
 
 # the hand-written dialects, and the GUI fine-tunes' (samples rendered by the dialect itself)
 BASE = ["json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile", "ui-tars"]
@@ -341,29 +337,8 @@ def _frame_for(fmt: str, w: int, h: int, scale: float) -> Frame:
     )
 
 
-def _rendered(fmt: str) -> tuple[list[str], list[str]]:
-    """Valid outputs and an edge template of a dialect, from its own renderer: a click (its
-    first two numbers become ``{x}``/``{y}``), a typed text at a point and a scroll."""
-    frame = _frame_for(fmt, 1280, 800, 1.0)
-    samples = []
-    for acts in (
-        [Click(point=(123.0, 77.0))],
-        [Type(text="hi", point=(50.0, 60.0))],
-        [Scroll(direction="down", point=(640.0, 400.0))],
-    ):
-        try:
-            samples.append(render(acts, frame, fmt))
-        except UnsupportedAction:
-            continue
-    text = samples[0].replace("{", "{{").replace("}", "}}")
-    nums = list(re.finditer(r"-?\d+(?:\.\d+)?", text))
-    a, b = nums[0], nums[1]
-    template = text[: a.start()] + "{x}" + text[a.end() : b.start()] + "{y}" + text[b.end() :]
-    return samples, [template]
-
-
 for _fmt in ZOO:
-    VALID[_fmt], EDGE[_fmt] = _rendered(_fmt)
+    VALID[_fmt], EDGE[_fmt] = valid_outputs(_fmt), [edge_template(_fmt)]
 
 
 # ---- every parser, then the gate ------------------------------------------------------------
