@@ -419,6 +419,7 @@ MALFORMED = {
     ],
     "ui-venus-1.5": [
         "<think>x</think><action>Click(box=(5,6)",
+        "<think>x</think><action>PressBack()",
         "<action>Fly(box=(5,6))</action>",
         "<action>Click(box=(1200,6))</action>",
         "<action>Click(box=(nan,6))</action>",
@@ -464,3 +465,23 @@ def test_profiles_point_at_their_dialects() -> None:
         999,
         999,
     )
+
+
+def test_ui_venus_1_0_grounding_reproduces_the_published_example() -> None:
+    # inclusionAI/UI-Venus@c3a1442 examples/grounding_result_format.json (an OSWorld-G
+    # 1920x1080 screenshot): raw "[1748,415,1769,430]" → pred [1435.51…, 339.50…], the
+    # 72B script's budget (min 3110400, max 48000000 px; the dialect's default is the 7B's)
+    frame = spec_for("ui-venus-grounding").coords.frame(
+        1920, 1080, min_pixels=3110400, max_tokens=48000000 // 28**2
+    )
+    (click,) = parse("ui-venus-grounding", "[1748,415,1769,430]", frame).actions
+    assert near(click.point, (1435.5102040816325, 339.5089285714286), 1e-6)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("fmt", "action"), ROUND, ids=lambda v: str(getattr(v, "type", v)))
+def test_precise_rendering_calibrates_to_zero(fmt: str, action: Any) -> None:
+    frame = spec_for(fmt).coords.frame(1080, 2400)
+    parsed = parse(fmt, render([action], frame, fmt, precise=True), frame).actions
+    if isinstance(action, Finish) and fmt == "ui-venus-1.5-grounding":
+        return
+    assert same_action([action], parsed, fmt, 1e-4) is None
