@@ -208,7 +208,48 @@ _OWL: tuple[Profile, ...] = (  # GUI-Owl-1.5, EvoCUA (docs/models/owl.md)
 # ----
 
 
-_MAIUI_VENUS: tuple[Profile, ...] = ()  # MAI-UI, UI-Venus
+_MAIUI = "Tongyi-MAI/MAI-UI@4dd07b9e910a294f001452e888514d912b96cc41"
+_MOBILEWORLD = "Tongyi-MAI/MobileWorld@d42de478ebc6155911e7319dccfaa1619a4488a3"
+_VENUS15 = "inclusionAI/UI-Venus@c3a1442c3c4501af18c124458dbbddcbda5c2c6f"
+_VENUS10 = "inclusionAI/UI-Venus@497e2cd9b0c131e4685de23598f51e2da4dd7562"
+_MAIUI_VENUS: tuple[Profile, ...] = (  # MAI-UI, UI-Venus (docs/models/maiui_venus.md)
+    Profile(
+        "mai-ui", "MAI-UI (Qwen3-VL): <thinking> + mobile_use calls 0-999; grounding /1000",
+        "mai-ui", "mai-ui", (r"\bmai-?ui",), ("qwen3_vl",),
+        grounding_format="mai-ui-grounding", patch=16, mean=HALF, std=HALF,
+        min_pixels=65536, max_pixels=_QWEN3_MAX, separate_turns=True, history_as_turns=True,
+        aliases=("maiui", "mai_ui"),
+        sources=(
+            f"{_MAIUI}:src/prompt.py", f"{_MAIUI}:src/mai_naivigation_agent.py",
+            f"{_MOBILEWORLD}:src/mobile_world/agents/utils/action_translation.py",
+            f"{_MAIUI}:evaluation/grounding/eval_server.py",
+        ),
+    ),
+    Profile(
+        "ui-venus-1.5", "UI-Venus-1.5 (Qwen3-VL): <think>/<action>Click(box=(x,y)) /1000",
+        "ui-venus-1.5", "ui-venus-1.5", (r"ui-?venus-?1[.-]5",), ("qwen3_vl", "qwen3_vl_moe"),
+        grounding_format="ui-venus-1.5-grounding", patch=16, mean=HALF, std=HALF,
+        min_pixels=3136, max_pixels=12845056, aliases=("uivenus-1.5", "ui-venus1.5"),
+        sources=(
+            f"{_VENUS15}:Venus_framework/policy/ui_venus_policy.py",
+            f"{_VENUS15}:Venus_framework/processor/uivenus_processor.py",
+            f"{_VENUS15}:models/navigation/utils.py",
+            f"{_VENUS15}:models/navigation/ui_venus_navi_agent.py",
+            f"{_VENUS15}:models/grounding/ui_venus1_5_gd.py",
+        ),
+    ),
+    Profile(
+        "ui-venus", "UI-Venus-1.0 (Qwen2.5-VL): <think>/<action>, px of the resized input",
+        "ui-venus", "ui-venus", (r"ui-?venus(?!-?1[.-]5)",), ("qwen2_5_vl",),
+        grounding_format="ui-venus-grounding", min_pixels=830000, max_pixels=937664,
+        aliases=("uivenus", "ui-venus-1.0", "ui-venus-1"),
+        sources=(
+            f"{_VENUS10}:models/navigation/utils.py",
+            f"{_VENUS10}:models/navigation/ui_venus_navi_agent.py",
+            f"{_VENUS10}:models/grounding/ui_venus_ground_7b.py",
+        ),
+    ),
+)  # fmt: skip
 
 
 # ----
