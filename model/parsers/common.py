@@ -34,7 +34,13 @@ MAX_JSON_TRIES = 25  # candidate '{' / '[' positions tried when JSON sits inside
 _REASON_CHARS = 300
 
 # end-of-turn tokens some backends leave in the decoded text
-END_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "</s>")
+END_TOKENS = (
+    "<|im_end|>",
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "</s>",
+    "<|diff_marker|>",
+)  # Aguvis ends with it
 
 
 @dataclass
