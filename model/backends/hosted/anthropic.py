@@ -28,18 +28,17 @@ from typing import Any
 import numpy as np
 
 from agent.core.coords import fit_within, model_box_to_screen, screen_to_model
-from agent.core.errors import ConfigError
 from agent.core.model import HistoryItem, ModelRequest
 from model.backends.hosted.common import (
     HostedModel,
     Turn,
     b64,
-    check_settings,
     encode_png,
     finish_text,
+    loader,
     png_bytes,
     reply_text,
-    split_spec,
+    sdk,
 )
 
 STANDARD = {"long_edge": 1568, "max_pixels": 1_150_000}  # "Images and vision": 1.15 MP
@@ -70,12 +69,7 @@ class AnthropicModel(HostedModel):
 
     def __init__(self, model: str, **kw: Any) -> None:
         super().__init__(model, **kw)
-        try:
-            import anthropic
-        except ModuleNotFoundError as err:
-            raise ConfigError(
-                "the anthropic backend needs the SDK: pip install 'native-agent[hosted]'"
-            ) from err
+        anthropic = sdk("anthropic", self.prefix)
         old = model.startswith(OLD_TOOL_MODELS)
         self.tool_type, self.beta = OLD_TOOL if old else NEW_TOOL
         self.zoom = not old
@@ -288,8 +282,4 @@ def _prune(messages: list[dict[str, Any]], keep: int) -> None:
                     content[j] = dict(note)
 
 
-def load_anthropic_model(rest: str, **settings: Any) -> AnthropicModel:
-    """Registry entry: ``anthropic:MODEL`` (or ``MODEL@BASE_URL``)."""
-    check_settings("anthropic", settings)
-    model, url = split_spec(rest, settings.pop("base_url", None), "anthropic")
-    return AnthropicModel(model, base_url=url, **settings)
+load_anthropic_model = loader(AnthropicModel)

@@ -24,14 +24,15 @@ A hosted backend keeps the vendor's conversation for one episode and maps it ont
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 import json
 import os
 import time
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from PIL import Image
 
@@ -39,6 +40,8 @@ from agent.core.coords import Convention, Frame
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import HistoryItem, Model, ModelReply, ModelRequest, SafetyCheck
 from agent.core.observation import Observation
+
+M = TypeVar("M", bound="HostedModel")
 
 MAX_ROUNDS = 8  # vendor turns one act() answers itself (screenshots, zooms, refusals)
 # Screenshot px a parsed point may lie outside the screen: half a pixel, so the declared
@@ -91,6 +94,30 @@ def split_spec(rest: str, base_url: str | None, prefix: str) -> tuple[str, str |
     if url is not None and not url.startswith(("http://", "https://")):
         raise ConfigError(f"base URL must start with http:// or https://, got {url!r}")
     return model, url
+
+
+def sdk(module: str, prefix: str) -> Any:
+    """The vendor's SDK module, imported on first use; missing is a ConfigError naming the
+    extra to install."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        raise ConfigError(
+            f"the {prefix} backend needs the SDK: pip install 'native-agent[hosted]'"
+        ) from err
+
+
+def loader(cls: type[M]) -> Callable[..., M]:
+    """The registry entry of a backend: ``PREFIX:MODEL`` (or ``MODEL@BASE_URL``) and the
+    settings it takes (any other is a ConfigError)."""
+
+    def load(rest: str, **settings: Any) -> M:
+        check_settings(cls.prefix, settings)
+        model, url = split_spec(rest, settings.pop("base_url", None), cls.prefix)
+        return cls(model, base_url=url, **settings)
+
+    load.__doc__ = f"Registry entry: ``{cls.prefix}:MODEL`` (or ``MODEL@BASE_URL``)."
+    return load
 
 
 def check_settings(vendor: str, settings: Mapping[str, Any]) -> None:

@@ -24,17 +24,16 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.coords import fit_within
-from agent.core.errors import ConfigError
 from agent.core.model import HistoryItem, ModelRequest, SafetyCheck
 from model.backends.hosted.common import (
     HostedModel,
     Turn,
-    check_settings,
     finish_text,
+    loader,
     png_bytes,
     recap,
     reply_text,
-    split_spec,
+    sdk,
 )
 
 LIMITS = {"long_edge": 1440, "short_edge": 900}
@@ -51,13 +50,8 @@ class GeminiModel(HostedModel):
 
     def __init__(self, model: str, **kw: Any) -> None:
         super().__init__(model, **kw)
-        try:
-            from google import genai
-            from google.genai import errors, types
-        except ModuleNotFoundError as err:
-            raise ConfigError(
-                "the gemini backend needs the SDK: pip install 'native-agent[hosted]'"
-            ) from err
+        genai = sdk("google.genai", self.prefix)
+        errors, types = genai.errors, genai.types
         self.types = types
         options = types.HttpOptions(
             base_url=self.base_url,
@@ -216,8 +210,4 @@ def _translate(name: str, a: dict[str, Any]) -> tuple[str, Any]:
     return "error", f"function {name!r} is not supported here"
 
 
-def load_gemini_model(rest: str, **settings: Any) -> GeminiModel:
-    """Registry entry: ``gemini:MODEL`` (or ``MODEL@BASE_URL``)."""
-    check_settings("gemini", settings)
-    model, url = split_spec(rest, settings.pop("base_url", None), "gemini")
-    return GeminiModel(model, base_url=url, **settings)
+load_gemini_model = loader(GeminiModel)

@@ -24,18 +24,17 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.coords import fit_within
-from agent.core.errors import ConfigError
 from agent.core.model import HistoryItem, ModelRequest, SafetyCheck
 from model.backends.hosted.common import (
     HostedModel,
     Turn,
     b64,
-    check_settings,
     finish_text,
+    loader,
     png_bytes,
     recap,
     reply_text,
-    split_spec,
+    sdk,
 )
 
 LIMITS = {"long_edge": 2048, "short_edge": 768}
@@ -53,12 +52,7 @@ class OpenAICUAModel(HostedModel):
 
     def __init__(self, model: str, **kw: Any) -> None:
         super().__init__(model, **kw)
-        try:
-            import openai
-        except ModuleNotFoundError as err:
-            raise ConfigError(
-                "the openai-cua backend needs the SDK: pip install 'native-agent[hosted]'"
-            ) from err
+        openai = sdk("openai", self.prefix)
         self._client = openai.OpenAI(
             api_key=self.api_key,
             base_url=self.base_url,
@@ -232,8 +226,4 @@ def _translate(a: dict[str, Any]) -> tuple[str, Any]:
     return "error", f"action {t!r} is not supported here"
 
 
-def load_openai_cua_model(rest: str, **settings: Any) -> OpenAICUAModel:
-    """Registry entry: ``openai-cua:MODEL`` (or ``MODEL@BASE_URL``)."""
-    check_settings("openai-cua", settings)
-    model, url = split_spec(rest, settings.pop("base_url", None), "openai-cua")
-    return OpenAICUAModel(model, base_url=url, **settings)
+load_openai_cua_model = loader(OpenAICUAModel)

@@ -43,3 +43,11 @@ def test_a_setting_the_hosted_backends_do_not_take_names_its_source(
     monkeypatch.setenv("NATIVE_AGENT_TEMPERATURE", "0.3")
     with pytest.raises(ConfigError, match="NATIVE_AGENT_TEMPERATURE"):
         _load_model(_args("gemini:gemini-2.5-computer-use", None))
+
+
+def test_a_missing_vendor_sdk_is_a_config_error_naming_the_extra() -> None:
+    from model.backends.hosted.common import sdk
+
+    with pytest.raises(ConfigError, match=r"native-agent\[hosted\]") as info:
+        sdk("no_such_vendor_sdk", "gemini")
+    assert "gemini backend" in str(info.value)
