@@ -52,6 +52,10 @@ class Profile:
     grounding_format: str | None = None  # parser for action_space="grounding" (None: none)
     sources: tuple[str, ...] = ()  # repo@commit:path of the prompt, parser and coordinates
     remote_code: bool = False  # its architecture loads only with trust_remote_code (opt-in)
+    # the authors' history window: earlier steps a request holds, and how many of the last of
+    # them keep their screenshot (None: the backend's default; settings override both)
+    history_steps: int | None = None
+    history_images: int | None = None
 
     @property
     def grid(self) -> int:
@@ -70,6 +74,13 @@ class Profile:
             return self.grounding_format
         mobile = action_space == "mobile" and self.mobile_format
         return self.mobile_format if mobile else self.format  # type: ignore[return-value]
+
+    def history(self, steps: int | None, images: int | None) -> tuple[int, int]:
+        """(history_steps, history_images): the settings where given, else the authors'
+        window, else 20 steps of which 2 with their screenshot."""
+        steps = steps if steps is not None else self.history_steps
+        images = images if images is not None else self.history_images
+        return (20 if steps is None else steps), (2 if images is None else images)
 
     @property
     def max_tokens(self) -> int:
@@ -188,20 +199,23 @@ _OWL: tuple[Profile, ...] = (  # GUI-Owl-1.5, EvoCUA (docs/models/owl.md)
             "X-PLUG/OSWorld-MCP@10ed9f494adf747cd8ae16a4a1efa4f63a1fef74:"
             "osworld/mm_agents/gui_owl_1_5_agent.py",
         ),
-    ),
+        history_images=4,
+),
     Profile(
         "evocua", "EvoCUA (Qwen3-VL): S2 Action: + computer_use calls, v/999",
         "evocua", "evocua", (r"evo-?cua",), ("qwen3_vl", "qwen3_vl_moe"),
         patch=16, mean=HALF, std=HALF, min_pixels=56 * 56, max_pixels=16 * 16 * 4 * 12800,
         aliases=("evo-cua", "evocua-s2"),
         sources=(_EVO + "evocua_agent.py", _EVO + "prompts.py", _EVO + "utils.py"),
-    ),
+        history_images=4,
+),
     Profile(  # chosen by name only: its prompt states the processed image size
         "evocua-absolute", "EvoCUA, coordinate_type=absolute: px of the factor-32 resize",
         "evocua-absolute", "evocua", (), ("qwen3_vl", "qwen3_vl_moe"),
         patch=16, mean=HALF, std=HALF, min_pixels=56 * 56, max_pixels=16 * 16 * 4 * 12800,
         sources=(_EVO + "evocua_agent.py", _EVO + "prompts.py", _EVO + "utils.py"),
-    ),
+        history_images=4,
+),
 )  # fmt: skip
 
 
@@ -224,7 +238,8 @@ _MAIUI_VENUS: tuple[Profile, ...] = (  # MAI-UI, UI-Venus (docs/models/maiui_ven
             f"{_MOBILEWORLD}:src/mobile_world/agents/utils/action_translation.py",
             f"{_MAIUI}:evaluation/grounding/eval_server.py",
         ),
-    ),
+        history_images=2,
+),
     Profile(
         "ui-venus-1.5", "UI-Venus-1.5 (Qwen3-VL): <think>/<action>Click(box=(x,y)) /1000",
         "ui-venus-1.5", "ui-venus-1.5", (r"ui-?venus-?1[.-]5",), ("qwen3_vl", "qwen3_vl_moe"),
@@ -237,7 +252,8 @@ _MAIUI_VENUS: tuple[Profile, ...] = (  # MAI-UI, UI-Venus (docs/models/maiui_ven
             f"{_VENUS15}:models/navigation/ui_venus_navi_agent.py",
             f"{_VENUS15}:models/grounding/ui_venus1_5_gd.py",
         ),
-    ),
+        history_steps=5, history_images=0,
+),
     Profile(
         "ui-venus", "UI-Venus-1.0 (Qwen2.5-VL): <think>/<action>, px of the resized input",
         "ui-venus", "ui-venus", (r"ui-?venus(?!-?1[.-]5)",), ("qwen2_5_vl",),
@@ -316,7 +332,8 @@ _HOLO_GELAB: tuple[Profile, ...] = (  # Holo, GELab-Zero (docs/models/holo_gelab
             _HAI + "holo1_5/openai_client/invoke_localization.ipynb",
             _HAI + "utils/image.py",
         ),
-    ),
+        history_steps=0,  # single-turn: the authors send one screenshot
+),
     Profile(
         "holo-2", "Holo2 (Qwen3-VL) localization: {x, y} JSON, 0-1000",
         "holo-2", "holo-2", (r"holo-?2(?![\d.])",), ("qwen3_vl", "qwen3_vl_moe"),
@@ -328,7 +345,8 @@ _HOLO_GELAB: tuple[Profile, ...] = (  # Holo, GELab-Zero (docs/models/holo_gelab
             _HAI + "holo2/holo_2_localization_hosted_api.ipynb",
             _HAI + "holo2/deploy_with_vllm.md",
         ),
-    ),
+        history_steps=0,  # single-turn: the authors send one screenshot
+),
     Profile(
         "gelab-zero", "GELab-Zero (Qwen3-VL-4B) Android agent: TAB fields, 0-1000",
         "gelab-zero", "gelab-zero", (r"gelab",), ("qwen3_vl",),
@@ -339,7 +357,8 @@ _HOLO_GELAB: tuple[Profile, ...] = (  # Holo, GELab-Zero (docs/models/holo_gelab
             _GELAB + "copilot_agent_client/pu_client.py",
             _GELAB + "copilot_front_end/pu_frontend_executor.py",
         ),
-    ),
+        history_images=0,
+),
 )  # fmt: skip
 
 
@@ -357,13 +376,15 @@ _GROUNDERS: tuple[Profile, ...] = (  # UGround, OS-Atlas, ShowUI, GTA1, InfiGUI-
             "OSU-NLP-Group/UGround@3a9b9f2b607eefbfc93558c1f21e6f4049944bf1:"
             "grounding/uground_qwen2vl_serve.py",
         ),
-    ),
+        history_steps=0,  # single-turn: the authors send one screenshot
+),
     Profile(
         "os-atlas", "OS-Atlas-Base (Qwen2-VL): Qwen2-VL box tags, 0-1000",
         "qwen2-vl", "os-atlas", (r"os-?atlas-?base", r"os-?atlas-?7b"), ("qwen2_vl",),
         grounding_format="qwen2-vl", keep_special_tokens=True, min_pixels=3136,
         sources=("OS-Copilot/OS-Atlas@bad08407ab54b5bf6c17a69fe1ced476b9494926:README.md",),
-    ),
+        history_steps=0,  # single-turn: the authors send one screenshot
+),
     Profile(
         "showui", "ShowUI (Qwen2-VL): one point [x, y], 0-1",
         "showui", "showui", (r"showui",), ("qwen2_vl",), grounding_format="showui",
@@ -373,13 +394,15 @@ _GROUNDERS: tuple[Profile, ...] = (  # UGround, OS-Atlas, ShowUI, GTA1, InfiGUI-
             "showlab/ShowUI@21ed7cb24be0cc877bb8352ee34d58a9aea2c876:app.py",
             "showlab/ShowUI@21ed7cb24be0cc877bb8352ee34d58a9aea2c876:api.py",
         ),
-    ),
+        history_steps=0,  # single-turn: the authors send one screenshot
+),
     Profile(
         "gta1", "GTA1 (Qwen2.5-VL): one point (x,y), px of its smart-resized image",
         "gta1", "gta1", (r"gta-?1",), ("qwen2_5_vl",), grounding_format="gta1",
         min_pixels=3136, max_pixels=4096 * 2160,
         sources=("Yan98/GTA1@81f0c4c2997cf6ad696d42f47c5480f4c856b73a:README.md",),
-    ),
+        history_steps=0,  # single-turn: the authors send one screenshot
+),
     Profile(
         "infigui-g1", "InfiGUI-G1 (Qwen2.5-VL): think, then point_2d list, resized px",
         "infigui-g1", "infigui-g1", (r"infigui-?g1",), ("qwen2_5_vl",),
@@ -389,7 +412,8 @@ _GROUNDERS: tuple[Profile, ...] = (  # UGround, OS-Atlas, ShowUI, GTA1, InfiGUI-
             "InfiXAI/InfiGUI-G1@22208e4d4826626731292fa08bb73ec9fc6f9b15:eval/prompts.py",
             "InfiXAI/InfiGUI-G1@22208e4d4826626731292fa08bb73ec9fc6f9b15:eval/eval.py",
         ),
-    ),
+        history_steps=0,  # single-turn: the authors send one screenshot
+),
     Profile(
         "jedi", "Jedi (Qwen2.5-VL): computer_use tool calls, px of its smart-resized image",
         "jedi", "jedi", (r"(?:^|/)jedi-",), ("qwen2_5_vl",), grounding_format="jedi",
@@ -399,7 +423,8 @@ _GROUNDERS: tuple[Profile, ...] = (  # UGround, OS-Atlas, ShowUI, GTA1, InfiGUI-
             "limenlp/OS_Blind@240e58937a313c9d33695184631b461d63310799:"
             "mm_agents/jedi_7b_agent.py",
         ),
-    ),
+        history_steps=0,  # single-turn: the authors send one screenshot
+),
 )  # fmt: skip
 
 

@@ -94,8 +94,8 @@ class TransformersModel(Model):
         family: Family | str | None = None,
         format: str | None = None,
         max_new_tokens: int = 512,
-        history_images: int = 2,
-        history_steps: int = 20,
+        history_images: int | None = None,
+        history_steps: int | None = None,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -115,8 +115,8 @@ class TransformersModel(Model):
         self.max_tokens = max_image_tokens  # None: the checkpoint's max_pixels, see below
         self.name = name
         self.max_new_tokens = max_new_tokens
-        self.history_images = history_images
-        self.history_steps = history_steps
+        # the family's own history window unless the settings give one
+        self.history_steps, self.history_images = self.family.history(history_steps, history_images)
         self.action_space = action_space
         self.language = language
         self.force_text = force_text

@@ -72,8 +72,8 @@ class OpenAIModel(Model):
         api_key: str | None = None,
         max_new_tokens: int = 512,
         temperature: float = 0.0,
-        history_images: int = 2,
-        history_steps: int = 20,
+        history_images: int | None = None,
+        history_steps: int | None = None,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -97,8 +97,8 @@ class OpenAIModel(Model):
         self.name = f"openai:{model}"
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
-        self.history_images = history_images
-        self.history_steps = history_steps
+        # the family's own history window unless the settings give one
+        self.history_steps, self.history_images = self.family.history(history_steps, history_images)
         self.action_space = action_space
         self.language = language
         self.retries = max(0, retries)

@@ -24,7 +24,7 @@ from agent.cli import main as cli
 from agent.core.actions import Click
 from agent.core.coords import Frame, model_to_screen
 from agent.core.errors import ConfigError
-from agent.core.model import ModelRequest
+from agent.core.model import HistoryItem, ModelRequest
 from agent.core.observation import Observation
 from agent.export.render import render, same_action, tolerance
 from model.backends.constrain import structured_outputs
@@ -200,3 +200,39 @@ def test_a_served_family_plans_frames_within_its_authors_pixel_budget(family: st
     capped = OpenAIModel("m", "http://127.0.0.1:9/v1", family=family, max_image_tokens=99)
     assert capped.max_tokens == 99
     capped.close()
+
+
+@pytest.mark.parametrize("family", list(PROFILES))
+def test_a_served_family_keeps_its_authors_history_window(family: str) -> None:
+    """Each family's requests hold the history its authors send (e.g. GELab-Zero and
+    UI-Venus-1.5 only the current screenshot, GUI-Owl-1.5 four past ones, grounders none);
+    the settings override it."""
+    from model.backends.openai_backend import OpenAIModel
+
+    p = PROFILES[family]
+    steps, images = p.history(None, None)
+    m = OpenAIModel("served-model", "http://127.0.0.1:9/v1", family=family)
+    mine = OpenAIModel("m", "http://127.0.0.1:9/v1", family=family, history_images=1)
+    try:
+        assert (m.history_steps, m.history_images) == (steps, images)
+        assert (mine.history_steps, mine.history_images) == (steps, 1)
+    finally:
+        m.close()
+        mine.close()
+    obs = Observation(array=np.zeros((720, 1280, 3), np.uint8))
+    frame = p.frame(1280, 720)
+    past = [
+        HistoryItem(i, render([Click(point=(10.0 + i, 20.0))], frame, p.format), observation=obs)
+        for i in range(6)
+    ]
+    request = ModelRequest("open the settings", obs, frame, past)
+    text = describe(build_messages(request, p, history_images=images, history_steps=steps))
+    assert text.count("<image ") == 1 + min(images, steps, len(past)), family
+
+
+def test_the_authors_history_windows_are_data() -> None:
+    """The profiles that state a window (the others take the backend default: 20 and 2)."""
+    windows = {n: p.history(None, None) for n, p in PROFILES.items()}
+    assert windows["gelab-zero"][1] == 0 and windows["ui-venus-1.5"] == (5, 0)
+    assert windows["gui-owl-1.5"][1] == 4 and windows["uground"][0] == 0
+    assert windows["qwen2.5-vl"] == (20, 2)
