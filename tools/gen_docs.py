@@ -56,9 +56,9 @@ SETTING_DOCS: dict[str, str] = {
     "attn_implementation": "transformers backend: `sdpa`, `flash_attention_2`, `eager` "
     "(default: flash-attn 2 when installed on CUDA, else sdpa).",
     "history_images": "How many past screenshots each request carries as images (older steps "
-    "go as text).",
-    "history_steps": "How many past steps the history text holds (default 20; the export's "
-    "`--history-steps`).",
+    "go as text); default: the family's own window (`agent models`), else 2.",
+    "history_steps": "How many past steps the history holds; default: the family's own window, "
+    "else 20 (the export's `--history-steps`).",
     "max_image_tokens": "Image-token cap per screenshot (default 16,384); above it the image is "
     "resampled and the step's Frame says so.",
     "timeout": "OpenAI and hosted backends: seconds per HTTP request.",
