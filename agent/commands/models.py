@@ -43,6 +43,7 @@ def family_info(name: str) -> dict[str, Any]:
         "max_pixels": p.max_pixels,
         "min_pixels": p.min_pixels,
         "action_spaces": spaces,
+        "history": dict(zip(("steps", "images"), p.history(None, None), strict=True)),
         "model_types": list(p.model_types),
         "remote_code": p.remote_code,
         "aliases": list(p.aliases),
@@ -61,7 +62,11 @@ def run(args: argparse.Namespace) -> int:
     for info in infos:
         print(f"{info['family']}: {info['description']}")
         budget = f"{info['max_pixels']:,} px"
-        print(f"  grid {info['grid']}, pixel budget {budget}")
+        hist = info["history"]
+        print(
+            f"  grid {info['grid']}, pixel budget {budget}, history {hist['steps']} steps "
+            f"({hist['images']} with screenshots)"
+        )
         for space, d in info["action_spaces"].items():
             print(f"  {space:<9} {d['dialect']}: {d['coordinates']}")
         for src in info["sources"]:

@@ -25,6 +25,8 @@ def test_models_json_lists_every_family_with_its_dialect_per_space(
             assert d["dialect"] == dialect.name
             assert d["coordinates"] == dialect.coords.describe()
         assert infos[name]["grid"] == p.grid and infos[name]["max_pixels"] == p.max_pixels
+        steps, images = p.history(None, None)
+        assert infos[name]["history"] == {"steps": steps, "images": images}
 
 
 def test_models_names_the_999_space_of_the_qwen3_mobile_cookbook(
