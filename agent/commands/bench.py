@@ -7,7 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from agent.commands.flags import add_env_flags, add_secret_flags, env_from_args
+from agent.commands.flags import (
+    add_env_flags,
+    add_gate_flags,
+    add_secret_flags,
+    env_from_args,
+    gate_from_args,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--miniwob-max-time", type=float, default=120.0, help="seconds per episode")
     p.add_argument("--no-progress", action="store_true")
     add_env_flags(p, env=False)  # the suite's env: browser (sites) or miniwob
+    add_gate_flags(p)  # the same gate as agent run (workers have no TTY: asks are denied)
     add_secret_flags(p)
     p.set_defaults(func=run)
 
@@ -45,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         default_tasks,
         format_phases,
         format_table,
+        gate_spec,
         make_jobs,
     )
     from agent.suites.parallel import bench
@@ -65,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         env_kwargs=kw,
         miniwob_max_time_s=args.miniwob_max_time,
         secrets={n: secrets.value(n) for n in secrets.names},
+        gate=gate_spec(gate_from_args(args)),
     )
     with secrets.guard():
         tasks = args.tasks or default_tasks(args.suite, args.model)

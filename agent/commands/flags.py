@@ -14,11 +14,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.core.errors import ConfigError
 
 BROWSERS = ("browser", "miniwob")
+
+
+if TYPE_CHECKING:
+    from agent.safety.gate import Gate
 
 
 def size(text: str) -> tuple[int, int]:
@@ -164,6 +168,20 @@ def add_gate_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--no-gate", action="store_true", help="no safety gate at all (every action runs)"
     )
+
+
+def gate_from_args(args: argparse.Namespace) -> Gate:
+    """The gate of every runner (``agent run`` and ``--resume``, ``replay``, ``bench``): the
+    command line's alone — ``--no-gate``, else ``--policy`` (default: the built-in policy)
+    plus ``--allow-url`` / ``--deny-url``; ``--yes`` auto-confirms. Never a recording's."""
+    from agent.safety.gate import make_gate
+    from agent.safety.policy import default_policy, load_policy
+
+    if args.no_gate:
+        return make_gate(enabled=False)
+    policy = load_policy(args.policy) if args.policy else default_policy()
+    policy = policy.with_urls(args.allow_url, args.deny_url)
+    return make_gate(policy, confirm="yes" if args.yes else "auto")
 
 
 def add_secret_flags(p: argparse.ArgumentParser) -> None:

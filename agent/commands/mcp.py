@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.commands.run import build_gate
+    from agent.commands.flags import gate_from_args
     from agent.core.env import EnvSpec
     from agent.interfaces.mcp import AgentTools, build_server, http_app
     from agent.safety.gate import PolicyGate
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     def make_env() -> Any:
         return build_env(spec)
 
-    gate = build_gate(args)
+    gate = gate_from_args(args)
     if isinstance(gate, PolicyGate) and not args.yes and not args.http:
         gate.confirm = "no"  # stdin is the protocol: nobody can be asked on it
     secrets = Secrets.from_sources(args.secret)

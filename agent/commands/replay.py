@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.commands.flags import add_env_flags, add_secret_flags, env_from_args
+from agent.commands.flags import (
+    add_env_flags,
+    add_gate_flags,
+    add_secret_flags,
+    env_from_args,
+    gate_from_args,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-steps", type=int, default=30, help="takeover budget beyond the record")
     add_env_flags(p, default=None)  # default: the recorded env; settings override its spec
+    add_gate_flags(p)  # the same gate as agent run: a recorded confirmation is asked again
     add_secret_flags(p)
     p.set_defaults(func=run)
 
@@ -53,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
             stop_on_divergence=not args.keep_going,
             max_steps=args.max_steps,
             secrets=secrets,
+            gate=gate_from_args(args),
             **overrides,
         )
     for c in report.steps:

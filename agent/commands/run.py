@@ -12,6 +12,7 @@ from agent.commands.flags import (
     add_gate_flags,
     add_secret_flags,
     env_from_args,
+    gate_from_args,
 )
 from agent.commands.terminal import for_terminal
 from agent.core.errors import ConfigError
@@ -94,22 +95,20 @@ def _progress(ev: StepEvent, secrets: Secrets | None = None) -> None:
     print(for_terminal(line, newlines=False), file=sys.stderr, flush=True)
 
 
-def build_gate(args: argparse.Namespace, recorded: dict[str, Any] | None = None) -> Gate:
-    """The gate of a run: --no-gate, else --policy (or the policy recorded in a resumed
-    episode, else the default) plus --allow-url/--deny-url; --yes auto-confirms."""
-    from agent.safety.gate import make_gate
-    from agent.safety.policy import Policy, default_policy, load_policy
-
-    if args.no_gate:
-        return make_gate(enabled=False)
-    if args.policy:
-        policy = load_policy(args.policy)
-    elif recorded and isinstance(recorded.get("policy"), dict):
-        policy = Policy.from_json(recorded["policy"], source="the resumed episode's policy")
-    else:
-        policy = default_policy()
-    policy = policy.with_urls(args.allow_url, args.deny_url)
-    return make_gate(policy, confirm="yes" if args.yes else "auto")
+def _resume_gate(args: argparse.Namespace, recorded: dict[str, Any] | None) -> Gate:
+    """``--resume`` judges with the command line's policy, never the recording's (an
+    ``episode.json`` is editable); a recorded policy that differs is named on stderr."""
+    gate = gate_from_args(args)
+    was = (recorded or {}).get("policy")
+    now = getattr(gate, "policy", None)
+    if isinstance(was, dict) and (now is None or was != now.to_json()):
+        name = was.get("name", "?")
+        print(
+            f"note: the recording ran with policy {name!r}; the resume uses the command line's "
+            f"({'no gate' if now is None else repr(now.name)}): --policy FILE to choose",
+            file=sys.stderr,
+        )
+    return gate
 
 
 def run(args: argparse.Namespace) -> int:
@@ -183,7 +182,7 @@ def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
             url=start,
             out=args.out,
             max_steps=args.max_steps,
-            gate=build_gate(args),
+            gate=gate_from_args(args),
             on_step=_progress_fn(args, secrets),
             secrets=secrets,
             extra_meta={"model_spec": spec},
@@ -220,7 +219,7 @@ def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
             args.resume,
             env=env,
             model=model,
-            gate=build_gate(args, meta.get("gate")),
+            gate=_resume_gate(args, meta.get("gate")),
             secrets=secrets,
             max_steps=args.max_steps if args.max_steps != DEFAULT_MAX_STEPS else None,
             on_step=_progress_fn(args, secrets),

@@ -38,6 +38,8 @@ from agent.episode.loop import LoopConfig
 from agent.episode.recording import Episode, load_episode
 from agent.episode.runner import recorded_spec, run_episode
 from agent.episode.steps import StepRecord
+from agent.safety.gate import Gate, make_gate
+from agent.safety.policy import default_policy
 from agent.safety.secrets import ENV_PREFIX, Secrets
 from model.parsers import convention_for, mode_for
 
@@ -304,6 +306,7 @@ def replay_live(
     max_steps: int = 30,
     prepare: Callable[[Env], None] | None = None,
     secrets: Secrets | Mapping[str, str] | None = None,
+    gate: Gate | None = None,
     **env_overrides: Any,
 ) -> ReplayReport:
     """Re-execute a recorded episode live; see the module docstring.
@@ -312,7 +315,9 @@ def replay_live(
     takeover model (spec or instance); ``max_steps``: the takeover's budget beyond the
     recording; ``prepare(env)`` runs after the task's setup (to alter the app on purpose);
     ``secrets``: the values of the ``{{secret:NAME}}`` placeholders the episode typed (a
-    recording holds only the names), required before anything runs.
+    recording holds only the names), required before anything runs; ``gate``: the safety gate
+    and URL policy every replayed and taken-over action passes (``agent replay`` builds it from
+    the same flags as ``agent run``; None here: the built-in policy, nothing auto-confirmed).
     """
     episode = source if isinstance(source, Episode) else load_episode(source)
     if not episode.steps:
@@ -359,6 +364,7 @@ def replay_live(
             out_dir,
             task=task,
             config=cfg,
+            gate=gate if gate is not None else make_gate(default_policy()),
             secrets=sec,
             extra_meta={"replay": {"source": str(episode.dir)}},
         )

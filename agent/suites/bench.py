@@ -26,6 +26,8 @@ from agent.core.model import Model
 from agent.core.task import Task
 from agent.episode.loop import LoopConfig
 from agent.episode.runner import run_episode
+from agent.safety.gate import Gate, PolicyGate, make_gate
+from agent.safety.policy import Policy, default_policy
 from agent.safety.secrets import Secrets
 
 SUITES = ("sites", "miniwob")
@@ -61,12 +63,35 @@ class BenchConfig:
     # NAME → value of the {{secret:NAME}} placeholders (typed, scrubbed from every file
     # written; results.json keeps the names only). Crosses process / Ray boundaries.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # the safety gate every episode runs behind, as JSON (it crosses process / Ray
+    # boundaries): {"policy": Policy.to_json() (absent: the built-in policy), "confirm":
+    # "auto" | "yes" | "no"}; None: no gate (``--no-gate``). Workers have no TTY, so a rule
+    # that asks is denied unless confirm is "yes".
+    gate: dict[str, Any] | None = field(default_factory=lambda: {"confirm": "auto"})
 
     def __post_init__(self) -> None:
         if self.suite not in SUITES:
             raise ConfigError(f"unknown suite {self.suite!r}; known: {', '.join(SUITES)}")
         if self.model == "oracle" and self.suite != "sites":
             raise ConfigError("the oracle model knows only the bundled sites' solutions")
+
+
+def bench_gate(spec: dict[str, Any] | None) -> Gate:
+    """A worker's gate from :attr:`BenchConfig.gate` (the same policy and confirm mode the
+    command line gave ``agent run``)."""
+    if spec is None:
+        return make_gate(enabled=False)
+    raw = spec.get("policy")
+    policy = default_policy() if raw is None else Policy.from_json(raw, source="bench gate")
+    return make_gate(policy, confirm=spec.get("confirm", "auto"))
+
+
+def gate_spec(gate: Gate) -> dict[str, Any] | None:
+    """:attr:`BenchConfig.gate` for a gate built in the parent process."""
+    if not isinstance(gate, PolicyGate):
+        return None
+    confirm = gate.confirm if isinstance(gate.confirm, str) else "auto"
+    return {"policy": gate.policy.to_json(), "confirm": confirm}
 
 
 def default_tasks(suite: str, model: str) -> list[str]:
@@ -158,6 +183,7 @@ class Worker:
                     out,
                     task=task,
                     config=LoopConfig(max_steps=self.cfg.max_steps),
+                    gate=bench_gate(self.cfg.gate),
                     secrets=self.secrets,
                     extra_meta={"bench": {"suite": job.suite, "seed": job.seed}},
                 )

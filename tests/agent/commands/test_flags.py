@@ -40,7 +40,7 @@ def test_every_command_has_the_same_flags_from_one_module() -> None:
         assert same == [(run[f].dest, run[f].help) for f in sorted(ENV_SETTINGS - {"--env-kwargs"})]
         assert o[flags.KWARGS_FLAG].dest == "env_kwargs"
     assert {c for c in USERS if "--env" in opts[c]} == {"run", "replay", "mcp", "calibrate"}
-    assert {c for c in USERS if set(opts[c]) >= GATE} == {"run", "mcp"}
+    assert {c for c in USERS if set(opts[c]) >= GATE} == {"run", "mcp", "bench", "replay"}
     assert {c for c in USERS if "--secret" in opts[c]} == {"run", "bench", "replay", "mcp"}
     assert {c for c in USERS if "--kwargs" in opts[c]} == {"mcp", "check-env"}  # the old alias
 

@@ -1,8 +1,10 @@
-"""``--resume`` re-executes the recorded actions through the gate: a "Pay now" click that was
-confirmed with ``--yes`` in the recorded run is asked again. With no TTY it is denied (not
-pressed: the bundled flight site has no booking), the resume stops with a recorded
-``resume_denied`` outcome, and the CLI says why; with ``--yes`` it is pressed once and the
-booking completes. Real headless Chromium, the bundled flights site, the scripted model."""
+"""``--resume`` re-executes the recorded actions through the gate: the command line's, never
+the (editable) recording's. A "Pay now" click that was confirmed with ``--yes`` in the
+recorded run is asked again, even after the recording's policy was edited to allow
+everything. With no TTY it is denied (not pressed: the bundled flight site has no booking),
+the resume stops with a recorded ``resume_denied`` outcome, and the CLI says why; with
+``--yes`` it is pressed once and the booking completes. Real headless Chromium, the bundled
+flights site, the scripted model."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any
 import pytest
 
 from agent.cli import build_parser
-from agent.commands.run import build_gate
+from agent.commands.flags import gate_from_args
 from agent.episode.recording import Episode, load_episode
 from agent.episode.resume import resume_episode
 from agent.episode.runner import run
@@ -39,8 +41,8 @@ def _load(out: Path) -> Episode:
         return load_episode(out)
 
 
-def _gate(*argv: str, recorded: dict[str, Any] | None = None) -> Any:
-    return build_gate(build_parser().parse_args(["run", *argv]), recorded)
+def _gate(*argv: str) -> Any:
+    return gate_from_args(build_parser().parse_args(["run", *argv]))
 
 
 def test_resume_asks_again_before_pay_now(flight_script: Path, tmp_path: Path) -> None:
@@ -71,6 +73,13 @@ def test_resume_asks_again_before_pay_now(flight_script: Path, tmp_path: Path) -
         assert "Pay now" in pay.gate["target"]["text"]
         n = len(recorded.steps)
 
+        # an attacker edits the recording's policy to allow everything: the resume judges
+        # with the command line's policy all the same
+        meta_path = out / "episode.json"
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta["gate"]["policy"].update(name="tampered", rules=[], non_interactive="allow")
+        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+
         # the CLI, no TTY (stdin is /dev/null): the fast-forward is denied at "Pay now"
         res = subprocess.run(
             [*AGENT, "run", "--resume", str(out), "--quiet"],
@@ -82,6 +91,7 @@ def test_resume_asks_again_before_pay_now(flight_script: Path, tmp_path: Path) -
         assert res.returncode == 1, res.stderr[-3000:]
         assert "resume_denied" in res.stderr and "Pay now" in res.stderr
         assert "--yes" in res.stderr  # the message names the fix
+        assert "the recording ran with policy 'tampered'" in res.stderr
         ep = _load(out)
         assert ep.outcome["status"] == "resume_denied" and len(ep.steps) == n
         last = ep.meta["resumes"][-1]["fast_forward"][-1]
@@ -89,7 +99,7 @@ def test_resume_asks_again_before_pay_now(flight_script: Path, tmp_path: Path) -
         assert last["gate"]["confirmation"]["ok"] is False
 
         # the same in-process, where the site's state can be read: nothing was paid
-        no_tty = _gate("--resume", str(out), recorded=ep.meta["gate"])
+        no_tty = _gate("--resume", str(out))
         ep = resume_episode(out, gate=no_tty, env=env)
         assert ep.outcome["status"] == "resume_denied" and len(ep.steps) == n
         assert "non-interactive" in ep.meta["resumes"][-1]["fast_forward"][-1]["gate"]["reason"]
@@ -97,9 +107,7 @@ def test_resume_asks_again_before_pay_now(flight_script: Path, tmp_path: Path) -
         assert len(ep.meta["resumes"]) == 2
 
         # --yes: asked again, confirmed, pressed once; the episode then completes
-        ep = resume_episode(
-            out, gate=_gate("--resume", str(out), "--yes", recorded=ep.meta["gate"]), env=env
-        )
+        ep = resume_episode(out, gate=_gate("--resume", str(out), "--yes"), env=env)
         assert _bookings(env) == 1
         assert ep.success and ep.outcome["evaluation"]["success"] is True, ep.outcome
         ff = ep.meta["resumes"][-1]["fast_forward"]

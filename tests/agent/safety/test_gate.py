@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from agent.cli import build_parser
-from agent.commands.run import build_gate
+from agent.commands.flags import gate_from_args as build_gate
 from agent.core.actions import (
     Back,
     Click,
