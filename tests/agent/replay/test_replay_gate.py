@@ -108,10 +108,9 @@ def test_replay_asks_again_and_honours_the_url_lists(recorded: Path, tmp_path: P
         env.close()
 
 
-def test_the_replay_command_denies_without_a_tty(recorded: Path, tmp_path: Path) -> None:
-    out = tmp_path / "cli"
+def _cli_replay(recorded: Path, out: Path, *flags: str) -> dict[str, Any]:
     res = subprocess.run(
-        [*AGENT, "replay", str(recorded), "--continue", "--out", str(out)],
+        [*AGENT, "replay", str(recorded), "--continue", "--out", str(out), *flags],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -119,5 +118,12 @@ def test_the_replay_command_denies_without_a_tty(recorded: Path, tmp_path: Path)
     )
     assert res.returncode in (0, 1), res.stderr[-2000:]
     (pay,) = _pay_decisions(out)
+    return pay
+
+
+def test_the_replay_command_takes_the_gate_flags(recorded: Path, tmp_path: Path) -> None:
+    pay = _cli_replay(recorded, tmp_path / "no-tty")
     assert pay["verdict"] == "deny" and "non-interactive" in pay["reason"]
-    assert load_episode(out).meta["gate"]["policy"]["name"] == "default"
+    assert load_episode(tmp_path / "no-tty").meta["gate"]["policy"]["name"] == "default"
+    pay = _cli_replay(recorded, tmp_path / "yes", "--yes")
+    assert pay["verdict"] == "allow" and pay["confirmation"] == {"by": "--yes", "ok": True}
