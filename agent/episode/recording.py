@@ -24,7 +24,7 @@ from typing import Any
 
 from agent.core.errors import RecordingError
 from agent.core.observation import Observation
-from agent.episode.steps import StepRecord, parse_step_lines, records
+from agent.episode.steps import StepRecord, loads_bounded, parse_step_lines, records
 
 SCHEMA_VERSION = 1
 
@@ -310,8 +310,8 @@ def load_episode(directory: str | Path) -> Episode:
     if not meta_path.exists():
         raise RecordingError(f"{d} is not an episode directory (no episode.json)")
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+        meta = loads_bounded(meta_path.read_bytes(), meta_path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise RecordingError(f"{meta_path} is not valid JSON: {err}") from err
     steps: list[dict[str, Any]] = []
     torn = 0

@@ -247,6 +247,44 @@ def read_steps(path: str | Path) -> list[StepRecord]:
     return records(parse_step_lines(p.read_bytes(), p)[0])
 
 
+MAX_JSON_DEPTH = 64  # a real step line nests about 6 deep; deeper is a hostile recording
+
+
+def json_depth(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep ``raw``'s arrays and objects nest (counted up to ``limit`` + 1): a linear
+    scan outside strings, so a line nested 200,000 deep costs no recursion."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    depth = top = 0
+    in_str = escaped = False
+    for c in text:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_str = False
+        elif c == '"':
+            in_str = True
+        elif c in "[{":
+            depth += 1
+            if depth > top:
+                top = depth
+                if top > limit:
+                    return top
+        elif c in "]}":
+            depth -= 1
+    return top
+
+
+def loads_bounded(raw: bytes | str, source: Path | str) -> Any:
+    """``json.loads`` for a recording: nesting deeper than :data:`MAX_JSON_DEPTH` is a
+    RecordingError, not a RecursionError (JSON is data: a reader never crashes on it)."""
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise RecordingError(f"{source}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return json.loads(raw)
+
+
 def parse_step_lines(
     data: bytes, source: Path | str = "steps.jsonl"
 ) -> tuple[list[dict[str, Any]], int]:
@@ -258,8 +296,8 @@ def parse_step_lines(
         if not raw.strip():
             continue
         try:
-            out.append(json.loads(raw))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            out.append(loads_bounded(raw, f"{source}:{n}"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecordingError) as err:
             if n >= len(lines) - 1:
                 torn += 1
                 warnings.warn(

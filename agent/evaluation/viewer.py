@@ -177,7 +177,9 @@ def placeholder(w: int, h: int, why: str) -> str:
         f'<text x="50%" y="50%" text-anchor="middle" font-family="sans-serif" '
         f'font-size="{max(12, h // 20)}" fill="#6b7280">{html.escape(why)}</text></svg>'
     )
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8", "replace")).decode(
+        "ascii"
+    )
 
 
 def _inside(image: Path, root: Path | None) -> bool:
@@ -337,7 +339,9 @@ def write_view(
     else:
         raise ConfigError(f"{target} is neither an episode directory nor a report file")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(render(meta, shots, inline=inline, out_dir=out_path.parent), "utf-8")
+    page = render(meta, shots, inline=inline, out_dir=out_path.parent)
+    # a recorded string may hold a lone surrogate (model output is data): never a crash
+    out_path.write_bytes(page.encode("utf-8", "replace"))
     if open_browser:
         webbrowser.open(out_path.resolve().as_uri())
     return out_path
