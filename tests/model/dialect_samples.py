@@ -13,6 +13,9 @@ from agent.core.coords import Frame
 from agent.export.render import UnsupportedAction, render
 from model.parsers import convention_for, frame_options, mode_for
 
+# the dialects whose tests keep hand-written samples; every other one gets these helpers'
+BASE = ("json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile", "ui-tars")
+BASE += ("ui-tars-1.5",)
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _PIECE = re.compile(r"[A-Za-z_]+|[^\sA-Za-z_0-9]")
 

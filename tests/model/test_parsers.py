@@ -35,6 +35,7 @@ from model.parsers import (
     mode_for,
     parse,
 )
+from tests.model.dialect_samples import BASE  # every dialect: tests/model/test_registry.py
 
 HD = Frame.for_screen(1920, 1080)  # pad → 1932x1092 model input
 
@@ -57,10 +58,6 @@ def error(fmt: str, text: str, frame: Frame = HD) -> ParseError:
 
 
 # ---- API ---------------------------------------------------------------------------------
-
-
-BASE = ["json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile", "ui-tars"]
-BASE.append("ui-tars-1.5")  # hand-written here; every dialect: tests/model/test_registry.py
 
 
 def test_formats_and_their_conventions():

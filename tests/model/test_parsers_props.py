@@ -19,13 +19,11 @@ from agent.core.actions import action_points
 from agent.core.coords import Frame, check_on_screen
 from agent.core.errors import ParseError
 from model.parsers import FORMATS, Parsed, convention_for, parse
-from tests.model.dialect_samples import syntax_pieces, valid_outputs
+from tests.model.dialect_samples import BASE, syntax_pieces, valid_outputs
 
 # the hand-written dialects; every other one (the GUI fine-tunes') is attacked with samples its
 # own renderer writes, at fewer cases each
-BASE = ["json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile", "ui-tars"]
-BASE.append("ui-tars-1.5")
-FMTS = BASE
+FMTS = list(BASE)
 ZOO = [f for f in FORMATS if f not in BASE]
 CASES = {"random": 300, "soup": 700, "mutated": 800, "zoo": 150}
 

@@ -45,12 +45,10 @@ from agent.safety.policy import Policy, Rule
 from agent.safety.targets import Target, TargetReader
 from model.parsers import FORMATS, convention_for, frame_options, mode_for, parse
 from model.scripted import ScriptedModel
-from tests.model.dialect_samples import edge_template, valid_outputs
+from tests.model.dialect_samples import BASE, edge_template, valid_outputs
 
 # the hand-written dialects, and the GUI fine-tunes' (samples rendered by the dialect itself)
-BASE = ["json", "qwen-vl", "qwen2-vl", "qwen2.5-vl", "qwen3-vl", "qwen3-vl-mobile", "ui-tars"]
-BASE.append("ui-tars-1.5")
-FMTS = BASE
+FMTS = list(BASE)
 ZOO = [f for f in FORMATS if f not in BASE]
 CASES = {"parse_gate": 450, "gate": 4500, "loop": 480, "zoo": 120, "zoo_loop": 60}
 SETTINGS: dict[str, Any] = {
