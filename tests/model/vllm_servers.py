@@ -6,6 +6,7 @@ after another, in the order the tests need them; a test waits only for its own s
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -69,6 +70,7 @@ class Servers:
                 future.cancel()
         for server in list(self.running):
             server.stop()
+        shutil.rmtree(self.root, ignore_errors=True)  # the tiny checkpoints: nothing left in /tmp
 
     def _submit(self, name: str) -> Future[Any]:
         with self._lock:
