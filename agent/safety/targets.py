@@ -3,9 +3,11 @@
 The reader asks for the env's declared features (:class:`agent.core.env.Feature`), never for
 an env's name or type:
 
-* ELEMENT_AT (browser): the DOM element at the point; FOCUS_TARGET: for ``enter`` /
-  ``space`` keys the focused element, and for a submit by Enter the form's submit button;
-  links give their absolute target URL (for the URL lists). Two readings, both matched (a
+* ELEMENT_AT (browser): the DOM element at the point; FOCUS_TARGET: for every key that can
+  press or choose (Enter, Space, newlines anywhere in typed text, arrows, Home/End, PageUp/
+  PageDown, type-ahead letters: :mod:`agent.safety.keypress`) what it presses or selects on
+  the focused element (or a ``type``'s point), and for a submit by Enter the form's submit
+  button; links give their absolute target URL (for the URL lists). Two readings, both matched (a
   name one of them misses the other still gives): the page-JS one, and the accessible name
   and role Chromium computes (``ax_name`` / ``ax_role``, read by the browser env).
 * UI_HIERARCHY (android): the node of the env's neutral tree (:mod:`agent.core.uitree`)
@@ -17,10 +19,10 @@ an env's name or type:
 What is read follows the action's declared traits (:class:`agent.core.actions.Trait`): none
 without READS_TARGET; both ends of a TWO_POINTS action; a TYPES_TEXT action's point is a
 click. A ``type`` clicks its point first: that is a press like any click, unless the point is an
-editable field (then nothing is pressed, or with Enter the form's submit button is); keys
-on desktop/android have no target (the focus is unknown there). Readers fail soft but
-closed: an error becomes ``Target.error`` on an UNREADABLE target (the policy's
-``unknown_target`` decides, never "no rule matched").
+editable field (then nothing is pressed, or with Enter the form's submit button is); its
+keys are read too. Keys on desktop/android have no target (the focus is unknown there).
+Readers fail soft but closed: an error becomes ``Target.error`` on an UNREADABLE target
+(the policy's ``unknown_target`` decides, never "no rule matched").
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ from agent.core.actions import Action, Click, Trait, action_points
 from agent.core.env import Env, Feature
 from agent.core.errors import EnvClosedError, describe_error
 from agent.core.observation import Observation
+from agent.safety.keypress import ENTER_KEYS, action_keys, pressed
 
 if TYPE_CHECKING:
     from model.ocr import OcrEngine
 
 UNREADABLE = "unreadable"  # Target.source of a target the env could not read
-ACTIVATING_KEYS = ("enter", "space", "kp_enter")
 OCR_CROP = (320, 64)  # half-width, half-height of the crop read around the point
 OCR_RADIUS = 40.0  # screenshot px between the point and a line's box
 TEXT_ROLES = ("textbox", "searchbox")  # Chromium's roles of a field typing goes into
@@ -94,19 +96,21 @@ class TargetReader:
                 read[0].ax_name,
             )
         point = getattr(action, "point", None)
-        key = _activating(action)
-        if point is None and key is None:
-            return None
+        keys = action_keys(action)
         typing = Trait.TYPES_TEXT in traits  # its click at ``point`` presses what is there
         try:
-            if key is None and point is not None and env.offers(Feature.ELEMENT_AT):
+            if keys and env.offers(Feature.FOCUS_TARGET):
+                keyed = self._focus(env, obs, point, keys)
+                if point is None or not env.offers(Feature.ELEMENT_AT):
+                    return keyed
+                return _both(self._element(env, obs, point, typing), keyed)
+            if point is None:
+                return None  # keys on desktop/android: the focus is unknown there
+            if env.offers(Feature.ELEMENT_AT):
                 return self._element(env, obs, point, typing)
-            if key is not None and env.offers(Feature.FOCUS_TARGET):
-                return self._focus(env, obs, point, key)
             if env.offers(Feature.UI_HIERARCHY):
-                return None if point is None else self._android(env, obs, point, typing)
-            if point is not None:
-                return self._ocr_text(obs, point)
+                return self._android(env, obs, point, typing)
+            return self._ocr_text(obs, point)
         except EnvClosedError:
             raise
         except Exception as err:  # fail soft but closed: what it presses is unknown
@@ -132,23 +136,23 @@ class TargetReader:
         return Target(text[:300], "dom", role, href or None, *_ax(info))
 
     def _focus(
-        self, env: Env, obs: Observation, point: tuple[float, float] | None, key: str
+        self, env: Env, obs: Observation, point: tuple[float, float] | None, keys: tuple[str, ...]
     ) -> Target:
+        """What ``keys`` press or choose (:func:`agent.safety.keypress.pressed`) on the
+        focused element (``point`` None) or the one at ``point`` (a ``type``'s click)."""
         info = env.focus_target(point, obs.frame())
         if info is not None and info.get("frame") == "cross-origin":
             return Target("", UNREADABLE, "iframe", error="the focus is in a cross-origin frame")
+        texts, unknown = pressed(info, keys)
         if info is None:
             return Target("", "dom-focus")
-        if key == "space" and info.get("editable"):
-            return Target("", "dom-focus")  # a space typed into a field presses nothing
-        text = info.get("text") or ""
-        if info.get("submit") is not None and key in ("enter", "kp_enter"):
-            text = f"{text} (submits: {info['submit']})".strip()
-        elif info.get("editable"):
-            text = ""
-        text = _joined(text, info.get("ax_name"))  # what Enter/Space acts on, as Chromium names it
+        if unknown is not None:
+            return Target(_joined(*texts)[:300], UNREADABLE, info.get("tag"), error=unknown)
+        enter = any(k in ENTER_KEYS for k in keys)
+        if enter or ("space" in keys and not info.get("editable")):
+            texts.append(info.get("ax_name") or "")  # the press, as Chromium names it
         role = info.get("ax_role") or info.get("tag")
-        return Target(text[:300], "dom-focus", role, None, *_ax(info))
+        return Target(_joined(*texts)[:300], "dom-focus", role, None, *_ax(info))
 
     # ---- UI_HIERARCHY (android) ---------------------------------------------------------------
     def _android(
@@ -213,12 +217,11 @@ def _ax(info: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     )
 
 
-def _activating(action: Action) -> str | None:
-    """The key that would activate/submit: a ``key`` ending in Enter/Space, or a ``type``
-    with ``enter``."""
-    if action.type == "key":
-        last = action.keys.rsplit("+", 1)[-1]
-        return last if last in ACTIVATING_KEYS else None
-    if action.type == "type" and (action.enter or action.text.endswith(("\n", "\r"))):
-        return "enter"  # a typed newline presses Enter like ``enter: true`` does
-    return None
+def _both(click: Target, keys: Target) -> Target:
+    """A ``type`` at a point: its click and its keys, one target (either unknown: unknown)."""
+    first, second = (keys, click) if keys.source == UNREADABLE else (click, keys)
+    text = _joined(click.text, keys.text)[:300]
+    return Target(
+        text, first.source, first.role or second.role, click.href, first.error or second.error,
+        first.ax_role or second.ax_role, first.ax_name or second.ax_name,
+    )  # fmt: skip

@@ -11,8 +11,8 @@ from envs.browser.sinks import DEEP_READ_JS
 # The interactive element at a CSS point: the closest clickable ancestor of the hit, so a
 # <span> inside a <button> reports the button (what the safety gate needs to know).
 DEEP_JS = r"""
-// Shared by ELEMENT_AT_JS and FOCUS_JS: see through open shadow roots and same-origin frames,
-// and name an element the way a person reads it (hidden spellings included).
+// Shared by ELEMENT_AT_JS and envs.browser.focus: see through open shadow roots and
+// same-origin frames, and name an element the way a person reads it (hidden spellings included).
 const deepAt = (x, y) => {
   let doc = document, el = doc.elementFromPoint(x, y), frame = null;
   for (let hops = 0; el && hops < 16; hops++) {
@@ -293,40 +293,3 @@ SETTLE_JS = (
     " read.popups = window.__nativeAgentPopups ? window.__nativeAgentPopups() : 0;"
     " return read; }"
 )
-
-# The element that would act on Enter/Space: at a CSS point, or the focused one (x = null).
-FOCUS_JS = """
-([x, y]) => {
-  __DEEP__
-  let {el, frame} = x === null ? deepFocus() : deepAt(x, y);
-  if (!el || el === el.ownerDocument.body || el === el.ownerDocument.documentElement) {
-    return frame === 'cross-origin' ? {tag: 'iframe', type: '', text: '', submit: null,
-      href: null, editable: false, frame} : null;
-  }
-  const sel = 'a[href],button,input,select,textarea,summary,[role],[onclick],' +
-              '[contenteditable=""],[contenteditable="true"],[tabindex]';
-  el = closestDeep(el, sel) || el;
-  const clean = (s) => (s || '').trim().replace(/\\s+/g, ' ').slice(0, 200);
-  const name = (e) => {
-    const t = (e.getAttribute('type') || '').toLowerCase();
-    const tag = e.tagName.toLowerCase();
-    let own = '';
-    if (tag === 'input') own = ['button', 'submit', 'reset'].includes(t) ? e.value : '';
-    else if (tag !== 'textarea' && tag !== 'select') own = e.innerText;
-    const lab = e.labels && e.labels.length ? e.labels[0].innerText : '';
-    return clean([own, e.getAttribute('aria-label'), e.getAttribute('title'), lab,
-                  hiddenNames(e)].join(' '));
-  };
-  const tag = el.tagName.toLowerCase();
-  const type = (el.getAttribute('type') || '').toLowerCase();
-  const form = el.form || el.closest('form');
-  let submit = null;
-  if (form && tag === 'input') {
-    const b = defaultButton(form, el);
-    submit = b ? name(b) : '';
-  }
-  return {tag, type, text: name(el), submit, href: el.getAttribute('href'), frame,
-          editable: el.isContentEditable || tag === 'textarea' || (tag === 'input' &&
-            !['button', 'submit', 'reset', 'checkbox', 'radio'].includes(type))};
-}
-""".replace("__DEEP__", DEEP_JS)

@@ -32,12 +32,13 @@ from agent.core.errors import (
 )
 from agent.core.observation import Observation
 from envs.browser import dom
-from envs.browser.accessibility import with_ax_at, with_ax_focus
+from envs.browser.accessibility import with_ax_at
 from envs.browser.capture import PageCapture, decode_png
 from envs.browser.discover import FIX_HINT, LAUNCH_ARGS, find_browser
 from envs.browser.driver import SharedPlaywright
 from envs.browser.errors import first_line, says_dead, translated
 from envs.browser.execute import UNSUPPORTED, perform
+from envs.browser.focus import read_focus
 from envs.browser.privacy import same_sensitive, snapshot_of
 from envs.browser.routing import RequestGuard
 from envs.browser.traffic import Inflight
@@ -222,15 +223,14 @@ class BrowserEnv(Env):
     def focus_target(
         self, point: tuple[float, float] | None, frame: Frame | None = None
     ) -> dict[str, Any] | None:
-        """What Enter/Space would act on: the focused element (``point`` None) or the one at
-        ``point``, with the submit button of its form."""
+        """What keys would act on (:mod:`envs.browser.focus`): the focused element (``point``
+        None) or the one at ``point``, its form's submit button, the options keys choose."""
         at = None if point is None else self.to_input(point, frame or self.geometry())
         page = self._active_page()
         try:
-            info = page.evaluate(dom.FOCUS_JS, list(at) if at else [None, None])
+            return read_focus(page, self._shots.session(page), at)
         except Exception as err:
             raise self._translate(err, "read target") from err
-        return with_ax_focus(self._shots.session(page), info, at)
 
     # ---- Env hooks -------------------------------------------------------------------------
     def filter_requests(self, verdict: RequestVerdict | None) -> None:

@@ -31,6 +31,7 @@ from agent.core.actions import (
 from agent.core.coords import Frame
 from agent.core.errors import ActionFailedError, ActionNotSupportedError
 from envs.browser.keys import to_playwright
+from envs.browser.typing import type_text
 from envs.browser.urls import normalize_url
 
 if TYPE_CHECKING:
@@ -85,12 +86,7 @@ def perform(
                 kb.press("ControlOrMeta+a")
                 kb.press("Backspace")
             if action.text:
-                try:
-                    kb.type(action.text)
-                except Exception as err:
-                    if is_dead(err):
-                        raise
-                    kb.insert_text(action.text)
+                type_text(page, action.text, is_dead)  # split where a key can press
             if action.enter:
                 kb.press("Enter")
         case Key():

@@ -73,3 +73,25 @@ def to_playwright(keys: str) -> str:
             + ", ".join(sorted(NAMED))
         )
     return "+".join([*out, key])
+
+
+# Typed characters that are keys which can press something (Enter, Space) or move the focus
+# (Tab): the text is typed in pieces split before each, so that the focus can be checked
+# before every one (:mod:`envs.browser.typing`).
+SPLIT_CHARS = frozenset("\n\r \t")
+
+
+def split_typed(text: str) -> list[tuple[str, str]]:
+    """``text`` as (plain run, the key character after it, or "") pieces, in order:
+    ``"ab c\\n"`` → ``[("ab", " "), ("c", "\\n")]``; joined back they are ``text``."""
+    out: list[tuple[str, str]] = []
+    run = ""
+    for ch in text:
+        if ch in SPLIT_CHARS:
+            out.append((run, ch))
+            run = ""
+        else:
+            run += ch
+    if run:
+        out.append((run, ""))
+    return out

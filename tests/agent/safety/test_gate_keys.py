@@ -1,0 +1,137 @@
+"""Every key that can press is read (issue 22): an arrow on a focused <select>, radio group or
+listbox choosing "Delete account", a type-ahead letter, a newline or carriage return in the
+middle of typed text submitting a form, a typed space or newline with no point pressing the
+focused button, a Tab out of a field then a space, Tab into a closed shadow root then Enter.
+Each press beacons to the page's own server; under the default policy with nobody to ask
+none arrives, and with no gate every one does (the presses are real)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from agent.core.actions import Action, Key, Type
+from agent.episode.runner import run
+from agent.safety.gate import make_gate
+from envs.browser import BrowserEnv
+from model.scripted import ScriptedModel
+
+PAGE = (Path(__file__).parent / "fixtures" / "key_presses.html").read_text()
+FIELD = (40.0, 19.0)  # inside the first text field of a case
+CASES: dict[str, list[Action]] = {
+    "select": [Key(keys="down")],
+    "typeahead": [Key(keys="d")],
+    "radio": [Key(keys="right")],
+    "listbox": [Key(keys="end")],
+    "newline": [Type(text="abc\ndef", point=FIELD)],
+    "cr": [Type(text="x\ry")],
+    "space": [Type(text=" ")],
+    "enter": [Type(text="\n")],
+    "tabbed": [Type(text="a\t ")],
+    "closed": [Key(keys="tab"), Key(keys="enter")],
+}
+UNKNOWN = {"tabbed"}  # judged unknown (the policy's unknown_target), not by a name
+
+
+class _Site:
+    def __init__(self) -> None:
+        self.hits: list[str] = []
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                data = PAGE.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                site.hits.append(self.path.rsplit("/", 1)[-1])
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[_Site]:
+    s = _Site()
+    yield s
+    s.httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[BrowserEnv]:
+    env = BrowserEnv(viewport=(640, 400))
+    try:
+        yield env
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_key_that_presses_is_read_and_stopped(
+    browser: BrowserEnv, site: _Site, name: str
+) -> None:
+    obs = browser.reset(url=f"{site.url}/?case={name}")
+    *before, press = CASES[name]
+    for action in before:  # (Tab: moving the focus presses nothing and is allowed)
+        assert make_gate().check(action, browser, obs).verdict == "allow"
+        obs = browser.step(action).observation
+    d = make_gate().check(press, browser, obs)  # default policy, no TTY: nobody to ask
+    assert d.verdict == "deny", (name, d.to_json())
+    if name in UNKNOWN:
+        assert d.rule == "unknown-target", d.to_json()
+    else:
+        assert d.rule == "irreversible" and "Delete account" in (d.target or {})["text"], d.to_json()
+
+
+def test_a_harmless_key_stays_allowed(browser: BrowserEnv, site: _Site) -> None:
+    """Reading keys does not turn every key into a confirmation: an arrow that chooses "Keep
+    account", text with spaces typed into a field, Enter in a form without a risky button."""
+    obs = browser.reset(url=f"{site.url}/?case=select")
+    browser.step(Key(keys="end"))
+    obs = browser.observe()
+    assert make_gate().check(Key(keys="up"), browser, obs).verdict == "allow"  # back to Keep
+    obs = browser.reset(url=f"{site.url}/?case=tabbed")
+    d = make_gate().check(Type(text="two words here"), browser, obs)
+    assert d.verdict == "allow", d.to_json()
+
+
+def _script() -> list[str]:
+    out = []
+    for name, actions in CASES.items():
+        out.append(json.dumps({"type": "navigate", "url": f"/?case={name}"}))
+        out += [json.dumps(a.model_dump(exclude_none=True)) for a in actions]
+    return [*out, '{"type": "finish", "status": "success"}']
+
+
+@pytest.mark.browser
+def test_no_beacon_arrives_behind_the_gate_and_all_do_without_it(
+    site: _Site, tmp_path: Path
+) -> None:
+    script = [s.replace('"url": "/', f'"url": "{site.url}/') for s in _script()]
+    site.hits.clear()
+    ep = run("press nothing risky", env="browser", model=ScriptedModel(script),
+             gate=make_gate(), url=site.url + "/", out=tmp_path / "gated",
+             viewport=(640, 400), max_steps=40)  # fmt: skip
+    assert site.hits == []  # the page's own server saw no press at all
+    denied = [a for s in ep.steps for a in s["actions"] if a.get("error_code") == "denied"]
+    assert len(denied) == len(CASES)
+    site.hits.clear()
+    run("press everything", env="browser", model=ScriptedModel(script),
+        gate=make_gate(enabled=False), url=site.url + "/", out=tmp_path / "open",
+        viewport=(640, 400), max_steps=40)  # fmt: skip
+    assert set(site.hits) == set(CASES), site.hits  # every press is real
