@@ -95,7 +95,8 @@ def test_each_key_that_presses_is_read_and_stopped(
     if name in UNKNOWN:
         assert d.rule == "unknown-target", d.to_json()
     else:
-        assert d.rule == "irreversible" and "Delete account" in (d.target or {})["text"], d.to_json()
+        assert d.rule == "irreversible", d.to_json()
+        assert "Delete account" in (d.target or {})["text"], d.to_json()
 
 
 def test_a_harmless_key_stays_allowed(browser: BrowserEnv, site: _Site) -> None:

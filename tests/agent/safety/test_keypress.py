@@ -87,6 +87,6 @@ def test_what_keys_press() -> None:
     assert pressed(select, ("enter",)) == ([], None)
     combo = {**field, "submit": None, "active": "Delete account"}
     assert pressed(combo, ("enter",)) == (["Delete account"], None)  # its highlighted option
-    texts, unknown = pressed(field, ("a", "tab", "space"))
+    _, unknown = pressed(field, ("a", "tab", "space"))
     assert unknown is not None and "Tab" in unknown
     assert pressed(None, ("enter",)) == ([], None)
