@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 UNREADABLE = "unreadable"  # Target.source of a target the env could not read
 OCR_CROP = (320, 64)  # half-width, half-height of the crop read around the point
 OCR_RADIUS = 40.0  # screenshot px between the point and a line's box
+UNSEEN = {  # the focus is where the reading cannot look (``frame`` of a focus reading)
+    "cross-origin": "the focus is in a cross-origin frame",
+    "closed-shadow": "the focus is inside a closed shadow root",
+}
 TEXT_ROLES = ("textbox", "searchbox")  # Chromium's roles of a field typing goes into
 
 
@@ -141,8 +145,9 @@ class TargetReader:
         """What ``keys`` press or choose (:func:`agent.safety.keypress.pressed`) on the
         focused element (``point`` None) or the one at ``point`` (a ``type``'s click)."""
         info = env.focus_target(point, obs.frame())
-        if info is not None and info.get("frame") == "cross-origin":
-            return Target("", UNREADABLE, "iframe", error="the focus is in a cross-origin frame")
+        where = info.get("frame") if info is not None else None
+        if where in UNSEEN:
+            return Target("", UNREADABLE, info.get("tag") if info else None, error=UNSEEN[where])
         texts, unknown = pressed(info, keys)
         if info is None:
             return Target("", "dom-focus")

@@ -1,12 +1,15 @@
 """What a key would act on in the browser: the focused element (or the one at a point), read
 for the gate's key reading (:mod:`agent.safety.keypress` judges it).
 
-The focused element is found the way Chromium sees it, not the way the page's JS reports
-it: ``Accessibility.getFullAXTree`` marks the focused node (also inside a closed shadow root,
-where ``document.activeElement`` stops at the host), ``DOM.resolveNode`` turns it into an
-object, and FOCUS_READ_FN reads it from there (descending through open shadow roots and
-same-origin frames). Without a focused AX node (no CDP, a page without focus) the page-JS
-focus is read, and a closed shadow root's inside stays unknown to it (its host is read).
+The focused element is followed into closed shadow roots, where ``document.activeElement``
+stops at the host: CDP's ``DOM.describeNode`` shows a host's closed root, ``DOM.resolveNode``
+hands it to us as an object, and its ``activeElement`` is the focus inside
+(:func:`focused_object`); FOCUS_READ_FN reads the element from there (through open shadow
+roots and same-origin frames). Without CDP the page-JS focus is read, and a closed shadow
+root's inside stays unknown: a focused host that is not focusable itself reads as
+``frame: "closed-shadow"`` (the gate's target is then unknown).
+(``Accessibility.getFullAXTree`` also marks the focused node, but costs seconds on a page
+of a few thousand elements: not used.)
 
 The reading: tag, type, name (``text``), ``editable`` / ``single_line`` (Enter submits: the
 form's default button is ``submit``), ``active`` (an ``aria-activedescendant``'s name: what
@@ -21,7 +24,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from envs.browser.accessibility import OBJECT_GROUP, ROOT_ROLES, choose
+from envs.browser.accessibility import OBJECT_GROUP, choose
 from envs.browser.dom import DEEP_JS
 
 if TYPE_CHECKING:
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
 
 # Shared by both functions: from ``this`` (a start element), a point, or the JS focus, to
 # the element a key acts on (null: nothing; {frame: 'cross-origin'}: a frame we cannot read).
-_LOCATE = """
+_DEEP_FROM = """
   __DEEP__
   const deepFrom = (el) => {
     let frame = null;
@@ -47,6 +50,9 @@ _LOCATE = """
     }
     return {el, frame};
   };
+""".replace("__DEEP__", DEEP_JS)
+_LOCATE = """
+  __DEEP_FROM__
   const start = this && this.nodeType === 1 ? this : null;
   let {el, frame} = x !== null ? deepAt(x, y) : start ? deepFrom(start) : deepFocus();
   const none = !el || el === el.ownerDocument.body || el === el.ownerDocument.documentElement;
@@ -59,13 +65,19 @@ _LOCATE = """
     !['button', 'submit', 'reset', 'checkbox', 'radio', 'image', 'range', 'color',
       'file'].includes(type)));
   const form = none ? null : el.form || el.closest('form');
-"""
+""".replace("__DEEP_FROM__", _DEEP_FROM)
 
 FOCUS_READ_FN = (
     """function (x, y) {
   __LOCATE__
   if (none) return frame === 'cross-origin' ? {tag: 'iframe', type: '', text: '', submit: null,
     href: null, editable: false, frame} : null;
+  if (x === null && !el.shadowRoot && el.tabIndex < 0 && !el.hasAttribute('tabindex') &&
+      !el.isContentEditable && !['iframe', 'frame'].includes(tag)) {
+    // a host that is not focusable itself has the focus: it is inside its closed shadow root
+    return {tag, type, text: '', submit: null, href: null, editable: false,
+            frame: 'closed-shadow'};
+  }
   const clean = (s) => (s || '').trim().replace(/\\s+/g, ' ').slice(0, 200);
   const name = (e) => {
     const t = (e.getAttribute('type') || '').toLowerCase();
@@ -121,7 +133,7 @@ FOCUS_READ_FN = (
           single_line: editable && tag === 'input', active: activeEl ? short(activeEl) : null,
           widget};
 }"""
-).replace("__LOCATE__", _LOCATE.replace("__DEEP__", DEEP_JS))
+).replace("__LOCATE__", _LOCATE)
 
 # The element Enter/Space presses, as an object for Chromium's AX reading: the focused
 # element, or for a single-line field the form's default button; null for a field.
@@ -132,7 +144,7 @@ PRESSED_NODE_FN = (
   if (editable && form && tag === 'input') return defaultButton(form, el);
   return editable ? null : el;
 }"""
-).replace("__LOCATE__", _LOCATE.replace("__DEEP__", DEEP_JS))
+).replace("__LOCATE__", _LOCATE)
 
 
 def read_focus(
@@ -145,7 +157,7 @@ def read_focus(
     if session is None:
         return page.evaluate(f"([x, y]) => ({FOCUS_READ_FN}).call(null, x, y)", [x, y])
     try:
-        start = ax_focused_object(session) if at is None else None
+        start = focused_object(session) if at is None else None
         info = _call(session, FOCUS_READ_FN, start, x, y, by_value=True)
         if info is None or info.get("frame") == "cross-origin":
             return info
@@ -165,29 +177,44 @@ def read_focus(
         session.send("Runtime.releaseObjectGroup", {"objectGroup": OBJECT_GROUP})
 
 
-def focused_backend_id(nodes: list[dict[str, Any]]) -> int | None:
-    """From ``getFullAXTree``'s nodes, the DOM node that has the focus (not the document)."""
-    for node in nodes:
-        props = {
-            p.get("name"): (p.get("value") or {}).get("value") for p in node.get("properties") or []
-        }
-        role = (node.get("role") or {}).get("value")
-        if props.get("focused") is True and role not in ROOT_ROLES:
-            backend = node.get("backendDOMNodeId")
-            if isinstance(backend, int):
-                return backend
+# The focused element from ``this`` (or the document's focus), through open shadow roots
+# and same-origin frames; and the element focused inside a (closed) shadow root ``this``.
+_DESCEND_FN = f"function () {{ {_DEEP_FROM} const s = this && this.nodeType === 1 ? this : null;"
+_DESCEND_FN += " return (s ? deepFrom(s) : deepFocus()).el; }"
+_ROOT_FOCUS_FN = "function () { return this.activeElement; }"
+MAX_ROOTS = 16  # closed shadow roots nested in one another that the read follows
+
+
+def closed_root(node: dict[str, Any]) -> int | None:
+    """From ``DOM.describeNode``'s node, the backend id of its closed shadow root (None when
+    it hosts none: no root, an open one page JS sees into, or the browser's own)."""
+    for root in node.get("shadowRoots") or []:
+        if root.get("shadowRootType") == "closed" and isinstance(root.get("backendNodeId"), int):
+            return int(root["backendNodeId"])
     return None
 
 
-def ax_focused_object(session: CDPSession) -> str | None:
-    """The focused element as Chromium sees it (a remote object id in OBJECT_GROUP), or None
-    when no element has the focus."""
-    backend = focused_backend_id(session.send("Accessibility.getFullAXTree").get("nodes") or [])
-    if backend is None:
-        return None
-    obj = session.send("DOM.resolveNode", {"backendNodeId": backend, "objectGroup": OBJECT_GROUP})
-    object_id = (obj.get("object") or {}).get("objectId")
-    return object_id if isinstance(object_id, str) else None
+def focused_object(session: CDPSession) -> str | None:
+    """The focused element as the browser knows it (a remote object id in OBJECT_GROUP):
+    the page-JS focus, followed into every closed shadow root CDP shows (where
+    ``activeElement`` stops at the host); None when nothing has the focus. Four round trips
+    plus three per closed root: its cost does not grow with the page."""
+    obj = _call(session, _DESCEND_FN, None, None, None, by_value=False)
+    for _ in range(MAX_ROOTS):
+        if obj is None:
+            return None
+        root = closed_root(session.send("DOM.describeNode", {"objectId": obj}).get("node") or {})
+        if root is None:
+            return obj
+        reply = session.send(
+            "DOM.resolveNode", {"backendNodeId": root, "objectGroup": OBJECT_GROUP}
+        )
+        root_obj = (reply.get("object") or {}).get("objectId")
+        inner = _call(session, _ROOT_FOCUS_FN, root_obj, None, None, by_value=False)
+        if inner is None:
+            return obj  # the host itself has the focus
+        obj = _call(session, _DESCEND_FN, inner, None, None, by_value=False)
+    return obj
 
 
 def _call(

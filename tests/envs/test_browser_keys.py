@@ -3,7 +3,7 @@ tested in tests/agent/safety/test_gate_keys.py)."""
 
 from __future__ import annotations
 
-from envs.browser.focus import focused_backend_id
+from envs.browser.focus import closed_root
 from envs.browser.keys import split_typed
 
 
@@ -17,12 +17,13 @@ def test_typed_text_splits_before_every_key_that_can_press() -> None:
         assert "".join(run + key for run, key in split_typed(text)) == text
 
 
-def test_the_focused_node_is_not_the_document() -> None:
-    def node(role: str, backend: int, focused: bool) -> dict:
-        props = [{"name": "focused", "value": {"type": "booleanOrUndefined", "value": focused}}]
-        return {"role": {"type": "role", "value": role}, "backendDOMNodeId": backend,
-                "properties": props}  # fmt: skip
+def test_only_a_closed_shadow_root_is_followed() -> None:
+    def host(*kinds: str) -> dict:
+        roots = [{"backendNodeId": 10 + i, "shadowRootType": k} for i, k in enumerate(kinds)]
+        return {"nodeName": "DIV", "shadowRoots": roots}
 
-    nodes = [node("RootWebArea", 1, True), node("generic", 2, False), node("button", 7, True)]
-    assert focused_backend_id(nodes) == 7
-    assert focused_backend_id(nodes[:2]) is None
+    assert closed_root(host("closed")) == 10
+    assert closed_root(host("user-agent", "closed")) == 11
+    assert closed_root(host("open")) is None  # page JS sees into it
+    assert closed_root(host("user-agent")) is None  # the browser's own (an <input>'s)
+    assert closed_root({"nodeName": "DIV"}) is None

@@ -154,3 +154,17 @@ def test_typing_stops_when_the_page_moves_the_focus(browser: BrowserEnv, site: _
     browser.page.keyboard.type("a b")  # the control: no split, no focus check
     browser.observe()
     assert site.hits == ["moves"]
+
+
+def test_without_cdp_a_closed_shadow_focus_is_unknown(browser: BrowserEnv, site: _Site) -> None:
+    """Where CDP cannot follow the focus into a closed shadow root, the page-JS reading says
+    so (its host is not focusable itself) rather than reading the host's empty name."""
+    from envs.browser.focus import read_focus
+
+    browser.reset(url=f"{site.url}/?case=closed")
+    browser.step(Key(keys="tab"))
+    info = read_focus(browser.page, None, None)
+    assert info is not None and info["frame"] == "closed-shadow", info
+    browser.reset(url=f"{site.url}/?case=space")  # a focused button reads as itself
+    info = read_focus(browser.page, None, None)
+    assert info is not None and "Delete account" in info["text"] and not info["frame"], info
