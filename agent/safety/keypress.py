@@ -122,9 +122,11 @@ def _texts(info: dict[str, Any], key: str) -> list[str]:
             if info.get("single_line") and submit is not None:
                 return [f"{own} (submits: {submit})".strip(), active]
             return [active]  # a newline in a text area (or a field with no form)
+        submit = info.get("submit")  # Enter on a checkbox or radio in a form submits it
+        submits = [f"(submits: {submit})"] if submit else []
         if isinstance(widget, dict) and widget.get("kind") == "select":
-            return []  # Enter on a closed select changes nothing
-        return [own, active]
+            return submits  # Enter on a closed select changes nothing
+        return [own, active, *submits]
     if key == "space":
         if editable:
             return []  # a space typed into a field is text

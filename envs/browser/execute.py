@@ -85,10 +85,9 @@ def perform(
             if action.clear:
                 kb.press("ControlOrMeta+a")
                 kb.press("Backspace")
-            if action.text:
-                type_text(page, action.text, is_dead)  # split where a key can press
-            if action.enter:
-                kb.press("Enter")
+            text = action.text + ("\n" if action.enter else "")  # Enter checked like a newline
+            if text:
+                type_text(page, text, is_dead)  # split where a key can press
         case Key():
             try:
                 combo = to_playwright(action.keys)

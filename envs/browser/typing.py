@@ -28,7 +28,8 @@ def type_text(page: Page, text: str, is_dead: Callable[[BaseException], bool]) -
     """Type ``text`` on ``page``'s focus, split and checked as the module says."""
     kb = page.keyboard
     pieces = split_typed(text)
-    held: JSHandle | None = page.evaluate_handle(FOCUSED_JS) if len(pieces) > 1 else None
+    keyed = any(key for _, key in pieces)
+    held: JSHandle | None = page.evaluate_handle(FOCUSED_JS) if keyed else None
     try:
         for run, key in pieces:
             if run:

@@ -138,12 +138,15 @@ def test_no_beacon_arrives_behind_the_gate_and_all_do_without_it(
     assert set(site.hits) == set(CASES), site.hits  # every press is real
 
 
-def test_typing_stops_when_the_page_moves_the_focus(browser: BrowserEnv, site: _Site) -> None:
-    """The gate judged a field (a space there is text); the page moves the focus to a button
-    on the first character: the typing stops before the space, so the button is never
-    pressed. The control types the same text in one go (Playwright's own typing): pressed."""
+@pytest.mark.parametrize("action", [Type(text="a b"), Type(text="a", enter=True)])
+def test_typing_stops_when_the_page_moves_the_focus(
+    browser: BrowserEnv, site: _Site, action: Type
+) -> None:
+    """The gate judged a field (a space there is text; Enter submits a form it is not in:
+    nothing); the page moves the focus to a button on the first character: the typing stops
+    before the space or Enter, so the button is never pressed. The control types the same
+    keys in one go (Playwright's own typing): pressed."""
     obs = browser.reset(url=f"{site.url}/?case=moves")
-    action = Type(text="a b")
     assert make_gate().check(action, browser, obs).verdict == "allow"
     site.hits.clear()
     result = browser.step(action)
@@ -151,7 +154,7 @@ def test_typing_stops_when_the_page_moves_the_focus(browser: BrowserEnv, site: _
     browser.observe()
     assert site.hits == []
     browser.reset(url=f"{site.url}/?case=moves")
-    browser.page.keyboard.type("a b")  # the control: no split, no focus check
+    browser.page.keyboard.type("a\n" if action.enter else "a b")  # the control: no check
     browser.observe()
     assert site.hits == ["moves"]
 

@@ -85,6 +85,8 @@ def test_what_keys_press() -> None:
     assert pressed(select, ("down",)) == (["Export"], None)
     assert pressed(select, ("end",)) == (["Danger"], None)
     assert pressed(select, ("enter",)) == ([], None)
+    radio = {"tag": "input", "text": "Keep", "editable": False, "submit": "Delete account"}
+    assert pressed(radio, ("enter",)) == (["Keep", "(submits: Delete account)"], None)
     combo = {**field, "submit": None, "active": "Delete account"}
     assert pressed(combo, ("enter",)) == (["Delete account"], None)  # its highlighted option
     _, unknown = pressed(field, ("a", "tab", "space"))
