@@ -115,7 +115,7 @@ def test_a_tampered_attachment_is_a_recording_error(tmp_path: Path, edit: dict) 
     run("x", env=BoardEnv(), model=ScriptedModel(["B" * 40_000]), out=out, no_gate=True,
         max_steps=1)  # fmt: skip
     _tamper(out, edit)
-    with pytest.raises(RecordingError, match="attachment|SHA-256|missing|bytes"):
+    with pytest.raises(RecordingError, match=r"attachment|SHA-256|missing|bytes"):
         load_episode(out)
     assert len(load_episode(out, full=False).steps) == 1  # the cut reading still works
     assert main(["view", str(out), "--out", str(tmp_path / "v.html")]) == 0
@@ -132,7 +132,8 @@ def test_bytes_that_are_not_utf8_never_crash_a_reader(tmp_path: Path) -> None:
     assert len(lines) == 2
     # a stranger's bytes inside the first line's strings: a lone continuation byte, an
     # overlong form, a cut sequence, an encoded surrogate
-    path.write_bytes(lines[0].replace(b'"raw": "', b'"raw": "\x80\xc0\xaf\xe2\x82\xed\xa0\x80', 1) + lines[1])  # fmt: skip
+    junk = b'"raw": "\x80\xc0\xaf\xe2\x82\xed\xa0\x80'
+    path.write_bytes(lines[0].replace(b'"raw": "', junk, 1) + lines[1])
     ep = load_episode(out)
     assert [s["index"] for s in ep.steps] == [0, 1]
     assert ep.steps[0]["raw"].startswith("\ufffd") and ep.steps[0]["raw"].endswith(OK)
