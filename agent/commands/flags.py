@@ -171,17 +171,21 @@ def add_gate_flags(p: argparse.ArgumentParser) -> None:
 
 
 def gate_from_args(args: argparse.Namespace) -> Gate:
-    """The gate of every runner (``agent run`` and ``--resume``, ``replay``, ``bench``): the
-    command line's alone — ``--no-gate``, else ``--policy`` (default: the built-in policy)
-    plus ``--allow-url`` / ``--deny-url``; ``--yes`` auto-confirms. Never a recording's."""
-    from agent.safety.gate import make_gate
-    from agent.safety.policy import default_policy, load_policy
+    """The gate of every runner (``agent run`` and ``--resume``, ``replay``, ``bench``,
+    ``mcp``): the command line's alone, built by the one function the Python API, Gymnasium
+    and MCP use too (:func:`agent.episode.runner.resolve_gate`) — ``--no-gate``, else
+    ``--policy`` (default: the built-in policy) plus ``--allow-url`` / ``--deny-url``;
+    ``--yes`` auto-confirms. ``--no-gate`` with a policy or URL list is a ConfigError. Never
+    a recording's."""
+    from agent.episode.runner import resolve_gate
 
-    if args.no_gate:
-        return make_gate(enabled=False)
-    policy = load_policy(args.policy) if args.policy else default_policy()
-    policy = policy.with_urls(args.allow_url, args.deny_url)
-    return make_gate(policy, confirm="yes" if args.yes else "auto")
+    return resolve_gate(
+        policy=args.policy,
+        allow_url=args.allow_url,
+        deny_url=args.deny_url,
+        confirm="yes" if args.yes else "auto",
+        no_gate=args.no_gate,
+    )
 
 
 def add_secret_flags(p: argparse.ArgumentParser) -> None:

@@ -3,8 +3,9 @@
 Layout (docs/concepts/episodes.md): ``episode.json`` (task, env, model, versions, start/end,
 outcome), ``steps.jsonl`` (one line per step, appended and flushed when the step ends),
 ``NNNN.png`` (written by a background thread so PNG work stays off the loop's hot path, at
-most two behind). A SIGKILL loses at most the step in flight and those two screenshots; the
-reader skips a torn last line with a warning.
+most two behind), ``attachments/`` (the whole text of any recorded string over its bound,
+:mod:`agent.episode.bounds`). A SIGKILL loses at most the step in flight and those two
+screenshots; the reader skips a torn last line with a warning.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from agent.core.errors import RecordingError
 from agent.core.observation import Observation
+from agent.episode.bounds import attachment_bytes, attachment_name, bound, resolve
 from agent.episode.steps import StepRecord, loads_bounded, parse_step_lines, records
 
 SCHEMA_VERSION = 1
@@ -214,8 +216,35 @@ class EpisodeWriter:
     def _clean(self, obj: Any) -> Any:
         return self.scrub(obj) if self.scrub is not None else obj
 
+    def _spill(self, text: str) -> dict[str, Any]:
+        """Write ``text`` once as an attachment (atomically; a text already written is not
+        written again) and return its reference (:mod:`agent.episode.bounds`)."""
+        data = attachment_bytes(text)
+        name, digest = attachment_name(data)
+        path = self.dir / name
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            _atomic_write(path, data)
+        return {"file": name, "chars": len(text), "bytes": len(data), "sha256": digest}
+
+    def _spill_or_keep(self, text: str) -> dict[str, Any]:
+        """:meth:`_spill` for episode.json: when the attachment cannot be written (a full
+        disk at the end of an episode) the text stays cut and the reference says why, so the
+        outcome is still written."""
+        try:
+            return self._spill(text)
+        except OSError as err:
+            digest = attachment_name(attachment_bytes(text))[1]
+            return {"file": None, "chars": len(text), "sha256": digest, "error": str(err)}
+
+    def _bounded(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """``obj`` scrubbed, then every string within its bound (scrub first: a cut never
+        leaves a secret's prefix behind)."""
+        return bound(self._clean(obj), self._spill)
+
     def _write_meta(self) -> None:
-        data = json.dumps(self._clean(self.meta), indent=2, default=str).encode("utf-8")
+        meta = bound(self._clean(self.meta), self._spill_or_keep)
+        data = json.dumps(meta, indent=2, default=str).encode("utf-8")
         try:
             _atomic_write(self.dir / "episode.json", data)
         except OSError as err:
@@ -232,7 +261,13 @@ class EpisodeWriter:
         A line the disk cannot take whole is cut back and a RecordingError raised."""
         if self._failed is not None:
             raise self._failed
-        line = json_line(self._clean(step))
+        try:
+            line = json_line(self._bounded(step))
+        except OSError as err:  # an attachment the disk cannot take: nothing of it is left
+            self._failed = RecordingError(
+                f"cannot write an attachment in {self.dir / 'attachments'}: {err}"
+            )
+            raise self._failed from err
         try:
             view = memoryview(line)
             while view:
@@ -303,8 +338,10 @@ class Episode:
         return records(self.steps)
 
 
-def load_episode(directory: str | Path) -> Episode:
-    """Read an episode directory, tolerating a torn last line (skipped with a warning)."""
+def load_episode(directory: str | Path, *, full: bool = True) -> Episode:
+    """Read an episode directory, tolerating a torn last line (skipped with a warning).
+    ``full``: every string cut to its bound is restored from its attachment (what replay,
+    resume, export and metrics need); ``full=False`` keeps the cut strings (the viewer)."""
     d = Path(directory)
     meta_path = d / "episode.json"
     if not meta_path.exists():
@@ -313,9 +350,14 @@ def load_episode(directory: str | Path) -> Episode:
         meta = loads_bounded(meta_path.read_bytes(), meta_path)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise RecordingError(f"{meta_path} is not valid JSON: {err}") from err
+    if not isinstance(meta, dict):
+        raise RecordingError(f"{meta_path} is not a JSON object")
     steps: list[dict[str, Any]] = []
     torn = 0
     steps_path = d / "steps.jsonl"
     if steps_path.exists():
         steps, torn = parse_step_lines(steps_path.read_bytes(), steps_path)
+    if full:
+        meta = resolve(meta, d, f" ({meta_path.name})")
+        steps = [resolve(s, d, f" ({steps_path.name}:{n + 1})") for n, s in enumerate(steps)]
     return Episode(dir=d, meta=meta, steps=steps, torn_lines=torn)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,8 @@ from agent.episode.executor import execute
 from agent.episode.loop import LoopConfig, LoopResult, StepEvent
 from agent.episode.recording import Episode, EpisodeWriter, load_episode
 from agent.episode.steps import StepRecord
-from agent.safety.gate import Gate
+from agent.safety.gate import ConfirmFn, ConfirmMode, Gate
+from agent.safety.policy import Policy
 from agent.safety.secrets import Secrets
 
 
@@ -153,13 +154,33 @@ def resume_episode(
     max_steps: int | None = None,
     on_step: Callable[[StepEvent], None] | None = None,
     env: Env | None = None,
+    policy: Policy | str | Path | None = None,
+    allow_url: Sequence[str] = (),
+    deny_url: Sequence[str] = (),
+    confirm: ConfirmFn | ConfirmMode = "auto",
+    no_gate: bool = False,
 ) -> Episode:
-    """Continue the episode in ``directory`` and return it read back from disk. ``gate``
-    checks every fast-forwarded action as well as the new ones (None: allow all, as
-    :func:`agent.run`)."""
-    from agent.episode.runner import Continuation, recorded_spec, resolve_task, run_episode
+    """Continue the episode in ``directory`` and return it read back from disk. The gate
+    checks every fast-forwarded action as well as the new ones; it is built as
+    :func:`agent.run` builds it (:func:`~agent.episode.runner.resolve_gate`: the built-in
+    policy by default, ``no_gate=True`` to opt out) — never from the recording."""
+    from agent.episode.runner import (
+        Continuation,
+        recorded_spec,
+        resolve_gate,
+        resolve_task,
+        run_episode,
+    )
     from envs.registry import make_env
 
+    the_gate = resolve_gate(
+        gate,
+        policy=policy,
+        allow_url=allow_url,
+        deny_url=deny_url,
+        confirm=confirm,
+        no_gate=no_gate,
+    )
     d = Path(directory)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a torn last line is expected after a SIGKILL
@@ -206,7 +227,7 @@ def resume_episode(
             goal=goal,
             url=None if task is not None else env_meta.get("url"),
             config=cfg,
-            gate=gate,
+            gate=the_gate,
             secrets=sec,
             on_step=on_step,
             resume=Continuation(

@@ -8,6 +8,12 @@ recorded. :func:`run` is the Python API::
     from agent import run
     episode = run("Book the cheapest nonstop flight BOS→SFO", env="browser", model="ocr")
     print(episode.outcome, episode.dir)
+
+Every documented way in (:func:`run`, :func:`agent.resume`, the Gymnasium and MCP interfaces,
+``agent run`` / ``bench`` / ``replay`` / ``mcp``) builds its gate with :func:`resolve_gate`
+from the same settings as the command line's flags: the built-in policy unless told
+otherwise, ``allow_url`` / ``deny_url`` added to it, ``no_gate=True`` (``--no-gate``) to opt
+out.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import ast
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +33,41 @@ from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.loop import Loop, LoopConfig, LoopResult, StepEvent
 from agent.episode.recording import Episode, EpisodeWriter, load_episode
-from agent.safety.gate import AllowAll, Gate, PolicyGate
+from agent.safety.gate import AllowAll, ConfirmFn, ConfirmMode, Gate, PolicyGate, make_gate
+from agent.safety.policy import Policy, default_policy, load_policy
 from agent.safety.secrets import Secrets
+
+
+def resolve_gate(
+    gate: Gate | None = None,
+    *,
+    policy: Policy | str | Path | None = None,
+    allow_url: Sequence[str] = (),
+    deny_url: Sequence[str] = (),
+    confirm: ConfirmFn | ConfirmMode = "auto",
+    no_gate: bool = False,
+) -> Gate:
+    """The gate of every runner, from the settings ``agent run``'s flags name: ``gate`` as
+    given; else ``no_gate`` (``--no-gate``: every action runs); else ``policy`` (a Policy or
+    a policy file; default: the built-in policy) plus ``allow_url`` / ``deny_url``, with
+    ``confirm`` deciding what the policy asks about ("auto": a person on the terminal,
+    denied with no TTY; "yes": ``--yes``). A gate given together with settings it would
+    override, or ``no_gate`` with a policy or URL list, is a ConfigError (never ignored)."""
+    lists = [f for f, v in (("allow_url", allow_url), ("deny_url", deny_url)) if v]
+    if gate is not None and (no_gate or policy is not None or lists):
+        given = ["no_gate"] * no_gate + ["policy"] * (policy is not None) + lists
+        raise ConfigError(f"pass either gate= or {', '.join(given)}, not both")
+    if gate is not None:
+        return gate
+    if no_gate:
+        if policy is not None or lists:
+            given = ["policy"] * (policy is not None) + lists
+            raise ConfigError(f"no_gate turns the gate off: drop {', '.join(given)} or no_gate")
+        return make_gate(enabled=False)
+    if isinstance(policy, str | Path):
+        policy = load_policy(policy)
+    base = policy if policy is not None else default_policy()
+    return make_gate(base.with_urls(list(allow_url), list(deny_url)), confirm=confirm)
 
 
 def _slug(text: str) -> str:
@@ -171,6 +210,11 @@ def run(
     max_steps: int = 30,
     config: LoopConfig | None = None,
     gate: Gate | None = None,
+    policy: Policy | str | Path | None = None,
+    allow_url: Sequence[str] = (),
+    deny_url: Sequence[str] = (),
+    confirm: ConfirmFn | ConfirmMode = "auto",
+    no_gate: bool = False,
     on_step: Callable[[StepEvent], None] | None = None,
     secrets: Secrets | Mapping[str, str] | None = None,
     extra_meta: Mapping[str, Any] | None = None,
@@ -178,14 +222,25 @@ def run(
 ) -> Episode:
     """Run ``task`` to completion; always records; returns the episode read back from disk.
 
-    ``gate`` defaults to no gate (library callers choose; ``agent run`` uses the default
-    policy, see :func:`agent.safety.gate.make_gate`). ``secrets`` are typed for their
-    ``{{secret:NAME}}`` placeholders and scrubbed from everything recorded.
+    The gate is ``agent run``'s (:func:`resolve_gate`): the built-in policy by default — with
+    no terminal, what it asks about is denied — ``policy`` / ``allow_url`` / ``deny_url`` /
+    ``confirm`` as the flags ``--policy`` / ``--allow-url`` / ``--deny-url`` / ``--yes``
+    (``confirm="yes"``), ``gate=`` a gate of your own, ``no_gate=True`` none at all.
+    ``secrets`` are typed for their ``{{secret:NAME}}`` placeholders and scrubbed from
+    everything recorded.
     """
     from envs.registry import make_env
     from model.registry import load_model
 
     sec = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
+    the_gate = resolve_gate(
+        gate,
+        policy=policy,
+        allow_url=allow_url,
+        deny_url=deny_url,
+        confirm=confirm,
+        no_gate=no_gate,
+    )
     goal, task_obj = resolve_task(task)
     if not goal.strip():
         raise ConfigError("the task is empty: pass --task 'what to do'")
@@ -203,7 +258,7 @@ def run(
             goal=goal,
             url=url,
             config=config or LoopConfig(max_steps=max_steps),
-            gate=gate,
+            gate=the_gate,
             secrets=sec,
             on_step=on_step,
             env_meta={"url": url},
@@ -260,7 +315,7 @@ def _literal(value: Any) -> Any:
 
 def gate_meta(gate: Gate | None) -> dict[str, Any]:
     """What episode.json says about the gate (the policy itself when there is one)."""
-    if gate is None:
+    if gate is None or isinstance(gate, AllowAll):
         return {"policy": "none"}
     describe = getattr(gate, "describe", None)
     return describe() if callable(describe) else {"policy": type(gate).__name__}

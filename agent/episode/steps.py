@@ -33,6 +33,7 @@ from typing import Any
 from agent.core.actions import TERMINAL_TYPES
 from agent.core.coords import Frame, input_to_screen
 from agent.core.errors import RecordingError
+from agent.episode.bounds import resolve
 
 Point = tuple[float, float]
 
@@ -237,14 +238,16 @@ def records(lines: Iterable[dict[str, Any]]) -> list[StepRecord]:
 
 
 def read_steps(path: str | Path) -> list[StepRecord]:
-    """``steps.jsonl`` (or an episode directory) → records; a torn last line (a crash mid
-    write) is skipped with a warning, a corrupt line elsewhere is a RecordingError."""
+    """``steps.jsonl`` (or an episode directory) → records, each cut string restored from
+    its attachment (:mod:`agent.episode.bounds`); a torn last line (a crash mid write) is
+    skipped with a warning, a corrupt line elsewhere is a RecordingError."""
     p = Path(path)
     if p.is_dir():
         p = p / "steps.jsonl"
     if not p.exists():
         return []
-    return records(parse_step_lines(p.read_bytes(), p)[0])
+    lines = parse_step_lines(p.read_bytes(), p)[0]
+    return records(resolve(line, p.parent, f" ({p.name}:{n + 1})") for n, line in enumerate(lines))
 
 
 MAX_JSON_DEPTH = 64  # a real step line nests about 6 deep; deeper is a hostile recording
@@ -279,10 +282,13 @@ def json_depth(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> int:
 
 def loads_bounded(raw: bytes | str, source: Path | str) -> Any:
     """``json.loads`` for a recording: nesting deeper than :data:`MAX_JSON_DEPTH` is a
-    RecordingError, not a RecursionError (JSON is data: a reader never crashes on it)."""
-    if json_depth(raw) > MAX_JSON_DEPTH:
+    RecordingError, not a RecursionError (JSON is data: a reader never crashes on it); bytes
+    that are not UTF-8 inside a string are read as U+FFFD (the rest of the line still
+    counts)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if json_depth(text) > MAX_JSON_DEPTH:
         raise RecordingError(f"{source}: JSON nested deeper than {MAX_JSON_DEPTH} levels")
-    return json.loads(raw)
+    return json.loads(text)
 
 
 def parse_step_lines(

@@ -15,6 +15,8 @@ Screenshots are inlined as ``data:`` URLs (default) or linked by relative path.
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import functools
 import html
 import json
@@ -25,7 +27,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from agent.core.errors import ConfigError
+from agent.core.errors import ConfigError, RecordingError
 from agent.episode.recording import load_episode
 from agent.episode.steps import PHASES, StepRecord
 from agent.evaluation.metrics import anchor, gold_of
@@ -69,7 +71,7 @@ def _compact(value: Any) -> str:
 
 
 def episode_shots(directory: str | Path) -> tuple[dict[str, Any], list[Shot]]:
-    ep = load_episode(directory)
+    ep = load_episode(directory, full=False)  # strings as recorded: cut ones name their file
     shots = [_episode_shot(ep.dir, step) for step in ep.records]
     o = ep.outcome
     meta = {
@@ -321,6 +323,33 @@ def render(meta: dict[str, Any], shots: list[Shot], *, inline: bool, out_dir: Pa
     )
 
 
+def write_page(path: Path, data: bytes) -> None:
+    """Write the page whole or not at all: through a temporary file renamed into place, which
+    is removed when the disk refuses the write (full, or over a size limit). The error is a
+    RecordingError naming the fix; an existing page at ``path`` is left as it was."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        full = err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        fix = (
+            f"free {len(data) // 1024 + 1} KiB there or pass --out on another disk"
+            if full
+            else "pass --out with a folder you can write to"
+        )
+        raise RecordingError(
+            f"cannot write the viewer page {path} ({err.strerror or err}): {fix}; "
+            "nothing was written"
+        ) from err
+
+
 def write_view(
     target: str | Path,
     out: str | Path | None = None,
@@ -338,10 +367,9 @@ def write_view(
         out_path = Path(out) if out else target.with_suffix(".html")
     else:
         raise ConfigError(f"{target} is neither an episode directory nor a report file")
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     page = render(meta, shots, inline=inline, out_dir=out_path.parent)
     # a recorded string may hold a lone surrogate (model output is data): never a crash
-    out_path.write_bytes(page.encode("utf-8", "replace"))
+    write_page(out_path, page.encode("utf-8", "replace"))
     if open_browser:
         webbrowser.open(out_path.resolve().as_uri())
     return out_path

@@ -11,7 +11,9 @@ Observation: a ``Dict`` of the screenshot (H×W×3 uint8 at native resolution, m
 everything the agent records) and text fields (goal, URL, app, last action error). Action:
 the action JSON (a ``Text`` space), a dict, or an :mod:`agent.core.actions` model. Reward and
 ``terminated`` come from the task's own success check; ``truncated`` from the step budget or
-a dead backend. Every action passes the safety gate and every episode is recorded
+a dead backend. Every action passes the safety gate — ``agent run``'s, built from the same
+settings (``policy``, ``allow_url``, ``deny_url``, ``confirm``; nobody can be asked, so
+``confirm="no"`` by default; ``no_gate=True`` opts out) — and every episode is recorded
 (:mod:`agent.interfaces.session`). Constructor keywords beyond the wrapper's own are the
 env's settings; ``env=`` may also be an :class:`~agent.core.env.EnvSpec` — e.g. the one an
 episode recorded, ``agent.episode.runner.recorded_spec(meta)`` — to rebuild that env.
@@ -19,6 +21,7 @@ episode recorded, ``agent.episode.runner.recorded_spec(meta)`` — to rebuild th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +33,10 @@ from agent.core.env import Env, EnvSpec
 from agent.core.errors import ConfigError
 from agent.core.observation import Observation
 from agent.core.task import Task
+from agent.episode.runner import resolve_gate
 from agent.interfaces.session import ActionSession, ActResult, resolve_task
-from agent.safety.gate import Gate, make_gate
-from agent.safety.policy import Policy, load_policy
+from agent.safety.gate import ConfirmMode, Gate
+from agent.safety.policy import Policy
 from agent.safety.secrets import Secrets
 
 NAMESPACE = "native_agent"
@@ -80,7 +84,9 @@ class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):
         record_dir: str | Path = "runs",
         gate: Gate | None = None,
         policy: Policy | str | Path | None = None,
-        confirm: str = "no",
+        allow_url: Sequence[str] = (),
+        deny_url: Sequence[str] = (),
+        confirm: ConfirmMode = "no",
         no_gate: bool = False,
         secrets: Secrets | dict[str, str] | None = None,
         url: str | None = None,
@@ -92,14 +98,19 @@ class NativeAgentEnv(gymnasium.Env[dict[str, Any], Any]):
         self.task_spec, self.url = task, url
         from envs.registry import make_env
 
+        the_gate = resolve_gate(  # before the env starts: a bad setting costs no browser
+            gate,
+            policy=policy,
+            allow_url=allow_url,
+            deny_url=deny_url,
+            confirm=confirm,
+            no_gate=no_gate,
+        )
         native = env if isinstance(env, Env) else make_env(env, **env_kwargs)
-        if gate is None:
-            pol = load_policy(policy) if isinstance(policy, str | Path) else policy
-            gate = make_gate(pol, enabled=not no_gate, confirm=confirm)  # type: ignore[arg-type]
         sec = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
         self.session = ActionSession(
             native,
-            gate=gate,
+            gate=the_gate,
             secrets=sec,
             record_dir=record_dir,
             max_steps=max_steps,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,8 +33,10 @@ from agent.core.env import Env
 from agent.core.errors import ConfigError, NativeAgentError
 from agent.core.model import Model, ModelRequest
 from agent.core.observation import Observation
+from agent.episode.runner import resolve_gate
 from agent.interfaces.session import ActionSession, grounding_task, model_frame, resolve_task
-from agent.safety.gate import Gate
+from agent.safety.gate import ConfirmMode, Gate
+from agent.safety.policy import Policy
 from agent.safety.secrets import Secrets
 
 T = TypeVar("T")
@@ -48,21 +50,37 @@ INSTRUCTIONS = (
 
 
 class AgentTools:
-    """The env, its gated recording session and the model, all used on one thread."""
+    """The env, its gated recording session and the model, all used on one thread. The gate
+    is ``agent run``'s (:func:`agent.episode.runner.resolve_gate`: the built-in policy unless
+    ``gate`` / ``policy`` / ``allow_url`` / ``deny_url`` say otherwise, ``no_gate=True`` to
+    opt out); a tool server has nobody to ask, so ``confirm="no"`` by default."""
 
     def __init__(
         self,
         make_env: Callable[[], Env],
         *,
-        gate: Gate,
+        gate: Gate | None = None,
         secrets: Secrets | None = None,
         record_dir: str | Path = "runs",
         model: Callable[[], Model] | None = None,
         max_steps: int = 200,
         task: str | None = None,
+        policy: Policy | str | Path | None = None,
+        allow_url: Sequence[str] = (),
+        deny_url: Sequence[str] = (),
+        confirm: ConfirmMode = "no",
+        no_gate: bool = False,
     ) -> None:
         self._make_env, self._make_model = make_env, model
-        self.gate, self.secrets = gate, secrets or Secrets()
+        self.gate = resolve_gate(
+            gate,
+            policy=policy,
+            allow_url=allow_url,
+            deny_url=deny_url,
+            confirm=confirm,
+            no_gate=no_gate,
+        )
+        self.secrets = secrets or Secrets()
         self.record_dir, self.max_steps, self.task = Path(record_dir), max_steps, task
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcp-env")
         self.session: ActionSession | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,10 +34,17 @@ from agent.core.observation import Observation
 from agent.core.task import Task
 from agent.episode.executor import add_time, execute
 from agent.episode.recording import EpisodeWriter
-from agent.episode.runner import default_out_dir, env_record, gate_meta, guard_requests
+from agent.episode.runner import (
+    default_out_dir,
+    env_record,
+    gate_meta,
+    guard_requests,
+    resolve_gate,
+)
 from agent.episode.steps import PHASES
-from agent.safety.gate import AllowAll, Gate
+from agent.safety.gate import AllowAll, ConfirmFn, ConfirmMode, Gate
 from agent.safety.masking import mask_and_scrub, needs_recapture, privacy_request
+from agent.safety.policy import Policy
 from agent.safety.secrets import Secrets
 from agent.safety.targets import TargetReader
 
@@ -112,7 +120,11 @@ def coerce_action(value: Action | dict[str, Any] | str) -> Action:
 
 
 class ActionSession:
-    """Episodes of one env driven from outside; one recorded episode per :meth:`start`."""
+    """Episodes of one env driven from outside; one recorded episode per :meth:`start`.
+
+    The gate is ``agent run``'s (:func:`agent.episode.runner.resolve_gate`): the built-in
+    policy unless ``gate`` / ``policy`` / ``allow_url`` / ``deny_url`` / ``confirm`` say
+    otherwise, ``no_gate=True`` to opt out."""
 
     def __init__(
         self,
@@ -123,11 +135,23 @@ class ActionSession:
         record_dir: str | Path = "runs",
         max_steps: int = 50,
         meta: dict[str, Any] | None = None,
+        policy: Policy | str | Path | None = None,
+        allow_url: Sequence[str] = (),
+        deny_url: Sequence[str] = (),
+        confirm: ConfirmFn | ConfirmMode = "auto",
+        no_gate: bool = False,
     ) -> None:
         if max_steps < 1:
             raise ConfigError(f"max_steps must be ≥ 1, got {max_steps}")
         self.env = env
-        self.gate = gate or AllowAll()
+        self.gate = resolve_gate(
+            gate,
+            policy=policy,
+            allow_url=allow_url,
+            deny_url=deny_url,
+            confirm=confirm,
+            no_gate=no_gate,
+        )
         guard_requests(env, self.gate)  # the URL policy on the wire, where the env can
         self.secrets = secrets or Secrets()
         self.reader: TargetReader = getattr(self.gate, "reader", None) or TargetReader()

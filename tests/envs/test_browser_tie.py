@@ -116,6 +116,7 @@ def test_recorded_screenshot_has_the_secret_masked(
         out=tmp_path / "ep",
         url=url,
         secrets={"password": VALUE},
+        no_gate=True,
     )
     env.set_privacy(PrivacyRequest())
     assert env.before_grab is None  # the write did happen

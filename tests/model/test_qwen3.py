@@ -147,7 +147,9 @@ def test_the_loop_parses_a_forced_qwen3_call_into_an_action(
     m = load_model(str(tmp_path / "ckpt"), device="cpu", force_text=CALL)
     assert isinstance(m, TransformersModel) and type(m.model).__name__ == cls
     assert (m.family.name, m.grid) == (family, 32)
-    episode = run("click the middle", env=BoardEnv(), model=m, out=tmp_path / "ep", max_steps=1)
+    episode = run(
+        "click the middle", env=BoardEnv(), model=m, out=tmp_path / "ep", max_steps=1, no_gate=True
+    )
     step = episode.steps[0]
     assert step["raw"] == CALL  # generated through the real generate → decode path
     assert (step["frame"]["input_w"], step["frame"]["input_h"], step["frame"]["factor"]) == (

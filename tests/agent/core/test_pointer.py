@@ -53,6 +53,7 @@ def test_mouse_move_then_left_click_clicks_where_the_pointer_is(dsf: float, tmp_
             model=ScriptedModel(script, format="qwen2.5-vl"),
             out=tmp_path / "ep",
             max_steps=4,
+            no_gate=True,
         )
         steps = episode.steps
         assert steps[0]["frame"]["pointer"] is None  # nothing moved it yet
@@ -77,6 +78,7 @@ def test_a_bare_click_with_no_known_pointer_is_a_parse_error(tmp_path: Path) -> 
         model=ScriptedModel([call(action="left_click")] * 3, format="qwen2.5-vl"),
         out=tmp_path / "ep",
         max_steps=1,
+        no_gate=True,
     )
     attempts = episode.steps[0]["attempts"]
     assert attempts and "pointer" in attempts[0]["error"]

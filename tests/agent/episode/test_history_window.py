@@ -64,6 +64,7 @@ def _run(tmp_path: Path, server: Recorder, **window: int) -> None:
             model=model,
             out=tmp_path / "ep",
             config=LoopConfig(max_steps=6, no_progress_k=100),
+            no_gate=True,
         )
     finally:
         model.close()

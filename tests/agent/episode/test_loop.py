@@ -47,6 +47,7 @@ def _run(
         model=model,
         out=tmp_path / "ep",
         config=LoopConfig(**cfg) if cfg else None,
+        no_gate=True,
     )
     return ep, env, model
 

@@ -25,6 +25,7 @@ def _clicks(points: list[tuple[float, float]], tmp_path: Path) -> Episode:
         model=ScriptedModel(outputs),
         out=tmp_path / "ep",
         config=LoopConfig(no_progress_k=3, max_steps=20),
+        no_gate=True,
     )
 
 

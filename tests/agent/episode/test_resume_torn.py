@@ -30,7 +30,7 @@ def _record_and_tear(out: Path, steps: int, keep: int) -> bytes:
     bytes into its last line: the crash wrote only part of it. Returns the kept bytes."""
     env = BoardEnv()
     ep = run("type the letters", env=env, model=ScriptedModel(_outputs()), out=out,
-             max_steps=steps)  # fmt: skip
+             max_steps=steps, no_gate=True)  # fmt: skip
     assert env.state.text == LETTERS[:steps] and not ep.success
     path = out / "steps.jsonl"
     data = path.read_bytes()
@@ -50,7 +50,7 @@ def test_a_torn_last_line_resumes_from_the_last_complete_step(tmp_path: Path) ->
         before = load_episode(out)
     assert [s["index"] for s in before.steps] == [0, 1, 2] and before.torn_lines == 1
     env = BoardEnv()
-    ep = resume_episode(out, model=ScriptedModel(_outputs()), env=env, max_steps=20)
+    ep = resume_episode(out, model=ScriptedModel(_outputs()), env=env, max_steps=20, no_gate=True)
     assert env.state.text == LETTERS  # a, b, c restored; d (the torn step) typed again
     assert [s["index"] for s in ep.steps] == list(range(len(LETTERS) + 1))
     assert ep.success and ep.torn_lines == 0
@@ -67,7 +67,7 @@ def test_a_file_cut_right_after_a_newline_loses_nothing(tmp_path: Path) -> None:
     out = tmp_path / "ep"
     _record_and_tear(out, steps=4, keep=0)
     env = BoardEnv()
-    ep = resume_episode(out, model=ScriptedModel(_outputs()), env=env, max_steps=20)
+    ep = resume_episode(out, model=ScriptedModel(_outputs()), env=env, max_steps=20, no_gate=True)
     assert env.state.text == LETTERS and ep.success
     assert [s["index"] for s in ep.steps] == list(range(len(LETTERS) + 1))
     assert [e["step"] for e in ep.meta["resumes"][-1]["fast_forward"]] == [0, 1, 2]

@@ -95,6 +95,7 @@ def test_a_run_that_echoes_the_secret_records_only_the_placeholder(tmp_path: Pat
         model=ScriptedModel(outputs),
         out=tmp_path / "ep",
         secrets={"password": VALUE},
+        no_gate=True,
     )
     data = (tmp_path / "ep" / "steps.jsonl").read_bytes()
     assert len(ep.steps) == 2 and _leaked(data) == []

@@ -73,6 +73,7 @@ def recorded(page: _Page, tmp_path_factory: pytest.TempPathFactory) -> Episode:
             model=ScriptedModel(outputs),
             out=tmp_path_factory.mktemp("rec") / "ep",
             url=page.url,
+            no_gate=True,
         )
     finally:
         env.close()

@@ -75,6 +75,7 @@ def test_unknown_placeholder_is_never_typed(tmp_path: Path) -> None:
         out=tmp_path / "ep",
         max_steps=1,
         secrets={"password": VALUE},
+        no_gate=True,
     )
     rec = ep.steps[0]["actions"][0]
     assert "unknown secret {{secret:nope}}" in rec["error"] and "result" not in rec
@@ -215,6 +216,7 @@ def test_replay_types_the_secret_again_only_when_given(
         out=tmp_path / "ep",
         url=account.start_url,
         secrets={"password": VALUE},
+        no_gate=True,
     )
     assert source.steps[-1]["observation"]["url"].endswith("#/settings")
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("NATIVE_AGENT_SECRET_")}
@@ -255,7 +257,12 @@ def test_secret_in_a_plain_text_field_is_masked_for_model_and_recording(
     model = ScriptedModel(outputs)
     task = f"Type {{{{secret:password}}}} into the username field (not {VALUE})"
     ep = run(
-        task, env=account, model=model, out=tmp_path / "ep", secrets=Secrets({"password": VALUE})
+        task,
+        env=account,
+        model=model,
+        out=tmp_path / "ep",
+        secrets=Secrets({"password": VALUE}),
+        no_gate=True,
     )
     assert account.page.input_value("#username") == VALUE  # the env typed the real value
     assert all(VALUE not in req.task and "{{secret:password}}" in req.task for req in model.seen)
@@ -289,6 +296,7 @@ def test_android_password_nodes_are_masked(tmp_path: Path) -> None:
                 model=ScriptedModel(['{"type": "finish"}']),
                 out=tmp_path / "ep",
                 secrets={"pin": "2468"},
+                no_gate=True,
             )
         finally:
             env.close()
@@ -317,6 +325,7 @@ def test_masking_fails_closed_when_fields_cannot_be_located(tmp_path: Path) -> N
         env=FieldsUnreadable(),
         model=ScriptedModel(['{"type": "finish"}']),
         out=tmp_path / "ep",
+        no_gate=True,
     )
     arr = np.asarray(Image.open(ep.screenshot_path(0)).convert("RGB"))
     assert (arr == MASK_RGB).all() and ep.steps[0]["observation"]["extra"]["masked"] == 1

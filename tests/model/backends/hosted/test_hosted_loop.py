@@ -39,7 +39,10 @@ def _fake(vendor: str) -> Fake:
 def _episode(tmp_path: Path, fake: Fake, gate: Gate | None) -> tuple[Any, BoardEnv]:
     env = BoardEnv(size=(960, 540), scale=2.0)
     try:
-        ep = run("press OK", env=env, model=fake.model(), out=tmp_path / "ep", gate=gate)
+        ep = run(
+            "press OK", env=env, model=fake.model(), out=tmp_path / "ep", gate=gate,
+            no_gate=gate is None,
+        )  # fmt: skip
     finally:
         fake.close()
     return ep, env
