@@ -26,6 +26,7 @@ from agent.serve.limits import (
     MAX_IMAGE_PIXELS,
     MAX_PENDING,
     MAX_REQUEST_PIXELS,
+    MAX_UNAUTHENTICATED,
     QUEUE_TIMEOUT_S,
 )
 
@@ -111,6 +112,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=MAX_CONNECTIONS_PER_CLIENT,
         help=f"open connections from one address (default {MAX_CONNECTIONS_PER_CLIENT})",
     )
+    p.add_argument(
+        "--max-unauthenticated",
+        type=int,
+        default=MAX_UNAUTHENTICATED,
+        help="open connections whose request head has not passed the token check; when "
+        f"full, the oldest is closed for a new one (default {MAX_UNAUTHENTICATED})",
+    )
     p.add_argument("--config", type=Path, help="TOML settings file")
     p.set_defaults(func=run)
 
@@ -141,7 +149,8 @@ def api_key_for(args: argparse.Namespace) -> str | None:
             file=sys.stderr,
         )
     names = ("limit_images", "max_pending", "max_image_pixels", "max_request_pixels")
-    for name in (*names, "max_prompt_tokens", "max_connections_per_client"):
+    more = ("max_prompt_tokens", "max_connections_per_client", "max_unauthenticated")
+    for name in (*names, *more):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be ≥ 1")
     if args.max_body_mb <= 0 or args.queue_timeout <= 0 or args.header_timeout <= 0:
@@ -205,5 +214,6 @@ def run(args: argparse.Namespace) -> int:
         args.port,
         header_timeout_s=args.header_timeout,
         per_client=args.max_connections_per_client,
+        max_unauthenticated=args.max_unauthenticated,
     )
     return 0
