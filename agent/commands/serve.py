@@ -189,18 +189,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"agent serve: loading {spec} ...", file=sys.stderr, flush=True)
     model = load_hf_model(spec, **backend_settings(settings))
     name = args.served_model_name or spec
-    app = create_app(
-        model,
-        served_name=name,
-        limit_images=args.limit_images,
-        api_key=api_key,
-        max_body_bytes=int(args.max_body_mb * 2**20),
-        max_image_pixels=args.max_image_pixels,
-        max_request_pixels=args.max_request_pixels,
-        max_prompt_tokens=args.max_prompt_tokens,
-        max_pending=args.max_pending,
-        queue_timeout_s=args.queue_timeout,
-    )
+    app = create_app(model, served_name=name, api_key=api_key, **app_settings(args))
     print(
         f"agent serve: {name} ({model.family.name}, format {model.format}, {model.device}) on "
         f"http://{args.host}:{args.port}/v1 — use --model openai:{name}@http://{args.host}:"
@@ -208,12 +197,27 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    serve_forever(
-        app,
-        args.host,
-        args.port,
-        header_timeout_s=args.header_timeout,
-        per_client=args.max_connections_per_client,
-        max_unauthenticated=args.max_unauthenticated,
-    )
+    serve_forever(app, args.host, args.port, **guard_settings(args))
     return 0
+
+
+def app_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The request limits the flags set (keyword arguments of ``create_app``)."""
+    return {
+        "limit_images": args.limit_images,
+        "max_body_bytes": int(args.max_body_mb * 2**20),
+        "max_image_pixels": args.max_image_pixels,
+        "max_request_pixels": args.max_request_pixels,
+        "max_prompt_tokens": args.max_prompt_tokens,
+        "max_pending": args.max_pending,
+        "queue_timeout_s": args.queue_timeout,
+    }
+
+
+def guard_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The connection limits the flags set (keyword arguments of ``guarded_protocol``)."""
+    return {
+        "header_timeout_s": args.header_timeout,
+        "per_client": args.max_connections_per_client,
+        "max_unauthenticated": args.max_unauthenticated,
+    }

@@ -15,7 +15,7 @@ from test_serve_hardening import KEY, QWEN2, png, url
 
 from agent.serve import BackgroundServer, create_app
 from agent.serve.params import HONOURED, UNSUPPORTED, ChatRequest, check_params
-from model.backends.hf import TransformersModel, load_hf_model
+from model.backends.hf import load_hf_model
 
 
 @pytest.fixture(scope="module")
