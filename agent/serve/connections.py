@@ -8,11 +8,10 @@ passed the token check (:class:`agent.serve.app.BodyLimit` reports that through
 * **Unauthenticated pool** — at most ``max_unauthenticated`` connections in all, and each has
   ``header_timeout_s`` to deliver a request head (from opening, or from its last response): a
   silent socket or a slow-loris head is closed at its deadline. A new connection is always
-  accepted: when the pool is full, the oldest unauthenticated connection of the address that
-  holds the most of them is closed to make room. A client can only be told apart by its
-  head, so refusing newcomers would lock the real clients out; evicting the oldest means an
-  attacker must open ``max_unauthenticated`` connections in the moment between a real
-  client's connect and its head to push it out.
+  accepted: when the pool is full, the oldest unauthenticated connection is closed to make
+  room. A client can only be told apart by its head, so refusing newcomers would lock the
+  real clients out; evicting the oldest means an attacker must open ``max_unauthenticated``
+  connections in the moment between a real client's connect and its head to push it out.
 * **Authenticated pool** — at most ``per_client`` connections per address and ``total`` in
   all. A connection whose token passes while this pool is full is answered 503 and closed.
 
@@ -50,40 +49,35 @@ class Pools:
     def __init__(self, per_client: int, total: int, max_unauthenticated: int) -> None:
         self.per_client, self.total = per_client, total
         self.max_unauthenticated = max(1, max_unauthenticated)
-        # unauthenticated connections by address, oldest first (dicts keep insertion order)
-        self.waiting: dict[str, dict[Any, None]] = {}
-        self.n_waiting = 0
+        self.waiting: dict[Any, None] = {}  # unauthenticated connections, oldest first
         self.trusted: Counter[str] = Counter()
         self.evicted = 0  # unauthenticated connections closed to make room (for tests, logs)
 
-    def admit(self, conn: Any, key: str) -> None:
+    @property
+    def n_waiting(self) -> int:
+        return len(self.waiting)
+
+    def admit(self, conn: Any) -> None:
         """A new connection joins the unauthenticated pool, evicting when it is full."""
-        while self.n_waiting >= self.max_unauthenticated:
+        while len(self.waiting) >= self.max_unauthenticated:
             self.evict_one()
-        self.waiting.setdefault(key, {})[conn] = None
-        self.n_waiting += 1
+        self.waiting[conn] = None
 
     def evict_one(self) -> None:
-        """Close the oldest unauthenticated connection of the address holding the most."""
-        key = max(self.waiting, key=lambda k: len(self.waiting[k]))
-        victim = next(iter(self.waiting[key]))
-        self.leave(victim, key)
+        """Close the oldest unauthenticated connection."""
+        victim = next(iter(self.waiting))
+        self.leave(victim)
         self.evicted += 1
         victim.evict()
 
-    def leave(self, conn: Any, key: str) -> None:
-        group = self.waiting.get(key)
-        if group is not None and conn in group:
-            del group[conn]
-            self.n_waiting -= 1
-            if not group:
-                del self.waiting[key]
+    def leave(self, conn: Any) -> None:
+        self.waiting.pop(conn, None)
 
     def trust(self, conn: Any, key: str) -> bool:
         """Move ``conn`` to the authenticated pool; False when that pool is full for it."""
         if self.trusted[key] >= self.per_client or sum(self.trusted.values()) >= self.total:
             return False
-        self.leave(conn, key)
+        self.leave(conn)
         self.trusted[key] += 1
         return True
 
@@ -111,7 +105,7 @@ def guarded_protocol(
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._guard_key = self.client[0] if self.client else "?"
-            pools.admit(self, self._guard_key)
+            pools.admit(self)
             self._arm()
 
         def connection_lost(self, exc: Exception | None) -> None:
@@ -120,7 +114,7 @@ def guarded_protocol(
                 if self._trusted:
                     pools.release(self._guard_key)
                 else:
-                    pools.leave(self, self._guard_key)
+                    pools.leave(self)
                 self._guard_key = None
             super().connection_lost(exc)
 
