@@ -110,7 +110,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-connections-per-client",
         type=int,
         default=MAX_CONNECTIONS_PER_CLIENT,
-        help=f"open connections from one address (default {MAX_CONNECTIONS_PER_CLIENT})",
+        help="open authenticated connections from one address "
+        f"(default {MAX_CONNECTIONS_PER_CLIENT})",
     )
     p.add_argument(
         "--max-unauthenticated",
