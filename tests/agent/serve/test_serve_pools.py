@@ -140,6 +140,24 @@ def test_a_wrong_token_closes_the_connection_and_its_body_is_never_read(serve: A
                 time.sleep(0.001)
 
 
+def test_only_a_bodiless_health_probe_passes_without_the_token(serve: Any) -> None:
+    """The liveness probe is no back door: with a body (or another method) it needs the
+    token like every other request, so it too is refused before its body is read."""
+    srv = serve(api_key=KEY, body_timeout_s=60)
+    for head in (
+        b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n",
+    ):
+        with socket.create_connection((srv.host, srv.port), timeout=20) as s:
+            s.sendall(head)
+            reply = b""
+            while chunk := s.recv(65536):
+                reply += chunk
+            assert reply.startswith(b"HTTP/1.1 401"), (head, reply[:100])
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        assert c.get("/health").status_code == 200
+
+
 def test_the_unauthenticated_pool_evicts_its_oldest_for_a_newcomer(serve: Any) -> None:
     srv = serve(api_key=KEY, guard={"max_unauthenticated": 3})
     old = [socket.create_connection((srv.host, srv.port), timeout=10) for _ in range(3)]
