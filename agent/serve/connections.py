@@ -133,7 +133,9 @@ def guarded_protocol(
         # -- called by BodyLimit, on the event loop, once per request head
         def authenticated(self) -> bool:
             """The head passed the token check: join the authenticated pool (False: full)."""
-            if self._trusted or self._guard_key is None:
+            if self._guard_key is None:  # evicted (or lost) before its head was judged
+                return False
+            if self._trusted:
                 return True
             self._trusted = pools.trust(self, self._guard_key)
             return self._trusted
