@@ -26,6 +26,7 @@ from agent.serve.limits import (
     MAX_IMAGE_PIXELS,
     MAX_PENDING,
     MAX_REQUEST_PIXELS,
+    MAX_UNAUTHENTICATED,
     QUEUE_TIMEOUT_S,
 )
 
@@ -109,7 +110,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--max-connections-per-client",
         type=int,
         default=MAX_CONNECTIONS_PER_CLIENT,
-        help=f"open connections from one address (default {MAX_CONNECTIONS_PER_CLIENT})",
+        help="open authenticated connections from one address "
+        f"(default {MAX_CONNECTIONS_PER_CLIENT})",
+    )
+    p.add_argument(
+        "--max-unauthenticated",
+        type=int,
+        default=MAX_UNAUTHENTICATED,
+        help="open connections whose request head has not passed the token check; when "
+        f"full, the oldest is closed for a new one (default {MAX_UNAUTHENTICATED})",
     )
     p.add_argument("--config", type=Path, help="TOML settings file")
     p.set_defaults(func=run)
@@ -141,7 +150,8 @@ def api_key_for(args: argparse.Namespace) -> str | None:
             file=sys.stderr,
         )
     names = ("limit_images", "max_pending", "max_image_pixels", "max_request_pixels")
-    for name in (*names, "max_prompt_tokens", "max_connections_per_client"):
+    more = ("max_prompt_tokens", "max_connections_per_client", "max_unauthenticated")
+    for name in (*names, *more):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise ConfigError(f"--{name.replace('_', '-')} must be ≥ 1")
     if args.max_body_mb <= 0 or args.queue_timeout <= 0 or args.header_timeout <= 0:
@@ -180,18 +190,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"agent serve: loading {spec} ...", file=sys.stderr, flush=True)
     model = load_hf_model(spec, **backend_settings(settings))
     name = args.served_model_name or spec
-    app = create_app(
-        model,
-        served_name=name,
-        limit_images=args.limit_images,
-        api_key=api_key,
-        max_body_bytes=int(args.max_body_mb * 2**20),
-        max_image_pixels=args.max_image_pixels,
-        max_request_pixels=args.max_request_pixels,
-        max_prompt_tokens=args.max_prompt_tokens,
-        max_pending=args.max_pending,
-        queue_timeout_s=args.queue_timeout,
-    )
+    app = create_app(model, served_name=name, api_key=api_key, **app_settings(args))
     print(
         f"agent serve: {name} ({model.family.name}, format {model.format}, {model.device}) on "
         f"http://{args.host}:{args.port}/v1 — use --model openai:{name}@http://{args.host}:"
@@ -199,11 +198,27 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    serve_forever(
-        app,
-        args.host,
-        args.port,
-        header_timeout_s=args.header_timeout,
-        per_client=args.max_connections_per_client,
-    )
+    serve_forever(app, args.host, args.port, **guard_settings(args))
     return 0
+
+
+def app_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The request limits the flags set (keyword arguments of ``create_app``)."""
+    return {
+        "limit_images": args.limit_images,
+        "max_body_bytes": int(args.max_body_mb * 2**20),
+        "max_image_pixels": args.max_image_pixels,
+        "max_request_pixels": args.max_request_pixels,
+        "max_prompt_tokens": args.max_prompt_tokens,
+        "max_pending": args.max_pending,
+        "queue_timeout_s": args.queue_timeout,
+    }
+
+
+def guard_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The connection limits the flags set (keyword arguments of ``guarded_protocol``)."""
+    return {
+        "header_timeout_s": args.header_timeout,
+        "per_client": args.max_connections_per_client,
+        "max_unauthenticated": args.max_unauthenticated,
+    }

@@ -10,11 +10,14 @@ Images are taken as model input: an image whose sides are already multiples of 2
 client sends) is used as-is; any other is padded (or smart-resized for formats that need
 it) by the same Frame rules as in-process, honouring ``min_pixels`` / ``max_pixels``.
 
-Decoding is greedy (``temperature`` and sampling fields are accepted and ignored); ``stop``
-and ``include_stop_str_in_output`` work as in vLLM. One generation runs at a time.
+Decoding is greedy; ``stop`` and ``include_stop_str_in_output`` work as in vLLM; ``stream``
+answers server-sent events (:mod:`agent.serve.stream`). Every other parameter is either
+honoured or refused with a 400 naming it (:mod:`agent.serve.params`). One generation runs at
+a time.
 
 Hardening (every limit answers 4xx/503 before any large allocation): a bearer token when
-``api_key`` is set (compared in constant time, before any body byte is read); a body cap (413, from
+``api_key`` is set (compared in constant time, before any body byte is read; a wrong one
+closes the connection: :mod:`agent.serve.body`); a body cap (413, from
 Content-Length or while streaming) and a deadline for receiving it (408); at most
 ``limit_images`` images per request; each image's pixel count read from its header (PNG
 IHDR, or PIL's lazy header read for other formats) and refused above ``max_image_pixels``
@@ -24,9 +27,7 @@ before anything is decoded (decompression bombs); ``max_tokens`` capped; a bound
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import json
 import threading
 import time
 import uuid
@@ -34,9 +35,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from agent.core.errors import ConfigError, ModelError, NativeAgentError
+from agent.serve.body import BodyLimit
 from agent.serve.images import BadRequest, image_parts, server_budget
 from agent.serve.limits import (
     BODY_TIMEOUT_S,
@@ -48,33 +50,23 @@ from agent.serve.limits import (
     MAX_REQUEST_PIXELS,
     QUEUE_TIMEOUT_S,
 )
+from agent.serve.params import ChatRequest, ParamError, check_params, check_values
+from agent.serve.stream import stream_response
 from model.backends.hf import TransformersModel
 from model.prompts import Message, text_part
 
 
-class ChatRequest(BaseModel):
-    """The fields we use; unknown OpenAI/vLLM fields are accepted and ignored."""
-
-    model_config = ConfigDict(extra="allow")
-
-    model: str | None = None
-    messages: list[dict[str, Any]]
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
-    temperature: float | None = None
-    stop: str | list[str] | None = None
-    include_stop_str_in_output: bool = False
-    stream: bool = False
-    n: int = 1
-    min_pixels: int | None = None
-    max_pixels: int | None = None
-    mm_processor_kwargs: dict[str, Any] | None = None
-
-
-def _error(message: str, status: int, kind: str = "invalid_request_error") -> JSONResponse:
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "code": status}}, status_code=status
-    )
+def _error(
+    message: str,
+    status: int,
+    kind: str = "invalid_request_error",
+    param: str | None = None,
+    code: str | int | None = None,
+) -> JSONResponse:
+    """OpenAI's error shape: ``error.param`` names the parameter at fault, ``error.code``
+    says why (the HTTP status where nothing more precise applies)."""
+    error = {"message": message, "type": kind, "param": param, "code": code or status}
+    return JSONResponse({"error": error}, status_code=status)
 
 
 def to_messages(
@@ -179,117 +171,6 @@ def check_prompt(messages: list[Message], model: TransformersModel, max_tokens: 
     return n
 
 
-class BodyLimit:
-    """ASGI middleware: refuse a body over ``max_bytes`` (413; by Content-Length before
-    reading, else while streaming) or one not received within ``timeout_s`` (408). The
-    app sees a cut-off body as a client disconnect; its reply is dropped for ours."""
-
-    def __init__(
-        self, app: Any, max_bytes: int, timeout_s: float, token: bytes | None = None
-    ) -> None:
-        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
-        self.token = token  # checked before any body byte is read
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        given = headers.get(b"authorization", b"")
-        length = headers.get(b"content-length")
-        deadline = time.monotonic() + self.timeout_s
-        if (
-            self.token is not None
-            and scope.get("path") != "/health"
-            and not hmac.compare_digest(given, self.token)
-        ):
-            if length is None or (length.isdigit() and int(length) <= DRAIN_BYTES):
-                await _drain(receive, deadline)  # dropped unread: never parsed
-            msg = "missing or wrong API key (Authorization: Bearer ...)"
-            await _send_error(send, msg, 401, kind="auth")
-            return
-        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            if length.isdigit() and int(length) <= DRAIN_BYTES:
-                await _drain(receive, deadline)
-            await _send_error(send, "request body too large", 413, self.max_bytes)
-            return
-        state = {"seen": 0, "cut": 0, "started": False, "done": False}
-
-        async def limited() -> dict:
-            if state["cut"]:
-                return {"type": "http.disconnect"}
-            if state["done"]:
-                return await receive()  # after the body: only a disconnect can come
-            try:
-                msg = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 1e-3))
-            except TimeoutError:
-                state["cut"] = 408
-                return {"type": "http.disconnect"}
-            if msg["type"] == "http.request":
-                state["seen"] += len(msg.get("body", b""))
-                if state["seen"] > self.max_bytes:
-                    state["cut"] = 413
-                    return {"type": "http.disconnect"}
-                state["done"] = not msg.get("more_body")
-            return msg
-
-        async def guarded_send(msg: dict) -> None:
-            if state["cut"] and not state["started"]:
-                return  # the app's answer to a body we cut off: ours goes out instead
-            state["started"] = state["started"] or msg["type"] == "http.response.start"
-            await send(msg)
-
-        try:
-            await self.app(scope, limited, guarded_send)
-        except Exception:
-            if not state["cut"] or state["started"]:
-                raise
-        if state["cut"] and not state["started"]:
-            if state["cut"] == 413:
-                await _drain(receive, deadline)
-                await _send_error(send, "request body too large", 413, self.max_bytes)
-            else:
-                await _send_error(send, "request body not received in time", 408)
-
-
-DRAIN_BYTES = 16 * 1024 * 1024  # read and drop up to this much of a refused body
-
-
-async def _drain(receive: Any, deadline: float) -> None:
-    """Read and drop the rest of a refused body (bounded in bytes and time) so the client
-    can finish sending and read the error, instead of meeting a connection reset."""
-    seen = 0
-    while seen <= DRAIN_BYTES:
-        try:
-            msg = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 1e-3))
-        except TimeoutError:
-            return
-        if msg["type"] != "http.request":
-            return
-        seen += len(msg.get("body", b""))
-        if not msg.get("more_body"):
-            return
-
-
-async def _send_error(
-    send: Any,
-    message: str,
-    status: int,
-    limit: int | None = None,
-    kind: str = "invalid_request_error",
-) -> None:
-    if limit is not None:
-        message += f" (limit {limit} bytes)"
-    body = json.dumps({"error": {"message": message, "type": kind, "code": status}}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),  # complete even if the socket closes
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def create_app(
     model: TransformersModel,
     *,
@@ -349,13 +230,13 @@ def create_app(
         if (denied := _auth(request)) is not None:
             return denied
         try:
+            check_params(body)
             req = ChatRequest.model_validate(body)
+            check_values(req)
         except ValidationError as err:
             return _error(f"invalid request: {err.errors(include_url=False)}", 400)
-        if req.stream:
-            return _error("stream=true is not supported by agent serve", 400)
-        if req.n != 1:
-            return _error("n must be 1", 400)
+        except ParamError as err:
+            return _error(err.message, 400, param=err.param, code=err.code)
         if req.model not in (None, name, model.name):
             return _error(f"The model `{req.model}` does not exist; this server has `{name}`", 404)
         limit = req.max_completion_tokens or req.max_tokens
@@ -393,7 +274,7 @@ def create_app(
             "total_tokens": g.usage["total_tokens"],
             "image_tokens": g.usage["image_tokens"],
         }
-        return {
+        completion = {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -408,6 +289,9 @@ def create_app(
             "usage": usage,
             "timings": g.timings,
         }
+        if req.stream:
+            return stream_response(completion, include_usage=req.include_usage)
+        return completion
 
     return app
 

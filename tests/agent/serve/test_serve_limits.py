@@ -5,8 +5,10 @@ request whose images are each small enough but too many pixels together."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,11 @@ import pytest
 from PIL import Image
 from test_serve_hardening import KEY, QWEN2, body, png
 
+from agent.cli import build_parser
+from agent.commands.serve import api_key_for, app_settings, guard_settings
+from agent.core.errors import ConfigError
 from agent.serve import BackgroundServer, create_app
+from agent.serve.connections import guarded_protocol
 from agent.serve.images import BadRequest, Budget, image_size
 from model.backends.hf import TransformersModel, load_hf_model
 
@@ -91,22 +97,6 @@ def test_a_connection_that_sends_no_request_head_in_time_is_closed(serve: Any) -
             assert closed_by_server(slow)  # no answer
         assert closed_by_server(silent)
     with httpx.Client(base_url=srv.url, timeout=30) as c:  # a prompt head is still served
-        assert c.get("/health").status_code == 200
-
-
-def test_connections_over_the_per_client_cap_are_closed_at_once(serve: Any) -> None:
-    srv = serve(guard={"per_client": 3})
-    held = [socket.create_connection((srv.host, srv.port), timeout=10) for _ in range(3)]
-    try:
-        time.sleep(0.2)
-        with socket.create_connection((srv.host, srv.port), timeout=10) as extra:
-            extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert closed_by_server(extra)
-    finally:
-        for s in held:
-            s.close()
-    time.sleep(0.2)
-    with httpx.Client(base_url=srv.url, timeout=30) as c:  # freed: served again
         assert c.get("/health").status_code == 200
 
 
@@ -187,3 +177,70 @@ def test_all_images_of_a_request_share_one_pixel_budget(serve: Any) -> None:
         r = c.post("/v1/chat/completions", json=body(png(200, 200), png(200, 200), png(200, 200)))
         assert r.status_code == 413, r.text
         assert "in all" in r.json()["error"]["message"]
+
+
+def test_max_image_pixels_refuses_a_larger_image_before_decoding(serve: Any) -> None:
+    srv = serve(max_image_pixels=100 * 100)
+    with httpx.Client(base_url=srv.url, timeout=60) as c:
+        r = c.post("/v1/chat/completions", json=body(png(120, 100)))
+        assert r.status_code == 413 and "120x100" in r.json()["error"]["message"], r.text
+        assert c.post("/v1/chat/completions", json=body(png(100, 100))).status_code == 200
+
+
+def test_queue_timeout_answers_503_while_the_model_stays_busy(
+    serve: Any, model: TransformersModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    srv = serve(queue_timeout_s=0.3)
+    entered, release = threading.Event(), threading.Event()
+    real = model.generate
+
+    def held(*a: Any, **k: Any) -> Any:  # the first generation holds the model
+        entered.set()
+        release.wait(60)
+        return real(*a, **k)
+
+    monkeypatch.setattr(model, "generate", held)
+    first: list[int] = []
+    url = f"{srv.url}/v1/chat/completions"
+    t = threading.Thread(target=lambda: first.append(httpx.post(url, json=body(png())).status_code))
+    t.start()
+    try:
+        assert entered.wait(60)
+        r = httpx.post(url, json=body(png()), timeout=60)
+        assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text
+        assert "stayed busy for 0.3 s" in r.json()["error"]["message"]
+    finally:
+        release.set()
+        t.join(60)
+    assert first == [200]
+
+
+def test_every_flag_reaches_its_setting() -> None:
+    """Each limit flag of `agent serve` arrives, under its own value, at the keyword whose
+    effect the tests above and in test_serve_pools.py show."""
+    flags = [
+        "serve", "m", "--limit-images", "3", "--max-body-mb", "2", "--max-image-pixels", "5",
+        "--max-request-pixels", "7", "--max-prompt-tokens", "11", "--max-pending", "13",
+        "--queue-timeout", "17", "--header-timeout", "19",
+        "--max-connections-per-client", "23", "--max-unauthenticated", "29",
+    ]  # fmt: skip
+    args = build_parser().parse_args(flags)
+    assert app_settings(args) == {
+        "limit_images": 3,
+        "max_body_bytes": 2 * 2**20,
+        "max_image_pixels": 5,
+        "max_request_pixels": 7,
+        "max_prompt_tokens": 11,
+        "max_pending": 13,
+        "queue_timeout_s": 17.0,
+    }
+    assert guard_settings(args) == {
+        "header_timeout_s": 19.0,
+        "per_client": 23,
+        "max_unauthenticated": 29,
+    }
+    assert set(app_settings(args)) <= set(inspect.signature(create_app).parameters)
+    assert set(guard_settings(args)) <= set(inspect.signature(guarded_protocol).parameters)
+    for bad in (["--max-unauthenticated", "0"], ["--header-timeout", "0"]):
+        with pytest.raises(ConfigError):
+            api_key_for(build_parser().parse_args(["serve", "m", *bad]))
