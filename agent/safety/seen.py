@@ -1,0 +1,158 @@
+"""The gate's third reading: the target as a person sees it, read from the pixels of the
+screenshot the model acted on (OCR), beside the page-JS and Chromium readings.
+
+The DOM can say one thing while the screen shows another: a right-to-left override or
+``<bdo dir=rtl>`` draws ``eteleD`` as "Delete", CSS ``order`` puts spans back in another
+order, small-capital or look-alike letters the normal form does not map, a word drawn in an
+image, an SVG file or on a ``<canvas>``, an ``aria-label`` that names a visible "Delete"
+"Cancel". The pixels are what the model (and a person) read, so they are read too:
+
+* the region: the element's box (``info["box"]``, screenshot px, from the env's
+  ``element_at``) within :data:`WINDOW` of the point and never less than :data:`NEAR` around
+  it (a box the page shrinks still shows what is at the point); with no element, or a box
+  that does not hold the point (a page can patch what the JS reading measures), the
+  pointer's neighbourhood;
+* the reading: OCR of that region (padded by :data:`PAD`) — in a box, every line centred
+  inside it; around the pointer, the lines under it, else the nearest within ``radius``;
+* the crop is put on a canvas the detector reads at its own size (RapidOCR enlarges an image
+  whose short side is under ``Det.limit_side_len``: a 48-px-high crop would be detected at
+  736 px, 15× the pixels).
+
+The text read joins the target's text (matched in the same normal form,
+:mod:`agent.safety.names`) and is recorded as ``Target.seen``. A missing OCR engine (the
+``ocr`` extra) is recorded as the target's ``error`` and the DOM readings decide; an OCR
+failure raises (the reader makes the target unreadable: fail closed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from agent.core.errors import ConfigError
+from agent.core.observation import Observation
+
+if TYPE_CHECKING:
+    from agent.safety.targets import Target
+    from model.ocr import OcrEngine
+
+PAD = 6  # screenshot px of context read around the region
+WINDOW = (200.0, 40.0)  # half-width, half-height of the largest region read around the point
+NEAR = (60.0, 16.0)  # half-size of the smallest
+MAX_SEEN = 120  # characters of the pixel reading kept
+MAX_TEXT = 300  # as Target.text
+SCOPE = "pixel-target"  # the OCR engine's incremental base for these crops (not the screen's)
+Region = tuple[float, float, float, float]
+
+
+def region(
+    point: tuple[float, float], box: Any, size: tuple[int, int]
+) -> tuple[Region, str] | None:
+    """(region in screenshot px, "box" or "pointer") read for a press at ``point`` on a
+    ``size`` (w, h) screenshot; None when it lies outside the image."""
+    x, y = point
+    win = (x - WINDOW[0], y - WINDOW[1], x + WINDOW[0], y + WINDOW[1])
+    kind, r = "pointer", win
+    b = _box(box)
+    if b is not None and b[0] <= x <= b[2] and b[1] <= y <= b[3]:
+        near = (x - NEAR[0], y - NEAR[1], x + NEAR[0], y + NEAR[1])
+        inner = (max(b[0], win[0]), max(b[1], win[1]), min(b[2], win[2]), min(b[3], win[3]))
+        r = (
+            min(inner[0], near[0]),
+            min(inner[1], near[1]),
+            max(inner[2], near[2]),
+            max(inner[3], near[3]),
+        )
+        kind = "box"
+    w, h = size
+    r = (max(r[0], 0.0), max(r[1], 0.0), min(r[2], float(w)), min(r[3], float(h)))
+    if r[2] - r[0] < 1 or r[3] - r[1] < 1:
+        return None
+    return r, kind
+
+
+def seen_text(
+    ocr: OcrEngine, obs: Observation, point: tuple[float, float], box: Any, radius: float
+) -> str:
+    """What the pixels show at ``point`` (inside ``box`` when it holds the point)."""
+    arr = obs.array
+    h, w = arr.shape[:2]
+    found = region(point, box, (w, h))
+    if found is None:
+        return ""
+    (rx0, ry0, rx1, ry1), kind = found
+    x0, y0 = max(0, math.floor(rx0) - PAD), max(0, math.floor(ry0) - PAD)
+    x1, y1 = min(w, math.ceil(rx1) + PAD), min(h, math.ceil(ry1) + PAD)
+    crop = arr[y0:y1, x0:x1, :3]
+    lines = ocr.read(_canvas(crop, _detector_side(ocr)), scope=SCOPE).lines
+    read: list[tuple[float, str]] = []
+    for ln in lines:
+        bx0, by0, bx1, by1 = ln.box[0] + x0, ln.box[1] + y0, ln.box[2] + x0, ln.box[3] + y0
+        if kind == "box":
+            cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+            if rx0 <= cx <= rx1 and ry0 <= cy <= ry1:
+                read.append((0.0, ln.text))
+            continue
+        d = math.hypot(
+            max(bx0 - point[0], 0.0, point[0] - bx1), max(by0 - point[1], 0.0, point[1] - by1)
+        )
+        if d <= radius:
+            read.append((d, ln.text))
+    if kind == "pointer" and read:
+        nearest = min(d for d, _ in read)  # the lines under the pointer, else the nearest
+        read = [(d, t) for d, t in read if d == nearest]
+    return " ".join(t.strip() for _, t in read if t.strip())[:MAX_SEEN]
+
+
+def with_pixels(
+    target: Target,
+    ocr: Callable[[], OcrEngine],
+    obs: Observation,
+    point: tuple[float, float],
+    info: dict[str, Any] | None,
+    radius: float,
+) -> Target:
+    """``target`` with the pixel reading joined to its text and recorded as ``seen``."""
+    try:
+        engine = ocr()
+    except ConfigError as err:  # no OCR installed: the DOM readings decide, and it says so
+        why = f"pixel reading unavailable: {err}"[:MAX_TEXT]
+        return replace(target, error=f"{target.error}; {why}" if target.error else why)
+    seen = seen_text(engine, obs, point, info.get("box") if info else None, radius)
+    text = target.text
+    if seen and seen not in text:  # the DOM's text is cut first: the pixels always count
+        text = f"{text[: MAX_TEXT - len(seen) - 1]} {seen}".strip()
+    return replace(target, text=text, seen=seen)
+
+
+def _box(box: Any) -> Region | None:
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        return None
+    ok = all(math.isfinite(v) for v in (x0, y0, x1, y1)) and x1 > x0 and y1 > y0
+    return (x0, y0, x1, y1) if ok else None
+
+
+def _detector_side(ocr: OcrEngine) -> int:
+    """The short side under which the detector enlarges an image (0: it never does)."""
+    settings = getattr(ocr, "settings", {})
+    if settings.get("Det.limit_type", "min") != "min":
+        return 0
+    return int(settings.get("Det.limit_side_len", 0))
+
+
+def _canvas(crop: np.ndarray, side: int) -> np.ndarray:
+    """``crop`` at the top left of a canvas at least ``side`` px each way, filled with the
+    crop's corner colour, so that the detector reads it at its own size."""
+    h, w = crop.shape[:2]
+    if side <= 0 or (h >= side and w >= side):
+        return np.ascontiguousarray(crop)
+    out = np.empty((max(h, side), max(w, side), 3), np.uint8)
+    out[:] = crop[0, 0]
+    out[:h, :w] = crop
+    return out
