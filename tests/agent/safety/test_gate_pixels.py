@@ -75,7 +75,8 @@ def _run(site: _Site, out: Path, policy: Policy) -> list[dict]:
     names = [*ROWS, "keep"]
     run("press nothing risky", env="browser", model=ScriptedModel(_script(names)),
         gate=make_gate(policy), url=site.url + "/", out=out, viewport=(640, 520))  # fmt: skip
-    return [a for s in load_episode(out).steps for a in s["actions"] if a["action"]["type"] == "click"]
+    acts = [a for s in load_episode(out).steps for a in s["actions"]]
+    return [a for a in acts if a["action"]["type"] == "click"]
 
 
 @pytest.mark.browser
