@@ -14,9 +14,10 @@ image, an SVG file or on a ``<canvas>``, an ``aria-label`` that names a visible 
   pointer's neighbourhood;
 * the reading: OCR of that region (padded by :data:`PAD`) — in a box, every line centred
   inside it; around the pointer, the lines under it, else the nearest within ``radius``;
-* the crop is put on a canvas the detector reads at its own size (RapidOCR enlarges an image
-  whose short side is under ``Det.limit_side_len``: a 48-px-high crop would be detected at
-  736 px, 15× the pixels).
+* its own OCR engine (RapidOCR's whole-image pipeline, ``det_tile = 0``): the screen engine's
+  settings enlarge any image whose short side is under 736 px for detection (a 48-px-high
+  crop would be detected at 15× its pixels), and its tiled detector loses lines on a crop
+  padded to that size; :data:`DET_SIDE` keeps the crop near its own size.
 
 The text read joins the target's text (matched in the same normal form,
 :mod:`agent.safety.names`) and is recorded as ``Target.seen``. A missing OCR engine (the
@@ -29,7 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 import numpy as np
 
@@ -37,15 +38,30 @@ from agent.core.errors import ConfigError
 from agent.core.observation import Observation
 
 if TYPE_CHECKING:
-    from agent.safety.targets import Target
     from model.ocr import OcrEngine
+
+
+class _Reading(Protocol):
+    """What is added to (agent.safety.targets.Target, a frozen dataclass)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def text(self) -> str: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def seen(self) -> str | None: ...
+
+
+Target = TypeVar("Target", bound=_Reading)
 
 PAD = 6  # screenshot px of context read around the region
 WINDOW = (200.0, 40.0)  # half-width, half-height of the largest region read around the point
 NEAR = (60.0, 16.0)  # half-size of the smallest
 MAX_SEEN = 120  # characters of the pixel reading kept
 MAX_TEXT = 300  # as Target.text
-SCOPE = "pixel-target"  # the OCR engine's incremental base for these crops (not the screen's)
+DET_SIDE = 64  # the detector enlarges a crop whose short side is under this (px)
 Region = tuple[float, float, float, float]
 
 
@@ -88,7 +104,7 @@ def seen_text(
     x0, y0 = max(0, math.floor(rx0) - PAD), max(0, math.floor(ry0) - PAD)
     x1, y1 = min(w, math.ceil(rx1) + PAD), min(h, math.ceil(ry1) + PAD)
     crop = arr[y0:y1, x0:x1, :3]
-    lines = ocr.read(_canvas(crop, _detector_side(ocr)), scope=SCOPE).lines
+    lines = ocr.read(np.ascontiguousarray(crop)).lines
     read: list[tuple[float, str]] = []
     for ln in lines:
         bx0, by0, bx1, by1 = ln.box[0] + x0, ln.box[1] + y0, ln.box[2] + x0, ln.box[3] + y0
@@ -106,6 +122,36 @@ def seen_text(
         nearest = min(d for d, _ in read)  # the lines under the pointer, else the nearest
         read = [(d, t) for d, t in read if d == nearest]
     return " ".join(t.strip() for _, t in read if t.strip())[:MAX_SEEN]
+
+
+class PixelReader:
+    """The pixel reading of one :class:`~agent.safety.targets.TargetReader` (it loads its
+    OCR engine on the first read, so a run whose rules never need a target never loads it)."""
+
+    def __init__(self, ocr: OcrEngine | None = None) -> None:
+        self._ocr = ocr
+
+    @property
+    def loaded(self) -> bool:
+        return self._ocr is not None
+
+    def engine(self) -> OcrEngine:
+        if self._ocr is None:
+            from model.ocr import OcrEngine
+
+            self._ocr = OcrEngine(det_limit_side_len=DET_SIDE, det_tile=0)
+        return self._ocr
+
+    def add(
+        self,
+        target: Target,
+        obs: Observation,
+        point: tuple[float, float],
+        info: dict[str, Any] | None,
+        radius: float,
+    ) -> Target:
+        """``target`` with what the pixels show joined to its text and recorded as ``seen``."""
+        return with_pixels(target, self.engine, obs, point, info, radius)
 
 
 def with_pixels(
@@ -136,23 +182,3 @@ def _box(box: Any) -> Region | None:
         return None
     ok = all(math.isfinite(v) for v in (x0, y0, x1, y1)) and x1 > x0 and y1 > y0
     return (x0, y0, x1, y1) if ok else None
-
-
-def _detector_side(ocr: OcrEngine) -> int:
-    """The short side under which the detector enlarges an image (0: it never does)."""
-    settings = getattr(ocr, "settings", {})
-    if settings.get("Det.limit_type", "min") != "min":
-        return 0
-    return int(settings.get("Det.limit_side_len", 0))
-
-
-def _canvas(crop: np.ndarray, side: int) -> np.ndarray:
-    """``crop`` at the top left of a canvas at least ``side`` px each way, filled with the
-    crop's corner colour, so that the detector reads it at its own size."""
-    h, w = crop.shape[:2]
-    if side <= 0 or (h >= side and w >= side):
-        return np.ascontiguousarray(crop)
-    out = np.empty((max(h, side), max(w, side), 3), np.uint8)
-    out[:] = crop[0, 0]
-    out[:h, :w] = crop
-    return out

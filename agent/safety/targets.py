@@ -34,7 +34,7 @@ from agent.core.actions import Action, Click, Trait, action_points
 from agent.core.env import Env, Feature
 from agent.core.errors import EnvClosedError, describe_error
 from agent.core.observation import Observation
-from agent.safety.seen import with_pixels
+from agent.safety.seen import PixelReader
 
 if TYPE_CHECKING:
     from model.ocr import OcrEngine
@@ -75,6 +75,7 @@ class TargetReader:
         self._ocr = ocr
         self.radius = radius
         self.pixels = pixels
+        self.seen = PixelReader()  # its own OCR engine, for crops (loaded on first use)
 
     def read(self, action: Action, env: Env, obs: Observation) -> Target | None:
         """The target of ``action`` on ``env`` as seen in ``obs`` (None: nothing to read).
@@ -134,7 +135,7 @@ class TargetReader:
             return Target("", "dom")  # typing into a field presses nothing
         target = Target("", "dom") if info is None else self._dom(info, obs)
         if self.pixels:  # the third reading: what the screenshot shows there
-            target = with_pixels(target, lambda: self.ocr, obs, point, info, self.radius)
+            target = self.seen.add(target, obs, point, info, self.radius)
         return target
 
     def _dom(self, info: dict[str, Any], obs: Observation) -> Target:

@@ -91,7 +91,12 @@ def test_the_dom_misreads_every_case(site: _Site) -> None:
             assert d.verdict == "allow" and d.target is not None, (name, d.to_json())
             assert "seen" not in d.target, d.target  # no pixel reading was made
             assert DEFAULT_RULES[0].match_target(d.target["text"]) is None, d.target
-        assert dom_only.reader._ocr is None  # the OCR engine was never even loaded
+        assert not dom_only.reader.seen.loaded  # its OCR engine was never even loaded
+        # lazy: a policy with no target rule reads a clicked link's URL, never the pixels
+        urls_only = PolicyGate(Policy(rules=(), deny_urls=("*/admin*",)), confirm="no")
+        d = urls_only.check(Click(point=at("rlo")), env, obs)
+        assert d.verdict == "allow" and d.target is not None and "seen" not in d.target
+        assert not urls_only.reader.seen.loaded
     finally:
         env.close()
 
