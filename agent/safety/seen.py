@@ -170,8 +170,8 @@ def with_pixels(
         return replace(target, error=f"{target.error}; {why}" if target.error else why)
     seen = seen_text(engine, obs, point, info.get("box") if info else None, radius)
     text = target.text
-    if seen and seen not in text:  # the DOM's text is cut first: the pixels always count
-        text = f"{text[: MAX_TEXT - len(seen) - 1]} {seen}".strip()
+    if seen:  # always a word of its own ("Pay" inside "xPay nowx" is no word); the DOM's
+        text = f"{text[: MAX_TEXT - len(seen) - 1]} {seen}".strip()  # text is cut first
     return replace(target, text=text, seen=seen)
 
 

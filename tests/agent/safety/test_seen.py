@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from agent.core.errors import ConfigError
 from agent.core.observation import Observation
-from agent.safety.policy import Policy, load_policy
+from agent.safety.policy import DEFAULT_RULES, Policy, load_policy
 from agent.safety.seen import NEAR, WINDOW, PixelReader, region, with_pixels
 from agent.safety.targets import Target
 from model.ocr import OcrEngine
@@ -65,6 +65,8 @@ def test_ocr_reads_the_box_alone_and_the_line_under_the_pointer() -> None:
     long = Target("x" * 300, "dom")  # a page that fills the DOM text cannot push it out
     cut = px.add(long, _obs(), (80.0, 150.0), None, 40)
     assert len(cut.text) == 300 and cut.text.endswith(" Pay now")
+    inside = px.add(Target("xPay nowx", "dom"), _obs(), (80.0, 150.0), None, 40)
+    assert DEFAULT_RULES[0].match_target(inside.text) is not None  # a word of its own
 
 
 def test_without_an_ocr_engine_the_dom_decides_and_the_target_says_so() -> None:
