@@ -1,11 +1,12 @@
 """The gate's third reading, the pixels (issue 22): a hostile page shows "Delete" or "Pay
 now" while its DOM — and the name Chromium computes — says something else: a right-to-left
-override (also inside a same-origin frame), ``<bdo dir=rtl>``, spans put back in order by CSS ``order``, small-capital letters,
-the word in a PNG, in an SVG image, on a canvas, an ``aria-label="Cancel"`` on a visible
-"Delete" inside a closed shadow root or behind a patched ``elementFromPoint``. Each press
-would send a beacon to the page's own server. Under the default policy with no TTY, none
-arrives; with the pixel reading off (``pixel_target = false``) every one does (the DOM
-readings alone let them through), and a harmless "Keep" goes through either way."""
+override (also inside a same-origin frame), ``<bdo dir=rtl>``, spans put back in order by
+CSS ``order``, small-capital letters, the word in a PNG, in an SVG image, on a canvas, an
+``aria-label="Cancel"`` on a visible "Delete" inside a closed shadow root or behind a patched
+``elementFromPoint``. Each press would send a beacon to the page's own server. Under the
+default policy with no TTY, none arrives; with the pixel reading off (``pixel_target =
+false``) every one does (the DOM readings alone let them through), and a harmless "Keep"
+goes through either way."""
 
 from __future__ import annotations
 
