@@ -27,6 +27,7 @@ failure raises (the reader makes the target unreadable: fail closed).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -125,8 +126,9 @@ def seen_text(
 
 
 class PixelReader:
-    """The pixel reading of one :class:`~agent.safety.targets.TargetReader` (it loads its
-    OCR engine on the first read, so a run whose rules never need a target never loads it)."""
+    """The pixel reading of one :class:`~agent.safety.targets.TargetReader`: its OCR engine
+    (by default the process's shared one) is loaded on the first read, so a run whose rules
+    never need a target never loads it."""
 
     def __init__(self, ocr: OcrEngine | None = None) -> None:
         self._ocr = ocr
@@ -137,9 +139,7 @@ class PixelReader:
 
     def engine(self) -> OcrEngine:
         if self._ocr is None:
-            from model.ocr import OcrEngine
-
-            self._ocr = OcrEngine(det_limit_side_len=DET_SIDE, det_tile=0)
+            self._ocr = _shared_engine()
         return self._ocr
 
     def add(
@@ -173,6 +173,15 @@ def with_pixels(
     if seen:  # always a word of its own ("Pay" inside "xPay nowx" is no word); the DOM's
         text = f"{text[: MAX_TEXT - len(seen) - 1]} {seen}".strip()  # text is cut first
     return replace(target, text=text, seen=seen)
+
+
+@functools.cache
+def _shared_engine() -> OcrEngine:
+    """One engine per process for every reader (a gate per check in a test, bench workers):
+    loading one takes seconds; reads are serialised by the engine's own lock."""
+    from model.ocr import OcrEngine
+
+    return OcrEngine(det_limit_side_len=DET_SIDE, det_tile=0)
 
 
 def _box(box: Any) -> Region | None:

@@ -92,7 +92,7 @@ class TargetReader:
             text = " | ".join(dict.fromkeys(t.text for t in read if t.text))
             errors = [t.error for t in read if t.error]
             unknown = next((t for t in read if t.source == UNREADABLE), None)
-            seen = [t.seen for t in read if t.seen is not None]
+            seen = [t.seen for t in read if t.seen is not None]  # (read: "", or words)
             return Target(
                 text[:300],
                 unknown.source if unknown else read[0].source,  # either end unknown: unknown
@@ -101,7 +101,7 @@ class TargetReader:
                 errors[0] if errors else None,
                 read[0].ax_role,
                 read[0].ax_name,
-                " | ".join(seen) if seen else None,
+                " | ".join(dict.fromkeys(s for s in seen if s)) if seen else None,
             )
         point = getattr(action, "point", None)
         key = _activating(action)

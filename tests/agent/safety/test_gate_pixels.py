@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from agent.core.actions import Click
+from agent.core.actions import Click, Drag
 from agent.episode.recording import load_episode
 from agent.episode.runner import run
 from agent.safety.gate import PolicyGate, make_gate
@@ -100,6 +100,10 @@ def test_the_dom_misreads_every_case(site: _Site) -> None:
         d = urls_only.check(Click(point=at("rlo")), env, obs)
         assert d.verdict == "allow" and d.target is not None and "seen" not in d.target
         assert not urls_only.reader.seen.loaded
+        # a drag presses where it starts and releases where it ends: both ends are seen
+        drag = PolicyGate(confirm="no").check(Drag(start=at("keep"), end=at("bdo")), env, obs)
+        assert drag.verdict == "deny" and drag.target is not None, drag.to_json()
+        assert drag.target["seen"] == "Keep | Delete", drag.target
     finally:
         env.close()
 
