@@ -144,6 +144,8 @@ class PolicyGate:
         target: Target | None = None
         link_check = bool(p.allow_urls or p.deny_urls) and getattr(action, "point", None)
         if Trait.READS_TARGET in traits and (p.needs_target(t) or link_check):
+            # the pixel reading (OCR) only when a rule matches the target's text
+            self.reader.pixels = p.pixel_target and p.needs_target(t)
             target = self.reader.read(action, env, obs)
         tj = target.to_json() if target is not None else None
         link = link_destination(target.href, url) if target is not None and target.href else None

@@ -11,7 +11,9 @@ A policy is data (TOML or JSON), so the same file governs every env. Evaluation 
 A rule matches when every condition it states holds: ``actions`` (types), ``target``
 (phrases matched as whole words, case-insensitively, against the text of what the action
 would press — ``re:`` prefixes a regular expression), ``url`` (patterns of the current URL)
-and ``app``. A target rule only matches when the target could be read.
+and ``app``. A target rule only matches when the target could be read. In the browser that
+text includes what the screenshot shows at the point (``pixel_target``, default true; OCR,
+:mod:`agent.safety.seen`).
 """
 
 from __future__ import annotations
@@ -109,6 +111,8 @@ class Policy:
     non_interactive: Literal["allow", "deny"] = "deny"
     # a press whose target the env cannot read (inside a cross-origin frame): what it gets
     unknown_target: RuleVerdict = "confirm"
+    # the third reading of a target: OCR of what the screenshot shows there (browser)
+    pixel_target: bool = True
 
     def with_urls(self, allow: list[str] | None = None, deny: list[str] | None = None) -> Policy:
         """This policy with more URL patterns (``--allow-url`` / ``--deny-url``)."""
@@ -121,6 +125,7 @@ class Policy:
             self.allow_apps,
             self.non_interactive,
             self.unknown_target,
+            self.pixel_target,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -129,6 +134,7 @@ class Policy:
             "default": self.default,
             "non_interactive": self.non_interactive,
             "unknown_target": self.unknown_target,
+            "pixel_target": self.pixel_target,
             "urls": {"allow": list(self.allow_urls), "deny": list(self.deny_urls)},
             "apps": {"allow": list(self.allow_apps)},
             "extends": "none",  # the rules below are complete (defaults included)
@@ -141,7 +147,7 @@ class Policy:
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: a policy must be a table/object")
         known = {"name", "extends", "default", "non_interactive", "unknown_target", "urls"}
-        known |= {"apps", "rules"}
+        known |= {"apps", "rules", "pixel_target"}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"{source}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
@@ -163,6 +169,9 @@ class Policy:
         unknown_target = data.get("unknown_target", "confirm")
         if unknown_target not in VERDICTS:
             raise ConfigError(f"{source}: unknown_target must be one of {VERDICTS}")
+        pixel_target = data.get("pixel_target", True)
+        if not isinstance(pixel_target, bool):
+            raise ConfigError(f"{source}: pixel_target must be true or false, got {pixel_target!r}")
         ni = data.get("non_interactive", "deny")
         if ni not in ("allow", "deny"):
             raise ConfigError(f"{source}: non_interactive must be allow or deny, got {ni!r}")
@@ -175,6 +184,7 @@ class Policy:
             allow_apps=_strings(apps.get("allow", []), f"{source}: apps.allow"),
             non_interactive=ni,
             unknown_target=unknown_target,
+            pixel_target=pixel_target,
         )
 
     # ---- evaluation (pure) ----------------------------------------------------------------

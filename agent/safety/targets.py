@@ -37,6 +37,7 @@ from agent.core.env import Env, Feature
 from agent.core.errors import EnvClosedError, describe_error
 from agent.core.observation import Observation
 from agent.safety.keypress import ENTER_KEYS, action_keys, pressed
+from agent.safety.seen import PixelReader
 
 if TYPE_CHECKING:
     from model.ocr import OcrEngine
@@ -63,17 +64,24 @@ class Target:
     error: str | None = None
     ax_role: str | None = None
     ax_name: str | None = None
+    seen: str | None = None  # the pixel reading (agent.safety.seen), part of ``text``
 
     def to_json(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 class TargetReader:
-    """Reads targets for the gate; one per episode (it caches the OCR engine)."""
+    """Reads targets for the gate; one per episode (it caches the OCR engine). ``pixels``:
+    whether a DOM read (ELEMENT_AT) also reads the pixels (:mod:`agent.safety.seen`); the
+    gate sets it per action from its policy (``pixel_target``, and a rule needing a target)."""
 
-    def __init__(self, ocr: OcrEngine | None = None, *, radius: float = OCR_RADIUS) -> None:
+    def __init__(
+        self, ocr: OcrEngine | None = None, *, radius: float = OCR_RADIUS, pixels: bool = True
+    ) -> None:
         self._ocr = ocr
         self.radius = radius
+        self.pixels = pixels
+        self.seen = PixelReader()  # its own OCR engine, for crops (loaded on first use)
 
     def read(self, action: Action, env: Env, obs: Observation) -> Target | None:
         """The target of ``action`` on ``env`` as seen in ``obs`` (None: nothing to read).
@@ -90,6 +98,7 @@ class TargetReader:
             text = " | ".join(dict.fromkeys(t.text for t in read if t.text))
             errors = [t.error for t in read if t.error]
             unknown = next((t for t in read if t.source == UNREADABLE), None)
+            seen = [t.seen for t in read if t.seen is not None]  # (read: "", or words)
             return Target(
                 text[:300],
                 unknown.source if unknown else read[0].source,  # either end unknown: unknown
@@ -98,6 +107,7 @@ class TargetReader:
                 errors[0] if errors else None,
                 read[0].ax_role,
                 read[0].ax_name,
+                " | ".join(dict.fromkeys(s for s in seen if s)) if seen else None,
             )
         point = getattr(action, "point", None)
         keys = action_keys(action)
@@ -129,8 +139,15 @@ class TargetReader:
         if info is not None and info.get("frame") == "cross-origin":
             return Target("", UNREADABLE, "iframe", error="inside a cross-origin frame")
         editable = info.get("editable", info.get("ax_role") in TEXT_ROLES) if info else False
-        if info is None or (typing and editable):
+        if info is not None and typing and editable:
             return Target("", "dom")  # typing into a field presses nothing
+        target = Target("", "dom") if info is None else self._dom(info, obs)
+        if self.pixels:  # the third reading: what the screenshot shows there
+            target = self.seen.add(target, obs, point, info, self.radius)
+        return target
+
+    def _dom(self, info: dict[str, Any], obs: Observation) -> Target:
+        editable = info.get("editable", info.get("ax_role") in TEXT_ROLES)
         own = "" if editable else info.get("text")
         text = _joined(own, info.get("label"), info.get("names"), info.get("ax_name"))
         href = info.get("href")
@@ -228,5 +245,5 @@ def _both(click: Target, keys: Target) -> Target:
     text = _joined(click.text, keys.text)[:300]
     return Target(
         text, first.source, first.role or second.role, click.href, first.error or second.error,
-        first.ax_role or second.ax_role, first.ax_name or second.ax_name,
+        first.ax_role or second.ax_role, first.ax_name or second.ax_name, click.seen,
     )  # fmt: skip

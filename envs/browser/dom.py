@@ -14,7 +14,7 @@ DEEP_JS = r"""
 // Shared by ELEMENT_AT_JS and envs.browser.focus: see through open shadow roots and
 // same-origin frames, and name an element the way a person reads it (hidden spellings included).
 const deepAt = (x, y) => {
-  let doc = document, el = doc.elementFromPoint(x, y), frame = null;
+  let doc = document, el = doc.elementFromPoint(x, y), frame = null, dx = 0, dy = 0;
   for (let hops = 0; el && hops < 16; hops++) {
     if (el.shadowRoot) {
       const inner = el.shadowRoot.elementFromPoint(x, y);
@@ -26,12 +26,13 @@ const deepAt = (x, y) => {
       if (!inner) { frame = 'cross-origin'; break; }
       const r = el.getBoundingClientRect();
       x -= r.left + el.clientLeft; y -= r.top + el.clientTop;
+      dx += r.left + el.clientLeft; dy += r.top + el.clientTop;
       doc = inner; el = inner.elementFromPoint(x, y); frame = 'same-origin';
       continue;
     }
     break;
   }
-  return {el, frame};
+  return {el, frame, dx, dy};  // (dx, dy): the frame's origin in the top view, CSS px
 };
 const deepFocus = () => {
   let el = document.activeElement, frame = null;
@@ -99,7 +100,7 @@ const hiddenNames = (el) => {
 ELEMENT_AT_JS = """
 ([x, y]) => {
   __DEEP__
-  const {el: hit, frame} = deepAt(x, y);
+  const {el: hit, frame, dx, dy} = deepAt(x, y);
   if (!hit) return null;
   const sel = 'a[href],button,input,select,textarea,label,summary,[role],[onclick],' +
               '[contenteditable=""],[contenteditable="true"],[tabindex]';
@@ -140,7 +141,7 @@ ELEMENT_AT_JS = """
                 'range', 'color', 'file', 'image'].includes(type)),
     password: pwd, disabled: !!el.disabled,
     hit_tag: hit.tagName.toLowerCase(),
-    rect: [r.left, r.top, r.right, r.bottom], scroll: [scrollX, scrollY],
+    rect: [r.left + dx, r.top + dy, r.right + dx, r.bottom + dy], scroll: [scrollX, scrollY],
   };
 }
 """.replace("__DEEP__", DEEP_JS)
