@@ -55,6 +55,15 @@ class RequestGuard:
                 self._dropped += 1
         route.abort("blockedbyclient")
 
+    def refused(self, url: str, method: str, resource: str, why: str) -> None:
+        """Record a request refused elsewhere (the proxy: :mod:`envs.browser.proxy`)."""
+        entry = {"url": url[:300], "method": method, "resource": resource, "reason": why[:300]}
+        with self._lock:
+            if len(self._blocked) < MAX_RECORDED:
+                self._blocked.append({**entry, "navigation": False})
+            else:
+                self._dropped += 1
+
     def drain(self) -> list[dict[str, Any]]:
         """The requests blocked since the last call (for the next observation)."""
         with self._lock:
