@@ -15,12 +15,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from agent.core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from agent.safety.urls import Destination
+from agent.safety.urls import DEFAULT_PORTS, Destination, canonical_host, decoded, destination
 
 _SCHEME = re.compile(r"^([a-zA-Z*][a-zA-Z0-9+.*-]*)://(.*)$", re.S)
 _PORT = re.compile(r"^(\*|\d{1,5})$")
@@ -48,8 +45,6 @@ def glob_match(glob: str, text: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def parse_pattern(pattern: str) -> UrlPattern:
     """A ``scheme://host[:port][/path]`` pattern, split; ConfigError when it is not one."""
-    from agent.safety.urls import canonical_host, decoded, destination
-
     m = _SCHEME.match(pattern.strip())
     if m is None:
         raise ConfigError(f"URL pattern {pattern[:100]!r} needs scheme://host")
@@ -85,8 +80,6 @@ def parse_pattern(pattern: str) -> UrlPattern:
 def url_pattern_matches(pattern: str, dest: Destination) -> bool:
     """Whether ``dest`` matches the URL pattern ``pattern`` (parsed by :func:`parse_pattern`);
     a pattern that does not parse is a glob over the whole URL, brackets taken literally."""
-    from agent.safety.urls import DEFAULT_PORTS, decoded
-
     try:
         p = parse_pattern(pattern)
     except ConfigError:
@@ -104,3 +97,32 @@ def url_pattern_matches(pattern: str, dest: Destination) -> bool:
         return True
     query = f"?{dest.query}" if dest.query else ""
     return glob_match(p.path, decoded(dest.path) + query)
+
+
+def matches(pattern: str, dest: Destination) -> bool:
+    """``pattern`` with ``://`` is parsed as a URL (scheme, host, port, path each matched on
+    its own, ``*`` the only wildcard, a ``[v6]`` host a literal); one with another scheme or a
+    ``*`` is a glob over the whole URL (:attr:`Destination.matched`); otherwise it is a host,
+    in any spelling (``example.com`` also covers ``www.example.com``), optionally with a port."""
+    pattern = pattern.strip()
+    if not pattern:
+        return False
+    if "://" in pattern:
+        return url_pattern_matches(pattern, dest)
+    if "*" in pattern or _has_scheme(pattern):
+        return glob_match(pattern, dest.matched)
+    if not dest.host:
+        return False
+    try:
+        want = destination("http://" + pattern)
+    except ConfigError:
+        return False
+    if ":" in pattern.rsplit("]", 1)[-1] and want.port != dest.port:
+        return False
+    return dest.host == want.host or dest.host.endswith("." + want.host)
+
+
+def _has_scheme(pattern: str) -> bool:
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)", pattern)) and not pattern.startswith(
+        "["
+    )

@@ -27,7 +27,8 @@ from typing import Any, Literal
 from agent.core.actions import ACTION_TYPES, PRESS_TYPES
 from agent.core.errors import ConfigError
 from agent.safety.names import normalise_name
-from agent.safety.urls import HARMLESS_ABOUT, Destination, destination, matches, names_scheme
+from agent.safety.patterns import matches
+from agent.safety.urls import HARMLESS_ABOUT, Destination, destination, names_scheme
 
 RuleVerdict = Literal["allow", "confirm", "deny"]
 VERDICTS = ("allow", "confirm", "deny")
@@ -258,7 +259,7 @@ def load_policy(path: str | Path) -> Policy:
 
 def url_matches(pattern: str, url: str) -> bool:
     """Whether ``url`` (parsed as a browser does) matches ``pattern`` (see
-    :func:`agent.safety.urls.matches`); a URL no browser would load matches nothing."""
+    :func:`agent.safety.patterns.matches`); a URL no browser would load matches nothing."""
     try:
         return matches(pattern, destination(url))
     except ConfigError:

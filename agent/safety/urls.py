@@ -11,7 +11,7 @@ punycode), the effective port, the path percent-decoded (but for ``/``, ``%``, `
 ``#``), no userinfo and no fragment. Every loopback spelling — the whole of ``127.0.0.0/8``,
 ``0.0.0.0``, ``[::]``, ``[::1]``, ``localhost`` and ``*.localhost`` — is the one host
 ``127.0.0.1``: each of them reaches a server listening on this machine. Patterns are parsed
-as URLs too (:mod:`agent.safety.patterns`) and matched against that, with the path decoded
+as URLs too and matched against that (:func:`agent.safety.patterns.matches`), with the path decoded
 to a fixed point (``/%252Fadmin/`` is ``//admin/``).
 """
 
@@ -146,37 +146,6 @@ def link_destination(href: str, page_url: str | None) -> Destination | None:
         return destination(href, base=page_url or None)
     except ConfigError:
         return None
-
-
-def matches(pattern: str, dest: Destination) -> bool:
-    """``pattern`` with ``://`` is parsed as a URL (scheme, host, port, path each matched on
-    its own, ``*`` the only wildcard, a ``[v6]`` host a literal); one with another scheme or a
-    ``*`` is a glob over the whole URL (:attr:`Destination.matched`); otherwise it is a host,
-    in any spelling (``example.com`` also covers ``www.example.com``), optionally with a port."""
-    from agent.safety.patterns import glob_match, url_pattern_matches
-
-    pattern = pattern.strip()
-    if not pattern:
-        return False
-    if "://" in pattern:
-        return url_pattern_matches(pattern, dest)
-    if "*" in pattern or _has_scheme(pattern):
-        return glob_match(pattern, dest.matched)
-    if not dest.host:
-        return False
-    try:
-        want = destination("http://" + pattern)
-    except ConfigError:
-        return False
-    if ":" in pattern.rsplit("]", 1)[-1] and want.port != dest.port:
-        return False
-    return dest.host == want.host or dest.host.endswith("." + want.host)
-
-
-def _has_scheme(pattern: str) -> bool:
-    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)", pattern)) and not pattern.startswith(
-        "["
-    )
 
 
 def names_scheme(pattern: str, scheme: str) -> bool:

@@ -184,7 +184,7 @@ class WireProxy:
             head, more = _read_head(conn, first)
             if head is None:
                 return None
-            method, path, lines = _parse_head(head)
+            _, path, lines = _parse_head(head)
             ws = any(h.lower().replace(b" ", b"") == b"upgrade:websocket" for h in lines)
             urls = [f"http://{authority}{path.decode('latin-1')}"]
             kind, first = ("websocket" if ws else "http"), head + b"\r\n\r\n" + more

@@ -238,14 +238,14 @@ def test_the_proxy_judges_requests_and_tunnels(world: dict[str, object]) -> None
         post = f"POST http://[::1]:{denied.port}/p HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"
         assert _through(port, post.encode()).startswith(b"HTTP/1.1 403")
         tunnel = f"CONNECT 127.0.0.1:{denied.port} HTTP/1.1\r\n\r\n".encode()
-        inner = f"GET /t HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        inner = b"GET /t HTTP/1.1\r\nHost: x\r\n\r\n"
         answer = _through(port, tunnel + inner)
         assert answer == b"HTTP/1.1 200 Connection established\r\n\r\n"  # then closed
         assert _through(port, tunnel + b"\x00\x01opaque") == answer
         assert denied.hits == before  # nothing reached the denied server
         kinds = [b["resource"] for b in guard.drain()]
         assert kinds == ["proxy:http", "proxy:http", "proxy:tunnel"], kinds
-        inner = f"GET /fine HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        inner = b"GET /fine HTTP/1.1\r\nHost: x\r\n\r\n"
         allowed = f"CONNECT 127.0.0.1:{site.port} HTTP/1.1\r\n\r\n".encode() + inner
         assert b"200 OK" in _through(port, allowed) and site.hits["/fine"] == 1
     finally:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from agent.core.errors import ConfigError
-from agent.safety.patterns import glob_match, parse_pattern
+from agent.safety.patterns import glob_match, matches, parse_pattern
 from agent.safety.policy import Policy
-from agent.safety.urls import canonical_host, decoded, destination, matches
+from agent.safety.urls import canonical_host, decoded, destination
 
 PORT = 8123
 LOOPBACK = [

@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.core.errors import ConfigError
+from agent.safety.patterns import matches
 from agent.safety.policy import Policy
-from agent.safety.urls import canonical_host, destination, link_destination, matches
+from agent.safety.urls import canonical_host, destination, link_destination
 
 PORT = 8123
 LOOPBACK_SPELLINGS = [
