@@ -388,7 +388,6 @@ class BrowserEnv(Env):
         try:
             self._context = self._wire.new_context(
                 self._browser,
-                self._guard is not None,
                 viewport={"width": self.viewport[0], "height": self.viewport[1]},
                 device_scale_factor=self.dsf,
             )

@@ -54,8 +54,10 @@ class WireProxy:
         self._wired: BrowserContext | None = None  # the context sent through here
         self.connections = 0  # accepted so far (tests, diagnostics)
 
-    def new_context(self, browser: Browser, guarded: bool, **options: Any) -> BrowserContext:
-        """A Playwright context; ``guarded`` (a URL policy applies): behind this proxy."""
+    def new_context(self, browser: Browser, **options: Any) -> BrowserContext:
+        """A Playwright context, behind this proxy when a URL policy applies (a guard is set):
+        Chromium takes its proxy per context, so a policy set later needs a new context."""
+        guarded = self._guard() is not None
         extra = self.context_options() if guarded else {}
         context = browser.new_context(**options, **extra)
         self._wired = context if guarded else None
