@@ -116,15 +116,14 @@ class WireProxy:
             if head is None:
                 return
             method, target, lines = _parse_head(head)
-            if method == b"CONNECT":
+            tunnel = method == b"CONNECT"
+            if tunnel:
                 upstream = self._tunnel(conn, target.decode("latin-1"), rest)
             else:
                 upstream = self._forward(conn, method, target, lines, rest)
             if upstream is not None:
-                self._track(upstream)
                 conn.settimeout(None)
-                upstream.settimeout(None)
-                _pipe(conn, upstream)
+                _pipe(conn, upstream, fix_head=not tunnel)
         except (OSError, ValueError):
             pass  # a client or server that went away, or a head no browser sends
         finally:
@@ -149,18 +148,10 @@ class WireProxy:
         upgrade = any(h.lower().startswith(b"upgrade:") for h in lines)
         kept = [h for h in lines if h.split(b":", 1)[0].strip().lower() not in _HOP]
         kept.append(b"Connection: upgrade" if upgrade else b"Connection: close")
-        upstream = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
         request_line = b" ".join((method, path.encode("latin-1"), b"HTTP/1.1"))
-        upstream.sendall(b"\r\n".join([request_line, *kept]) + b"\r\n\r\n" + rest)
-        # the response: the browser must not reuse this connection for another request
-        head, body = _read_head(upstream, b"")
-        if head is None:
-            return None
-        version, status, resp = _parse_head(head)
-        fixed = [h for h in resp if h.split(b":", 1)[0].strip().lower() not in _HOP]
-        fixed.append(b"Connection: upgrade" if status.startswith(b"101") else b"Connection: close")
-        conn.sendall(b"\r\n".join([version + b" " + status, *fixed]) + b"\r\n\r\n" + body)
-        return upstream
+        return self._connect(
+            host, port, b"\r\n".join([request_line, *kept]) + b"\r\n\r\n" + rest
+        )  # the rest of the body, and the response (_pipe fixes its head)
 
     def _tunnel(self, conn: socket.socket, target: str, rest: bytes) -> socket.socket | None:
         """A CONNECT: accepted, its first bytes read, then judged (see the module doc)."""
@@ -195,9 +186,20 @@ class WireProxy:
         for url in urls:
             if not self._allowed(None, url, "CONNECT", kind):
                 return None
-        upstream = socket.create_connection((host.strip("[]"), port), timeout=CONNECT_TIMEOUT_S)
-        if first:
-            upstream.sendall(first)
+        return self._connect(host.strip("[]"), port, first)
+
+    def _connect(self, host: str, port: int, first: bytes) -> socket.socket:
+        """A connection upstream that has been sent ``first``."""
+        upstream = socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S)
+        self._track(upstream)  # closed by stop(), and by _serve when done
+        try:
+            if first:
+                upstream.sendall(first)
+        except OSError:
+            self._untrack(upstream)
+            upstream.close()
+            raise
+        upstream.settimeout(None)  # a slow answer (a long poll) is no error
         return upstream
 
     def _allowed(self, conn: socket.socket | None, url: str, method: str, kind: str) -> bool:
@@ -270,18 +272,36 @@ def _refuse(conn: socket.socket, code: int, why: str) -> None:
         conn.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
 
 
-def _pipe(a: socket.socket, b: socket.socket) -> None:
-    """Relay both ways until both sides are done (or either fails)."""
+def _fixed_head(head: bytes) -> bytes:
+    """A response head that tells the browser not to reuse the connection (a new request
+    must come on a new connection, to be judged); a 101 stays an upgrade."""
+    version, status, lines = _parse_head(head)
+    kept = [h for h in lines if h.split(b":", 1)[0].strip().lower() not in _HOP]
+    kept.append(b"Connection: upgrade" if status.startswith(b"101") else b"Connection: close")
+    return b"\r\n".join([version + b" " + status, *kept]) + b"\r\n\r\n"
+
+
+def _pipe(a: socket.socket, b: socket.socket, *, fix_head: bool = False) -> None:
+    """Relay both ways until both sides are done (or either fails); with ``fix_head`` the
+    first response head from ``b`` goes through :func:`_fixed_head`."""
     sel = selectors.DefaultSelector()
     sel.register(a, selectors.EVENT_READ, b)
     sel.register(b, selectors.EVENT_READ, a)
-    live = 2
+    live, pending = 2, b"" if fix_head else None
     try:
         while live:
             for key, _ in sel.select():
                 src: socket.socket = key.fileobj  # type: ignore[assignment]
                 dst: socket.socket = key.data
                 data = src.recv(65536)
+                if data and src is b and pending is not None:
+                    pending += data
+                    if b"\r\n\r\n" not in pending:
+                        if len(pending) > MAX_HEAD:
+                            return
+                        continue
+                    head, _, rest = pending.partition(b"\r\n\r\n")
+                    data, pending = _fixed_head(head) + rest, None
                 if data:
                     dst.sendall(data)
                     continue

@@ -55,12 +55,15 @@ class _Http:
 
     def __init__(self, routes: Callable[[str], tuple[int, dict[str, str], str]]) -> None:
         self.hits: Counter[str] = Counter()
+        self.received: dict[str, int] = {}  # path → bytes of request body
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def _any(self) -> None:
                 path = self.path.split("?", 1)[0]
                 outer.hits[path] += 1
+                size = int(self.headers.get("Content-Length") or 0)
+                outer.received[path] = len(self.rfile.read(size))
                 status, headers, body = routes(path)
                 data = body.encode()
                 self.send_response(status)
@@ -255,5 +258,9 @@ def test_the_proxy_judges_requests_and_tunnels(world: dict[str, object]) -> None
         inner = b"GET /fine HTTP/1.1\r\nHost: x\r\n\r\n"
         allowed = f"CONNECT 127.0.0.1:{site.port} HTTP/1.1\r\n\r\n".encode() + inner
         assert b"200 OK" in _through(port, allowed) and site.hits["/fine"] == 1
+        big = b"x" * 3_000_000  # more than one read: sent on while the server reads it
+        post = f"POST http://127.0.0.1:{site.port}/big HTTP/1.1\r\nContent-Length: {len(big)}"
+        assert _through(port, post.encode() + b"\r\n\r\n" + big).startswith(b"HTTP/1.0 200")
+        assert site.received["/big"] == len(big)
     finally:
         proxy.stop()
