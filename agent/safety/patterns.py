@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.core.errors import ConfigError
@@ -75,6 +76,20 @@ def parse_pattern(pattern: str) -> UrlPattern:
         host = destination("http://" + host).host
     path = decoded(tail) if tail not in ("", "/*") else None
     return UrlPattern(scheme, host, port, path)
+
+
+def check_patterns(patterns: Iterable[str], where: str) -> None:
+    """ConfigError naming the fix when a pattern with ``://`` is not a URL pattern (it
+    would otherwise match almost nothing: a deny entry that never denies)."""
+    for pattern in patterns:
+        if "://" in pattern:
+            try:
+                parse_pattern(pattern)
+            except ConfigError as err:
+                raise ConfigError(
+                    f"{where}: {err}; write scheme://host[:port][/path], with * as the only "
+                    "wildcard and an IPv6 host in brackets"
+                ) from err
 
 
 def url_pattern_matches(pattern: str, dest: Destination) -> bool:

@@ -27,7 +27,7 @@ from typing import Any, Literal
 from agent.core.actions import ACTION_TYPES, PRESS_TYPES
 from agent.core.errors import ConfigError
 from agent.safety.names import normalise_name
-from agent.safety.patterns import matches
+from agent.safety.patterns import check_patterns, matches
 from agent.safety.urls import HARMLESS_ABOUT, Destination, destination, names_scheme
 
 RuleVerdict = Literal["allow", "confirm", "deny"]
@@ -112,7 +112,9 @@ class Policy:
     unknown_target: RuleVerdict = "confirm"
 
     def with_urls(self, allow: list[str] | None = None, deny: list[str] | None = None) -> Policy:
-        """This policy with more URL patterns (``--allow-url`` / ``--deny-url``)."""
+        """This policy with more URL patterns (``--allow-url`` / ``--deny-url``); a pattern
+        with ``://`` that is not a URL is a ConfigError."""
+        check_patterns([*(allow or ()), *(deny or ())], "--allow-url/--deny-url")
         return Policy(
             self.name,
             self.rules,
@@ -167,7 +169,7 @@ class Policy:
         ni = data.get("non_interactive", "deny")
         if ni not in ("allow", "deny"):
             raise ConfigError(f"{source}: non_interactive must be allow or deny, got {ni!r}")
-        return cls(
+        policy = cls(
             name=str(data.get("name", Path(source).stem or "policy")),
             rules=rules,
             default=default,
@@ -177,6 +179,8 @@ class Policy:
             non_interactive=ni,
             unknown_target=unknown_target,
         )
+        check_patterns(policy.allow_urls + policy.deny_urls, f"{source}: urls")
+        return policy
 
     # ---- evaluation (pure) ----------------------------------------------------------------
     def needs_target(self, action_type: str) -> bool:

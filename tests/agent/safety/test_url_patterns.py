@@ -4,11 +4,13 @@ glob class), and ``/%2Fadmin/`` or ``/%252Fadmin/`` passed ``*/admin*``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.core.errors import ConfigError
 from agent.safety.patterns import glob_match, matches, parse_pattern
-from agent.safety.policy import Policy
+from agent.safety.policy import Policy, load_policy
 from agent.safety.urls import canonical_host, decoded, destination
 
 PORT = 8123
@@ -99,3 +101,13 @@ def test_decoding_stops_at_a_fixed_point_and_keeps_control_characters() -> None:
         Policy().with_urls(allow=["http://127.0.0.1:*/*"]).url_verdict("http://127.0.0.1:1/%2561")
         is None
     )
+
+
+def test_a_url_pattern_that_is_not_a_url_is_refused_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--allow-url/--deny-url: .*unclosed \[.*scheme://"):
+        Policy().with_urls(deny=["http://[::1:*/*"])
+    bad = tmp_path / "p.toml"
+    bad.write_text('[urls]\ndeny = ["http://u@h/*"]\n')
+    with pytest.raises(ConfigError, match=r"p\.toml: urls: .*userinfo"):
+        load_policy(bad)
+    assert Policy().with_urls(deny=["*/admin*", "[::1]:80", "http://h/*"]).deny_urls
