@@ -4,9 +4,11 @@ before it leaves.
 Judging only the model's actions missed every request a page makes by itself — a form
 post, a ``<a ping>``, a ``sendBeacon``, a redirect, a popup, a meta refresh, a script's
 ``location = …`` — which were noticed, if at all, on the next action, after the request had
-gone out. Playwright's context routing sees each of them (every frame, every popup, every
-redirect hop) before it is sent: a request the verdict refuses is aborted
-(``blockedbyclient``) and recorded, and the env reports it with the next observation.
+gone out. Playwright's context routing sees each of them (every frame, every popup) before
+it is sent: a request the verdict refuses is aborted (``blockedbyclient``) and recorded, and
+the env reports it with the next observation. What routing is not shown (WebSockets, redirect
+hops, prefetch, worker and unload traffic, WebRTC relays) the context's proxy judges
+(:mod:`envs.browser.proxy`), recording into the same list.
 """
 
 from __future__ import annotations
