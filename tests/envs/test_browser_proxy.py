@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -154,17 +156,33 @@ def _policy(world: dict[str, object]) -> Policy:
     )
 
 
-def _attack(env: BrowserEnv, world: dict[str, object]) -> list[dict[str, object]]:
-    """Open the attack page, give it time, leave it (unload); the blocked requests."""
+def _attack(
+    env: BrowserEnv, world: dict[str, object], ready: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """Open the attack page until ``ready(blocked so far)`` (or 12 s), leave it (the unload
+    beacons go then); the blocked requests."""
     site = world["site"]
     assert isinstance(site, _Http)
     base = f"http://127.0.0.1:{site.port}"
     blocked = list(env.reset(url=f"{base}/").extra.get("blocked_requests", []))
     page = env.page
-    page.wait_for_timeout(3000)  # ICE gathering, worker start-up
-    page.goto(f"{base}/after")  # the unload beacons go now
+    deadline = time.monotonic() + 12
+    while not ready(blocked) and time.monotonic() < deadline:
+        page.wait_for_timeout(250)  # ICE gathering, worker start-up
+        blocked += env.observe().extra.get("blocked_requests", [])
+    page.goto(f"{base}/after")
     page.wait_for_timeout(800)
     return blocked + list(env.observe().extra.get("blocked_requests", []))
+
+
+def _all_tried(blocked: list[dict[str, Any]]) -> bool:
+    """Every attack was tried (and refused): the proof the page did its part."""
+    paths = {urlsplit(str(b.get("url"))).path for b in blocked}
+    kinds = {b.get("resource") for b in blocked}
+    return paths >= TRIED and "proxy:tunnel" in kinds
+
+
+TRIED = {"/ws", "/sw", "/shared", "/redirected", "/prefetch", "/prerender-secret"}
 
 
 def _arrived(world: dict[str, object]) -> dict[str, int]:
@@ -198,23 +216,25 @@ def guarded(world: dict[str, object]) -> Iterator[BrowserEnv]:
 def test_every_connection_to_a_denied_host_is_refused(
     world: dict[str, object], guarded: BrowserEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    blocked = _attack(guarded, world)
+    blocked = _attack(guarded, world, _all_tried)
     time.sleep(0.5)  # anything late
     reached = _arrived(world)
     assert set(reached.values()) == {0}, reached
-    recorded = {str(b.get("resource")) for b in blocked}
+    assert _all_tried(blocked), blocked
+    recorded = {b.get("resource") for b in blocked}
     assert {"proxy:websocket", "proxy:tunnel", "proxy:http"} <= recorded, blocked
     # the control: the same browser without the policy or the WebRTC flag reaches each one
     flagless = tuple(a for a in env_module.LAUNCH_ARGS if "webrtc-ip" not in a)
     monkeypatch.setattr(env_module, "LAUNCH_ARGS", flagless)
     control = BrowserEnv(url="about:blank", fast_capture=False)
     try:
-        _attack(control, world)
+        _attack(
+            control, world, lambda _: all(n for k, n in _arrived(world).items() if k != "unload")
+        )
     finally:
         control.close()
-    deadline = time.monotonic() + 10  # a slow machine: wait for the last one to land
-    while 0 in (reached := _arrived(world)).values() and time.monotonic() < deadline:
-        time.sleep(0.2)
+    time.sleep(0.5)
+    reached = _arrived(world)
     assert 0 not in reached.values(), reached
 
 
