@@ -29,7 +29,8 @@ from typing import Any, Literal
 from agent.core.actions import ACTION_TYPES, PRESS_TYPES
 from agent.core.errors import ConfigError
 from agent.safety.names import normalise_name
-from agent.safety.urls import HARMLESS_ABOUT, Destination, destination, matches, names_scheme
+from agent.safety.patterns import check_patterns, matches
+from agent.safety.urls import HARMLESS_ABOUT, Destination, destination, names_scheme
 
 RuleVerdict = Literal["allow", "confirm", "deny"]
 VERDICTS = ("allow", "confirm", "deny")
@@ -115,7 +116,9 @@ class Policy:
     pixel_target: bool = True
 
     def with_urls(self, allow: list[str] | None = None, deny: list[str] | None = None) -> Policy:
-        """This policy with more URL patterns (``--allow-url`` / ``--deny-url``)."""
+        """This policy with more URL patterns (``--allow-url`` / ``--deny-url``); a pattern
+        with ``://`` that is not a URL is a ConfigError."""
+        check_patterns([*(allow or ()), *(deny or ())], "--allow-url/--deny-url")
         return Policy(
             self.name,
             self.rules,
@@ -175,7 +178,7 @@ class Policy:
         ni = data.get("non_interactive", "deny")
         if ni not in ("allow", "deny"):
             raise ConfigError(f"{source}: non_interactive must be allow or deny, got {ni!r}")
-        return cls(
+        policy = cls(
             name=str(data.get("name", Path(source).stem or "policy")),
             rules=rules,
             default=default,
@@ -186,6 +189,8 @@ class Policy:
             unknown_target=unknown_target,
             pixel_target=pixel_target,
         )
+        check_patterns(policy.allow_urls + policy.deny_urls, f"{source}: urls")
+        return policy
 
     # ---- evaluation (pure) ----------------------------------------------------------------
     def needs_target(self, action_type: str) -> bool:
@@ -268,7 +273,7 @@ def load_policy(path: str | Path) -> Policy:
 
 def url_matches(pattern: str, url: str) -> bool:
     """Whether ``url`` (parsed as a browser does) matches ``pattern`` (see
-    :func:`agent.safety.urls.matches`); a URL no browser would load matches nothing."""
+    :func:`agent.safety.patterns.matches`); a URL no browser would load matches nothing."""
     try:
         return matches(pattern, destination(url))
     except ConfigError:

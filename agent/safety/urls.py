@@ -8,7 +8,11 @@ parsed by a WHATWG URL parser (``ada-url``, the parser Node.js uses; the standar
 follows), then reduced to its :class:`Destination`: the host in one canonical form (every
 IPv4 spelling to dotted decimal, IPv4-mapped IPv6 to IPv4, a trailing dot removed, IDN to
 punycode), the effective port, the path percent-decoded (but for ``/``, ``%``, ``?``,
-``#``), no userinfo and no fragment. Patterns are matched against that.
+``#``), no userinfo and no fragment. Every loopback spelling — the whole of ``127.0.0.0/8``,
+``0.0.0.0``, ``[::]``, ``[::1]``, ``localhost`` and ``*.localhost`` — is the one host
+``127.0.0.1``: each of them reaches a server listening on this machine. Patterns are parsed
+as URLs too and matched against that (:func:`agent.safety.patterns.matches`), with the path decoded
+to a fixed point (``/%252Fadmin/`` is ``//admin/``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ LOCAL_SCHEMES = frozenset(
     | {"filesystem", "javascript", "about"}
 )
 HARMLESS_ABOUT = frozenset({"about:blank", "about:srcdoc"})
+LOOPBACK = "127.0.0.1"  # the one spelling of "this machine"
 _KEEP_ENCODED = frozenset("/%?#")
 _PCT = re.compile(r"%([0-9A-Fa-f]{2})")
 
@@ -55,6 +60,15 @@ class Destination:
         return f"{self.scheme}://{self.host}{port}{self.path}{query}"
 
     @property
+    def matched(self) -> str:
+        """What URL globs see: :attr:`canonical` with the path decoded to a fixed point."""
+        if not self.host:
+            return self.href.split("#", 1)[0]
+        port = "" if self.port in (None, DEFAULT_PORTS.get(self.scheme)) else f":{self.port}"
+        query = f"?{self.query}" if self.query else ""
+        return f"{self.scheme}://{self.host}{port}{decoded(self.path)}{query}"
+
+    @property
     def local(self) -> bool:
         return self.scheme in LOCAL_SCHEMES and self.href not in HARMLESS_ABOUT
 
@@ -68,8 +82,33 @@ def canonical_host(host: str) -> str:
         except ValueError:
             return host
         mapped = v6.ipv4_mapped
-        return str(mapped) if mapped is not None else f"[{v6.compressed}]"
-    return host.rstrip(".")
+        if mapped is not None:
+            return canonical_host(str(mapped))
+        return LOOPBACK if v6.is_loopback or v6.is_unspecified else f"[{v6.compressed}]"
+    host = host.rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):  # Chromium resolves these itself
+        return LOOPBACK
+    try:
+        v4 = ipaddress.IPv4Address(host)
+    except ValueError:
+        return host
+    return LOOPBACK if v4.is_loopback or v4.is_unspecified else host
+
+
+def decoded(text: str, rounds: int = 8) -> str:
+    """``text`` percent-decoded to a fixed point (``%252F`` → ``%2F`` → ``/``), as a server
+    that decodes more than once may read it; control characters stay encoded."""
+
+    def one(m: re.Match[str]) -> str:
+        ch = chr(int(m.group(1), 16))
+        return ch if ch.isprintable() else m.group(0)
+
+    for _ in range(rounds):
+        nxt = _PCT.sub(one, text)
+        if nxt == text:
+            break
+        text = nxt
+    return text
 
 
 def _decode_path(path: str) -> str:
@@ -107,34 +146,6 @@ def link_destination(href: str, page_url: str | None) -> Destination | None:
         return destination(href, base=page_url or None)
     except ConfigError:
         return None
-
-
-def matches(pattern: str, dest: Destination) -> bool:
-    """``pattern`` with ``://``, a scheme, or a wildcard is a glob over the canonical URL
-    (case-insensitive); otherwise it is a host, in any spelling (``example.com`` also covers
-    ``www.example.com``), optionally with a port."""
-    import fnmatch
-
-    pattern = pattern.strip()
-    if not pattern:
-        return False
-    if "://" in pattern or any(c in pattern for c in "*?[") or _has_scheme(pattern):
-        return fnmatch.fnmatchcase(dest.canonical.casefold(), pattern.casefold())
-    if not dest.host:
-        return False
-    try:
-        want = destination("http://" + pattern)
-    except ConfigError:
-        return False
-    if ":" in pattern.rsplit("]", 1)[-1] and want.port != dest.port:
-        return False
-    return dest.host == want.host or dest.host.endswith("." + want.host)
-
-
-def _has_scheme(pattern: str) -> bool:
-    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:(?!\d)", pattern)) and not pattern.startswith(
-        "["
-    )
 
 
 def names_scheme(pattern: str, scheme: str) -> bool:

@@ -42,6 +42,10 @@ LAUNCH_ARGS = (
     "--no-default-browser-check",
     "--disable-smooth-scrolling",
     "--hide-scrollbars",
+    # WebRTC only over a proxy's TCP relay: no UDP (STUN/TURN) around the URL policy's proxy
+    # (the switch's name in current Chromium, and the one older releases read)
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 )
 
 

@@ -40,6 +40,7 @@ from envs.browser.errors import first_line, says_dead, translated
 from envs.browser.execute import UNSUPPORTED, perform
 from envs.browser.focus import read_focus
 from envs.browser.privacy import same_sensitive, snapshot_of
+from envs.browser.proxy import WireProxy
 from envs.browser.routing import RequestGuard
 from envs.browser.traffic import Inflight
 from envs.browser.urls import normalize_url
@@ -110,6 +111,7 @@ class BrowserEnv(Env):
         self._browser_path, self._fast_capture = browser_path, fast_capture
         self._context: BrowserContext | None = None
         self._guard: RequestGuard | None = None  # the URL policy on the wire, when set
+        self._wire = WireProxy(lambda: self._guard)  # its proxy (envs.browser.proxy)
         self._page: Page | None = None
         self._inflight: Inflight | None = None
         self._crashed = False
@@ -239,6 +241,10 @@ class BrowserEnv(Env):
             self._context.unroute("**/*")
         self._guard = RequestGuard(verdict) if verdict is not None else None
         if self._guard is not None and self._context is not None:
+            if not self._wire.wires(self._context):  # a proxy is set per context: reopen
+                with contextlib.suppress(ActionFailedError):  # the page itself may be denied
+                    self._open(self._active_page().url)
+                return
             self._guard.install(self._context)
 
     def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
@@ -364,6 +370,7 @@ class BrowserEnv(Env):
         with contextlib.suppress(Exception):  # already dead: only the driver to release
             self._browser.close()
         SharedPlaywright.release()
+        self._wire.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -379,7 +386,8 @@ class BrowserEnv(Env):
         self._shots.reset()
         self._pre = None
         try:
-            self._context = self._browser.new_context(
+            self._context = self._wire.new_context(
+                self._browser,
                 viewport={"width": self.viewport[0], "height": self.viewport[1]},
                 device_scale_factor=self.dsf,
             )

@@ -4,9 +4,11 @@ before it leaves.
 Judging only the model's actions missed every request a page makes by itself — a form
 post, a ``<a ping>``, a ``sendBeacon``, a redirect, a popup, a meta refresh, a script's
 ``location = …`` — which were noticed, if at all, on the next action, after the request had
-gone out. Playwright's context routing sees each of them (every frame, every popup, every
-redirect hop) before it is sent: a request the verdict refuses is aborted
-(``blockedbyclient``) and recorded, and the env reports it with the next observation.
+gone out. Playwright's context routing sees each of them (every frame, every popup) before
+it is sent: a request the verdict refuses is aborted (``blockedbyclient``) and recorded, and
+the env reports it with the next observation. What routing is not shown (WebSockets, redirect
+hops, prefetch, worker and unload traffic, WebRTC relays) the context's proxy judges
+(:mod:`envs.browser.proxy`), recording into the same list.
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ class RequestGuard:
             else:
                 self._dropped += 1
         route.abort("blockedbyclient")
+
+    def refused(self, url: str, method: str, resource: str, why: str) -> None:
+        """Record a request refused elsewhere (the proxy: :mod:`envs.browser.proxy`)."""
+        entry = {"url": url[:300], "method": method, "resource": resource, "reason": why[:300]}
+        with self._lock:
+            if len(self._blocked) < MAX_RECORDED:
+                self._blocked.append({**entry, "navigation": False})
+            else:
+                self._dropped += 1
 
     def drain(self) -> list[dict[str, Any]]:
         """The requests blocked since the last call (for the next observation)."""

@@ -272,7 +272,7 @@ def test_url_lists_in_the_browser(browser: BrowserEnv) -> None:
     assert d.verdict == "deny" and "link goes to" in (d.reason or "")
     assert d.target and d.target["href"] == "http://evil.test/x"
     # on a page that is not allowed only the ways out run
-    elsewhere = PolicyGate(Policy().with_urls(allow=["localhost"]))
+    elsewhere = PolicyGate(Policy().with_urls(allow=["elsewhere.test"]))
     d = elsewhere.check(Click(point=(5, 5)), browser, obs)
     assert d.verdict == "deny" and "current page is not allowed" in (d.reason or "")
     for way_out in (Back(), Wait(seconds=0.1)):
