@@ -187,6 +187,8 @@ GUARD_INIT_JS = r"""
     const path = tryEl(cpath, e);
     const top = path && path.length ? path[0] : null;
     const el = pointer ? deepAt(cx(e), cy(e), top) : deepFocus(top);
+    if (armed.blocked.length)  // a press or key cut short stays cut short
+      return 'an earlier event of this ' + (pointer ? 'press' : 'key') + ' was cancelled';
     if (phase === 'click' && armed.once && el === armed.once) { armed.once = null; return null; }
     let any = false;
     for (let i = 0; i < armed.set.length; i++) {

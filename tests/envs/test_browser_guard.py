@@ -1,8 +1,8 @@
 """The gate's verdict enforced where the event lands (issue 22, time of check vs time of use).
 
 A hostile page lets the gate read something harmless, then makes the press land on
-something else: it swaps the element under the pointer on the click's own mousemove (also
-inside a closed shadow root) or a moment after the gate's read, reveals Delete under the
+something else: it swaps or renames the element under the pointer on the click's own mousemove
+(also inside a closed shadow root) or a moment after the gate's read, reveals Delete under the
 second click of a double click, shows a drop zone once a drag starts, labels harmless text
 for a Delete button elsewhere, wraps a button in a link, or gives a form a new first submit
 button when its field gains focus. Each harmful press posts a beacon to the page's own server.
@@ -31,7 +31,7 @@ from model.scripted import ScriptedModel
 
 PAGE = (Path(__file__).parent / "fixtures" / "dispatch_attacks.html").read_text()
 VIEW = (640, 480)
-ATTACKS = ["move", "shadow", "dbl", "drag", "label", "inside", "keys"]
+ATTACKS = ["move", "text", "shadow", "dbl", "drag", "label", "inside", "keys"]
 ORDINARY = ["ok-click", "ok-dbl", "ok-drag", "ok-label", "ok-enter"]
 
 
