@@ -1,0 +1,115 @@
+"""The verdict held until the input on envs without a dispatch guard (issue 22): the target
+is read again right before the input and a change refuses the action. The comparison, and a
+real Tk window under Xvfb whose "Show details" button turns into "Delete" after the gate read
+it (OCR): refused with the guard on, pressed with ``dispatch_guard=False`` (the control)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agent.core.actions import Click
+from agent.core.errors import TargetChangedError
+from agent.safety.enforce import enforce, same_target
+from agent.safety.gate import PolicyGate
+from agent.safety.targets import Target, TargetReader
+
+READER = TargetReader()  # one OCR engine for the module
+
+
+def test_the_same_reading_in_another_spelling_is_the_same_target() -> None:
+    judged = {"text": "Show details", "source": "ocr"}
+    assert same_target(judged, Target("show  DETAILS", "ocr"))
+    assert same_target(judged, Target("Show det\u200bails", "ocr"))  # invisible characters
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        Target("Delete", "ocr"),
+        Target("Show details", "uiautomator"),  # another way of reading: not comparable
+        Target("Show details", "ocr", href="https://elsewhere.example/"),
+        Target("", "unreadable", error="gone"),
+        None,
+    ],
+)
+def test_a_changed_reading_is_another_target(now: Target | None) -> None:
+    assert not same_target({"text": "Show details", "source": "ocr"}, now)
+
+
+TK_SWAP = r"""
+import json, os, sys, tkinter as tk
+log, trigger = open(sys.argv[1], "a", buffering=1), sys.argv[2]
+root = tk.Tk(className="SwapFixture")
+root.overrideredirect(True)
+root.geometry("420x120+20+20")
+button = tk.Button(root, text="Show details", width=14, font=("DejaVu Sans", 16),
+                   command=lambda: log.write(json.dumps({"event": "pressed",
+                                                         "text": button["text"]}) + "\n"))
+button.pack(padx=25, pady=30)
+def geometry():
+    root.update_idletasks()
+    log.write(json.dumps({"event": "geometry", "box": [button.winfo_rootx(),
+              button.winfo_rooty(), button.winfo_width(), button.winfo_height()]}) + "\n")
+def watch():  # the app relabels its button by itself, some time after the gate's read
+    if os.path.exists(trigger) and button["text"] != "Delete":
+        button.configure(text="Delete")
+        root.update_idletasks()
+        root.after(200, lambda: log.write(json.dumps({"event": "relabelled"}) + "\n"))
+    root.after(30, watch)
+root.after(300, geometry)
+root.after(30, watch)
+root.mainloop()
+"""
+
+
+def _events(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
+
+
+def _wait(path: Path, event: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while not any(e["event"] == event for e in _events(path)):
+        assert time.monotonic() < deadline, f"the Tk window never logged {event!r}"
+        time.sleep(0.05)
+    return next(e for e in _events(path) if e["event"] == event)
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_a_desktop_label_that_changes_after_the_read_is_refused(
+    tmp_path: Path, guard: bool
+) -> None:
+    from envs.desktop import DesktopEnv, Xvfb
+
+    app, log, trigger = tmp_path / "swap.py", tmp_path / "swap.log", tmp_path / "now"
+    app.write_text(TK_SWAP)
+    with Xvfb(640, 240) as x:
+        env = DesktopEnv(display=x.display, app=[sys.executable, str(app), str(log), str(trigger)])
+        try:
+            env.reset()
+            box = _wait(log, "geometry")["box"]
+            click = Click(point=(box[0] + box[2] / 2, box[1] + box[3] / 2))
+            gate = PolicyGate(confirm="no", reader=READER, dispatch_guard=guard)
+            decision = gate.check(click, env, env.observe())
+            assert decision.verdict == "allow", decision.to_json()
+            assert "show details" in decision.to_json()["target"]["text"].lower()
+            trigger.touch()  # the app's own timer fires between the read and the input
+            _wait(log, "relabelled")
+            if guard:
+                with pytest.raises(TargetChangedError, match="Delete"):
+                    enforce(gate, env, click, decision)
+            else:
+                assert enforce(gate, env, click, decision) is None
+                env.step(click)
+                _wait(log, "pressed")
+        finally:
+            env.close()
+    pressed = [e["text"] for e in _events(log) if e["event"] == "pressed"]
+    assert pressed == ([] if guard else ["Delete"])
