@@ -113,3 +113,45 @@ def test_a_desktop_label_that_changes_after_the_read_is_refused(
             env.close()
     pressed = [e["text"] for e in _events(log) if e["event"] == "pressed"]
     assert pressed == ([] if guard else ["Delete"])
+
+
+def _dump(label: str) -> str:
+    return (
+        "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation=\"0\">"
+        '<node index="0" text="" class="android.widget.FrameLayout" clickable="false" '
+        'bounds="[0,0][1080,2400]">'
+        f'<node text="{label}" class="android.widget.Button" clickable="true" '
+        'bounds="[100,1000][980,1200]" /></node></hierarchy>\n'
+        "UI hierchary dumped to: /dev/tty\n"
+    )
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_an_android_node_that_changes_after_the_read_is_refused(guard: bool) -> None:
+    """On the fake adb server: the view tree says "Show details" when the gate reads it and
+    "Delete" right before the tap; the tap is never sent with the guard on."""
+    from envs.android import AndroidEnv
+    from envs.android.fake_adb import FakeAdbServer
+
+    root = Path(__file__).resolve().parents[3]
+    transcript = root / "tests" / "envs" / "adb_transcripts" / "pixel_portrait.json"
+    with FakeAdbServer(transcript) as fake:
+        fake.respond(match="uiautomator dump /dev/tty", stdout=_dump("Show details"))
+        env = AndroidEnv(adb_port=fake.port, settle=0)
+        try:
+            tap = Click(point=(540.0, 1100.0))
+            gate = PolicyGate(confirm="no", dispatch_guard=guard)
+            decision = gate.check(tap, env, env.reset())
+            assert decision.verdict == "allow" and decision.target is not None
+            assert decision.target["text"] == "Show details"
+            fake.respond(match="uiautomator dump /dev/tty", stdout=_dump("Delete"))
+            if guard:
+                with pytest.raises(TargetChangedError, match="Delete"):
+                    enforce(gate, env, tap, decision)
+            else:
+                assert enforce(gate, env, tap, decision) is None
+                env.step(tap)
+        finally:
+            env.close()
+        taps = [c for c in fake.commands if c.startswith("input tap")]
+    assert taps == ([] if guard else ["input tap 540 1100"])
