@@ -39,6 +39,12 @@ GUARD_INIT_JS = r"""
   const inputForm = gd(HTMLInputElement.prototype, 'form');
   const formElements = gd(HTMLFormElement.prototype, 'elements');
   const wmGet = un(WeakMap.prototype.get), wmSet = un(WeakMap.prototype.set);
+  const frameWin = gd(HTMLIFrameElement.prototype, 'contentWindow');
+  const clL = gd(Element.prototype, 'clientLeft'), clT = gd(Element.prototype, 'clientTop');
+  const rectOf = un(Element.prototype.getBoundingClientRect);
+  const rL = gd(DOMRectReadOnly.prototype, 'left'), rT = gd(DOMRectReadOnly.prototype, 'top');
+  let P = null;  // the parent window (captured: a page may overwrite window.parent)
+  try { P = W.parent !== W ? W.parent : null; } catch (e) { P = null; }
   const rand = un(Crypto.prototype.getRandomValues), crypto = W.crypto, U32 = Uint32Array;
   const HEX = '0123456789abcdef', ATTRS = ['aria-label', 'value', 'title', 'alt', 'href',
     'type', 'for'];
@@ -122,45 +128,82 @@ GUARD_INIT_JS = r"""
   // the marks of the gate's reads: token -> what was judged (kept in this closure only)
   const marks = O.create(null), order = [];
   let first = 0, armed = null;
-  const record = hit => {
+  const record = (hit, child) => {
     const judged = closestDeep(hit, SEL);
     const J = judged || hit, t = token();
-    marks[t] = {J, strict: !judged, sig: sig(J), submit: defaultButton(J)};
+    marks[t] = {J, strict: !judged, sig: sig(J), submit: defaultButton(J), child};
     order[order.length] = t;
     if (order.length - first > 32) delete marks[order[first++]];
     return t;
   };
+  // a same-origin frame at the point: its own guard (installed before any of its scripts,
+  // so it is the real one) marks what is inside it
+  const intoFrame = (k, el, x, y) => {
+    if (tryEl(tagOf, el) !== 'IFRAME') return null;
+    let g = null;
+    try { g = frameWin(el).__nativeAgentGuard; } catch (e) { return null; }  // cross-origin
+    const r = tryEl(rectOf, el);
+    if (!g || !r) return null;
+    const t = g.mark(k, x - rL(r) - clL(el), y - rT(r) - clT(el));
+    return t ? {g, t} : null;
+  };
   const mark = (k, x, y) => {
     if (k !== KEY) return null;
     const hit = deepAt(x, y, tryEl(docAt, D, x, y));
-    return hit ? record(hit) : null;
+    return hit ? record(hit, intoFrame(k, hit, x, y)) : null;
   };
   const markFocus = k => {
     if (k !== KEY) return null;
     const el = deepFocus(tryEl(docActive, D));
-    return el ? record(el) : null;
+    return el ? record(el, null) : null;
   };
   // spec: [token, role] pairs; roles: press (every pressing event lands on the mark),
   // start / end (a drag's press and release), keys (key events on it; the form's default
   // button read with it may be clicked by Enter)
   const arm = (k, spec) => {
     if (k !== KEY) return 'bad key';
-    const set = [];
+    const set = [], frames = [];  // frames: [guard, its spec] of the marks inside frames
     for (let i = 0; i < spec.length; i++) {
-      const m = marks[spec[i][0]];
+      const m = marks[spec[i][0]], role = Str(spec[i][1]);
       if (!m) return 'unknown mark';
-      set[set.length] = {m, role: Str(spec[i][1])};
+      set[set.length] = {m, role};
+      if (!m.child) continue;
+      let f = 0;
+      while (f < frames.length && frames[f][0] !== m.child.g) f++;
+      if (f === frames.length) frames[f] = [m.child.g, []];
+      frames[f][1][frames[f][1].length] = [m.child.t, role];
     }
-    armed = {set, blocked: [], once: null};
+    for (let f = 0; f < frames.length; f++)
+      if (frames[f][0].arm(k, frames[f][1]) !== 'ok') return 'a frame changed';
+    armed = {set, blocked: [], once: null, frames};
     return 'ok';
   };
   const disarm = k => {
     if (k !== KEY || !armed) return null;
-    const out = armed.blocked;
+    const out = armed.blocked, frames = armed.frames;
     armed = null;
+    for (let f = 0; f < frames.length; f++) {
+      const more = frames[f][0].disarm(k) || [];
+      for (let j = 0; j < more.length; j++) out[out.length] = more[j];
+    }
     return out;
   };
-  O.defineProperty(W, '__nativeAgentGuard', {value: O.freeze({mark, markFocus, arm, disarm})});
+  // whether an action is under way here or in a same-origin ancestor: a frame the gate
+  // did not judge then takes no press at all (a frame slid under the pointer)
+  const busy = () => {
+    if (armed) return true;
+    try { const g = P && P.__nativeAgentGuard; return !!(g && g.busy()); } catch (e) {
+      return false; }
+  };
+  // what such a frame cancelled, for the armed guard above it to report
+  const report = (type, why) => {
+    const note = {event: Str(type), why: Str(why)};
+    if (armed && armed.blocked.length < 20) armed.blocked[armed.blocked.length] = note;
+    else try { P && P.__nativeAgentGuard && P.__nativeAgentGuard.report(type, why); }
+    catch (e) {}
+  };
+  O.defineProperty(W, '__nativeAgentGuard',
+    {value: O.freeze({mark, markFocus, arm, disarm, busy, report})});
 
   const POINTER = O.create(null), KEYS = O.create(null);
   for (const [t, p] of [['pointerdown', 'down'], ['mousedown', 'down'], ['pointerup', 'up'],
@@ -218,7 +261,15 @@ GUARD_INIT_JS = r"""
     return 'the event lands on ' + describe(el) + ', not on the element the gate judged';
   };
   const guard = e => {
-    if (!armed) return;
+    if (!armed) {
+      if (P && busy()) {  // a frame the gate did not judge takes no press
+        prevent(e);
+        stopNow(e);
+        try { P.__nativeAgentGuard.report(evType(e), 'the event lands in a frame the gate ' +
+          'did not judge'); } catch (x) {}
+      }
+      return;
+    }
     const type = evType(e);
     let why;
     try { why = judge(e, type); } catch (x) { why = 'the guard could not read the event'; }

@@ -31,8 +31,8 @@ from model.scripted import ScriptedModel
 
 PAGE = (Path(__file__).parent / "fixtures" / "dispatch_attacks.html").read_text()
 VIEW = (640, 480)
-ATTACKS = ["move", "text", "shadow", "dbl", "drag", "label", "inside", "keys"]
-ORDINARY = ["ok-click", "ok-dbl", "ok-drag", "ok-label", "ok-enter"]
+ATTACKS = ["move", "text", "shadow", "frame", "dbl", "drag", "label", "inside", "keys"]
+ORDINARY = ["ok-click", "ok-dbl", "ok-drag", "ok-label", "ok-enter", "ok-frame"]
 
 
 class _Site:
