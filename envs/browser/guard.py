@@ -30,9 +30,11 @@ guard closes the gap in the page itself:
   :class:`~agent.core.errors.TargetChangedError` (code ``target_changed``), the step's
   ``last_action_error``.
 
-Out of reach: events inside frames (each frame's guard is installed but only the top one is
-armed), shadow roots the parser makes closed (declarative ``shadowrootmode=closed``), and
-what the page's own script does with a press it was allowed to receive.
+A mark inside a same-origin frame is made (and armed) by that frame's own guard; while an
+action is under way, a same-origin frame the gate did not judge takes no press. Out of
+reach: cross-origin frames slid under the pointer, shadow roots the parser makes closed
+(declarative ``shadowrootmode=closed``), and what the page's own script does with a press
+it was allowed to receive.
 """
 
 from __future__ import annotations
