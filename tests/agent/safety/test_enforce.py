@@ -155,3 +155,37 @@ def test_an_android_node_that_changes_after_the_read_is_refused(guard: bool) -> 
             env.close()
         taps = [c for c in fake.commands if c.startswith("input tap")]
     assert taps == ([] if guard else ["input tap 540 1100"])
+
+
+def test_the_executor_records_the_refusal_and_never_taps() -> None:
+    """Through ``execute`` (the agent loop's path): a person approves "Show details" and,
+    while they answer, the screen turns it into "Delete"; the step records
+    ``target_changed``, ``held`` is never reached and no tap is sent."""
+    from agent.episode.executor import execute
+    from agent.safety.policy import DEFAULT_RULES, Policy, Rule
+    from agent.safety.secrets import Secrets
+    from envs.android import AndroidEnv
+    from envs.android.fake_adb import FakeAdbServer
+
+    root = Path(__file__).resolve().parents[3]
+    transcript = root / "tests" / "envs" / "adb_transcripts" / "pixel_portrait.json"
+    with FakeAdbServer(transcript) as fake:
+        fake.respond(match="uiautomator dump /dev/tty", stdout=_dump("Show details"))
+
+        def person(request: object) -> bool:  # approves what they saw; the app moves on
+            fake.respond(match="uiautomator dump /dev/tty", stdout=_dump("Delete"))
+            return True
+
+        ask = Rule("confirm", "ask", actions=("click",), target=("details",))
+        gate = PolicyGate(Policy(rules=(ask, *DEFAULT_RULES)), confirm=person)
+        env = AndroidEnv(adb_port=fake.port, settle=0)
+        try:
+            tap = Click(point=(540.0, 1100.0))
+            ex = execute(env, gate, Secrets(), env.reset(), tap, {})
+        finally:
+            env.close()
+        taps = [c for c in fake.commands if c.startswith("input tap")]
+    assert ex.record["gate"]["verdict"] == "allow"
+    assert ex.record["error_code"] == "target_changed" and "held" not in ex.record
+    assert isinstance(ex.error, TargetChangedError) and ex.step is None
+    assert taps == []
