@@ -106,8 +106,9 @@ GUARD_INIT_JS = r"""
     }
     return false;
   };
-  const sig = el => {
-    let s = Str(tryEl(tagOf, el)) + '|' + Str(tryEl(textOf, el));
+  const sig = el => {  // (a long text — a whole page region — is too live to compare)
+    const text = Str(tryEl(textOf, el));
+    let s = Str(tryEl(tagOf, el)) + '|' + (text.length <= 2000 ? text : '');
     for (let i = 0; i < ATTRS.length; i++) s += '|' + Str(tryEl(getAttr, el, ATTRS[i]));
     return s;
   };

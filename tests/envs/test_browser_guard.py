@@ -1,15 +1,17 @@
 """The gate's verdict enforced where the event lands (issue 22, time of check vs time of use).
 
 A hostile page lets the gate read something harmless, then makes the press land on
-something else: it swaps or renames the element under the pointer on the click's own mousemove
-(also inside a closed shadow root) or a moment after the gate's read, reveals Delete under the
-second click of a double click, shows a drop zone once a drag starts, labels harmless text
-for a Delete button elsewhere, wraps a button in a link, or gives a form a new first submit
-button when its field gains focus. Each harmful press posts a beacon to the page's own server.
-Under the default policy (nobody to ask) none arrives and each step records
-``target_changed``; with ``dispatch_guard=False`` (the control) every one does. Ordinary
-pages — a click, a double click, a drag onto a drop zone, a label for a checkbox, Enter in a
-form — go through the guard untouched."""
+something else: it swaps or renames the element under the pointer on the click's own
+mousemove (also inside a closed shadow root, and after patching the DOM functions a guard
+would call) or a moment after the gate's read, reveals Delete under the second click of a
+double click, shows a drop zone once a drag starts, labels harmless text for a Delete
+button elsewhere, wraps a button in a link, gives a form a new first submit button when its
+field gains focus, or slides a same-origin frame over the button. Each harmful press posts
+a beacon to the page's own server. Under the default policy (nobody to ask) none arrives and
+each step records ``target_changed``; with ``dispatch_guard=False`` (the control) every one
+does. Ordinary pages — a click, a double click, a drag onto a drop zone, a label for a
+checkbox, Enter in a form, a button in a same-origin frame — go through the guard untouched."""
+
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ from model.scripted import ScriptedModel
 
 PAGE = (Path(__file__).parent / "fixtures" / "dispatch_attacks.html").read_text()
 VIEW = (640, 480)
-ATTACKS = ["move", "text", "shadow", "frame", "dbl", "drag", "label", "inside", "keys"]
+ATTACKS = ["move", "patched", "text", "shadow", "frame", "dbl", "drag", "label", "inside", "keys"]
 ORDINARY = ["ok-click", "ok-dbl", "ok-drag", "ok-label", "ok-enter", "ok-frame"]
 
 
@@ -150,7 +152,7 @@ def test_ordinary_presses_go_through_the_guard(site: _Site, tmp_path: Path) -> N
 @pytest.mark.browser
 @pytest.mark.parametrize("guard", [True, False])
 def test_a_swap_after_the_gates_read_is_cancelled(site: _Site, guard: bool) -> None:
-    """The page sees the gate's read (its elementFromPoint) and swaps 300 ms later; the
+    """The page sees the gate's read (its elementFromPoint) and swaps 1 s later; the
     step runs after the swap (as on a slow machine): what the gate judged is gone."""
     env = BrowserEnv(viewport=VIEW)
     try:
