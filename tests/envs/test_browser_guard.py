@@ -12,7 +12,6 @@ each step records ``target_changed``; with ``dispatch_guard=False`` (the control
 does. Ordinary pages — a click, a double click, a drag onto a drop zone, a label for a
 checkbox, Enter in a form, a button in a same-origin frame — go through the guard untouched."""
 
-
 from __future__ import annotations
 
 import json
