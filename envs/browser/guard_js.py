@@ -46,6 +46,7 @@ GUARD_INIT_JS = r"""
   let P = null;  // the parent window (captured: a page may overwrite window.parent)
   try { P = W.parent !== W ? W.parent : null; } catch (e) { P = null; }
   const rand = un(Crypto.prototype.getRandomValues), crypto = W.crypto, U32 = Uint32Array;
+  const now = Date.now, EXPIRES_MS = 60000;  // an arming the env never lifted lapses
   const HEX = '0123456789abcdef', ATTRS = ['aria-label', 'value', 'title', 'alt', 'href',
     'type', 'for'];
   // every shadow root, open or closed, that script makes (a closed one is reachable only here)
@@ -176,7 +177,7 @@ GUARD_INIT_JS = r"""
     }
     for (let f = 0; f < frames.length; f++)
       if (frames[f][0].arm(k, frames[f][1]) !== 'ok') return 'a frame changed';
-    armed = {set, blocked: [], once: null, frames};
+    armed = {set, blocked: [], once: null, frames, until: now() + EXPIRES_MS};
     return 'ok';
   };
   const disarm = k => {
@@ -192,7 +193,7 @@ GUARD_INIT_JS = r"""
   // whether an action is under way here or in a same-origin ancestor: a frame the gate
   // did not judge then takes no press at all (a frame slid under the pointer)
   const busy = () => {
-    if (armed) return true;
+    if (armed && now() <= armed.until) return true;
     try { const g = P && P.__nativeAgentGuard; return !!(g && g.busy()); } catch (e) {
       return false; }
   };
@@ -262,6 +263,7 @@ GUARD_INIT_JS = r"""
     return 'the event lands on ' + describe(el) + ', not on the element the gate judged';
   };
   const guard = e => {
+    if (armed && now() > armed.until) armed = null;
     if (!armed) {
       if (P && busy()) {  // a frame the gate did not judge takes no press
         prevent(e);
