@@ -37,7 +37,7 @@ from envs.browser.capture import PageCapture, decode_png
 from envs.browser.discover import FIX_HINT, LAUNCH_ARGS, find_browser
 from envs.browser.driver import SharedPlaywright
 from envs.browser.errors import first_line, says_dead, translated
-from envs.browser.execute import UNSUPPORTED, perform
+from envs.browser.execute import UNSUPPORTED
 from envs.browser.guard import DispatchGuard
 from envs.browser.privacy import same_sensitive, snapshot_of
 from envs.browser.routing import RequestGuard
@@ -341,11 +341,7 @@ class BrowserEnv(Env):
         if self._crashed:
             raise EnvClosedError("the page crashed")
         try:
-            self._dispatch.around(
-                page,
-                action,
-                lambda: perform(page, action, frame, self.to_input, self.viewport, self._is_dead),
-            )
+            self._dispatch.perform(page, action, frame, self.to_input, self.viewport, self._is_dead)
         except Exception as err:
             failure = err if isinstance(err, NativeAgentError) else self._translate(err, t)
             if not isinstance(failure, EnvClosedError):

@@ -40,18 +40,16 @@ it was allowed to receive.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent.core.actions import Action, Drag, Key, Type
 from agent.core.coords import Frame
 from agent.core.errors import TargetChangedError
+from envs.browser.execute import ToInput, perform
 from envs.browser.guard_js import GUARD_INIT_JS
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
-
-    from envs.browser.execute import ToInput
 
 GUARD = "window.__nativeAgentGuard"
 # One round trip: mark (the point or the focus), then the reader's own script, so both see
@@ -119,12 +117,12 @@ class DispatchGuard:
             add(point, "press")  # a double click's second click too: on the same mark
         self._pending = (action, spec) if spec else None
 
-    def around(self, page: Page, action: Action, run: Callable[[], None]) -> None:
-        """``run`` (the action's input) armed: before it the guard is armed, after it
-        disarmed, and what it cancelled raises."""
+    def perform(self, page: Page, action: Action, *args: Any) -> None:
+        """:func:`envs.browser.execute.perform` (``args``: the rest of its arguments), armed:
+        before it the guard is armed, after it disarmed, and what it cancelled raises."""
         self.before(page, action)
         try:
-            run()
+            perform(page, action, *args)
         finally:
             self.after(page, action)
 
