@@ -272,6 +272,9 @@ def _probe(env: Env, feature: Feature) -> object:
         env.filter_requests(lambda url: None)  # allow everything, then lift it
         env.filter_requests(None)
         return "installed and lifted"
+    if feature is Feature.DISPATCH_GUARD:
+        env.arm(Wait(seconds=0))  # the gate read nothing for it: nothing is held
+        return "armed and idle"
     return env.shell(["echo", "conformance"])
 
 
@@ -304,7 +307,7 @@ def _feature(env: Env, feature: Feature) -> str:
     if feature is Feature.UI_HIERARCHY:
         assert isinstance(got, UINode), f"answered {type(got).__name__}, not a UINode"
         return f"<{got.role}> with {sum(1 for _ in got.walk()) - 1} node(s)"
-    if feature is Feature.REQUEST_FILTER:
+    if feature in (Feature.REQUEST_FILTER, Feature.DISPATCH_GUARD):
         return str(got)
     assert isinstance(got, tuple) and len(got) == 2, f"shell answered {got!r:.80}"
     assert isinstance(got[0], int) and isinstance(got[1], str), f"shell answered {got!r:.80}"

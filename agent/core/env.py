@@ -118,6 +118,7 @@ class Feature(StrEnum):
     UI_HIERARCHY = "ui_hierarchy"  # ui_hierarchy(frame): the view tree as neutral UINodes
     SHELL = "shell"  # shell(argv): a command on the device
     REQUEST_FILTER = "request_filter"  # filter_requests(verdict): every request judged first
+    DISPATCH_GUARD = "dispatch_guard"  # arm(action): its events land only on what was read
 
 
 class Env(ABC):
@@ -191,6 +192,12 @@ class Env(ABC):
         why a URL is refused (the request is aborted, and reported in the next
         observation's ``extra["blocked_requests"]``) or None; None lifts the filter."""
         raise self._not_offered(Feature.REQUEST_FILTER)
+
+    def arm(self, action: Action) -> None:
+        """The next ``step(action)`` may press only what the gate's reads of this screen
+        judged; an event that lands elsewhere is cancelled and ``step`` reports a
+        TargetChangedError (code ``target_changed``)."""
+        raise self._not_offered(Feature.DISPATCH_GUARD)
 
     def _not_offered(self, feature: Feature) -> FeatureNotOfferedError:
         offered = ", ".join(sorted(self.features)) or "none"

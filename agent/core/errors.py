@@ -112,6 +112,14 @@ class ActionFailedError(EnvError):
     code = "action_failed"
 
 
+class TargetChangedError(ActionFailedError):
+    """What the action would press changed between the gate's read and the input (the
+    browser's dispatch guard cancelled the event, or a re-read right before the input on
+    desktop / Android differs): nothing was pressed; recorded as ``last_action_error``."""
+
+    code = "target_changed"
+
+
 class ActionDeniedError(NativeAgentError):
     """The safety gate refused an action (recorded with the gate's decision; never run).
 

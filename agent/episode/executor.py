@@ -41,10 +41,12 @@ from agent.core.errors import (
     ActionDeniedError,
     CoordinateError,
     NativeAgentError,
+    TargetChangedError,
     describe_error,
 )
 from agent.core.model import SafetyCheck
 from agent.core.observation import Observation, StepResult
+from agent.safety.enforce import enforce
 from agent.safety.gate import VENDOR_RULE, Decision, Gate
 from agent.safety.secrets import Secrets
 
@@ -200,6 +202,15 @@ def execute(
     except NativeAgentError as err:  # an unknown placeholder: never typed
         rec.update(describe_error(err))
         return Executed(rec, observe_after(env, obs, rec["error"], timings), decision, error=err)
+    t0 = time.perf_counter()
+    try:  # the verdict held until the input: the env armed, or the target read again
+        if held := enforce(gate, env, real, decision):
+            rec["held"] = held
+    except TargetChangedError as err:  # it changed since the gate's read: nothing pressed
+        rec.update(describe_error(err))
+        return Executed(rec, observe_after(env, obs, rec["error"], timings), decision, error=err)
+    finally:
+        add_time(timings, "gate_s", time.perf_counter() - t0)
     t0 = time.perf_counter()
     res = env.step(real)
     took = time.perf_counter() - t0

@@ -26,7 +26,13 @@ from typing import Any
 
 from agent.core.actions import parse_action
 from agent.core.env import Env
-from agent.core.errors import ActionDeniedError, ConfigError, EnvError, RecordingError
+from agent.core.errors import (
+    ActionDeniedError,
+    ConfigError,
+    EnvError,
+    RecordingError,
+    TargetChangedError,
+)
 from agent.core.model import HistoryItem, Model
 from agent.core.observation import Observation
 from agent.episode.executor import execute
@@ -124,6 +130,8 @@ def fast_forward(
                     error_code=ActionDeniedError.code,
                     extra={"fast_forward": {**entry, "ran": done}},
                 )
+            if isinstance(ex.error, TargetChangedError):  # what it pressed changed: not run
+                raise EnvError(f"re-executing step {step.index}: {ex.error}") from ex.error
             if ex.step is None:  # an unknown secret placeholder: nothing was typed
                 raise ConfigError(
                     f"step {step.index} typed a secret that was not given again: {ex.error}; "

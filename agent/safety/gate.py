@@ -94,7 +94,9 @@ def tty_confirm(request: ConfirmRequest, timeout: float = CONFIRM_TIMEOUT_S) -> 
 class PolicyGate:
     """Enforces a :class:`Policy`; ``confirm`` is a callback or a mode: ``auto`` (the
     terminal when stdin is a TTY, else the policy's ``non_interactive`` verdict), ``tty``,
-    ``yes`` (auto-confirm) or ``no`` (auto-deny)."""
+    ``yes`` (auto-confirm) or ``no`` (auto-deny). ``dispatch_guard`` (on by default) holds
+    an allowed verdict until the input (:mod:`agent.safety.enforce`); off, the env presses
+    whatever is there by then."""
 
     def __init__(
         self,
@@ -102,10 +104,12 @@ class PolicyGate:
         *,
         confirm: ConfirmFn | ConfirmMode = "auto",
         reader: TargetReader | None = None,
+        dispatch_guard: bool = True,
     ) -> None:
         self.policy = policy or default_policy()
         self.confirm = confirm
         self.reader = reader or TargetReader()
+        self.dispatch_guard = dispatch_guard
 
     def wire_verdict(self) -> Callable[[str], str | None] | None:
         """The URL policy for every request the browser makes (``Env.filter_requests``), or
@@ -117,7 +121,8 @@ class PolicyGate:
 
     def describe(self) -> dict[str, Any]:
         mode = self.confirm if isinstance(self.confirm, str) else "callback"
-        return {"policy": self.policy.to_json(), "confirm": mode}
+        out = {"policy": self.policy.to_json(), "confirm": mode}
+        return out if self.dispatch_guard else {**out, "dispatch_guard": False}
 
     def check(self, action: Action, env: Env, obs: Observation) -> Decision:
         """Never raises for a bad action or page: every failure is a recorded decision
@@ -224,8 +229,9 @@ def make_gate(
     enabled: bool = True,
     confirm: ConfirmFn | ConfirmMode = "auto",
     reader: TargetReader | None = None,
+    dispatch_guard: bool = True,
 ) -> Gate:
     """The gate a run uses: :class:`AllowAll` when disabled, else a :class:`PolicyGate`."""
     if not enabled:
         return AllowAll()
-    return PolicyGate(policy, confirm=confirm, reader=reader)
+    return PolicyGate(policy, confirm=confirm, reader=reader, dispatch_guard=dispatch_guard)

@@ -37,8 +37,9 @@ from envs.browser.capture import PageCapture, decode_png
 from envs.browser.discover import FIX_HINT, LAUNCH_ARGS, find_browser
 from envs.browser.driver import SharedPlaywright
 from envs.browser.errors import first_line, says_dead, translated
-from envs.browser.execute import UNSUPPORTED, perform
+from envs.browser.execute import UNSUPPORTED
 from envs.browser.focus import read_focus
+from envs.browser.guard import DispatchGuard
 from envs.browser.privacy import same_sensitive, snapshot_of
 from envs.browser.proxy import WireProxy
 from envs.browser.routing import RequestGuard
@@ -69,6 +70,7 @@ class BrowserEnv(Env):
     unsupported = UNSUPPORTED
     features = frozenset(
         {Feature.PRIVACY_SNAPSHOT, Feature.ELEMENT_AT, Feature.FOCUS_TARGET, Feature.REQUEST_FILTER}
+        | {Feature.DISPATCH_GUARD}
     )
 
     def __init__(
@@ -120,6 +122,7 @@ class BrowserEnv(Env):
         self._pre: tuple[Page, dict[str, Any]] | None = None  # the settle's snapshot read
         self._settle_s: float | None = None
         self._opened = 0  # tabs the last settle's page said it opened
+        self._dispatch = DispatchGuard()  # the gate's verdict where events land (guard.py)
         self._pw = SharedPlaywright.acquire()
         try:
             self._browser: Browser = self._pw.chromium.launch(
@@ -217,7 +220,7 @@ class BrowserEnv(Env):
         ux, uy = self.to_input(point, frame)
         page = self._active_page()
         try:
-            info = page.evaluate(dom.ELEMENT_AT_JS, [ux, uy])
+            info = self._dispatch.read(page, dom.ELEMENT_AT_JS, [ux, uy], (ux, uy))
         except Exception as err:
             raise self._translate(err, "element_at") from err
         return dom.describe(frame, with_ax_at(self._shots.session(page), info, ux, uy))
@@ -230,9 +233,13 @@ class BrowserEnv(Env):
         at = None if point is None else self.to_input(point, frame or self.geometry())
         page = self._active_page()
         try:
+            self._dispatch.read(page, "() => null", None, at)  # the guard marks it first
             return read_focus(page, self._shots.session(page), at)
         except Exception as err:
             raise self._translate(err, "read target") from err
+
+    def arm(self, action: Action) -> None:
+        self._dispatch.arm(action, self.geometry(), self.to_input)
 
     # ---- Env hooks -------------------------------------------------------------------------
     def filter_requests(self, verdict: RequestVerdict | None) -> None:
@@ -251,6 +258,7 @@ class BrowserEnv(Env):
         self._open(normalize_url(url) if url else self.start_url)
 
     def _capture(self) -> Observation:
+        self._dispatch.forget()
         failures = switches = 0
         self._shots.take_fallbacks()  # count this capture's own
         while True:
@@ -340,7 +348,7 @@ class BrowserEnv(Env):
         if self._crashed:
             raise EnvClosedError("the page crashed")
         try:
-            perform(page, action, frame, self.to_input, self.viewport, self._is_dead)
+            self._dispatch.perform(page, action, frame, self.to_input, self.viewport, self._is_dead)
         except Exception as err:
             failure = err if isinstance(err, NativeAgentError) else self._translate(err, t)
             if not isinstance(failure, EnvClosedError):
@@ -393,6 +401,7 @@ class BrowserEnv(Env):
             )
             self._context.set_default_timeout(self.action_timeout_s * 1000)
             self._context.add_init_script(dom.VERSION_INIT_JS)
+            self._dispatch.install(self._context)
             self._inflight = Inflight(self._context)
             self._context.on("page", lambda p: self._adopt(p))
             if self._guard is not None:
