@@ -41,6 +41,7 @@ from agent.core.errors import (
     ActionDeniedError,
     CoordinateError,
     NativeAgentError,
+    cut,
     describe_error,
 )
 from agent.core.model import SafetyCheck
@@ -121,7 +122,7 @@ def check(gate: Gate, action: Action, env: Env, obs: Observation) -> Decision:
     try:
         return gate.check(action, env, obs)
     except Exception as err:
-        return Decision("deny", GATE_ERROR, describe_error(err)["error"][:300])
+        return Decision("deny", GATE_ERROR, cut(describe_error(err)["error"], 300))
 
 
 def confirm_vendor(
@@ -141,7 +142,7 @@ def confirm_vendor(
     try:
         decision: Decision = ask(action, env, obs, reasons)
     except Exception as err:
-        return Decision("deny", VENDOR_POLICY, describe_error(err)["error"][:300], VENDOR_RULE)
+        return Decision("deny", VENDOR_POLICY, cut(describe_error(err)["error"], 300), VENDOR_RULE)
     return decision
 
 
