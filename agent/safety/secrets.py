@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from agent.core.actions import Action, Type
-from agent.core.errors import ActionFailedError, ConfigError, NativeAgentError, cut
+from agent.core.errors import CUT_MARK, ActionFailedError, ConfigError, NativeAgentError
 from agent.safety.encodings import cut_end_pattern, value_pattern
 
 ENV_PREFIX = "NATIVE_AGENT_SECRET_"
@@ -155,8 +155,13 @@ class Secrets:
 
     def clip(self, text: str, limit: int) -> str:
         """Scrub, then cut to ``limit`` characters (``…`` marks a cut), then scrub the cut end:
-        the order that leaves no part of a value behind."""
-        return self.scrub_text(cut(self.scrub_text(text), limit))
+        the order that leaves no part of a value behind. A placeholder is never cut in two."""
+        text = self.scrub_text(text)
+        if len(text) <= limit:
+            return text
+        end = max(0, limit - 1)
+        inside = next((m for m in PLACEHOLDER.finditer(text) if m.start() < end < m.end()), None)
+        return self.scrub_text(text[: inside.start() if inside else end] + CUT_MARK)
 
     def scrub(self, obj: Any) -> Any:
         """A copy of a JSON-like object with every string (keys too) scrubbed."""

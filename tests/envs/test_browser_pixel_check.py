@@ -49,7 +49,7 @@ li::marker {{ content: "{SECRET} "; }}
 <script>
 const text = Object.getOwnPropertyDescriptor(Node.prototype, 'nodeValue');
 Object.defineProperty(Node.prototype, 'nodeValue', {{configurable: true,
-  get() {{ return this.parentNode && this.parentNode.id === 'getter' ? 'x' : text.get.call(this); }},
+  get() {{ return this.parentNode?.id === 'getter' ? 'x' : text.get.call(this); }},
   set(v) {{ text.set.call(this, v); }}}});
 const value = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value');
 Object.defineProperty(HTMLInputElement.prototype, 'value', {{configurable: true,

@@ -3,11 +3,11 @@ never reaches a recording (issue 22): real headless Chromium, a real HTTP server
 127.0.0.1, the real runner with a scripted model.
 
 The secret is typed into a form that GETs to the page's server (the browser form-encodes
-it: ``+`` for a space, ``%7B``); the server redirects to a path spelling it in lower-case
-hex (``%7b%20``); that page's title holds it as JSON ``\\u`` escapes, it raises two long
-dialogs and loads two long URLs from a deny-listed server — one with the secret past
-character 280 (where the old code cut before scrubbing), one with it across the env's
-own cut at 2,000 characters. steps.jsonl and episode.json are then searched for every
+it: ``+`` for a space, ``%7B``); the result page's title holds it as JSON ``\\u`` escapes,
+it raises two long dialogs and loads two long URLs from a deny-listed server — one with the
+secret from character 290 (where the old code cut at 300 before scrubbing), in lower-case
+hex (``%7b%20``), one with it raw (as Chromium spells it) across the env's own cut at
+2,000 characters. steps.jsonl and episode.json are then searched for every
 spelling, and for any 4 consecutive characters of the secret once decoded.
 """
 
@@ -49,15 +49,16 @@ def _escaped(value: str) -> str:
     return "".join(f"\\u{ord(c):04x}" for c in value)
 
 
-def _done_page(value: str, denied: str) -> str:
-    near, across = 285, RAW_TEXT - 6  # where the secret starts in the long texts
+def _result_page(value: str, denied: str) -> str:
+    near, across = 290, RAW_TEXT - 6  # where the secret starts in the long texts
     return (
         f"<!doctype html><title>{_escaped(value)}</title><script>"
         f"const v = {json.dumps(value)};"
+        "const low = encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());"
         f"alert('a'.repeat({near - 7}) + v);"  # "alert: " is 7 characters
         f"alert('b'.repeat({across - 7}) + v + 'b'.repeat(500));"
         f"const prefix = '{denied}/';"
-        f"new Image().src = prefix + 'c'.repeat({near} - prefix.length) + v;"
+        f"new Image().src = prefix + 'c'.repeat({near} - prefix.length) + low;"
         f"new Image().src = prefix + 'd'.repeat({across} - prefix.length) + v + 'd'.repeat(500);"
         "</script><p>done</p>"
     )
@@ -71,14 +72,8 @@ class _Site:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 site.paths.append(self.path)
-                parts = urlsplit(self.path)
-                if parts.path == "/result":
-                    value = unquote_plus(parts.query.partition("q=")[2])
-                    self.send_response(302)
-                    self.send_header("Location", "/done/" + _lower_hex(quote(value, safe="")))
-                    self.end_headers()
-                    return
-                body = FORM if parts.path == "/" else _done_page(SECRET, denied)
+                path = urlsplit(self.path).path
+                body = FORM if path == "/" else _result_page(SECRET, denied)
                 data = body.encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -150,16 +145,15 @@ def test_every_spelling_is_scrubbed_from_the_recording(site: _Site, tmp_path: Pa
         env.close()
     # the browser did send and show it in each spelling
     sent = " ".join(site.paths)
-    assert "q=Vx%7B9%7D+%5EQj%7C4+kZ" in sent and "/done/Vx%7b9%7d%20%5eQj%7c4%20kZ" in sent
+    assert "/result?q=Vx%7B9%7D+%5EQj%7C4+kZ" in sent and "/ccc" not in sent  # never sent
     extras = [s["observation"]["extra"] for s in ep.steps]
     dialogs = [d for e in extras for d in e.get("dialogs", [])]
     blocked = [b for e in extras for b in e.get("blocked_requests", []) if "url" in b]
     assert len(dialogs) == 2 and len(blocked) == 2, (dialogs, blocked)
     assert all(len(d) <= RECORDED_TEXT for d in dialogs)
     assert all(len(b["url"]) <= RECORDED_TEXT for b in blocked)
-    near = [d for d in dialogs if d.startswith("alert: aaa")][0]
-    assert near.endswith("{{secret:pw}}")  # scrubbed whole, then cut
-    assert {"{{secret:pw}}"} <= {b["url"][-13:] for b in blocked}
+    for text in [*dialogs, *(b["url"] for b in blocked)]:
+        assert text.endswith("…") and "{{secret:pw}}" not in text  # cut before the placeholder
     assert any(s["observation"]["title"] == "{{secret:pw}}" for s in ep.steps)
     assert any("{{secret:pw}}" in s["observation"]["url"] for s in ep.steps)
     for name in ("steps.jsonl", "episode.json"):
