@@ -15,8 +15,13 @@ shows exactly what the model saw and a secret in a plain text field never reache
 An empty password field is left alone (its placeholder text helps grounding). When the
 sensitive parts cannot be located — a snapshot not tied to its screenshot, one read without
 looking for the current secrets, a failed OCR — the whole screen is masked (fail closed).
-Limitations: on desktop/android a secret is found only where OCR / the view hierarchy read
-it; android's dump follows the screenshot, so content moving in between can be masked off.
+Then, with secrets set, the **pixel check** (agent.safety.pixelcheck, on unless
+``Secrets.pixel_check`` is off): the painted image is OCR'd and every line holding a run of
+4 characters of a secret is painted too (recorded as ``pixel_hits``); a run still read
+after that, or a failing OCR, masks the whole image. Page-made texts (dialogs, blocked
+requests) are scrubbed, then cut (``RECORDED_TEXT``).
+Limitations: a secret is found only where the snapshot, the view hierarchy or OCR reads it;
+android's dump follows the screenshot, so content moving in between can be masked off.
 """
 
 from __future__ import annotations
@@ -77,7 +82,8 @@ def _ocr(obs: Observation, values: list[str], reader: TargetReader | None) -> li
     if reader is None:
         reader = _default_reader()
     folded = [v.casefold() for v in values]
-    lines = reader.ocr.read(obs.array).lines
+    lines = reader.ocr.read(obs.array, scope=SCOPE).lines  # the pixel check's base: it
+    # then reads only what this painted
     return [ln.box for ln in lines if any(v in ln.text.casefold() for v in folded)]
 
 
