@@ -79,7 +79,7 @@ def bench(shots: list[tuple[str, Observation]], secrets: Secrets, runs: int) -> 
             hits[name] = len(checked[2].extra.get("pixel_hits", []))
     out: dict[str, Any] = {}
     for name, row in rows.items():
-        med = {k: round(statistics.median(v), 4) for k, v in row.items()}
+        med = {k: round(statistics.median(v), 5) for k, v in row.items()}
         med["ratio"] = round(med["check_s"] / med["plain_s"], 1) if med["plain_s"] else None
         med["pixel_hits"] = hits[name]
         out[name] = med
