@@ -7,10 +7,11 @@ post writes a space as ``+``, a server's JSON writes ``\\u007b``, an HTML page `
 
 * the character itself;
 * percent-encoding of each of its UTF-8 bytes (``%7B`` / ``%7b``), also encoded again
-  (``%257B``), and ``+`` for a space (form encoding);
+  (``%257B``, up to 3 more times), and ``+`` for a space (form encoding);
 * JSON / JavaScript escapes: ``\\u007B`` (a surrogate pair above U+FFFF), ``\\u{7B}``,
   ``\\x7B`` (below U+0100), ``\\"`` ``\\\\`` ``\\/`` and the short control escapes — each
-  with any number of backslashes (a value escaped twice);
+  with up to 8 backslashes (a value escaped again; bounded, so that a page's run of
+  backslashes costs linear time, not quadratic);
 * HTML character references: ``&#123;`` ``&#x7b;`` (leading zeros, no ``;``) and the
   named ones for ``& < > " '`` and the no-break space.
 
@@ -28,9 +29,9 @@ CUT_PREFIX = 4  # characters of a secret that a cut may not leave behind
 
 _NAMED = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos", "\xa0": "nbsp"}
 _SHORT = {'"': '"', "\\": "\\", "/": "/", "\n": "n", "\r": "r", "\t": "t", "\b": "b", "\f": "f"}
-_BS = r"\\+"  # one or more backslashes: escaped once, twice, …
+_BS = r"\\{1,8}"  # escaped once, twice, … (bounded: a run of backslashes stays linear)
 _PARTIAL = (  # an escape the cut left half-written
-    r"(?:%(?:25)*[0-9a-fA-F]?|\\+(?:u[0-9a-fA-F]{0,3}|x[0-9a-fA-F]?)?|&#?[xX]?[0-9a-fA-F]{0,7})?"
+    r"(?:%(?:25){0,3}[0-9a-fA-F]?|\\{1,8}(?:u[0-9a-fA-F]{0,3}|x[0-9a-fA-F]?)?|&#?[xX]?[0-9a-fA-F]{0,7})?"
 )
 _CUT = r"(?=\.\.\.|…)"
 
@@ -41,7 +42,7 @@ def _hex(digits: str) -> str:
 
 
 def _dec_or_hex_ref(code: int) -> str:
-    return f"&#(?:0*{code}|[xX]0*{_hex(f'{code:x}')});?"
+    return f"&#(?:0{{0,8}}{code}|[xX]0{{0,8}}{_hex(f'{code:x}')});?"
 
 
 def char_forms(ch: str) -> str:
@@ -49,7 +50,7 @@ def char_forms(ch: str) -> str:
     code = ord(ch)
     forms = [re.escape(ch)]
     utf8 = ch.encode("utf-8", "surrogatepass")
-    forms.append("".join(f"%(?:25)*{_hex(f'{b:02x}')}" for b in utf8))
+    forms.append("".join(f"%(?:25){{0,3}}{_hex(f'{b:02x}')}" for b in utf8))
     if ch == " ":
         forms.append(r"\+")
     if code <= 0xFFFF:
@@ -57,7 +58,7 @@ def char_forms(ch: str) -> str:
     else:
         hi, lo = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
         forms.append(_BS + "u" + _hex(f"{hi:04x}") + _BS + "u" + _hex(f"{lo:04x}"))
-    forms.append(_BS + r"u\{0*" + _hex(f"{code:x}") + r"\}")
+    forms.append(_BS + r"u\{0{0,8}" + _hex(f"{code:x}") + r"\}")
     if code < 0x100:
         forms.append(_BS + "x" + _hex(f"{code:02x}"))
     if ch in _SHORT:
