@@ -7,7 +7,8 @@ post writes a space as ``+``, a server's JSON writes ``\\u007b``, an HTML page `
 
 * the character itself;
 * percent-encoding of each of its UTF-8 bytes (``%7B`` / ``%7b``), also encoded again
-  (``%257B``, up to 3 more times), and ``+`` for a space (form encoding);
+  (``%257B``, up to 3 more times), ``+`` for a space (form encoding) and ``%s`` (what
+  Android's ``input text`` types as one);
 * JSON / JavaScript escapes: ``\\u007B`` (a surrogate pair above U+FFFF), ``\\u{7B}``,
   ``\\x7B`` (below U+0100), ``\\"`` ``\\\\`` ``\\/`` and the short control escapes — each
   with up to 8 backslashes (a value escaped again; bounded, so that a page's run of
@@ -52,7 +53,7 @@ def char_forms(ch: str) -> str:
     utf8 = ch.encode("utf-8", "surrogatepass")
     forms.append("".join(f"%(?:25){{0,3}}{_hex(f'{b:02x}')}" for b in utf8))
     if ch == " ":
-        forms.append(r"\+")
+        forms += [r"\+", "%s"]  # form encoding; Android's ``input text``
     if code <= 0xFFFF:
         forms.append(_BS + "u" + _hex(f"{code:04x}"))
     else:

@@ -40,6 +40,7 @@ def _u(value: str, upper: bool = False) -> str:
         "".join(f"&#x{ord(c):X}" for c in VALUE),  # hex references without ";"
         html.escape(VALUE),
         "k%7Be\\u007dy+%5e|é\\ud83d\\ude00",  # mixed within one value
+        VALUE.replace(" ", "%s"),  # as Android's ``input text`` types a space
     ],
 )
 def test_every_spelling_is_one_placeholder(form: str) -> None:
