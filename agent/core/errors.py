@@ -162,6 +162,16 @@ def describe_error(err: BaseException) -> dict[str, str]:
     return {"error": f"{type(err).__name__}: {err}", "error_code": error_code(err)}
 
 
+CUT_MARK = "…"
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` shortened to ``limit`` characters, a cut marked with ``…``: scrubbing
+    (agent.safety.secrets) removes a secret's prefix left before the mark, so code that
+    cannot scrub (an env, the gate) cuts with this and never with a bare slice."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + CUT_MARK
+
+
 class FeatureNotOfferedError(EnvError):
     """The env does not offer this feature (see ``Env.features``); ask ``env.offers`` first."""
 

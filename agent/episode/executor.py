@@ -42,6 +42,7 @@ from agent.core.errors import (
     CoordinateError,
     NativeAgentError,
     TargetChangedError,
+    cut,
     describe_error,
 )
 from agent.core.model import SafetyCheck
@@ -123,7 +124,7 @@ def check(gate: Gate, action: Action, env: Env, obs: Observation) -> Decision:
     try:
         return gate.check(action, env, obs)
     except Exception as err:
-        return Decision("deny", GATE_ERROR, describe_error(err)["error"][:300])
+        return Decision("deny", GATE_ERROR, cut(describe_error(err)["error"], 300))
 
 
 def confirm_vendor(
@@ -143,7 +144,7 @@ def confirm_vendor(
     try:
         decision: Decision = ask(action, env, obs, reasons)
     except Exception as err:
-        return Decision("deny", VENDOR_POLICY, describe_error(err)["error"][:300], VENDOR_RULE)
+        return Decision("deny", VENDOR_POLICY, cut(describe_error(err)["error"], 300), VENDOR_RULE)
     return decision
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol
 
 from agent.core.actions import Action, Trait, traits_of
 from agent.core.env import Env
-from agent.core.errors import EnvClosedError, describe_error
+from agent.core.errors import EnvClosedError, cut, describe_error
 from agent.core.observation import Observation
 from agent.safety.policy import Policy, default_policy
 from agent.safety.targets import UNREADABLE, Target, TargetReader
@@ -69,8 +69,8 @@ class ConfirmRequest:
     def prompt(self) -> str:
         what: str = self.action.type
         if self.target is not None and self.target.text:
-            what += f" on {self.target.text[:80]!r}"
-        where = f" at {self.url[:80]}" if self.url else ""
+            what += f" on {cut(self.target.text, 80)!r}"
+        where = f" at {cut(self.url, 80)}" if self.url else ""
         return f"The agent wants to {what}{where} — {self.reason}. Allow it?"
 
 
@@ -132,9 +132,8 @@ class PolicyGate:
         except EnvClosedError:
             return Decision("allow", self.policy.name, "the env is gone; step reports it")
         except Exception as err:  # fail closed: a gate bug must not let an action through
-            return Decision(
-                "deny", self.policy.name, f"the gate failed ({describe_error(err)['error']})"[:300]
-            )
+            why = f"the gate failed ({describe_error(err)['error']})"
+            return Decision("deny", self.policy.name, cut(why, 300))
 
     def _check(self, action: Action, env: Env, obs: Observation) -> Decision:
         p, t = self.policy, action.type
@@ -180,7 +179,7 @@ class PolicyGate:
         always asked — callback, terminal, ``--yes`` — whatever the policy says of the
         action; with nobody to ask the policy's ``non_interactive`` verdict holds (deny by
         default). Never raises (a failing callback denies)."""
-        why = "the model's vendor asks for confirmation: " + "; ".join(reasons)[:300]
+        why = "the model's vendor asks for confirmation: " + cut("; ".join(reasons), 300)
         ok, by = self._ask(ConfirmRequest(action, why, VENDOR_RULE, url=obs.url))
         reason = f"{why}; {'confirmed' if ok else 'not confirmed'} ({by})"
         return Decision(
@@ -219,7 +218,7 @@ def _why(rule: Any, phrase: str | None, text: str | None) -> str:
         return "no rule matched"
     base = rule.reason or f"rule {rule.name!r}"
     if phrase is not None and text is not None:
-        return f"the target {text[:80]!r} matches {phrase!r}: {base}"
+        return f"the target {cut(text, 80)!r} matches {phrase!r}: {base}"
     return base
 
 

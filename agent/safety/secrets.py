@@ -4,14 +4,15 @@
 placeholder ``{{secret:NAME}}`` available. The model is told the placeholder, never the value;
 when a ``type`` action's text contains it, the env types the real value (the action recorded
 keeps the placeholder). Every string written — step lines, episode.json, progress lines, log
-records, error messages — is scrubbed: a value (raw, URL-encoded or JSON-escaped) becomes its
-placeholder again, so a model that reads a value off the screen cannot leak it either.
+records, error messages — is scrubbed: a value in any spelling (raw, percent-encoded in either
+hex case, ``+`` for space, JSON/JS-escaped, HTML references, mixed; see agent.safety.encodings)
+becomes its placeholder again, so a model that reads a value off the screen cannot leak it
+either; a prefix of 4+ characters left where a string was cut is scrubbed too.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
@@ -20,9 +21,11 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from agent.core.actions import Action, Type
-from agent.core.errors import ActionFailedError, ConfigError, NativeAgentError
+from agent.core.errors import CUT_MARK, ActionFailedError, ConfigError, NativeAgentError
+from agent.safety.encodings import cut_end_pattern, value_pattern
 
 ENV_PREFIX = "NATIVE_AGENT_SECRET_"
+PIXEL_CHECK_ENV = "NATIVE_AGENT_PIXEL_CHECK"  # "0" / "off": masking is not verified by OCR
 MIN_LENGTH = 3  # shorter values would scrub half of every recording
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 PLACEHOLDER = re.compile(r"\{\{\s*secret\s*:\s*([A-Za-z_][A-Za-z0-9_.-]{0,63})\s*\}\}")
@@ -33,12 +36,17 @@ def placeholder(name: str) -> str:
 
 
 class Secrets:
-    """Named secret values; look-ups by name are case-insensitive."""
+    """Named secret values; look-ups by name are case-insensitive. ``pixel_check``: masking
+    verifies each image by OCR before it leaves (agent.safety.pixelcheck); off only on
+    request (``NATIVE_AGENT_PIXEL_CHECK=0``), e.g. where OCR is too slow."""
 
-    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, values: Mapping[str, str] | None = None, *, pixel_check: bool = True
+    ) -> None:
+        self.pixel_check = pixel_check
         self._values: dict[str, str] = {}
         self._names: dict[str, str] = {}  # folded name → name as given
-        self._forms: list[tuple[str, str]] | None = None
+        self._forms: list[tuple[re.Pattern[str], re.Pattern[str] | None, str]] | None = None
         for name, value in (values or {}).items():
             self.add(name, value)
 
@@ -64,7 +72,10 @@ class Secrets:
     ) -> Secrets:
         """``NAME=VALUE`` pairs (``--secret``) over ``NATIVE_AGENT_SECRET_NAME`` env vars."""
         env = os.environ if environ is None else environ
-        out = cls()
+        check = env.get(PIXEL_CHECK_ENV, "1").strip().lower()
+        if check not in ("1", "0", "on", "off", "true", "false", "yes", "no", ""):
+            raise ConfigError(f"{PIXEL_CHECK_ENV} must be 1 or 0 (on/off), got {check!r}")
+        out = cls(pixel_check=check not in ("0", "off", "false", "no"))
         for key, value in env.items():
             if key.startswith(ENV_PREFIX) and len(key) > len(ENV_PREFIX):
                 out.add(key[len(ENV_PREFIX) :].lower(), value)
@@ -118,29 +129,39 @@ class Secrets:
         return action
 
     # ---- the recording side ------------------------------------------------------------------
-    def _variants(self) -> list[tuple[str, str]]:
-        """(form, placeholder) pairs, longest form first: raw, JSON-escaped, and every way a
-        page or browser URL-encodes it (see :func:`encoded_forms`)."""
+    def _patterns(self) -> list[tuple[re.Pattern[str], re.Pattern[str] | None, str]]:
+        """(whole value, cut end, placeholder) per secret, the longest value first: each
+        character in every spelling a browser, server or serialiser writes
+        (:mod:`agent.safety.encodings`)."""
         if self._forms is None:
-            forms: dict[str, str] = {}
-            for name, value in self._values.items():
-                for form in (
-                    value,
-                    *encoded_forms(value),
-                    json.dumps(value)[1:-1],
-                    json.dumps(value, ensure_ascii=False)[1:-1],
-                ):
-                    forms.setdefault(form, placeholder(name))
-            self._forms = sorted(forms.items(), key=lambda kv: -len(kv[0]))
+            ordered = sorted(self._values.items(), key=lambda kv: -len(kv[1]))
+            self._forms = [
+                (value_pattern(v), cut_end_pattern(v), placeholder(n)) for n, v in ordered
+            ]
         return self._forms
 
     def scrub_text(self, text: str) -> str:
+        """Every spelling of every value → its placeholder; then a value's prefix (≥ 4
+        characters) left before a cut mark (``…`` or ``...``) → the placeholder too, for
+        text some code cut before it reached here (agent.core.errors.cut)."""
         if not self._values:
             return text
-        for form, ph in self._variants():
-            if form in text:
-                text = text.replace(form, ph)
+        for whole, _, ph in self._patterns():
+            text = whole.sub(ph, text)
+        for _, end, ph in self._patterns():
+            if end is not None:
+                text = end.sub(ph, text)
         return text
+
+    def clip(self, text: str, limit: int) -> str:
+        """Scrub, then cut to ``limit`` characters (``…`` marks a cut), then scrub the cut end:
+        the order that leaves no part of a value behind. A placeholder is never cut in two."""
+        text = self.scrub_text(text)
+        if len(text) <= limit:
+            return text
+        end = max(0, limit - 1)
+        inside = next((m for m in PLACEHOLDER.finditer(text) if m.start() < end < m.end()), None)
+        return self.scrub_text(text[: inside.start() if inside else end] + CUT_MARK)
 
     def scrub(self, obj: Any) -> Any:
         """A copy of a JSON-like object with every string (keys too) scrubbed."""
@@ -156,9 +177,9 @@ class Secrets:
 
     def leaks(self, data: bytes) -> list[str]:
         """Names of the secrets whose value (any scrubbed form) occurs in ``data``."""
-        names = {ph: name for name in self._values for ph in [placeholder(name)]}
-        found = {names[ph] for form, ph in self._variants() if form.encode("utf-8") in data}
-        return [name for name in self._values if name in found]
+        text = data.decode("utf-8", "replace")
+        found = {ph for whole, _, ph in self._patterns() if whole.search(text)}
+        return [name for name in self._values if placeholder(name) in found]
 
     @contextlib.contextmanager
     def redact_logs(self) -> Iterator[None]:

@@ -39,6 +39,7 @@ from agent.core.errors import (
     EnvClosedError,
     EnvError,
     EnvNotAvailableError,
+    cut,
 )
 from agent.core.observation import Observation, PrivacySnapshot
 from agent.core.uitree import UINode
@@ -198,7 +199,7 @@ class AndroidEnv(Env):
         rc, out = self.shell(argv)
         if rc != 0 or says_failed(out):  # `input` / `am` may fail with exit 0
             raise ActionFailedError(
-                f"`{shlex.join(argv)[:120]}` failed ({rc}): {out.strip()[:300]}"
+                f"`{cut(shlex.join(argv), 120)}` failed ({rc}): {cut(out.strip(), 300)}"
             )
         return out
 

@@ -40,7 +40,7 @@ from envs.browser.errors import first_line, says_dead, translated
 from envs.browser.execute import UNSUPPORTED
 from envs.browser.focus import read_focus
 from envs.browser.guard import DispatchGuard
-from envs.browser.privacy import same_sensitive, snapshot_of
+from envs.browser.privacy import raw_text, same_sensitive, snapshot_of
 from envs.browser.proxy import WireProxy
 from envs.browser.routing import RequestGuard
 from envs.browser.traffic import Inflight
@@ -436,7 +436,7 @@ class BrowserEnv(Env):
     def _on_dialog(self, dialog: Any) -> None:
         """Dialogs are invisible in screenshots: report their text, dismiss them (cancel a
         confirm), but let a navigation the agent asked for leave the page (beforeunload)."""
-        self._dialogs.append(f"{dialog.type}: {dialog.message}"[:300])
+        self._dialogs.append(raw_text(f"{dialog.type}: {dialog.message}"))
         with contextlib.suppress(Exception):
             if dialog.type == "beforeunload":
                 dialog.accept()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from agent.core.errors import ActionFailedError, EnvClosedError
+from agent.core.errors import ActionFailedError, EnvClosedError, cut
 
 DEAD_WORDS = ("target closed", "has been closed", "crashed", "disconnected", "connection closed")
 # a browser without CDP (Playwright: "CDP session is only available in Chromium") or a
@@ -52,7 +52,7 @@ def no_node(err: BaseException) -> bool:
 
 def first_line(err: BaseException) -> str:
     text = str(err).strip() or type(err).__name__
-    return text.splitlines()[0][:300]
+    return cut(text.splitlines()[0], 300)  # a cut mark: scrubbing sees a cut secret
 
 
 def translated(

@@ -16,11 +16,20 @@ from __future__ import annotations
 from typing import Any
 
 from agent.core.coords import Frame
+from agent.core.errors import cut
 from agent.core.observation import Box, PrivacyRequest, PrivacySnapshot
 from envs.browser.dom import rect_to_screen
 
 SPLIT = "a secret is split over several text nodes: no single box covers it"
 TRUNCATED = "the page was not read whole"
+RAW_TEXT = 2000  # characters of a page-made text (a dialog's) kept for masking to scrub
+
+
+def raw_text(text: str) -> str:
+    """A text the page controls, as the observation carries it: long enough that masking
+    scrubs a secret in it whole before cutting it for the recording (agent.safety.masking),
+    and a longer one cut with a mark, so the prefix of a secret at the cut is scrubbed too."""
+    return cut(text, RAW_TEXT)
 
 
 def sensitive_boxes(

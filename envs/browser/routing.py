@@ -17,8 +17,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from agent.core.errors import cut
+
 Verdict = Callable[[str], str | None]  # URL → why it is refused, or None
 MAX_RECORDED = 50  # blocked requests kept between two observations
+RAW_TEXT = 2000  # characters of a blocked URL / reason kept for masking to scrub, then cut
 
 
 class RequestGuard:
@@ -46,11 +49,11 @@ class RequestGuard:
             if len(self._blocked) < MAX_RECORDED:
                 self._blocked.append(
                     {
-                        "url": url[:300],
+                        "url": cut(url, RAW_TEXT),
                         "method": request.method,
                         "resource": request.resource_type,
                         "navigation": bool(request.is_navigation_request()),
-                        "reason": why[:300],
+                        "reason": cut(why, RAW_TEXT),
                     }
                 )
             else:

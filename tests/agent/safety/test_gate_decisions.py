@@ -218,7 +218,7 @@ def test_the_prompt_shortens_what_it_shows() -> None:
     long = Target("x" * 200, "dom")
     r = ConfirmRequest(CLICK, "why", target=long, url="http://a.test/" + "p" * 200)
     assert r.prompt() == (
-        f"The agent wants to click on {'x' * 80!r} at {('http://a.test/' + 'p' * 200)[:80]}"
+        f"The agent wants to click on {'x' * 79 + '…'!r} at {('http://a.test/' + 'p' * 200)[:79]}…"
         " — why. Allow it?"
     )
     assert ConfirmRequest(CLICK, "why").prompt() == "The agent wants to click — why. Allow it?"
@@ -468,7 +468,8 @@ def test_reasons_without_a_phrase_and_long_targets() -> None:
     assert d.reason == "rule 'no-click'"  # a target was read, but this rule names no phrase
     long = Target("pay " + "y" * 200, "dom")
     d = check(PolicyGate(confirm="no", reader=SeenReader(long)), CLICK)
-    assert d.reason is not None and d.reason.startswith(f"the target {long.text[:80]!r} matches")
+    shown = long.text[:79] + "…"  # cut with a mark (scrubbing sees a secret cut short)
+    assert d.reason is not None and d.reason.startswith(f"the target {shown!r} matches")
 
 
 def test_the_terminal_prompt_is_one_line_without_a_newline(
