@@ -13,8 +13,10 @@ import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from agent.core.errors import EnvNotAvailableError
+from envs.browser.errors import first_line
 
 ENV_VAR = "NATIVE_AGENT_BROWSER"
 SYSTEM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
@@ -170,3 +172,24 @@ def find_browser(
         if is_executable(path):
             return path
     raise EnvNotAvailableError(f"no Chromium or Chrome browser found; {FIX_HINT}")
+
+
+def launch(pw: Any, executable: str, headless: bool) -> Any:
+    """Chromium at ``executable`` with :data:`LAUNCH_ARGS`, through Playwright ``pw``; a
+    failure is an EnvNotAvailableError that names the fix (a display for headed mode)."""
+    try:
+        return pw.chromium.launch(
+            executable_path=executable, headless=headless, args=list(LAUNCH_ARGS), timeout=60_000
+        )
+    except Exception as err:
+        hint = FIX_HINT
+        if (
+            not headless
+            and sys.platform.startswith("linux")
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+        ):
+            hint = "headed mode needs a display: set DISPLAY (e.g. run under xvfb-run) "
+            hint += "or run headless"
+        raise EnvNotAvailableError(
+            f"could not start the browser {executable!r}: {first_line(err)}; {hint}"
+        ) from err

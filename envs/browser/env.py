@@ -15,8 +15,6 @@ again here, in the env, never by masking.
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -27,16 +25,15 @@ from agent.core.errors import (
     ActionFailedError,
     ConfigError,
     EnvClosedError,
-    EnvNotAvailableError,
     NativeAgentError,
 )
 from agent.core.observation import Observation
 from envs.browser import dom
 from envs.browser.accessibility import with_ax_at
 from envs.browser.capture import PageCapture, decode_png
-from envs.browser.discover import FIX_HINT, LAUNCH_ARGS, find_browser
+from envs.browser.discover import find_browser, launch
 from envs.browser.driver import SharedPlaywright
-from envs.browser.errors import first_line, says_dead, translated
+from envs.browser.errors import says_dead, translated
 from envs.browser.execute import UNSUPPORTED
 from envs.browser.focus import read_focus
 from envs.browser.guard import DispatchGuard
@@ -125,25 +122,10 @@ class BrowserEnv(Env):
         self._dispatch = DispatchGuard()  # the gate's verdict where events land (guard.py)
         self._pw = SharedPlaywright.acquire()
         try:
-            self._browser: Browser = self._pw.chromium.launch(
-                executable_path=self.executable,
-                headless=headless,
-                args=list(LAUNCH_ARGS),
-                timeout=60_000,
-            )
-        except Exception as err:
+            self._browser: Browser = launch(self._pw, self.executable, headless)
+        except BaseException:
             SharedPlaywright.release()
-            hint = FIX_HINT
-            if (
-                not headless
-                and sys.platform.startswith("linux")
-                and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-            ):
-                hint = "headed mode needs a display: set DISPLAY (e.g. run under xvfb-run) "
-                hint += "or run headless"
-            raise EnvNotAvailableError(
-                f"could not start the browser {self.executable!r}: {first_line(err)}; {hint}"
-            ) from err
+            raise
         try:
             self._open(self.start_url)
         except BaseException:

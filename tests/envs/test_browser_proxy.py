@@ -21,7 +21,7 @@ import pytest
 from agent.episode.runner import guard_requests
 from agent.safety.gate import make_gate
 from agent.safety.policy import Policy
-from envs.browser import env as env_module
+from envs.browser import discover as discover_module
 from envs.browser.env import BrowserEnv
 from envs.browser.proxy import WireProxy
 from envs.browser.routing import RequestGuard
@@ -224,8 +224,8 @@ def test_every_connection_to_a_denied_host_is_refused(
     recorded = {b.get("resource") for b in blocked}
     assert {"proxy:websocket", "proxy:tunnel", "proxy:http"} <= recorded, blocked
     # the control: the same browser without the policy or the WebRTC flag reaches each one
-    flagless = tuple(a for a in env_module.LAUNCH_ARGS if "webrtc-ip" not in a)
-    monkeypatch.setattr(env_module, "LAUNCH_ARGS", flagless)
+    flagless = tuple(a for a in discover_module.LAUNCH_ARGS if "webrtc-ip" not in a)
+    monkeypatch.setattr(discover_module, "LAUNCH_ARGS", flagless)
     control = BrowserEnv(url="about:blank", fast_capture=False)
     try:
         _attack(
