@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 FORCED = "click <|object_ref_start|>OK<|object_ref_end|><|box_start|>(100,100),(200,200)<|box_end|>"
 # 503 = the bounded queue was full (the request was not looked at); clients then honour
 # Retry-After before their next request, as a well-behaved client does.
-EXPECTED = {"ok": {200, 503}, "bomb": {413, 503}, "no-token": {401}}
+CLOSED = 0  # a tokenless request whose connection the server closed at once (agent serve does,
+# whatever the client still sends: the client may see a reset before it reads the 401)
+EXPECTED = {"ok": {200, 503}, "bomb": {413, 503}, "no-token": {401, CLOSED}}
 
 
 def _png(w: int, h: int) -> bytes:
@@ -128,6 +130,8 @@ def run_load(
 ) -> dict[str, Any]:
     import httpx
 
+    cut = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)  # a closed connection
+
     ok_body = json.dumps(_body(_png(*image))).encode()
     bomb_body = json.dumps(_body(_bomb())).encode()
     lock = threading.Lock()
@@ -165,6 +169,8 @@ def run_load(
                     status, err = r.status_code, None
                 except httpx.HTTPError as e:
                     status, err = None, f"{type(e).__name__}: {e}"
+                    if kind == "no-token" and isinstance(e, cut):
+                        status, err = CLOSED, f"closed: {type(e).__name__}"
                 ms = (time.perf_counter() - start) * 1000
                 with lock:
                     results.append((kind, status, ms, err))
@@ -180,7 +186,7 @@ def run_load(
     wall = time.monotonic() - t0
     status: dict[str, int] = {}
     for _, s, _, _ in results:
-        key = str(s) if s is not None else "transport_error"
+        key = "transport_error" if s is None else "closed" if s == CLOSED else str(s)
         status[key] = status.get(key, 0) + 1
     by_kind: dict[str, list[float]] = {}
     for kind, s, ms, _ in results:

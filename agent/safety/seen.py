@@ -37,6 +37,7 @@ import numpy as np
 
 from agent.core.errors import ConfigError
 from agent.core.observation import Observation
+from agent.safety.names import normalise_name
 
 if TYPE_CHECKING:
     from model.ocr import OcrEngine
@@ -170,9 +171,17 @@ def with_pixels(
         return replace(target, error=f"{target.error}; {why}" if target.error else why)
     seen = seen_text(engine, obs, point, info.get("box") if info else None, radius)
     text = target.text
-    if seen:  # always a word of its own ("Pay" inside "xPay nowx" is no word); the DOM's
-        text = f"{text[: MAX_TEXT - len(seen) - 1]} {seen}".strip()  # text is cut first
+    if seen and not _has_words(text, seen):  # a word of its own ("Pay" inside "xPay nowx" is
+        text = f"{text[: MAX_TEXT - len(seen) - 1]} {seen}".strip()  # no word); DOM text cut
     return replace(target, text=text, seen=seen)
+
+
+def _has_words(text: str, seen: str) -> bool:
+    """Whether ``text`` already holds ``seen`` as whole words (in the names' normal form):
+    then the pixels agree with the DOM and nothing is added."""
+    have, want = normalise_name(text).split(), normalise_name(seen).split()
+    n = len(want)
+    return n > 0 and any(have[i : i + n] == want for i in range(len(have) - n + 1))
 
 
 @functools.cache

@@ -15,10 +15,8 @@ checkbox, Enter in a form, a button in a same-origin frame — go through the gu
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,6 +27,7 @@ from agent.safety.enforce import enforce
 from agent.safety.gate import PolicyGate, make_gate
 from envs.browser import BrowserEnv
 from model.scripted import ScriptedModel
+from tests.beacons import BeaconSite
 
 PAGE = (Path(__file__).parent / "fixtures" / "dispatch_attacks.html").read_text()
 VIEW = (640, 480)
@@ -36,36 +35,11 @@ ATTACKS = ["move", "patched", "text", "shadow", "frame", "dbl", "drag", "label",
 ORDINARY = ["ok-click", "ok-dbl", "ok-drag", "ok-label", "ok-enter", "ok-frame"]
 
 
-class _Site:
+class _Site(BeaconSite):
     """The attack pages and their server, which logs every beacon (POST) and hit (GET)."""
 
     def __init__(self) -> None:
-        self.hits: list[str] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path.startswith("/hit/"):
-                    site.hits.append(self.path.rsplit("/", 1)[-1])
-                data = PAGE.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                site.hits.append(self.path.rsplit("/", 1)[-1])
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__(PAGE)
 
     def page(self, name: str, y: int) -> str:
         return f"{self.url}/s/{name}?y={y}"

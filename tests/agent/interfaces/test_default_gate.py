@@ -10,10 +10,8 @@ server's log empty; with the opt-out (the control) the beacon arrives."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from agent.interfaces.session import ActionSession
 from agent.safety.gate import AllowAll, PolicyGate
 from envs.browser import BrowserEnv
 from model.scripted import ScriptedModel
+from tests.beacons import BeaconSite
 
 pytestmark = pytest.mark.browser
 PAGE = (
@@ -42,34 +41,12 @@ DELETE = {"type": "click", "point": [100, 20]}
 GIVE_UP = {"type": "finish", "status": "failure"}
 
 
-class Site:
+class Site(BeaconSite):
     """The page and its own server, which logs every beacon it receives."""
 
     def __init__(self) -> None:
-        self.hits: list[str] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                data = PAGE.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                site.hits.append(self.path)
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__(PAGE)
+        self.url += "/"
 
     def count(self, browser: BrowserEnv | None = None) -> int:
         """Beacons received so far (a beacon is sent asynchronously: let it land first)."""

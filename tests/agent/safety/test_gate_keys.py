@@ -8,9 +8,7 @@ none arrives, and with no gate every one does (the presses are real)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from agent.episode.runner import run
 from agent.safety.gate import make_gate
 from envs.browser import BrowserEnv
 from model.scripted import ScriptedModel
+from tests.beacons import BeaconSite
 
 PAGE = (Path(__file__).parent / "fixtures" / "key_presses.html").read_text()
 FIELD = (40.0, 19.0)  # inside the first text field of a case
@@ -38,31 +37,8 @@ CASES: dict[str, list[Action]] = {
 UNKNOWN = {"tabbed"}  # judged unknown (the policy's unknown_target), not by a name
 
 
-class _Site:
-    def __init__(self) -> None:
-        self.hits: list[str] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                data = PAGE.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                site.hits.append(self.path.rsplit("/", 1)[-1])
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+def _Site() -> BeaconSite:
+    return BeaconSite(PAGE)
 
 
 @pytest.fixture(scope="module")

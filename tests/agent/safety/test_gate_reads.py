@@ -9,9 +9,7 @@ none arrives (and with no gate they all do: the page really presses)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from agent.episode.runner import run
 from agent.safety.gate import PolicyGate, make_gate
 from envs.browser import BrowserEnv
 from model.scripted import ScriptedModel
+from tests.beacons import BeaconSite
 
 GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="
 PAGE = (Path(__file__).parent / "fixtures" / "hidden_names.html").read_text()
@@ -43,32 +42,7 @@ PRESSES = ["flex", "before", "alt", "svg", "shadow", "frame", "zwsp", "cyrillic"
            "labelledby", "labelfor", "middle", "outside", "image"]  # fmt: skip
 
 
-class _Site:
-    def __init__(self, body: str) -> None:
-        self.hits: list[str] = []
-        self.body = body
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                data = site.body.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                site.hits.append(self.path.rsplit("/", 1)[-1])
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+_Site = BeaconSite
 
 
 @pytest.fixture(scope="module")

@@ -54,9 +54,11 @@ def _obs() -> Observation:
 def test_ocr_reads_the_box_alone_and_the_line_under_the_pointer() -> None:
     px = PixelReader()
     assert not px.loaded  # nothing is loaded before the first read
-    blank = Target("keep", "dom")
-    keep = px.add(blank, _obs(), (70.0, 48.0), {"box": [20, 30, 120, 66]}, 40)
-    assert keep.seen == "Keep" and keep.text == "keep Keep"  # not its neighbour's "Delete"
+    named = Target("Cancel", "dom")
+    keep = px.add(named, _obs(), (70.0, 48.0), {"box": [20, 30, 120, 66]}, 40)
+    assert keep.seen == "Keep" and keep.text == "Cancel Keep"  # not its neighbour's "Delete"
+    same = px.add(Target("keep", "dom"), _obs(), (70.0, 48.0), {"box": [20, 30, 120, 66]}, 40)
+    assert same.seen == "Keep" and same.text == "keep"  # the pixels agree: nothing added
     assert isinstance(px.engine(), OcrEngine) and px.loaded
     free = px.add(Target("", "dom"), _obs(), (80.0, 150.0), None, 40)
     assert free.seen == "Pay now" and free.text == "Pay now"

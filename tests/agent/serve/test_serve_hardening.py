@@ -226,6 +226,7 @@ def test_load_test_tool_is_bounded_and_reports(tiny_qwen: dict[str, Path]) -> No
     assert report["requests"] == 12 and report["transport_errors"] == 0
     assert report["status"].get("200", 0) >= 6 and report["unexpected"] == 0
     assert report["status"].get("413", 0) >= 1  # the bombs were refused
-    assert report["status"].get("401", 0) >= 1  # and the requests without the token
+    refused = report["status"].get("401", 0) + report["status"].get("closed", 0)
+    assert refused >= 1  # and the requests without the token (401, or closed before it is read)
     lat = report["latency_ms"]["ok"]
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
