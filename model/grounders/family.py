@@ -1,0 +1,190 @@
+"""A model family's own grounding, as a :class:`~model.grounders.base.DescriptionGrounder`.
+
+Any model spec whose family has a grounding space (:attr:`model.profiles.Profile.action_spaces`
+holds ``grounding``: UI-TARS-1.5's grounding prompt, Qwen2-VL / Qwen-VL boxes, MAI-UI,
+UI-Venus, OpenCUA, Aguvis, Holo, and the grounding zoo) is loaded through the model registry
+with ``action_space="grounding"``: the backend then asks the authors' grounding prompt
+(:func:`model.prompts.build_messages`) and the answer is read by the family's grounding
+dialect (:data:`model.parsers.FORMATS`). No new backend code: a grounding request is an
+ordinary :class:`~agent.core.model.ModelRequest` whose task is the description and whose
+history is empty.
+
+With ``region`` the crop (native screen px, never resized by us) is sent as an observation of
+its own; the family's Frame (:meth:`model.profiles.Profile.frame`) plans how it becomes model
+input, :mod:`agent.core.coords` maps the answer back to the crop's px, and the crop's origin
+shifts it onto the screen. An answer that does not parse, names no point, or lies off the
+image read is a :class:`~model.grounders.base.GroundingFailure` — never a point.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from agent.core.actions import action_points
+from agent.core.coords import Frame, check_on_screen, screen_to_model
+from agent.core.errors import ConfigError, CoordinateError, ParseError
+from agent.core.model import Model, ModelRequest
+from agent.core.observation import Observation
+from model.grounders.base import Box, Grounded, GroundingFailure
+from model.parsers import parse
+from model.profiles import Profile
+from model.prompts.messages import Message, build_messages, describe
+
+GROUNDING = "grounding"
+EDGE_PX = 1.0  # a relative answer of 1000/1000 lands on the far edge, one px past the last
+
+
+class FamilyGrounder:
+    """Grounds with ``model`` (any backend) in ``profile``'s grounding prompt and dialect."""
+
+    def __init__(self, model: Model, profile: Profile, *, name: str | None = None) -> None:
+        if GROUNDING not in profile.action_spaces:
+            profile.format_for(GROUNDING)  # raises the ConfigError naming the spaces it has
+        self.format = profile.format_for(GROUNDING)
+        if model.format != self.format:
+            raise ConfigError(
+                f"grounder {name or model.name!r}: the {profile.name} grounding dialect is "
+                f"{self.format!r} but the model answers in {model.format!r}; drop the format "
+                "setting (a grounder speaks its family's grounding dialect)"
+            )
+        self.model = model
+        self.profile = profile
+        self.name = name or model.name
+
+    # ---- what is sent ----------------------------------------------------------------
+    def frame(self, observation: Observation) -> Frame:
+        """The Frame the image read gets: the family's grounding plan (its dialect's
+        space and mode, its grid, floor and budget; the checkpoint's cap where known)."""
+        w, h = observation.size
+        kw: dict[str, Any] = {}
+        if self.model.min_pixels is not None:
+            kw["min_pixels"] = self.model.min_pixels
+        frame = self.profile.frame(
+            w,
+            h,
+            action_space=GROUNDING,
+            max_tokens=self.model.max_tokens,
+            scale=observation.scale,
+            pointer=None,
+            **kw,
+        )
+        return self.model.plan_frame(observation, frame)
+
+    def messages(self, request: ModelRequest) -> list[Message]:
+        """The conversation the backend sends (its own builder when it has one)."""
+        own = getattr(self.model, "messages", None)
+        if callable(own):
+            built: list[Message] = own(request)
+            return built
+        return build_messages(
+            request, self.profile, history_images=0, history_steps=0, action_space=GROUNDING
+        )
+
+    # ---- the protocol ----------------------------------------------------------------
+    def ground(
+        self, observation: Observation, description: str, region: Box | None = None
+    ) -> Grounded | GroundingFailure:
+        t0 = time.perf_counter()
+        try:
+            image, crop = crop_observation(observation, region)
+        except CoordinateError as err:
+            return GroundingFailure(description, str(err), grounder=self.name, crop=region)
+        frame = self.frame(image)
+        request = ModelRequest(description, image, frame)
+        prompt = describe(self.messages(request))
+        common: dict[str, Any] = {"grounder": self.name, "prompt": prompt, "crop": crop}
+        reply = self.model.act(request)  # a backend failure (ModelError) is the caller's
+        common |= {"raw": reply.text, "usage": dict(reply.usage)}
+        found = self._read(reply.text, frame)
+        latency = time.perf_counter() - t0
+        if isinstance(found, str):
+            return GroundingFailure(description, found, latency_s=latency, **common)
+        (px, py), box = found
+        mx, my = screen_to_model(frame, px, py)
+        ox, oy = (crop[0], crop[1]) if crop is not None else (0.0, 0.0)  # crop px → screen px
+        shifted = None if box is None else (box[0] + ox, box[1] + oy, box[2] + ox, box[3] + oy)
+        return Grounded(
+            (px + ox, py + oy),
+            description,
+            box=shifted,
+            model_point=(round(mx, 3), round(my, 3)),
+            latency_s=latency,
+            **common,
+        )
+
+    def _read(self, raw: str, frame: Frame) -> tuple[tuple[float, float], Box | None] | str:
+        """(point, box) in the image's px from the answer, or why there is none."""
+        try:
+            parsed = parse(self.format, raw, frame)
+        except ParseError as err:
+            return f"the answer does not parse as {self.format}: {err.reason}"
+        for action in parsed.actions:
+            points = action_points(action)
+            if not points:
+                continue
+            x, y = points[0]
+            try:  # on the image read (its far edge included), not just near it
+                check_on_screen(frame.model_copy(update={"tolerance": EDGE_PX}), x, y)
+            except CoordinateError as err:
+                return f"the answer is off the image read: {err}"
+            box = getattr(action, "box", None)
+            return (x, y), (tuple(box) if box is not None else None)  # type: ignore[return-value]
+        return f"the answer names no point ({len(parsed.actions)} action(s) without one)"
+
+    def close(self) -> None:
+        self.model.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "family": self.profile.name,
+            "format": self.format,
+            "model": self.model.describe(),
+        }
+
+
+def crop_observation(observation: Observation, region: Box | None) -> tuple[Observation, Box | None]:
+    """The part of ``observation`` inside ``region`` (screen px, widened to whole px and
+    clipped to the screen) as an observation of its own, native px; and the crop box."""
+    if region is None:
+        return observation, None
+    w, h = observation.size
+    if len(region) != 4 or not all(math.isfinite(v) for v in region):
+        raise CoordinateError(f"region {region!r} is not four finite numbers x1, y1, x2, y2")
+    x1, y1 = max(0, math.floor(region[0])), max(0, math.floor(region[1]))
+    x2, y2 = min(w, math.ceil(region[2])), min(h, math.ceil(region[3]))
+    if x2 - x1 < 1 or y2 - y1 < 1:
+        raise CoordinateError(f"region {region!r} holds no pixel of the {w}x{h} screen")
+    array = observation.array[y1:y2, x1:x2].copy()
+    pointer = observation.pointer
+    if pointer is not None:
+        pointer = (pointer[0] - x1, pointer[1] - y1)
+    crop = observation.copy(array=array, size=(x2 - x1, y2 - y1), pointer=pointer)
+    return crop, (float(x1), float(y1), float(x2), float(y2))
+
+
+def load_family_grounder(spec: str, **settings: Any) -> FamilyGrounder:
+    """The grounder of a model spec whose family grounds (ConfigError when it has no
+    grounding space, or when ``action_space`` is set to anything but grounding)."""
+    from model.registry import load_model
+
+    space = settings.pop("action_space", GROUNDING)
+    if space != GROUNDING:
+        raise ConfigError(
+            f"a grounder asks the family's grounding prompt; drop action_space={space!r}"
+        )
+    model = load_model(spec, action_space=GROUNDING, **settings)
+    profile = getattr(model, "family", None)
+    if not isinstance(profile, Profile):
+        model.close()
+        raise ConfigError(
+            f"{spec!r} is not a model family with a grounding prompt (its backend has no "
+            "family); use --grounder ocr or a family that grounds (agent models)"
+        )
+    try:
+        return FamilyGrounder(model, profile, name=spec)
+    except ConfigError:
+        model.close()
+        raise
