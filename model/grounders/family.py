@@ -130,7 +130,7 @@ class FamilyGrounder:
             except CoordinateError as err:
                 return f"the answer is off the image read: {err}"
             box = getattr(action, "box", None)
-            return (x, y), (tuple(box) if box is not None else None)  # type: ignore[return-value]
+            return (x, y), (tuple(box) if box is not None else None)
         return f"the answer names no point ({len(parsed.actions)} action(s) without one)"
 
     def close(self) -> None:
@@ -145,7 +145,9 @@ class FamilyGrounder:
         }
 
 
-def crop_observation(observation: Observation, region: Box | None) -> tuple[Observation, Box | None]:
+def crop_observation(
+    observation: Observation, region: Box | None
+) -> tuple[Observation, Box | None]:
     """The part of ``observation`` inside ``region`` (screen px, widened to whole px and
     clipped to the screen) as an observation of its own, native px; and the crop box."""
     if region is None:

@@ -118,9 +118,7 @@ class ScriptedGrounder:
                 latency_s=time.perf_counter() - t0,
                 **common,
             )
-        return Grounded(
-            point, description, box=box, latency_s=time.perf_counter() - t0, **common
-        )
+        return Grounded(point, description, box=box, latency_s=time.perf_counter() - t0, **common)
 
     def describe(self) -> dict[str, Any]:
         n = len(self.ordered) if self.ordered is not None else len(self.mapping or {})
