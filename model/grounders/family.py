@@ -40,8 +40,7 @@ class FamilyGrounder:
     """Grounds with ``model`` (any backend) in ``profile``'s grounding prompt and dialect."""
 
     def __init__(self, model: Model, profile: Profile, *, name: str | None = None) -> None:
-        if GROUNDING not in profile.action_spaces:
-            profile.format_for(GROUNDING)  # raises the ConfigError naming the spaces it has
+        # a family without a grounding space: the ConfigError naming the spaces it has
         self.format = profile.format_for(GROUNDING)
         if model.format != self.format:
             raise ConfigError(

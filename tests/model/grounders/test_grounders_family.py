@@ -16,12 +16,14 @@ import numpy as np
 import pytest
 
 from agent.core.actions import Click
+from agent.core.coords import screen_to_model
 from agent.core.errors import ConfigError
 from agent.core.observation import Observation
 from agent.export.render import render, tolerance
 from model.grounders.base import DescriptionGrounder, Grounded, GroundingFailure
 from model.grounders.family import FamilyGrounder, load_family_grounder
 from model.grounders.registry import load_grounder
+from model.parsers.render import DECIMALS
 from model.profiles import PROFILES, Profile
 from model.scripted import ScriptedModel
 from tests.conftest import load_tool
@@ -67,7 +69,26 @@ def test_full_screen_point_comes_back(p: Profile) -> None:
     assert got.prompt is not None and TARGET in got.prompt and got.model_point is not None
     sent = model.seen[0]
     assert sent.observation.size == (W, H) and sent.task == TARGET and not sent.history
-    assert sent.frame == p.frame(W, H, action_space="grounding")
+    frame = p.frame(W, H, action_space="grounding")
+    assert sent.frame == frame
+    unit = 10.0 ** -DECIMALS.get(frame.convention, 0)  # one step of the numbers it writes
+    want = screen_to_model(frame, *known)
+    assert all(abs(m - w) <= 1.01 * unit for m, w in zip(got.model_point, want, strict=True))
+
+
+def test_the_backends_image_budget_plans_the_frame() -> None:
+    p = next(p for p in GROUNDS if p.frame(W, H, action_space="grounding").mode == "pad")
+    g, model = grounder(p, [])
+    model.max_tokens = 64  # a checkpoint whose processor caps the image far below the screen
+    frame = p.frame(W, H, action_space="grounding", max_tokens=64)
+    assert frame.resampled and frame.tokens <= 64
+    fmt = p.format_for("grounding")
+    model.outputs = [render([Click(point=(917.0, 233.0))], frame, fmt, action_space="grounding")]
+    got = g.ground(screen(), TARGET)
+    assert model.seen[0].frame == frame and isinstance(got, Grounded)
+    assert abs(got.point[0] - 917.0) <= tolerance(frame) and abs(got.point[1] - 233.0) <= tolerance(
+        frame
+    )
 
 
 @pytest.mark.parametrize("p", GROUNDS, ids=lambda p: p.name)
