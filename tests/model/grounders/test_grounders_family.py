@@ -10,10 +10,13 @@ checkpoint runs the real transformers backend end to end.
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from agent.core.actions import Click
 from agent.core.coords import screen_to_model
@@ -27,6 +30,7 @@ from model.parsers.render import DECIMALS
 from model.profiles import PROFILES, Profile
 from model.scripted import ScriptedModel
 from tests.conftest import load_tool
+from tests.model.chat_server import ChatServer
 
 GROUNDS = [p for p in PROFILES.values() if "grounding" in p.action_spaces]
 NOT_GROUNDING = [p for p in PROFILES.values() if "grounding" not in p.action_spaces]
@@ -175,3 +179,31 @@ def test_tiny_checkpoint_grounds_end_to_end(tiny_qwen2vl: Path) -> None:
 def test_tiny_checkpoint_in_a_family_without_grounding_is_refused(tiny_qwen2vl: Path) -> None:
     with pytest.raises(ConfigError, match="grounding"):
         load_family_grounder(str(tiny_qwen2vl), device="cpu", family="qwen2.5-vl")
+
+
+# ---- an OpenAI-compatible server (a local stand-in on 127.0.0.1) ------------------------
+
+
+def test_the_crop_sent_over_http_is_the_native_pixels() -> None:
+    p = PROFILES["os-atlas"]  # pads (no resampling): the sent image holds the crop's bytes
+    obs = screen()
+    region = (0.0, H - 150.0, 260.0, float(H))  # the bottom-left corner
+    known = (7.0, H - 5.0)
+    text, tol = answer(p, (known[0] - region[0], known[1] - region[1]), (260, 150))
+    usage = {"prompt_tokens": 90, "completion_tokens": 9, "total_tokens": 99}
+    body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+    srv = ChatServer(lambda _: (200, {**body, "usage": usage}, {}))
+    try:
+        g = load_grounder(f"openai:OS-Atlas-Base-7B@{srv.url}", check_resample=False)
+        got = g.ground(obs, TARGET, region=region)
+    finally:
+        srv.close()
+    assert isinstance(got, Grounded) and got.usage == usage and got.crop == region
+    assert abs(got.point[0] - known[0]) <= tol and abs(got.point[1] - known[1]) <= tol
+    (request,) = srv.requests
+    parts = [c for m in request["json"]["messages"] for c in m["content"] if isinstance(c, dict)]
+    assert any(TARGET in c.get("text", "") for c in parts)
+    (url,) = [c["image_url"]["url"] for c in parts if c["type"] == "image_url"]
+    sent = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.partition(",")[2]))))
+    assert sent.shape[:2] == (168, 280)  # padded to the 28-px grid, nothing resampled
+    assert np.array_equal(sent[:150, :260, :3], obs.array[H - 150 :, :260])
