@@ -33,6 +33,7 @@ from model.profiles import Profile
 from model.prompts.messages import Message, build_messages, describe
 
 GROUNDING = "grounding"
+FAMILY_BACKENDS = ("transformers", "openai")  # the backends that build a family's prompt
 EDGE_PX = 1.0  # a relative answer of 1000/1000 lands on the far edge, one px past the last
 
 
@@ -169,8 +170,14 @@ def crop_observation(
 def load_family_grounder(spec: str, **settings: Any) -> FamilyGrounder:
     """The grounder of a model spec whose family grounds (ConfigError when it has no
     grounding space, or when ``action_space`` is set to anything but grounding)."""
-    from model.registry import load_model
+    from model.registry import backend_of, load_model
 
+    backend = backend_of(spec)
+    if backend not in FAMILY_BACKENDS:
+        raise ConfigError(
+            f"{spec!r} ({backend}) has no family grounding prompt; a grounder is ocr, "
+            "scripted:FILE, or a model (hub id, path, openai:MODEL@URL) whose family grounds"
+        )
     space = settings.pop("action_space", GROUNDING)
     if space != GROUNDING:
         raise ConfigError(

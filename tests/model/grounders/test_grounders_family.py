@@ -148,6 +148,19 @@ def test_a_model_speaking_another_dialect_is_refused() -> None:
         FamilyGrounder(ScriptedModel([], "json"), p)
 
 
+@pytest.mark.parametrize(
+    "spec", ["anthropic:claude-sonnet-4-5", "gemini:gemini-2.5-computer-use", "scripted:x.json"]
+)
+def test_backends_without_a_family_prompt_are_refused(spec: str) -> None:
+    with pytest.raises(ConfigError, match="no family grounding prompt"):
+        load_family_grounder(spec)
+
+
+def test_a_served_family_without_grounding_is_refused() -> None:
+    with pytest.raises(ConfigError, match="no grounding prompt"):
+        load_grounder("openai:Qwen2.5-VL-7B-Instruct@http://127.0.0.1:9/v1")
+
+
 def test_action_space_other_than_grounding_is_refused() -> None:
     with pytest.raises(ConfigError, match="action_space"):
         load_family_grounder("Qwen/Qwen2-VL-2B-Instruct", action_space="computer")
