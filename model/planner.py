@@ -47,7 +47,9 @@ def _quote(label: str) -> str:
 
 def field_description(target: str) -> str:
     """A ``type ... into`` target as a description of the input it names."""
-    return target if _FIELD_WORD.search(target) else f"the {target} field"
+    if _FIELD_WORD.search(target):
+        return target
+    return f"{target} field" if target.lower().startswith("the ") else f"the {target} field"
 
 
 def from_instruction(text: str) -> tuple[dict[str, Any], str | None]:
