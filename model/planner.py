@@ -28,7 +28,7 @@ from agent.core.observation import Observation
 from model.grounders.base import DescriptionGrounder, Grounded
 from model.ocr.instructions import POINTER_VERBS, Step, parse_step, split_steps
 from model.parsers import convention_for, frame_options, mode_for
-from model.prompts.planner import planner_prompt
+from model.prompts.planner import PLANNER_PROMPT, planner_prompt
 
 POINTER_TYPES = frozenset(POINTER_VERBS)
 PASS_THROUGH = frozenset(
@@ -153,6 +153,7 @@ class PlannedModel(Model):
         self.history_steps = planner.history_steps
         self.history_images = planner.history_images
         self._feedback: str | None = None  # why the last action was not done
+        self._ocr: Any = None  # the screen reader of a text-only planner (lazily)
 
     def _planner_frame(self, obs: Observation) -> Frame:
         p = self.planner
@@ -166,11 +167,11 @@ class PlannedModel(Model):
         return p.plan_frame(obs, frame)
 
     def _lines(self, obs: Observation) -> list[tuple[str, float, float]]:
-        ocr = getattr(self.grounder, "ocr", None)
+        ocr = getattr(self.grounder, "ocr", None) or self._ocr
         if ocr is None:
             from model.ocr.grounder import OcrGrounder
 
-            ocr = self._ocr = getattr(self, "_ocr", None) or OcrGrounder()
+            ocr = self._ocr = OcrGrounder()
         out = []
         for line in ocr.read(obs.array).lines:
             x1, y1, x2, y2 = line.box
@@ -263,4 +264,5 @@ class PlannedModel(Model):
             "planner": self.planner.describe(),
             "grounder": getattr(self.grounder, "name", type(self.grounder).__name__),
             "text_only": self.text_only,
+            "planner_prompt": PLANNER_PROMPT,
         }

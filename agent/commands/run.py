@@ -251,13 +251,7 @@ def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
 def _plan_meta(args: argparse.Namespace) -> dict[str, Any]:
     if not getattr(args, "planner", None):
         return {}
-    return {"planner": args.planner, "grounder": args.grounder, "planner_prompt": _prompt()}
-
-
-def _prompt() -> str:
-    from model.prompts.planner import PLANNER_PROMPT
-
-    return PLANNER_PROMPT
+    return {"planner": args.planner, "grounder": args.grounder}
 
 
 def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:

@@ -56,7 +56,7 @@ def test_a_scripted_planner_with_the_ocr_grounder_books_the_flight(tmp_path: Pat
     assert ev["success"] is True and ev["bookings"] == 1 and ev["card_last4"] == "4242"
     assert ev["flight"] == ev["expected_flight"]
     assert ep.meta["planner"] == f"scripted:{plan}" and ep.meta["grounder"] == "ocr"
-    assert "never write coordinates" in ep.meta["planner_prompt"].lower()
+    assert "never write coordinates" in ep.meta["model"]["planner_prompt"].lower()
     # every step records the planner's answer; every grounded one its grounding
     assert [s["trace"]["planner"]["raw"] for s in ep.steps] == PLAN
     grounded = [s for s in ep.steps if "description" in s["trace"]]
