@@ -134,3 +134,24 @@ def test_scripted_instructions_are_a_planner_format_only(tmp_path: Path) -> None
     assert ScriptedModel.from_file(f, planner=True).format == "instructions"
     with pytest.raises(ConfigError, match="--planner"):
         ScriptedModel.from_file(f)
+
+
+def test_the_gate_asks_before_a_grounded_payment(
+    tmp_path: Path, grounder: OcrDescriptionGrounder
+) -> None:
+    """The Python path: a described "Pay now" is grounded, then the gate asks a person."""
+    asked: list[object] = []
+
+    def confirm(request: object) -> bool:
+        asked.append(request)
+        return True
+
+    planner = ScriptedModel(['click "OK"', 'click "Pay now"', 'finish "paid"'], "instructions")
+    env = BoardEnv()
+    ep = run("pay", env=env, model=PlannedModel(planner, grounder), out=tmp_path / "ep",
+             confirm=confirm)  # fmt: skip
+    assert ep.success and len(asked) == 1  # asked once: before the payment, not before OK
+    gates = [s["actions"][0]["gate"] for s in load_episode(tmp_path / "ep").steps[:2]]
+    assert "confirmation" not in gates[0]
+    assert gates[1]["confirmation"]["ok"] is True and gates[1]["rule"] == "irreversible"
+    assert [b.clicks for b in env.state.buttons] == [1, 0, 1]
