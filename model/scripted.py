@@ -1,7 +1,8 @@
 """``ScriptedModel`` — a FAKE model that replays given outputs, one per step.
 
 For tests and demos only: ``--model scripted:FILE`` where FILE is
-``{"format": F, "outputs": [raw text, ...]}``. When the script runs out it answers a
+``{"format": F, "outputs": [raw text, ...]}`` (as ``--planner scripted:FILE`` F may also be
+``instructions``: :mod:`model.planner`). When the script runs out it answers a
 ``finish(failure)`` in the json format so an episode always ends.
 """
 
@@ -31,7 +32,9 @@ class ScriptedModel(Model):
         self.seen: list[ModelRequest] = []  # what the loop sent (tests inspect it)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> ScriptedModel:
+    def from_file(cls, path: str | Path, *, planner: bool = False) -> ScriptedModel:
+        """``planner``: a ``--planner scripted:FILE`` may also be ``"format": "instructions"``
+        (OCR instructions, e.g. ``click \"Search\"``, grounded by ``--grounder``)."""
         p = Path(path)
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
@@ -46,7 +49,12 @@ class ScriptedModel(Model):
         from model.parsers import FORMATS
 
         fmt = data.get("format", "json")
-        if fmt not in FORMATS:
+        if fmt == "instructions" and not planner:
+            raise ConfigError(
+                f'scripted model file {p}: "instructions" is a planner format; use '
+                f"--planner scripted:{p} (with --grounder) instead of --model"
+            )
+        if fmt not in FORMATS and not (planner and fmt == "instructions"):
             raise ConfigError(
                 f"scripted model file {p}: unknown format {fmt!r}; known: {', '.join(FORMATS)}"
             )
@@ -56,7 +64,7 @@ class ScriptedModel(Model):
         self.seen.append(request)
         if self._i >= len(self.outputs):
             self.exhausted = True
-            if self.format == "json":
+            if self.format in ("json", "instructions"):
                 text = '{"type": "finish", "status": "failure", "answer": "script exhausted"}'
             else:
                 text = ""  # the parser reports it; the loop ends on the step budget

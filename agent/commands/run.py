@@ -56,6 +56,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="model profile, overriding detection from the name / config.json (e.g. qwen3-vl, "
         "ui-tars-1.5; setting `family`)",
     )
+    p.add_argument(
+        "--planner",
+        metavar="MODEL",
+        help="split each step in two calls: MODEL (any --model spec, or scripted:FILE with "
+        '"format": "instructions" or "json") says what to do in words, --grounder finds '
+        "where (docs/guides/planning.md); --model then must not be given",
+    )
+    p.add_argument(
+        "--grounder",
+        metavar="MODEL",
+        help="with --planner: ocr | scripted:FILE | a model spec whose family grounds "
+        "(default: the planner's own family when it grounds, else ocr)",
+    )
+    p.add_argument(
+        "--text-planner",
+        action="store_true",
+        help="with --planner: the planner prompt lists the screen's OCR lines with their "
+        "positions (for a text-only LLM)",
+    )
     p.add_argument("--config", type=Path, help="TOML settings file (flags > env vars > file)")
     p.add_argument(
         "--max-steps",
@@ -135,6 +154,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[Model, str]:
+    if getattr(args, "planner", None):
+        return _load_planned(args)
+    if getattr(args, "grounder", None) or getattr(args, "text_planner", False):
+        raise ConfigError("--grounder and --text-planner go with --planner MODEL")
     from model.config import backend_settings, check_backend, load_settings, model_spec
     from model.registry import backend_of, load_model
 
@@ -162,6 +185,39 @@ def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[
     return load_model(spec, **extra), spec
 
 
+def _load_planned(args: argparse.Namespace) -> tuple[Model, str]:
+    """``--planner P [--grounder G]`` → a :class:`~model.planner.PlannedModel`; the spec
+    recorded is ``planner=P grounder=G``."""
+    from model.grounders.registry import load_grounder
+    from model.planner import PlannedModel
+
+    if args.model:
+        raise ConfigError("give --planner (with --grounder) or --model, not both")
+    pspec = args.planner.strip()
+    if pspec.startswith("scripted:"):
+        from model.scripted import ScriptedModel
+
+        planner: Model = ScriptedModel.from_file(pspec.partition(":")[2], planner=True)
+    else:
+        planner, pspec = _load_model(argparse.Namespace(**{**vars(args), "model": pspec,
+                                                           "planner": None, "grounder": None,
+                                                           "text_planner": False}))  # fmt: skip
+    gspec = args.grounder
+    if not gspec:  # the planner's own family when it grounds, else OCR
+        gspec = "ocr" if pspec.startswith(("scripted:", "ocr")) else pspec
+    try:
+        grounder = load_grounder(gspec)
+    except ConfigError as err:
+        if args.grounder:
+            raise
+        print(f"agent run: the planner does not ground ({err}); using --grounder ocr",
+              file=sys.stderr)  # fmt: skip
+        gspec, grounder = "ocr", load_grounder("ocr")
+    model = PlannedModel(planner, grounder, text_only=args.text_planner)
+    args.planner, args.grounder = pspec, gspec  # recorded in episode.json
+    return model, f"planner={pspec} grounder={gspec}"
+
+
 def _progress_fn(args: argparse.Namespace, secrets: Secrets) -> Any:
     if args.quiet:
         return None
@@ -185,11 +241,17 @@ def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
             gate=gate_from_args(args),
             on_step=_progress_fn(args, secrets),
             secrets=secrets,
-            extra_meta={"model_spec": spec},
+            extra_meta={"model_spec": spec, **_plan_meta(args)},
             **env_kwargs,
         )
     finally:
         model.close()
+
+
+def _plan_meta(args: argparse.Namespace) -> dict[str, Any]:
+    if not getattr(args, "planner", None):
+        return {}
+    return {"planner": args.planner, "grounder": args.grounder}
 
 
 def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
@@ -211,6 +273,8 @@ def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:
             f"--resume rebuilds the recorded {recorded.name} env; drop --env {args.env}"
         )
     _, overrides = env_from_args(args, recorded.name)  # e.g. --headed: over the recorded spec
+    if meta.get("planner") and not (args.planner or args.model):  # a resume keeps its pair
+        args.planner, args.grounder = meta["planner"], args.grounder or meta.get("grounder")
     model, _ = _load_model(args, meta.get("model_spec"))
     env = None
     try:

@@ -58,6 +58,9 @@ class ModelReply:
     timings: dict[str, float] = field(default_factory=dict)
     usage: dict[str, int] = field(default_factory=dict)
     checks: list[SafetyCheck] = field(default_factory=list)  # the vendor's, for the action
+    # what a multi-call model did to decide (planner answer, grounding, ...): the step line's
+    # ``trace``; JSON-safe
+    trace: dict[str, Any] | None = None
 
 
 class Model(ABC):

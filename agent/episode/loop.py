@@ -166,6 +166,8 @@ class Loop:
             attempt: dict[str, Any] = {"raw": reply.text}
             if reply.usage:
                 attempt["usage"] = reply.usage
+            if reply.trace is not None:
+                attempt["trace"] = reply.trace
             attempts.append(attempt)
             t0 = time.perf_counter()
             try:
@@ -228,6 +230,8 @@ class Loop:
                 "thought": parsed.thought if parsed else None,
                 "actions": [],
             }
+            if "trace" in attempts[-1]:
+                line["trace"] = attempts[-1]["trace"]
             if parsed is None:
                 line["error"] = attempts[-1].get("error")
                 line["error_code"] = ParseError.code
