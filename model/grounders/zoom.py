@@ -76,6 +76,12 @@ class ZoomGrounder:
             raise ConfigError("zoom needs a crop fraction or a crop size")
         if fraction is not None and not (0 < fraction <= 1):
             raise ConfigError(f"zoom fraction must be in (0, 1], got {fraction}")
+        if size is not None and not all(math.isfinite(v) and v > 0 for v in size):
+            raise ConfigError(f"zoom crop size must be two positive numbers, got {size}")
+        if factor is not None and (factor < 2 or factor % 2):
+            raise ConfigError(
+                f"zoom grid factor must be an even patch x merge (28, 32), got {factor}"
+            )
         if k < 2 and mode == "uncertain" and not isinstance(inner, SamplingGrounder):
             raise ConfigError(f"uncertain zoom needs k ≥ 2 samples to compare, got k={k}")
         if not (math.isfinite(threshold) and threshold >= 0):

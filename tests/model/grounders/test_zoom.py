@@ -73,6 +73,8 @@ def test_always_grounds_again_on_the_crop_and_the_region_sent_is_the_crop() -> N
     assert out.prompt is not None and "(952x532 image)" in out.prompt  # the final pass's
     assert out.usage["image_tokens"] == first["usage"]["image_tokens"] + 34 * 19
     assert out.grounder == "fake-blurry" and zoom.name == "fake-blurry+zoom"
+    line = out.to_json()  # what the step records
+    assert line["crop"] == region and line["zoom"]["first"]["ok"] is True
 
 
 EDGES = ["left", "right", "top", "bottom", "top-left", "top-right", "bottom-left", "bottom-right"]
@@ -224,6 +226,8 @@ def test_a_callers_region_passes_through_unzoomed() -> None:
         ({"mode": "always", "fraction": None}, "a crop fraction or a crop size"),
         ({"mode": "uncertain", "k": 1}, "k ≥ 2 samples"),
         ({"mode": "uncertain", "threshold": -1}, "threshold must be ≥ 0"),
+        ({"mode": "always", "size": (0, 100)}, "crop size must be two positive numbers"),
+        ({"mode": "always", "factor": 27}, "grid factor must be an even"),
     ],
 )
 def test_bad_zoom_settings_are_refused_with_the_fix(kw: dict[str, Any], message: str) -> None:
