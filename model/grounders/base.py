@@ -34,6 +34,9 @@ class Grounded:
     crop: Box | None = None  # the region it read, screen px (None: the whole screen)
     latency_s: float = 0.0
     usage: dict[str, int] = field(default_factory=dict)
+    # how zoom got here (model/grounders/zoom.py): mode, the first pass, samples, spread,
+    # fallback; None when no zoom grounder was involved
+    zoom: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": True, **{k: v for k, v in asdict(self).items() if v not in (None, {})}}
@@ -51,6 +54,7 @@ class GroundingFailure:
     crop: Box | None = None
     latency_s: float = 0.0
     usage: dict[str, int] = field(default_factory=dict)
+    zoom: dict[str, Any] | None = None  # as Grounded.zoom
 
     def to_json(self) -> dict[str, Any]:
         return {"ok": False, **{k: v for k, v in asdict(self).items() if v not in (None, {})}}
