@@ -6,7 +6,7 @@
   runs after every step and is recorded in the step line's ``check``.
 * :class:`LoopGuard` keeps a normalised hash of each action (points bucketed to
   :data:`POINT_BUCKET` px, text lower-cased with its whitespace collapsed) beside a page
-  fingerprint (the URL, else a coarse hash of the screenshot) and counts repeats of the same
+  fingerprint (:class:`Pages`: the URL, else a screenshot thumbnail) and counts repeats of the same
   (action, page) pair among the last :data:`WINDOW` steps. When a count reaches one of the
   configured ``nudges`` the model gets feedback naming the repeated action; at ``stop`` (when
   set) the episode ends with status ``loop``. ``stagnation`` steps in a row without a change
@@ -38,6 +38,7 @@ POINT_BUCKET = 8.0  # action points within one bucket (screen px) hash alike
 WINDOW = 20  # repeats are counted among the last WINDOW steps
 DEFAULT_NUDGES = (5, 8, 12)
 DEFAULT_STAGNATION = 5
+PAGE_TOLERANCE = 0.02  # screens whose thumbnails differ in fewer cells are one page
 
 
 @dataclass(frozen=True)
@@ -132,15 +133,27 @@ def action_key(action: Action, bucket: float = POINT_BUCKET) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def page_key(obs: Observation) -> str:
-    """The page fingerprint: the URL when the env has one, else a coarse screenshot hash
-    (32×32 grey, 8 levels: a blinking caret or a clock's digit leaves it alone)."""
-    if obs.url:
-        return "url:" + hashlib.sha1(obs.url.encode()).hexdigest()[:12]
-    img = obs.image.convert("L").resize((32, 32))
-    levels = (np.asarray(img, dtype=np.uint8) // 32).tobytes()
-    ident = f"{obs.app or ''}|{obs.size}".encode()
-    return "px:" + hashlib.sha1(ident + levels).hexdigest()[:12]
+class Pages:
+    """Page fingerprints: the URL when the env has one; else screens are grouped by a grey
+    64×64 thumbnail, a screen joining the first remembered page whose thumbnail differs in at
+    most :data:`PAGE_TOLERANCE` of its cells (a counter's digit or a caret leaves it on its
+    page, another view does not)."""
+
+    def __init__(self) -> None:
+        self._thumbs: list[tuple[str, np.ndarray]] = []
+
+    def key(self, obs: Observation) -> str:
+        if obs.url:
+            return "url:" + hashlib.sha1(obs.url.encode()).hexdigest()[:12]
+        ident = f"{obs.app or ''}|{obs.size}"
+        thumb = np.asarray(obs.image.convert("L").resize((64, 64)), dtype=np.int16)
+        for n, (other_ident, other) in enumerate(self._thumbs):
+            if other_ident == ident:
+                moved = np.count_nonzero(np.abs(thumb - other) > CHANNEL_DELTA) / thumb.size
+                if moved <= PAGE_TOLERANCE:
+                    return f"px:{n}"
+        self._thumbs.append((ident, thumb))
+        return f"px:{len(self._thumbs) - 1}"
 
 
 def describe_action(action: Action) -> str:
@@ -203,6 +216,7 @@ class LoopGuard:
             raise ConfigError(f"--stagnation must be ≥ 0 (0 = off), got {stagnation}")
         self.stop, self.stagnation = stop, stagnation
         self.no_progress_k, self.change_pixels = no_progress_k, change_pixels
+        self.pages = Pages()
         self._recent: deque[tuple[str, str]] = deque(maxlen=WINDOW)
         self._still = 0  # steps in a row without a change
         self._prev: tuple[Action, Observation] | None = None
@@ -220,7 +234,7 @@ class LoopGuard:
         guard: dict[str, Any] = {}
         notes: list[str] = []
         last = actions[-1]
-        pair = (action_key(last), page_key(before))
+        pair = (action_key(last), self.pages.key(before))
         self._recent.append(pair)
         count = Counter(self._recent)[pair]
         guard["action"], guard["page"], guard["repeats"] = pair[0], pair[1], count

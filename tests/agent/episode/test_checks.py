@@ -12,7 +12,7 @@ from agent.episode.checks import (
     LoopGuard,
     action_key,
     diff_step,
-    page_key,
+    Pages,
     parse_counts,
 )
 
@@ -50,9 +50,19 @@ def test_action_key_buckets_points_and_normalises_text() -> None:
     assert action_key(t1) == action_key(t2)
 
 
-def test_page_key_is_the_url_when_there_is_one() -> None:
-    assert page_key(_obs(url="http://x/")) == page_key(_obs((0, 0, 200, 120), url="http://x/"))
-    assert page_key(_obs()) != page_key(_obs((0, 0, 200, 120)))
+def test_the_page_is_the_url_when_there_is_one() -> None:
+    pages = Pages()
+    assert pages.key(_obs(url="http://x/")) == pages.key(_obs((0, 0, 200, 120), url="http://x/"))
+    assert pages.key(_obs(url="http://x/")) != pages.key(_obs(url="http://x/2"))
+
+
+def test_a_small_change_stays_on_its_page_a_large_one_is_another() -> None:
+    pages = Pages()
+    first = pages.key(_obs())
+    assert pages.key(_obs((10, 10, 16, 18))) == first  # a digit-sized change
+    other = pages.key(_obs((0, 0, 200, 60)))  # half the screen
+    assert other != first
+    assert pages.key(_obs()) == first and pages.key(_obs((0, 0, 200, 60))) == other
 
 
 def test_the_counter_nudges_at_exactly_the_configured_counts_then_stops() -> None:
