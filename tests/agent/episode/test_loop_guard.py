@@ -98,3 +98,20 @@ def test_bad_flags_fail_before_anything_starts(
 ) -> None:
     assert main(["run", "--task", "x", "--model", "scripted:/nonexistent.json", *flag]) == 2
     assert named in capsys.readouterr().err
+
+
+def test_an_externally_driven_session_records_the_check_and_hands_back_the_nudge(
+    tmp_path: Path,
+) -> None:
+    from agent.episode.recording import load_episode
+    from agent.interfaces.session import ActionSession
+
+    session = ActionSession(BoardEnv(), record_dir=tmp_path, no_gate=True)
+    session.start(goal="loop", out=tmp_path / "ep")
+    got = [session.act({"type": "click", "point": list(OK)}).info.get("feedback") for _ in range(5)]
+    assert [f is not None for f in got] == [False] * 4 + [True]
+    assert "click (100, 65) 5 times" in str(got[4])
+    session.end("closed")
+    steps = load_episode(tmp_path / "ep").steps
+    assert [s["guard"]["repeats"] for s in steps] == [1, 2, 3, 4, 5]
+    assert steps[0]["check"]["result"] == "changed"
