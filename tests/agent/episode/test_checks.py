@@ -10,9 +10,9 @@ from agent.core.errors import ConfigError
 from agent.core.observation import Observation
 from agent.episode.checks import (
     LoopGuard,
+    Pages,
     action_key,
     diff_step,
-    Pages,
     parse_counts,
 )
 
