@@ -86,6 +86,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="loop guard: nudge the model after N steps in a row that changed nothing on the "
         "screen (0: off; default 5)",
     )
+    p.add_argument(
+        "--checker",
+        metavar="MODEL",
+        help="ask this model after every step whether the action worked (success / "
+        "wrong_page / no_change; recorded, advisory only): a --model spec such as "
+        "scripted:FILE or openai:MODEL@URL (default: no model check)",
+    )
+    p.add_argument(
+        "--replan-after",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with --checker: tell the model to re-plan after N bad checks in a row (default 2)",
+    )
     p.add_argument("--out", help="episode directory (default: runs/<time>-<task>)")
     p.add_argument("--quiet", action="store_true", help="no per-step progress")
     add_env_flags(p, default=None)  # browser; a resume rebuilds the recorded env
@@ -206,12 +220,26 @@ def loop_config(args: argparse.Namespace) -> Any:
     return cfg
 
 
+def load_checker(args: argparse.Namespace) -> Any:
+    """``--checker MODEL`` as a :class:`~agent.episode.checker.ModelChecker`, else None."""
+    from agent.episode.checker import ModelChecker
+
+    if args.replan_after < 1:
+        raise ConfigError("--replan-after must be ≥ 1")
+    if not args.checker:
+        return None
+    from model.registry import load_model
+
+    return ModelChecker(load_model(args.checker), replan_after=args.replan_after)
+
+
 def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
     from agent.episode.runner import run as run_task
 
     config = loop_config(args)  # bad flags fail before the model loads
     name, env_kwargs = env_from_args(args)
     start = env_kwargs.pop("url", None)  # the start page: recorded as episode.json's env.url
+    checker = load_checker(args)
     model, spec = _load_model(args)
     try:
         return run_task(
@@ -226,10 +254,13 @@ def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
             on_step=_progress_fn(args, secrets),
             secrets=secrets,
             extra_meta={"model_spec": spec},
+            checker=checker,
             **env_kwargs,
         )
     finally:
         model.close()
+        if checker is not None:
+            checker.model.close()
 
 
 def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:

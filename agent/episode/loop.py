@@ -31,7 +31,8 @@ from agent.core.errors import EnvClosedError, ParseError, describe_error
 from agent.core.model import HistoryItem, Model, ModelRequest, SafetyCheck, history_window
 from agent.core.observation import Observation
 from agent.core.task import Task
-from agent.episode.checks import DEFAULT_NUDGES, DEFAULT_STAGNATION, LoopGuard
+from agent.episode.checker import ModelChecker
+from agent.episode.checks import DEFAULT_NUDGES, DEFAULT_STAGNATION, LoopGuard, describe_action
 from agent.episode.executor import add_time, execute
 from agent.episode.recording import EpisodeWriter
 from agent.episode.steps import PHASES
@@ -101,8 +102,10 @@ class Loop:
         gate: Gate | None = None,
         on_step: Callable[[StepEvent], None] | None = None,
         secrets: Secrets | None = None,
+        checker: ModelChecker | None = None,
     ) -> None:
         self.env, self.model, self.writer = env, model, writer
+        self.checker = checker  # the optional model step check (agent.episode.checker)
         self.cfg = config or LoopConfig()
         self.gate = gate or AllowAll()
         self.on_step = on_step
@@ -265,6 +268,9 @@ class Loop:
                 feedback = verdict.feedback
                 if verdict.stop:
                     result = LoopResult(verdict.stop, i + 1, error=verdict.reason)
+            if result is None and self.checker is not None and parsed.actions:
+                feedback = self._ask_checker(goal, parsed.actions[-1], line, next_obs, feedback)
+                timings["model_s"] += line["checker"]["latency_s"]  # a model call too
             obs = next_obs
             self._emit(line, i, timings, t_step, result.status if result else None)
             if result is not None:
@@ -290,6 +296,17 @@ class Loop:
                     else ("failure" if result.status == "success" else result.status)
                 )
         return result
+
+    def _ask_checker(
+        self, goal: str, action: Action, line: dict[str, Any], after: Observation, fb: str | None
+    ) -> str | None:
+        """The checker model's verdict on this step, recorded; its re-plan note joins ``fb``."""
+        assert self.checker is not None
+        found = line["check"]
+        diff = f"{found['result']}" + (f", region {found['region']}" if "region" in found else "")
+        got = self.checker.check(goal, describe_action(action), diff, after)
+        line["checker"] = got.record
+        return " ".join(f for f in (fb, got.feedback) if f) or None
 
     def _terminal(self, action: Action, steps: int) -> LoopResult:
         if action.type == "finish":
