@@ -38,6 +38,7 @@ POINT_BUCKET = 8.0  # action points within one bucket (screen px) hash alike
 WINDOW = 20  # repeats are counted among the last WINDOW steps
 DEFAULT_NUDGES = (5, 8, 12)
 DEFAULT_STAGNATION = 5
+THUMB = 64  # page thumbnails sample a THUMB × THUMB grid of screen pixels
 PAGE_TOLERANCE = 0.02  # screens whose thumbnails differ in fewer cells are one page
 
 
@@ -78,14 +79,23 @@ def diff_step(a: Observation, b: Observation, min_pixels: int = 16) -> StepDiff:
         return StepDiff(True, w * h, 1.0, (0, 0, w, h), True)
     x, y = a.array, b.array
     h, w = x.shape[:2]
-    if np.array_equal(x, y):
+    raw = (x != y).any(axis=2)  # any difference at all: a cheap byte compare first
+    rows, cols = np.flatnonzero(raw.any(axis=1)), np.flatnonzero(raw.any(axis=0))
+    if not len(rows):
         return StepDiff(page, 0, 0.0, None, page)
-    mask = np.abs(x.astype(np.int16) - y.astype(np.int16)).max(axis=2) > CHANNEL_DELTA
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    xs, ys = x[y0:y1, x0:x1].astype(np.int16), y[y0:y1, x0:x1].astype(np.int16)
+    mask = np.abs(xs - ys).max(axis=2) > CHANNEL_DELTA  # only inside the differing box
     n = int(np.count_nonzero(mask))
     region = None
     if n:
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        region = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+        region = (
+            x0 + int(cols[0]),
+            y0 + int(rows[0]),
+            x0 + int(cols[-1]) + 1,
+            y0 + int(rows[-1]) + 1,
+        )
     return StepDiff(n > min_pixels or page, n, n / float(w * h), region, page)
 
 
@@ -134,10 +144,11 @@ def action_key(action: Action, bucket: float = POINT_BUCKET) -> str:
 
 
 class Pages:
-    """Page fingerprints: the URL when the env has one; else screens are grouped by a grey
-    64×64 thumbnail, a screen joining the first remembered page whose thumbnail differs in at
-    most :data:`PAGE_TOLERANCE` of its cells (a counter's digit or a caret leaves it on its
-    page, another view does not)."""
+    """Page fingerprints: the URL when the env has one; else screens are grouped by a
+    thumbnail of :data:`THUMB` × :data:`THUMB` sampled pixels, a screen joining the first
+    remembered page whose thumbnail differs in at most :data:`PAGE_TOLERANCE` of its samples
+    (a counter's digit or a caret leaves it on its page; another view, or content scrolled
+    under the samples, does not)."""
 
     def __init__(self) -> None:
         self._thumbs: list[tuple[str, np.ndarray]] = []
@@ -146,7 +157,10 @@ class Pages:
         if obs.url:
             return "url:" + hashlib.sha1(obs.url.encode()).hexdigest()[:12]
         ident = f"{obs.app or ''}|{obs.size}"
-        thumb = np.asarray(obs.image.convert("L").resize((64, 64)), dtype=np.int16)
+        arr = obs.array
+        h, w = arr.shape[:2]
+        ys, xs = np.linspace(0, h - 1, THUMB).astype(int), np.linspace(0, w - 1, THUMB).astype(int)
+        thumb = arr[np.ix_(ys, xs)].astype(np.int16).max(axis=2)  # sampled, not averaged
         for n, (other_ident, other) in enumerate(self._thumbs):
             if other_ident == ident:
                 moved = np.count_nonzero(np.abs(thumb - other) > CHANNEL_DELTA) / thumb.size

@@ -33,6 +33,14 @@ def test_diff_reports_the_changed_region_in_screen_px() -> None:
     assert d.fraction == pytest.approx(400 / (200 * 120))
 
 
+def test_faint_noise_widens_nothing_the_region_is_the_real_change() -> None:
+    a = np.full((120, 200, 3), 250, dtype=np.uint8)
+    a[5:110, 5:190] -= 10  # faint nearly everywhere (below the channel threshold)
+    a[70:90, 120:150] = 0
+    d = diff_step(_obs(), Observation(array=a))
+    assert d.region == (120, 70, 150, 90) and d.pixels == 600
+
+
 def test_diff_below_the_pixel_floor_is_no_change_and_a_new_url_is_change() -> None:
     small = diff_step(_obs(), _obs((0, 0, 4, 4)), min_pixels=16)
     assert small.result == "no_change" and small.region == (0, 0, 4, 4)
