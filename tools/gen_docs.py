@@ -102,6 +102,15 @@ STEP_DOCS: dict[str, str] = {
     "error": "A step-level error: the output could not be parsed (with `error_code`).",
     "timings": "Seconds per phase (below) and `step_s`, the whole step.",
     "gold": "Reference answer of a gold or converted episode: action and element box.",
+    "check": "The free step check: `result` `changed` / `no_change`, changed `pixels`, their "
+    "`fraction` of the screen, the changed `region` [x0, y0, x1, y1) in screen px, "
+    "`page_changed` when the URL, title or app changed.",
+    "guard": "The loop guard: the normalised `action` hash, the `page` fingerprint, `repeats` "
+    "of that pair in the last 20 steps, `unchanged_steps` in a row, and `nudges` sent as "
+    "feedback (`repeat_5`, `stagnation_5`). A stop ends the episode with status `loop`.",
+    "checker": "With `--checker`: the checker model's `outcome` (`success`, `wrong_page`, "
+    "`no_change` or `unknown`), its `prompt` and `raw` answer, `latency_s`, `bad_in_a_row` "
+    "and `replan` when the model was told to re-plan.",
     "line": "(Reader only) the raw JSON line, for fields this table does not type.",
 }
 ACTION_RECORD_DOCS: dict[str, str] = {

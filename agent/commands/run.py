@@ -82,6 +82,43 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=DEFAULT_MAX_STEPS,
         help=f"step budget (default {DEFAULT_MAX_STEPS}; a resume keeps the recorded one)",
     )
+    p.add_argument(
+        "--loop-nudges",
+        default="5,8,12",
+        metavar="N,N,...",
+        help="loop guard: tell the model it is repeating itself when one action on one page "
+        "reaches each of these repeat counts ('off' for never; default 5,8,12)",
+    )
+    p.add_argument(
+        "--loop-stop",
+        type=int,
+        default=0,
+        metavar="N",
+        help="loop guard: end the episode with status 'loop' at N repeats of one action on "
+        "one page (default 0: never)",
+    )
+    p.add_argument(
+        "--stagnation",
+        type=int,
+        default=5,
+        metavar="N",
+        help="loop guard: nudge the model after N steps in a row that changed nothing on the "
+        "screen (0: off; default 5)",
+    )
+    p.add_argument(
+        "--checker",
+        metavar="MODEL",
+        help="ask this model after every step whether the action worked (success / "
+        "wrong_page / no_change; recorded, advisory only): a --model spec such as "
+        "scripted:FILE or openai:MODEL@URL (default: no model check)",
+    )
+    p.add_argument(
+        "--replan-after",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with --checker: tell the model to re-plan after N bad checks in a row (default 2)",
+    )
     p.add_argument("--out", help="episode directory (default: runs/<time>-<task>)")
     p.add_argument("--quiet", action="store_true", help="no per-step progress")
     add_env_flags(p, default=None)  # browser; a resume rebuilds the recorded env
@@ -224,11 +261,41 @@ def _progress_fn(args: argparse.Namespace, secrets: Secrets) -> Any:
     return lambda ev: _progress(ev, secrets)
 
 
+def loop_config(args: argparse.Namespace) -> Any:
+    """The loop's settings from the flags (the loop guard's checked by its constructor)."""
+    from agent.episode.checks import LoopGuard, parse_counts
+    from agent.episode.loop import LoopConfig
+
+    cfg = LoopConfig(
+        max_steps=args.max_steps,
+        loop_nudges=parse_counts(args.loop_nudges),
+        loop_stop=args.loop_stop,
+        stagnation=args.stagnation,
+    )
+    LoopGuard(nudges=cfg.loop_nudges, stop=cfg.loop_stop or None, stagnation=cfg.stagnation)
+    return cfg
+
+
+def load_checker(args: argparse.Namespace) -> Any:
+    """``--checker MODEL`` as a :class:`~agent.episode.checker.ModelChecker`, else None."""
+    from agent.episode.checker import ModelChecker
+
+    if args.replan_after < 1:
+        raise ConfigError("--replan-after must be ≥ 1")
+    if not args.checker:
+        return None
+    from model.registry import load_model
+
+    return ModelChecker(load_model(args.checker), replan_after=args.replan_after)
+
+
 def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
     from agent.episode.runner import run as run_task
 
+    config = loop_config(args)  # bad flags fail before the model loads
     name, env_kwargs = env_from_args(args)
     start = env_kwargs.pop("url", None)  # the start page: recorded as episode.json's env.url
+    checker = load_checker(args)
     model, spec = _load_model(args)
     try:
         return run_task(
@@ -238,14 +305,18 @@ def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
             url=start,
             out=args.out,
             max_steps=args.max_steps,
+            config=config,
             gate=gate_from_args(args),
             on_step=_progress_fn(args, secrets),
             secrets=secrets,
             extra_meta={"model_spec": spec, **_plan_meta(args)},
+            checker=checker,
             **env_kwargs,
         )
     finally:
         model.close()
+        if checker is not None:
+            checker.model.close()
 
 
 def _plan_meta(args: argparse.Namespace) -> dict[str, Any]:

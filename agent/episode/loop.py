@@ -2,8 +2,9 @@
 
 One direction (docs/concepts/data-flow.md): the recorder only listens. The loop adds what a
 single model call lacks: a step budget, a history window, a bounded retry that feeds a parse
-error back, and a no-progress guard (the same action on an unchanged screen K times →
-re-prompt, then stop).
+error back, and after every step the model-free step check and loop guard of
+:mod:`agent.episode.checks` (what changed; repeated actions → nudges, optionally a stop; the
+same action on an unchanged screen K times → re-prompt, then stop).
 
 Every step line's ``timings`` holds each phase of :data:`agent.episode.steps.PHASES` (0 when
 a phase did not happen) plus ``step_s``. ``capture_s`` / ``decode_s`` / ``settle_s`` are the
@@ -23,15 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from agent.core.actions import Action, dump_action
+from agent.core.actions import Action
 from agent.core.coords import Frame
 from agent.core.env import Env
 from agent.core.errors import EnvClosedError, ParseError, describe_error
 from agent.core.model import HistoryItem, Model, ModelRequest, SafetyCheck, history_window
 from agent.core.observation import Observation
 from agent.core.task import Task
+from agent.episode.checker import ModelChecker
+from agent.episode.checks import DEFAULT_NUDGES, DEFAULT_STAGNATION, LoopGuard, describe_action
 from agent.episode.executor import add_time, execute
 from agent.episode.recording import EpisodeWriter
 from agent.episode.steps import PHASES
@@ -52,6 +53,10 @@ class LoopConfig:
     parse_retries: int = 2  # extra model calls after a malformed output
     no_progress_k: int = 3  # same action on an unchanged screen K times → re-prompt
     change_pixels: int = 16  # more changed pixels than this = the screen changed
+    # the loop guard (agent.episode.checks): nudge at these repeats of one (action, page)
+    loop_nudges: tuple[int, ...] = DEFAULT_NUDGES
+    loop_stop: int = 0  # end the episode ("loop") at this many repeats; 0 = never
+    stagnation: int = DEFAULT_STAGNATION  # nudge after N steps without a change; 0 = off
 
 
 @dataclass
@@ -67,7 +72,8 @@ class StepEvent:
 
 @dataclass
 class LoopResult:
-    status: str  # success | failure | call_user | max_steps | no_progress | parse_error | truncated
+    status: str  # success | failure | call_user | max_steps | no_progress | loop | parse_error
+    # | truncated
     steps: int
     answer: str | None = None
     evaluation: dict[str, Any] | None = None
@@ -83,31 +89,6 @@ class LoopResult:
         return {**out, **self.extra}
 
 
-def screen_changed(a: Observation, b: Observation, min_pixels: int) -> bool:
-    """Pixel difference at full resolution (a counter's digit must count as change; the
-    browser hides the caret in screenshots). Only run when actions repeat."""
-    if a.size != b.size:
-        return True
-    x, y = a.array, b.array
-    if np.array_equal(x, y):
-        return False
-    diff = np.abs(x.astype(np.int16) - y.astype(np.int16)).max(axis=2)
-    return int(np.count_nonzero(diff > 24)) > min_pixels
-
-
-def _same_action(a: Action, b: Action, tol: float = 5.0) -> bool:
-    da, db = dump_action(a), dump_action(b)
-    for d in (da, db):
-        d.pop("box", None)
-        d.pop("target", None)
-    pa, pb = da.pop("point", None), db.pop("point", None)
-    if da != db:
-        return False
-    if pa is None or pb is None:
-        return pa == pb
-    return abs(pa[0] - pb[0]) <= tol and abs(pa[1] - pb[1]) <= tol
-
-
 class Loop:
     """Runs one episode of ``model`` on ``env``; construct once per episode."""
 
@@ -121,8 +102,10 @@ class Loop:
         gate: Gate | None = None,
         on_step: Callable[[StepEvent], None] | None = None,
         secrets: Secrets | None = None,
+        checker: ModelChecker | None = None,
     ) -> None:
         self.env, self.model, self.writer = env, model, writer
+        self.checker = checker  # the optional model step check (agent.episode.checker)
         self.cfg = config or LoopConfig()
         self.gate = gate or AllowAll()
         self.on_step = on_step
@@ -135,6 +118,14 @@ class Loop:
         self.mode = model.input_mode if model.input_mode else mode_for(model.format)
         self.convention = model.convention or convention_for(model.format)
         self.frame_kw = frame_options(model.format, factor=model.grid, min_pixels=model.min_pixels)
+        c = self.cfg
+        self.guard = LoopGuard(
+            nudges=c.loop_nudges,
+            stop=c.loop_stop or None,
+            stagnation=c.stagnation,
+            no_progress_k=c.no_progress_k,
+            change_pixels=c.change_pixels,
+        )
 
     def _frame(self, obs: Observation) -> Frame:
         """The screenshot's Frame as the model sees it (the model may size it itself:
@@ -201,8 +192,6 @@ class Loop:
         resumed episode passes ``start`` = the steps already recorded) is reached."""
         goal = self.secrets.scrub_text(goal) + self.secrets.prompt_note()
         feedback: str | None = None
-        prev: tuple[Action, Observation] | None = None
-        repeats, reprompted = 0, False
         result: LoopResult | None = None
         if needs_recapture(obs, self.secrets):  # captured before the env knew the secrets
             obs = self.env.observe(last_action_error=obs.last_action_error)
@@ -276,30 +265,16 @@ class Loop:
                     acknowledged,
                 )
             )
-            # no-progress guard: the same action on an unchanged screen K times
-            if result is None and len(parsed.actions) == 1 and prev is not None:
-                a = parsed.actions[0]
-                if _same_action(a, prev[0]) and not screen_changed(
-                    prev[1], next_obs, self.cfg.change_pixels
-                ):
-                    repeats += 1
-                else:
-                    repeats = 0
-                if repeats + 1 >= self.cfg.no_progress_k:
-                    if reprompted:
-                        result = LoopResult(
-                            "no_progress",
-                            i + 1,
-                            error="the same action kept leaving the screen unchanged",
-                        )
-                    else:
-                        reprompted, repeats = True, 0
-                        feedback = (
-                            "Your last actions did not change the screen. Do not repeat "
-                            "them; try a different action or finish."
-                        )
-                        line["no_progress_reprompt"] = True
-            prev = (parsed.actions[-1], next_obs) if parsed.actions else prev
+            # the step check and the loop guard (agent.episode.checks)
+            verdict = self.guard.after_step(obs, parsed.actions, next_obs)
+            line.update(verdict.record)
+            if result is None:
+                feedback = verdict.feedback
+                if verdict.stop:
+                    result = LoopResult(verdict.stop, i + 1, error=verdict.reason)
+            if result is None and self.checker is not None and parsed.actions:
+                feedback = self._ask_checker(goal, parsed.actions[-1], line, next_obs, feedback)
+                timings["model_s"] += line["checker"]["latency_s"]  # a model call too
             obs = next_obs
             self._emit(line, i, timings, t_step, result.status if result else None)
             if result is not None:
@@ -310,7 +285,14 @@ class Loop:
         if task is not None and result.status != "truncated":
             ev = task.evaluate(self.env)
             result.evaluation = {"success": ev.success, "reward": ev.reward, **ev.details}
-            if result.status in ("success", "max_steps", "failure", "call_user", "no_progress"):
+            if result.status in (
+                "success",
+                "max_steps",
+                "failure",
+                "call_user",
+                "no_progress",
+                "loop",
+            ):
                 result.extra["model_status"] = result.status
                 result.status = (
                     "success"
@@ -318,6 +300,17 @@ class Loop:
                     else ("failure" if result.status == "success" else result.status)
                 )
         return result
+
+    def _ask_checker(
+        self, goal: str, action: Action, line: dict[str, Any], after: Observation, fb: str | None
+    ) -> str | None:
+        """The checker model's verdict on this step, recorded; its re-plan note joins ``fb``."""
+        assert self.checker is not None
+        found = line["check"]
+        diff = f"{found['result']}" + (f", region {found['region']}" if "region" in found else "")
+        got = self.checker.check(goal, describe_action(action), diff, after)
+        line["checker"] = got.record
+        return " ".join(f for f in (fb, got.feedback) if f) or None
 
     def _terminal(self, action: Action, steps: int) -> LoopResult:
         if action.type == "finish":

@@ -31,6 +31,7 @@ from agent.core.errors import ConfigError, Interrupted, describe_error
 from agent.core.model import HistoryItem, Model
 from agent.core.observation import Observation
 from agent.core.task import Task
+from agent.episode.checker import ModelChecker
 from agent.episode.loop import Loop, LoopConfig, LoopResult, StepEvent
 from agent.episode.recording import Episode, EpisodeWriter, load_episode
 from agent.safety.gate import AllowAll, ConfirmFn, ConfirmMode, Gate, PolicyGate, make_gate
@@ -126,6 +127,7 @@ def run_episode(
     env_meta: Mapping[str, Any] | None = None,
     extra_meta: Mapping[str, Any] | None = None,
     resume: Continuation | None = None,
+    checker: ModelChecker | None = None,
 ) -> LoopResult:
     """The one episode runner (``agent run``, :func:`run`, ``agent bench``, ``agent replay``
     and ``--resume`` all come here): set up the task (or reset the env to ``url``), open the
@@ -155,7 +157,16 @@ def run_episode(
         else:
             meta = _meta(env, model, task, goal, url, obs, cfg, gate, sec, env_meta, extra_meta)
             writer = EpisodeWriter(out, meta, scrub=sec.scrub)
-        loop = Loop(env, model, writer, config=cfg, gate=the_gate, on_step=on_step, secrets=sec)
+        loop = Loop(
+            env,
+            model,
+            writer,
+            config=cfg,
+            gate=the_gate,
+            on_step=on_step,
+            secrets=sec,
+            checker=checker,
+        )
 
         def body() -> LoopResult:
             first, start = obs, 0
@@ -218,6 +229,7 @@ def run(
     on_step: Callable[[StepEvent], None] | None = None,
     secrets: Secrets | Mapping[str, str] | None = None,
     extra_meta: Mapping[str, Any] | None = None,
+    checker: ModelChecker | None = None,
     **env_kwargs: Any,
 ) -> Episode:
     """Run ``task`` to completion; always records; returns the episode read back from disk.
@@ -264,8 +276,10 @@ def run(
             env_meta={"url": url},
             extra_meta={
                 **({"model_spec": model} if isinstance(model, str) else {}),
+                **({"checker": checker.describe()} if checker is not None else {}),
                 **(extra_meta or {}),
             },
+            checker=checker,
         )
     finally:
         if own_model:

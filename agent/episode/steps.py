@@ -143,6 +143,9 @@ class StepRecord:
     error: str | None = None  # a step-level error (the output could not be parsed)
     timings: dict[str, float] = field(default_factory=dict)
     gold: dict[str, Any] | None = None
+    check: dict[str, Any] | None = None  # the step check (agent.episode.checks)
+    guard: dict[str, Any] | None = None  # the loop guard's counts and nudges
+    checker: dict[str, Any] | None = None  # the optional model check (agent.episode.checker)
     line: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -173,6 +176,9 @@ class StepRecord:
             error=line.get("error"),
             timings=timings,
             gold=line.get("gold") if isinstance(line.get("gold"), dict) else None,
+            check=line.get("check") if isinstance(line.get("check"), dict) else None,
+            guard=line.get("guard") if isinstance(line.get("guard"), dict) else None,
+            checker=line.get("checker") if isinstance(line.get("checker"), dict) else None,
             line=line,
         )
 

@@ -32,6 +32,7 @@ from agent.core.errors import ConfigError, describe_error
 from agent.core.model import Model
 from agent.core.observation import Observation
 from agent.core.task import Task
+from agent.episode.checks import LoopGuard
 from agent.episode.executor import add_time, execute
 from agent.episode.recording import EpisodeWriter
 from agent.episode.runner import (
@@ -167,6 +168,7 @@ class ActionSession:
         self.obs: Observation | None = None
         self.last_dir: Path | None = None  # the episode that ended last
         self._pending: dict[str, float] = {}  # phases of the next step spent before it
+        self.guard = LoopGuard()  # the step check and loop guard (records; nudges in info)
 
     @property
     def episode_dir(self) -> Path | None:
@@ -213,6 +215,7 @@ class ActionSession:
         scrub = self.secrets.scrub if self.secrets else None
         self.writer = EpisodeWriter(directory, meta, scrub=scrub)
         self.steps, self.done = 0, False
+        self.guard = LoopGuard()
         self.obs = self._screen(obs)
         return self.obs
 
@@ -271,6 +274,12 @@ class ActionSession:
             actions=[],
         )
         result = self._execute(value, obs, line, timings)
+        if line["actions"]:  # the loop's step check and guard; the caller reads the nudge
+            acted = coerce_action(line["actions"][0]["action"])
+            verdict = self.guard.after_step(obs, [acted], result.observation)
+            line.update(verdict.record)
+            if verdict.feedback:
+                result.info["feedback"] = verdict.feedback
         self.steps += 1
         if not (result.terminated or result.truncated) and self.steps >= self.max_steps:
             result.truncated = True

@@ -350,6 +350,7 @@ def replay_live(
     cfg = LoopConfig(max_steps=n + (max_steps if takeover is not None else 0))
     if takeover is None:
         cfg.no_progress_k = cfg.max_steps + 1  # the recording decides, not the guard
+        cfg.loop_nudges, cfg.stagnation = (), 0
     if out is None:
         out = episode.dir.with_name(episode.dir.name + "-replay")
         k = 1
