@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.core.errors import CoordinateError, VisionInputError
+from agent.core.observation import Observation
 
 UPSCALES = (1, 2)
 
@@ -184,3 +185,43 @@ def crop_pixels(array: np.ndarray, crop: Crop) -> np.ndarray:
 
     big = Image.fromarray(part).resize(crop.image_size, Image.Resampling.BICUBIC)
     return np.asarray(big)
+
+
+def region_crop(
+    screen_w: int, screen_h: int, region: tuple[float, ...], *, min_side: int = 1
+) -> Crop:
+    """A caller's ``region`` (screenshot px ``x1, y1, x2, y2``) as a :class:`Crop`: widened
+    outward to whole px and clipped to the screen; a CoordinateError when it is not four
+    finite numbers or keeps fewer than ``min_side`` px a side."""
+    if len(region) != 4 or not all(math.isfinite(v) for v in region):
+        raise CoordinateError(f"region {region!r} is not four finite numbers x1, y1, x2, y2")
+    x1, y1 = max(0, math.floor(region[0])), max(0, math.floor(region[1]))
+    x2, y2 = min(screen_w, math.ceil(region[2])), min(screen_h, math.ceil(region[3]))
+    if x2 - x1 < min_side or y2 - y1 < min_side:
+        raise CoordinateError(
+            f"region {region!r} holds no pixel of the {screen_w}x{screen_h} screen"
+            if min_side <= 1
+            else f"region {region!r} keeps less than {min_side} px a side of the screen"
+        )
+    return Crop(x1=x1, y1=y1, x2=x2, y2=y2, screen_w=screen_w, screen_h=screen_h)
+
+
+def crop_observation(observation: Observation, crop: Crop) -> Observation:
+    """The crop's (upscaled) image as an observation of its own, DSF-aware: its scale is the
+    screen's times the upscale, its offset where the crop starts (input units); the pointer
+    moves with it (None outside); the privacy snapshot, tied to the whole screen, is dropped."""
+    s = observation.scale
+    offset = observation.offset
+    if observation.rotation == 0:
+        offset = (offset[0] + crop.x1 / s, offset[1] + crop.y1 / s)
+    pointer = observation.pointer
+    if pointer is not None:
+        pointer = screen_to_crop(crop, *pointer) if crop.contains(*pointer) else None
+    return observation.copy(
+        array=crop_pixels(observation.array, crop),
+        size=None,
+        scale=s * crop.upscale,
+        offset=offset,
+        pointer=pointer,
+        privacy=None,
+    )

@@ -18,12 +18,12 @@ image read is a :class:`~model.grounders.base.GroundingFailure` — never a poin
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
 from agent.core.actions import action_points
 from agent.core.coords import Frame, check_on_screen, screen_to_model
+from agent.core.crops import crop_box_to_screen, crop_observation, crop_to_screen, region_crop
 from agent.core.errors import ConfigError, CoordinateError, ParseError
 from agent.core.model import Model, ModelRequest
 from agent.core.observation import Observation
@@ -88,13 +88,15 @@ class FamilyGrounder:
     ) -> Grounded | GroundingFailure:
         t0 = time.perf_counter()
         try:
-            image, crop = crop_observation(observation, region)
+            crop = None if region is None else region_crop(*observation.size, region)
         except CoordinateError as err:
             return GroundingFailure(description, str(err), grounder=self.name, crop=region)
+        image = observation if crop is None else crop_observation(observation, crop)
         frame = self.frame(image)
         request = ModelRequest(description, image, frame)
         prompt = describe(self.messages(request))
-        common: dict[str, Any] = {"grounder": self.name, "prompt": prompt, "crop": crop}
+        box_read = None if crop is None else crop.box
+        common: dict[str, Any] = {"grounder": self.name, "prompt": prompt, "crop": box_read}
         reply = self.model.act(request)  # a backend failure (ModelError) is the caller's
         common |= {"raw": reply.text, "usage": dict(reply.usage)}
         found = self._read(reply.text, frame)
@@ -103,10 +105,12 @@ class FamilyGrounder:
             return GroundingFailure(description, found, latency_s=latency, **common)
         (px, py), box = found
         mx, my = screen_to_model(frame, px, py)
-        ox, oy = (crop[0], crop[1]) if crop is not None else (0.0, 0.0)  # crop px → screen px
-        shifted = None if box is None else (box[0] + ox, box[1] + oy, box[2] + ox, box[3] + oy)
+        point, shifted = (px, py), box
+        if crop is not None:  # crop px → screen px
+            point = crop_to_screen(crop, px, py)
+            shifted = None if box is None else crop_box_to_screen(crop, *box)
         return Grounded(
-            (px + ox, py + oy),
+            point,
             description,
             box=shifted,
             model_point=(round(mx, 3), round(my, 3)),
@@ -143,28 +147,6 @@ class FamilyGrounder:
             "format": self.format,
             "model": self.model.describe(),
         }
-
-
-def crop_observation(
-    observation: Observation, region: Box | None
-) -> tuple[Observation, Box | None]:
-    """The part of ``observation`` inside ``region`` (screen px, widened to whole px and
-    clipped to the screen) as an observation of its own, native px; and the crop box."""
-    if region is None:
-        return observation, None
-    w, h = observation.size
-    if len(region) != 4 or not all(math.isfinite(v) for v in region):
-        raise CoordinateError(f"region {region!r} is not four finite numbers x1, y1, x2, y2")
-    x1, y1 = max(0, math.floor(region[0])), max(0, math.floor(region[1]))
-    x2, y2 = min(w, math.ceil(region[2])), min(h, math.ceil(region[3]))
-    if x2 - x1 < 1 or y2 - y1 < 1:
-        raise CoordinateError(f"region {region!r} holds no pixel of the {w}x{h} screen")
-    array = observation.array[y1:y2, x1:x2].copy()
-    pointer = observation.pointer
-    if pointer is not None:
-        pointer = (pointer[0] - x1, pointer[1] - y1)
-    crop = observation.copy(array=array, size=(x2 - x1, y2 - y1), pointer=pointer)
-    return crop, (float(x1), float(y1), float(x2), float(y2))
 
 
 def load_family_grounder(spec: str, **settings: Any) -> FamilyGrounder:

@@ -15,7 +15,15 @@ import re
 import time
 from typing import Any
 
-from agent.core.errors import ConfigError
+from agent.core.crops import (
+    Crop,
+    crop_box_to_screen,
+    crop_pixels,
+    crop_to_screen,
+    region_crop,
+    screen_to_crop,
+)
+from agent.core.errors import ConfigError, CoordinateError
 from agent.core.observation import Observation
 from model.grounders.base import Box, Grounded, GroundingFailure, Point
 from model.grounding import Candidate, GroundingError, Role, choose
@@ -61,20 +69,21 @@ class OcrDescriptionGrounder:
     ) -> Grounded | GroundingFailure:
         t0 = time.perf_counter()
         image = observation.array
-        ox = oy = 0
+        window: Crop | None = None
         crop: Box | None = None
         if region is not None:
-            h, w = image.shape[:2]
-            x1, y1 = max(0, int(region[0])), max(0, int(region[1]))
-            x2, y2 = min(w, round(region[2])), min(h, round(region[3]))
-            if x2 - x1 < 2 or y2 - y1 < 2:
-                return self._fail(description, f"empty region {region}", None, t0)
-            image, ox, oy, crop = image[y1:y2, x1:x2], x1, y1, (x1, y1, x2, y2)
+            try:
+                window = region_crop(image.shape[1], image.shape[0], region, min_side=2)
+            except CoordinateError as err:
+                return self._fail(description, str(err), None, t0)
+            image, crop = crop_pixels(image, window), window.box
         try:
             query, exact, nth, role = read_description(description)
         except ConfigError as err:
             return self._fail(description, str(err), crop, t0)
-        near = None if self.near is None else (self.near[0] - ox, self.near[1] - oy)
+        near = self.near
+        if near is not None and window is not None:
+            near = screen_to_crop(window, *near)
         cands = self.ocr.ground(image, query, near=near, role=role)
         if exact:
             cands = [c for c in cands if c.exact]
@@ -82,11 +91,12 @@ class OcrDescriptionGrounder:
             best = self._pick(query, cands, near, nth)
         except GroundingError as err:
             return self._fail(description, str(err), crop, t0)
-        bx1, by1, bx2, by2 = best.box
-        box = (bx1 + ox, by1 + oy, bx2 + ox, by2 + oy)
-        cx, cy = best.center
+        box, (cx, cy) = best.box, best.center
+        x, y = cx, cy
+        if window is not None:  # crop px → screen px
+            box, (x, y) = crop_box_to_screen(window, *box), crop_to_screen(window, cx, cy)
         return Grounded(
-            point=(round(cx + ox, 1), round(cy + oy, 1)),
+            point=(round(x, 1), round(y, 1)),
             description=description,
             box=tuple(round(v, 1) for v in box),  # type: ignore[arg-type]
             grounder=self.name,

@@ -32,7 +32,13 @@ import time
 from dataclasses import replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from agent.core.crops import Crop, crop_box_to_screen, crop_pixels, crop_size, crop_to_screen
+from agent.core.crops import (
+    Crop,
+    crop_box_to_screen,
+    crop_observation,
+    crop_size,
+    crop_to_screen,
+)
 from agent.core.crops import crop_window as plan_window
 from agent.core.errors import ConfigError
 from agent.core.observation import Observation
@@ -169,29 +175,12 @@ class ZoomGrounder:
     def _second_pass(self, observation: Observation, description: str, crop: Crop) -> Result:
         if crop.upscale == 1:
             return self.inner.ground(observation, description, region=crop.box)
-        view = _crop_observation(observation, crop)
+        view = crop_observation(observation, crop)
         out = self.inner.ground(view, description)
         if isinstance(out, GroundingFailure):
             return replace(out, crop=crop.box)
         box = None if out.box is None else crop_box_to_screen(crop, *out.box)
         return replace(out, point=crop_to_screen(crop, *out.point), box=box)
-
-
-def _crop_observation(observation: Observation, crop: Crop) -> Observation:
-    """The crop's (upscaled) image as an observation of its own, DSF-aware: its scale is
-    the screen's times the upscale, its offset where the crop starts (input units)."""
-    s = observation.scale
-    offset = observation.offset
-    if observation.rotation == 0:
-        offset = (offset[0] + crop.x1 / s, offset[1] + crop.y1 / s)
-    return observation.copy(
-        array=crop_pixels(observation.array, crop),
-        size=None,
-        scale=s * crop.upscale,
-        offset=offset,
-        pointer=None,
-        privacy=None,
-    )
 
 
 def _second_pass_problem(second: Result, crop: Crop) -> str | None:
