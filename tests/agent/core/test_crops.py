@@ -13,13 +13,16 @@ from agent.core.coords import Frame, padded_size, screen_to_input
 from agent.core.crops import (
     Crop,
     crop_box_to_screen,
+    crop_observation,
     crop_pixels,
     crop_size,
     crop_to_screen,
     crop_window,
+    region_crop,
     screen_to_crop,
 )
 from agent.core.errors import CoordinateError, VisionInputError
+from agent.core.observation import Observation
 
 CSS_W, CSS_H = 1280, 800
 # CSS px targets at the four edges and the four corners (and the middle, for contrast)
@@ -177,3 +180,29 @@ def test_bad_upscale_and_mismatched_screenshot_are_refused() -> None:
         crop_pixels(np.zeros((50, 100, 3), dtype=np.uint8), crop)
     with pytest.raises(ValueError):
         Crop(x1=-1, y1=0, x2=5, y2=5, screen_w=10, screen_h=10)
+
+
+def test_a_region_is_widened_to_whole_px_and_clipped() -> None:
+    crop = region_crop(200, 100, (10.5, 20.2, 60.1, 140.0))
+    assert crop.box == (10.0, 20.0, 61.0, 100.0)
+    with pytest.raises(CoordinateError):
+        region_crop(200, 100, (300.0, 0.0, 400.0, 50.0))  # off the screen
+    with pytest.raises(CoordinateError):
+        region_crop(200, 100, (10.0, 10.0, 11.0, 40.0), min_side=2)
+    with pytest.raises(CoordinateError):
+        region_crop(200, 100, (0.0, math.nan, 5.0, 5.0))
+
+
+@pytest.mark.parametrize("upscale", [1, 2])
+def test_a_cropped_observation_carries_its_pixels_pointer_and_scale(upscale: int) -> None:
+    screen = np.arange(100 * 200 * 3, dtype=np.uint8).reshape(100, 200, 3)
+    obs = Observation(array=screen, scale=2.0, pointer=(50.0, 30.0))
+    crop = crop_window(200, 100, (60.0, 40.0), (40, 20), upscale=upscale)
+    view = crop_observation(obs, crop)
+    assert view.size == crop.image_size and view.scale == 2.0 * upscale
+    if upscale == 1:
+        assert np.array_equal(view.array, screen[30:50, 40:80])
+    assert view.pointer == screen_to_crop(crop, 50.0, 30.0)  # the pointer moves with the crop
+    assert view.privacy is None
+    away = crop_observation(obs.copy(pointer=(5.0, 5.0)), crop)
+    assert away.pointer is None  # outside the crop: no pointer
