@@ -5,6 +5,7 @@ segment of its path. An attack worked when its beacon is in ``hits``."""
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -39,6 +40,13 @@ class BeaconSite:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def wait_for(self, name: str, timeout: float = 10.0) -> None:
+        """Until beacon ``name`` arrived (a beacon is sent asynchronously), else fail."""
+        deadline = time.monotonic() + timeout
+        while name not in self.hits and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert name in self.hits, (name, self.hits)
 
     def close(self) -> None:
         self.httpd.shutdown()

@@ -44,12 +44,6 @@ class _Site(BeaconSite):
     def page(self, name: str, y: int) -> str:
         return f"{self.url}/s/{name}?y={y}"
 
-    def wait_for(self, name: str, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while name not in self.hits and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert name in self.hits, (name, self.hits)
-
 
 @pytest.fixture(scope="module")
 def site() -> Iterator[_Site]:
