@@ -50,6 +50,11 @@ class ModelRequest:
     frame: Frame
     history: list[HistoryItem] = field(default_factory=list)
     feedback: str | None = None  # a parse error or a no-progress note to correct
+    # a structured-output constraint for this one request, replacing the backend's own
+    # (vLLM ``structured_outputs``: ``{"json": schema}``, ``{"regex": r}``, ``{"choice": [...]}``);
+    # a planner's, a judge's candidate index. Backends that cannot constrain ignore it and
+    # their answer is still parsed (a bad one is an error, never a guess).
+    constraint: dict[str, Any] | None = None
 
 
 @dataclass

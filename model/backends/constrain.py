@@ -25,6 +25,7 @@ __all__ = [
     "load_schema",
     "qwen25_call_schema",
     "region_click_schema",
+    "request_constraint",
     "screen_action_schema",
     "structured_outputs",
 ]
@@ -73,6 +74,26 @@ def structured_outputs(
         # reads this from the server (--structured-outputs-config), newer ones per request
         "disable_any_whitespace": True,
     }
+
+
+CONSTRAINT_KINDS = ("json", "regex", "choice", "grammar")
+
+
+def request_constraint(constraint: dict[str, Any]) -> dict[str, Any]:
+    """A request's own constraint as vLLM's ``structured_outputs``: exactly one of
+    ``json`` (a schema), ``regex``, ``choice`` (a list of strings) or ``grammar``."""
+    kinds = [k for k in CONSTRAINT_KINDS if k in constraint]
+    if len(kinds) != 1 or set(constraint) - {*CONSTRAINT_KINDS, "disable_any_whitespace"}:
+        raise ConfigError(
+            f"a request constraint holds exactly one of {list(CONSTRAINT_KINDS)}, "
+            f"got keys {sorted(constraint)}"
+        )
+    choice = constraint.get("choice")
+    if choice is not None and (
+        not isinstance(choice, list) or not choice or not all(isinstance(c, str) for c in choice)
+    ):
+        raise ConfigError("a choice constraint is a non-empty list of strings")
+    return {"disable_any_whitespace": True, **constraint}
 
 
 def region_click_schema(x0: int, y0: int, x1: int, y1: int) -> dict[str, Any]:

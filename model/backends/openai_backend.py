@@ -27,7 +27,7 @@ import httpx
 from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, MIN_PIXELS, Frame
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import Model, ModelReply, ModelRequest
-from model.backends.constrain import load_schema, structured_outputs
+from model.backends.constrain import load_schema, request_constraint, structured_outputs
 from model.backends.images import ImageCache
 from model.backends.resample import ResampleGuard, refused_mm_kwargs, without_mm_kwargs
 from model.config import BACKENDS, check_backend
@@ -273,6 +273,8 @@ class OpenAIModel(Model):
         encodes = self.images.encodes
         messages = self.messages(request)
         body = self.payload(messages, request.frame)
+        if request.constraint is not None:  # the request's own (a planner's, a judge's)
+            body["structured_outputs"] = request_constraint(request.constraint)
         if not self.send_mm_kwargs:
             body = without_mm_kwargs(body)
         t1 = time.perf_counter()

@@ -226,3 +226,26 @@ def test_settings_errors_name_their_source(tmp_path: Path) -> None:
         resolve_settings({}, {}, bad)
     with pytest.raises(ConfigError, match="no model name"):
         model_spec({"base_url": "http://x/v1"})
+
+
+def test_a_request_constraint_replaces_the_backends_own(server: Any) -> None:
+    """A planner's or judge's constraint rides on its request (vLLM ``structured_outputs``),
+    in place of the format's action schema; a malformed one is refused before sending."""
+    s = server()
+    model = OpenAIModel(
+        "m", s.url, format="json", constrained=True, retries=0, check_resample=False
+    )
+    model.act(req(model))
+    model.act(req(model, constraint={"choice": ["0", "1", "2"]}))
+    plain = OpenAIModel("m", s.url, format="json", retries=0, check_resample=False)
+    plain.act(req(plain, constraint={"regex": "[0-9]"}))
+    own, judged, regex = (r["json"]["structured_outputs"] for r in s.requests)
+    assert "json" in own and "choice" not in own
+    assert judged == {"choice": ["0", "1", "2"], "disable_any_whitespace": True}
+    assert regex == {"regex": "[0-9]", "disable_any_whitespace": True}
+    for bad in ({"choice": []}, {"choice": ["a"], "regex": "a"}, {"schema": {}}):
+        with pytest.raises(ConfigError, match="constraint"):
+            plain.act(req(plain, constraint=bad))
+    assert len(s.requests) == 3  # nothing sent for a bad constraint
+    model.close()
+    plain.close()
