@@ -28,6 +28,7 @@ from agent.core.observation import Observation
 from model.grounders.base import DescriptionGrounder, Grounded
 from model.ocr.instructions import POINTER_VERBS, Step, parse_step, split_steps
 from model.parsers import convention_for, frame_options, mode_for
+from model.parsers.grammar import planner_schema
 from model.prompts.planner import PLANNER_PROMPT, planner_prompt
 
 POINTER_TYPES = frozenset(POINTER_VERBS)
@@ -154,6 +155,9 @@ class PlannedModel(Model):
         self.history_images = planner.history_images
         self._feedback: str | None = None  # why the last action was not done
         self._ocr: Any = None  # the screen reader of a text-only planner (lazily)
+        # a constrained planner (``constrained = true``) is held to the planner answer, not
+        # to its backend's own action schema (which wants points)
+        self.constrained = bool(getattr(planner, "constrained", False))
 
     def _planner_frame(self, obs: Observation) -> Frame:
         p = self.planner
@@ -185,13 +189,22 @@ class PlannedModel(Model):
             self._feedback = None  # a new episode
         feedback = "; ".join(f for f in (self._feedback, request.feedback) if f) or None
         self._feedback = None
+        lines = self._lines(obs) if self.text_only else None
         prompt = planner_prompt(
             request.task,
-            lines=self._lines(obs) if self.text_only else None,
+            lines=lines,
             history=[_done(h) for h in request.history],
             feedback=feedback,
         )
-        sub = ModelRequest(prompt, obs, self._planner_frame(obs), request.history, feedback)
+        sub = ModelRequest(
+            prompt,
+            obs,
+            self._planner_frame(obs),
+            request.history,
+            feedback,
+            constraint=self._constraint(lines),
+            text_only=self.text_only,  # a text-only planner is sent no image
+        )
         tp = time.perf_counter()
         reply = self.planner.act(sub)
         timings = {"planner_s": time.perf_counter() - tp}
@@ -223,6 +236,13 @@ class PlannedModel(Model):
         body = {"thought": f"planner: {reply.text.strip()[:300]}", "action": action}
         return ModelReply(json.dumps(body, ensure_ascii=False), timings, dict(reply.usage),
                           list(reply.checks), trace=trace)  # fmt: skip
+
+    def _constraint(self, lines: list[tuple[str, float, float]] | None) -> dict[str, Any] | None:
+        """The planner answer's schema for a constrained planner (targets: the OCR labels a
+        text-only planner was shown); None for an unconstrained one."""
+        if not self.constrained:
+            return None
+        return {"json": planner_schema([t for t, _, _ in lines] if lines else None)}
 
     def _not_done(
         self, reason: str, trace: dict[str, Any], timings: dict[str, float], t0: float
@@ -264,5 +284,6 @@ class PlannedModel(Model):
             "planner": self.planner.describe(),
             "grounder": getattr(self.grounder, "name", type(self.grounder).__name__),
             "text_only": self.text_only,
+            "constrained": self.constrained,
             "planner_prompt": PLANNER_PROMPT,
         }

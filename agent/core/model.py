@@ -55,6 +55,8 @@ class ModelRequest:
     # a planner's, a judge's candidate index. Backends that cannot constrain ignore it and
     # their answer is still parsed (a bad one is an error, never a guess).
     constraint: dict[str, Any] | None = None
+    # send no image (a text-only LLM, e.g. a planner shown the screen's OCR lines instead)
+    text_only: bool = False
 
 
 @dataclass

@@ -57,9 +57,24 @@ def load_schema(value: str | dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def structured_outputs(
-    fmt: str, frame: Frame, schema: dict[str, Any] | None = None, *, mobile: bool = False
+    fmt: str,
+    frame: Frame,
+    schema: dict[str, Any] | None = None,
+    *,
+    mobile: bool = False,
+    grounding: bool = False,
 ) -> dict[str, Any]:
-    """vLLM's ``structured_outputs`` field for one request in format ``fmt``."""
+    """vLLM's ``structured_outputs`` field for one request in format ``fmt`` (``grounding``:
+    the dialect's grounding answer, a box, instead of its action)."""
+    if grounding and schema is None:
+        box = spec_for(fmt).grounding_grammar
+        if box is None:
+            grounds = sorted(n for n, d in FORMATS.items() if d.grounding_grammar is not None)
+            raise ConfigError(
+                f"constrained grounding is available for the dialects {grounds}, not {fmt!r}: "
+                "turn constrained off for this grounder"
+            )
+        return {"json": box(frame), "disable_any_whitespace": True}
     grammar = spec_for(fmt).grammar
     if grammar is None:
         raise ConfigError(

@@ -166,7 +166,11 @@ class OpenAIModel(Model):
 
     def _constraint(self, frame: Frame) -> dict[str, Any]:
         return structured_outputs(
-            self.format, frame, self.action_schema, mobile=self.action_space == "mobile"
+            self.format,
+            frame,
+            self.action_schema,
+            mobile=self.action_space == "mobile",
+            grounding=self.action_space == "grounding",
         )
 
     # ---- HTTP with retries ------------------------------------------------------------

@@ -128,12 +128,13 @@ FORMATS: dict[str, Dialect] = {
             render.tool_call_renderer("qwen2.5-vl"), complete.tool_call_complete,
             "bbox_2d/point_2d JSON or <tool_call> computer_use/mobile_use, input px",
             stop=("</tool_call>",), grammar=grammar.tool_call_grammar, lossy=_LOSSY_CALLS,
+            grounding_grammar=grammar.bbox_schema,
         ),
         Dialect(
             "qwen3-vl", CoordSpec(space="norm1000", factor=_Q3), parse_qwen25,
             render.tool_call_renderer("qwen3-vl"), complete.tool_call_complete,
             "computer_use tool calls (JSON or Qwen3.5 XML), bbox_2d/point_2d, 0–1000",
-            stop=("</tool_call>",), lossy=_LOSSY_CALLS,
+            stop=("</tool_call>",), lossy=_LOSSY_CALLS, grounding_grammar=grammar.point_schema,
         ),
         Dialect(
             "qwen3-vl-mobile", CoordSpec(space="norm999", factor=_Q3), parse_qwen25,

@@ -68,6 +68,8 @@ class Dialect:
     description: str = ""
     stop: tuple[str, ...] = ()  # stop strings sent to a server (kept in the output)
     grammar: Callable[[Frame, bool], dict[str, Any]] | None = None  # (frame, mobile) → schema
+    # the schema of its answer to a grounding request (action space ``grounding``), if any
+    grounding_grammar: Callable[[Frame], dict[str, Any]] | None = None
     lossy: frozenset[str] = frozenset()  # action fields it cannot carry (not round-tripped)
     whole_type: bool = False  # writes a point-typed `type` as one action, not click + type
     # The action types its prompts offer (in some action space) and those they declare they

@@ -130,6 +130,73 @@ def qwen25_call_schema(frame: Frame, *, mobile: bool = False) -> dict[str, Any]:
     )
 
 
+def bbox_schema(frame: Frame) -> dict[str, Any]:
+    """A grounding answer, ``{"bbox_2d": [x1, y1, x2, y2], "label": "…"}`` (Qwen2.5-VL's
+    cookbook), its box on the screen in the dialect's space (model-input px)."""
+    w, h = _model_limits(frame)
+    box = {"type": "array", "prefixItems": [_axis(w), _axis(h), _axis(w), _axis(h)],
+           "items": False, "minItems": 4, "maxItems": 4}  # fmt: skip
+    label = {"type": "string", "maxLength": 64}
+    return {
+        "type": "object",
+        "properties": {"bbox_2d": box, "label": label},
+        "required": ["bbox_2d"],
+        "additionalProperties": False,
+    }
+
+
+PLANNER_POINTER = ("click", "double_click", "right_click", "hover")
+PLANNER_TARGET = 80  # characters of a planner's element description
+
+
+def planner_schema(labels: list[str] | None = None) -> dict[str, Any]:
+    """A constrained planner's answer (:mod:`model.planner`): one action of our JSON with a
+    ``target`` description and no coordinates. With ``labels`` (the OCR lines a text-only
+    planner is shown) a target is one of them, quoted, so every pointer answer can ground."""
+    target: dict[str, Any] = {"type": "string", "minLength": 1, "maxLength": PLANNER_TARGET}
+    if labels:
+        target = {"enum": sorted({'"' + t.replace('"', "'") + '"' for t in labels})}
+    text = {"type": "string", "minLength": 1, "maxLength": 64}
+
+    def one(kind: dict[str, Any], required: list[str], **props: Any) -> dict[str, Any]:
+        return {"type": "object", "properties": {"type": kind, **props},
+                "required": ["type", *required], "additionalProperties": False}  # fmt: skip
+
+    return {
+        "anyOf": [
+            one({"enum": list(PLANNER_POINTER)}, ["target"], target=target),
+            one({"const": "type"}, ["text", "target"], text=text, target=target),
+            one({"const": "key"}, ["keys"], keys=dict(KEYS)),
+            one(
+                {"const": "scroll"},
+                ["direction"],
+                direction={"enum": ["up", "down", "left", "right"]},
+            ),
+            one({"const": "wait"}, [], seconds={"type": "integer", "minimum": 0, "maximum": 5}),
+            one(
+                {"const": "finish"},
+                ["status"],
+                status={"enum": ["success", "failure"]},
+                answer={"type": "string", "maxLength": 120},
+            ),
+        ]
+    }
+
+
+def point_schema(frame: Frame) -> dict[str, Any]:
+    """A pointing answer, ``{"point_2d": [x, y], "label": "…"}`` (Qwen3-VL's cookbook), on
+    the screen in the dialect's space."""
+    w, h = _model_limits(frame)
+    xy = {"type": "array", "prefixItems": [_axis(w), _axis(h)], "items": False,
+          "minItems": 2, "maxItems": 2}  # fmt: skip
+    return {
+        "type": "object",
+        "properties": {"point_2d": xy, "label": {"type": "string", "maxLength": 64}},
+        "required": ["point_2d"],
+        "additionalProperties": False,
+    }
+
+
 def json_grammar(frame: Frame, mobile: bool = False) -> dict[str, Any]:
     return screen_action_schema(frame)
 

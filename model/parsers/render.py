@@ -234,9 +234,23 @@ def tool_call_renderer(fmt: str, space: str | None = None) -> Renderer:
 
     def render(actions: list[Action], frame: Frame, opts: RenderOpts) -> str:
         w = Writer(frame, opts.precise)
+        if (space or opts.action_space) == "grounding":
+            return _bbox_answer(actions, w, fmt)
         return _tool_calls(actions, w, space or opts.action_space, fmt)
 
     return render
+
+
+def _bbox_answer(actions: list[Action], w: Writer, fmt: str) -> str:
+    """The cookbooks' grounding answer: the element's ``bbox_2d`` when the action has a box
+    centred on its point (the parser reads a box's centre), else ``point_2d``."""
+    if len(actions) != 1 or not isinstance(actions[0], PointAction):
+        raise UnsupportedAction(f"{fmt} grounding answers one box, not {len(actions)} action(s)")
+    a = actions[0]
+    box = a.box
+    if box is not None and math.dist(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), a.point) < 0.5:
+        return json.dumps({"bbox_2d": [*w.xy((box[0], box[1])), *w.xy((box[2], box[3]))]})
+    return json.dumps({"point_2d": list(w.xy(a.point))})
 
 
 def _tool_calls(actions: list[Action], w: Writer, space: str, fmt: str) -> str:

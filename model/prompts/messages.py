@@ -100,6 +100,8 @@ def _uitars(v15: bool) -> Callable[[PromptInput], Opening]:
 
 def _qwen25(p: PromptInput) -> Opening:
     task, lines, space = p.task, p.lines, p.space
+    if space == "grounding":  # no tool prompt: the chat template's default system turn
+        return Opening(None, templates.bbox_instruction(task))
     w, h = p.size
     text = f"The user query: {task}"
     if lines:  # the mobile cookbook's history: "Step 1: …; Step 2: …; "
@@ -109,6 +111,8 @@ def _qwen25(p: PromptInput) -> Opening:
 
 def _qwen3(p: PromptInput) -> Opening:
     task, lines, space = p.task, p.lines, p.space
+    if space == "grounding":
+        return Opening(None, templates.point_instruction(task), image_first=True)
     w, h = p.size
     if space == "mobile":  # cookbooks/mobile_agent.ipynb's user query, verbatim shape
         history = "".join(f"{line}; " for line in lines)
@@ -208,9 +212,24 @@ def build_messages(
         final.append(text_part(opening.after))
     final += [text_part(n) for n in _notes(request)]
     messages.append({"role": "user", "content": final})
+    if request.text_only:
+        messages = _without_images(messages)
     if fam.separate_turns:
         return messages
     return _merge_users(messages, image_first=opening.image_first)
+
+
+def _without_images(messages: list[Message]) -> list[Message]:
+    """A text-only request: every image part dropped, and a turn left empty with it."""
+    out: list[Message] = []
+    for m in messages:
+        content = m["content"]
+        if isinstance(content, list):
+            content = [p for p in content if p.get("type") != "image"]
+            if not content:
+                continue
+        out.append({**m, "content": content})
+    return out
 
 
 def _merge_users(messages: list[Message], *, image_first: bool = False) -> list[Message]:

@@ -111,6 +111,19 @@ _GROUNDING_VERBS = (
 )
 
 
+def bbox_instruction(description: str) -> str:
+    """Qwen2.5-VL: its grounding cookbook's one-line request; the answer is
+    ``[{"bbox_2d": [x1, y1, x2, y2], "label": ...}]`` in model-input px."""
+    return f"Locate {description}, output its bbox coordinates using JSON format."
+
+
+def point_instruction(description: str) -> str:
+    """Qwen3-VL: the spatial-understanding cookbook's pointing request (QwenLM/Qwen3-VL@9658872,
+    cookbooks/spatial_understanding.ipynb); the answer is ``[{"point_2d": [x, y], "label":
+    ...}]``, 0–1000."""
+    return f"Locate {description} in this image. Output the point coordinates in JSON format."
+
+
 def grounding_instruction(task: str, *, ref: tuple[str, str], box: tuple[str, str]) -> str:
     """Qwen-VL / Qwen2-VL: one line, a verb then the grounded target (0–1000 coordinates)."""
     example = f'{ref[0]}the "OK" button{ref[1]}{box[0]}(x1,y1),(x2,y2){box[1]}'

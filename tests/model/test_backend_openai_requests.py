@@ -191,3 +191,46 @@ def test_qwen25_tool_call_schema_admits_only_parseable_calls(mobile: bool) -> No
     for call in bad:
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(call, schema)
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "asked"),
+    [
+        ("Qwen2.5-VL-7B-Instruct", "bbox_2d", "Locate the Search button, output its bbox"),
+        (
+            "Qwen3-VL-8B-Instruct",
+            "point_2d",
+            "Locate the Search button in this image. Output the point",
+        ),
+    ],
+)
+def test_constrained_grounding_admits_only_answers_on_the_screen(
+    name: str, key: str, asked: str
+) -> None:
+    """A grounding request to a Qwen2.5-VL / Qwen3-VL grounder asks its cookbook's request
+    and is held to its answer (``bbox_2d`` / ``point_2d``), on the screen in the dialect's
+    own space; whatever the schema admits, the grounding dialect parses to an on-screen point."""
+    model = OpenAIModel(name, action_space="grounding", constrained=True)
+    obs = shot(0, 1366, 768)
+    frame = model.family.frame(1366, 768, action_space="grounding")
+    req = ModelRequest("the Search button", obs, frame)
+    body = model.payload(model.messages(req), frame)
+    schema = body["structured_outputs"]["json"]
+    hi = [a["maximum"] for a in schema["properties"][key]["prefixItems"]]
+    for nums in ([0] * len(hi), hi):
+        ok = {key: nums, "label": "Search"}
+        jsonschema.validate(ok, schema)
+        (action,) = parse(model.format, json.dumps(ok), frame).actions
+        x, y = action.point  # type: ignore[attr-defined]
+        assert 0 <= x <= 1366 and 0 <= y <= 768
+    off = {key: [*hi[:-1], hi[-1] + 1]}
+    for bad in (off, {"point": [1, 2]}, {key: hi[:-1]}, {key: hi, "x": 1}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+    text = body["messages"][-1]["content"]
+    assert any(asked in p.get("text", "") for p in text)
+
+
+def test_constrained_grounding_without_a_box_grammar_names_the_fix() -> None:
+    with pytest.raises(ConfigError, match="constrained grounding"):
+        OpenAIModel("Qwen2-VL-7B-Instruct", action_space="grounding", constrained=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from agent.core.errors import ConfigError
@@ -123,9 +124,47 @@ def test_a_text_only_planner_sees_the_screen_lines(
         max_steps=2)  # fmt: skip
     prompt = planner.seen[0].task
     assert "press Cancel" in prompt and '"Pay now (0)" at (' in prompt
+    assert planner.seen[0].text_only  # the backend sends it no image
     step = load_episode(tmp_path / "ep").steps[0]
     assert step["trace"]["planner"]["prompt"] == prompt  # the prompt is recorded
     assert step["actions"][0]["action"]["target"] == 'the "Cancel" button'
+
+
+def test_a_constrained_planner_is_held_to_the_planner_answer(
+    tmp_path: Path, grounder: OcrDescriptionGrounder
+) -> None:
+    """A planner whose backend is constrained gets the planner answer's schema on each
+    request (not its backend's own, which wants points): a text-only one may only name the
+    labels it was shown, and every answer the schema admits is read by the planner."""
+    planner = ScriptedModel([json.dumps({"type": "click", "target": '"Cancel (0)"'})])
+    planner.constrained = True  # type: ignore[attr-defined]  # as OpenAIModel(constrained=True)
+    model = PlannedModel(planner, grounder, text_only=True)
+    assert model.describe()["constrained"] is True
+    run("press Cancel", env=BoardEnv(), model=model, out=tmp_path / "ep", no_gate=True,
+        max_steps=1)  # fmt: skip
+    schema = (planner.seen[0].constraint or {})["json"]
+    pointer = schema["anyOf"][0]["properties"]
+    assert {'"Cancel (0)"', '"Pay now (0)"'} <= set(pointer["target"]["enum"])
+    for ok in (
+        {"type": "click", "target": '"Cancel (0)"'},
+        {"type": "type", "text": "Ada", "target": '"Name"'},
+        {"type": "key", "keys": "ctrl+a"},
+        {"type": "finish", "status": "success", "answer": "x"},
+    ):
+        jsonschema.validate(ok, schema)
+        read_answer(json.dumps(ok))  # admitted → read
+    for bad in (
+        {"type": "click", "target": '"Nowhere"'},  # not on the screen
+        {"type": "click", "target": '"Cancel (0)"', "point": [1, 2]},
+        {"type": "navigate", "url": "http://x"},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, schema)
+    step = load_episode(tmp_path / "ep").steps[0]
+    assert step["trace"]["grounding"]["ok"] is True
+    plain = ScriptedModel(['{"type": "wait"}'])
+    PlannedModel(plain, grounder).act(planner.seen[0])  # unconstrained: no constraint sent
+    assert plain.seen[0].constraint is None
 
 
 def test_scripted_instructions_are_a_planner_format_only(tmp_path: Path) -> None:

@@ -187,3 +187,15 @@ def test_history_steps_bounds_the_earlier_steps_a_request_holds(family: str) -> 
     assert "step 5" in body and "step 3" in body and "step 2" not in body
     everything = describe(build_messages(req, family, history_images=1))
     assert "step 0" in everything or "Step 1" in everything  # None: every given step
+
+
+@pytest.mark.parametrize("family", ["qwen2.5-vl", "ui-tars-1.5", "json"])
+def test_a_text_only_request_sends_no_image(family: str) -> None:
+    """A text-only planner's request: the same conversation, every image dropped (a turn
+    that held only an image goes with it), the text intact."""
+    req = request(family, history=3, text_only=True)
+    full = build_messages(request(family, history=3), family, history_images=2)
+    msgs = build_messages(req, family, history_images=2)
+    assert not list(iter_images(msgs)) and list(iter_images(full))
+    assert "".join(map(texts, msgs)) == "".join(map(texts, full))
+    assert all(m["content"] for m in msgs)

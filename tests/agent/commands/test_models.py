@@ -36,7 +36,9 @@ def test_models_names_the_999_space_of_the_qwen3_mobile_cookbook(
     out = capsys.readouterr().out
     assert "mobile    qwen3-vl-mobile: 0-999" in out
     assert "computer  qwen3-vl: 0-1000" in out
-    assert "grounding" not in out  # no grounding prompt: no grounding space
+    assert "grounding qwen3-vl: 0-1000" in out  # the cookbook's bbox_2d grounding request
+    assert main(["models", "qwen3.5"]) == 0
+    assert "grounding" not in capsys.readouterr().out  # no grounding prompt: no space
 
 
 def test_models_unknown_family_is_a_config_error_listing_the_known(

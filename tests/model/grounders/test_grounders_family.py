@@ -158,7 +158,7 @@ def test_backends_without_a_family_prompt_are_refused(spec: str) -> None:
 
 def test_a_served_family_without_grounding_is_refused() -> None:
     with pytest.raises(ConfigError, match="no grounding prompt"):
-        load_grounder("openai:Qwen2.5-VL-7B-Instruct@http://127.0.0.1:9/v1")
+        load_grounder("openai:Qwen3.5-27B@http://127.0.0.1:9/v1")
 
 
 def test_action_space_other_than_grounding_is_refused() -> None:
@@ -191,7 +191,7 @@ def test_tiny_checkpoint_grounds_end_to_end(tiny_qwen2vl: Path) -> None:
 
 def test_tiny_checkpoint_in_a_family_without_grounding_is_refused(tiny_qwen2vl: Path) -> None:
     with pytest.raises(ConfigError, match="grounding"):
-        load_family_grounder(str(tiny_qwen2vl), device="cpu", family="qwen2.5-vl")
+        load_family_grounder(str(tiny_qwen2vl), device="cpu", family="qwen3.5")
 
 
 # ---- an OpenAI-compatible server (a local stand-in on 127.0.0.1) ------------------------
