@@ -364,6 +364,8 @@ class PlannedModel(Model):
         close = getattr(self.grounder, "close", None)
         if callable(close):
             close()
+        if self.judge is not None:
+            self.judge.model.close()
 
     def describe(self) -> dict[str, Any]:
         out = {
