@@ -27,7 +27,9 @@ from model.prompts.judge import PROMPTS, judge_prompt
 
 FALLBACK = 0  # the candidate used when the judge's answer is not a valid number
 # the whole answer is one number, optionally as "[2]", "2.", "#2", "candidate 2", "attempt 2"
-_INDEX = re.compile(r"^\W*(?:(?:candidate|attempt|run|option)\s*)?#?\s*(\d+)\W*$", re.I)
+_INDEX = re.compile(
+    r"""^[\s\[("'*#]*(?:(?:candidate|attempt|run|option)\s*#?\s*)?(\d+)[\s\])"'*.:]*$""", re.I
+)
 
 
 def read_index(text: str, n: int) -> int | None:
