@@ -288,7 +288,8 @@ def _load_planned(args: argparse.Namespace) -> tuple[Model, str]:
 def check_best_of(args: argparse.Namespace) -> None:
     """``--samples`` / ``--runs`` / ``--judge`` go together; a wrong mix is a ConfigError
     naming the fix (before anything loads)."""
-    samples, runs, judge = getattr(args, "samples", 1), getattr(args, "runs", 1), args.judge
+    samples, runs = getattr(args, "samples", 1), getattr(args, "runs", 1)
+    judge = getattr(args, "judge", None)
     if samples < 1 or runs < 1:
         raise ConfigError("--samples and --runs must be ≥ 1")
     if samples > 1 and not getattr(args, "planner", None):

@@ -18,12 +18,16 @@ pytestmark = pytest.mark.browser
 
 BUTTON = (
     '<button style="position:absolute;left:{x}px;top:120px;font:40px sans-serif;'
-    "padding:16px 28px\" onclick=\"navigator.sendBeacon('/{name}')\">{label}</button>"
+    'padding:16px 28px" onclick="navigator.sendBeacon(\'/{name}\')">{label}</button>'
 )
-PAGE = "<html><body>" + "".join(
-    BUTTON.format(x=x, name=label.lower(), label=label)
-    for x, label in ((60, "Alpha"), (420, "Gamma"), (780, "Beta"))
-) + "</body></html>"
+PAGE = (
+    "<html><body>"
+    + "".join(
+        BUTTON.format(x=x, name=label.lower(), label=label)
+        for x, label in ((60, "Alpha"), (420, "Gamma"), (780, "Beta"))
+    )
+    + "</body></html>"
+)
 
 
 @pytest.fixture
