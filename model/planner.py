@@ -12,6 +12,11 @@ points: the step becomes a zero-second ``wait`` and the reason is the planner's 
 next step. Every step's :attr:`~agent.core.model.ModelReply.trace` holds the planner's
 prompt and raw answer, the description and the grounding (prompt, raw answer, model point,
 crop, screen point, latency, tokens); the loop writes it into the step line.
+
+Best-of-N per step (``samples=K`` with a :class:`~model.judge.Judge`): the planner is asked K
+times (its own sampling; a scripted planner's ``sample``), every answer is read, unreadable
+ones are dropped and identical ones merged; only when two or more distinct remain the judge
+picks one, which is then grounded. ``trace["best_of"]`` records every sample and the verdict.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from agent.core.errors import ConfigError
 from agent.core.model import HistoryItem, Model, ModelReply, ModelRequest
 from agent.core.observation import Observation
 from model.grounders.base import DescriptionGrounder, Grounded
+from model.judge import Judge
 from model.ocr.instructions import POINTER_VERBS, Step, parse_step, split_steps
 from model.parsers import convention_for, frame_options, mode_for
 from model.parsers.grammar import planner_schema
@@ -137,6 +143,13 @@ def _done(item: HistoryItem) -> str:
     return f"{a.get('type', '?')} {what}".strip() + note
 
 
+def candidate_text(action: dict[str, Any], description: str | None) -> str:
+    """One read planner answer as the judge sees it: the action JSON with its ``target``
+    description (no point: the grounder has not run yet)."""
+    shown = {**action, "target": description} if description is not None else action
+    return json.dumps(shown, ensure_ascii=False)
+
+
 class PlannedModel(Model):
     """Planner + grounder as one :class:`Model` (``json`` format, ``screen`` convention)."""
 
@@ -146,11 +159,26 @@ class PlannedModel(Model):
     convention = "screen"
 
     def __init__(
-        self, planner: Model, grounder: DescriptionGrounder, *, text_only: bool = False
+        self,
+        planner: Model,
+        grounder: DescriptionGrounder,
+        *,
+        text_only: bool = False,
+        samples: int = 1,
+        judge: Judge | None = None,
     ) -> None:
+        if samples < 1:
+            raise ConfigError(f"--samples must be ≥ 1, got {samples}")
+        if samples > 1 and judge is None:
+            raise ConfigError(
+                f"--samples {samples} asks the planner {samples} times per step: give "
+                f"--judge MODEL to choose among the answers (or --samples 1)"
+            )
         self.planner = planner
         self.grounder = grounder
         self.text_only = text_only
+        self.samples = samples
+        self.judge = judge
         self.history_steps = planner.history_steps
         self.history_images = planner.history_images
         self._feedback: str | None = None  # why the last action was not done
@@ -190,10 +218,11 @@ class PlannedModel(Model):
         feedback = "; ".join(f for f in (self._feedback, request.feedback) if f) or None
         self._feedback = None
         lines = self._lines(obs) if self.text_only else None
+        done = [_done(h) for h in request.history]
         prompt = planner_prompt(
             request.task,
             lines=lines,
-            history=[_done(h) for h in request.history],
+            history=done,
             feedback=feedback,
         )
         sub = ModelRequest(
@@ -206,8 +235,16 @@ class PlannedModel(Model):
             text_only=self.text_only,  # a text-only planner is sent no image
         )
         tp = time.perf_counter()
-        reply = self.planner.act(sub)
-        timings = {"planner_s": time.perf_counter() - tp}
+        timings: dict[str, float] = {}
+        best: dict[str, Any] | None = None
+        read: tuple[dict[str, Any], str | None] | PlanError | None = None
+        if self.samples > 1:
+            context = "Done so far:\n" + "\n".join(
+                f"{i + 1}. {d}" for i, d in enumerate(done)) if done else None  # fmt: skip
+            reply, read, best = self._best_of(sub, request.task, obs, timings, context)
+        else:
+            reply = self.planner.act(sub)
+        timings["planner_s"] = time.perf_counter() - tp - timings.get("judge_s", 0.0)
         trace: dict[str, Any] = {
             "planner": {"name": self.planner.name, "prompt": prompt, "raw": reply.text},
         }
@@ -215,8 +252,13 @@ class PlannedModel(Model):
             trace["planner"]["usage"] = reply.usage
         if feedback:
             trace["feedback_in"] = feedback
+        if best is not None:
+            trace["best_of"] = best
         try:
-            action, description = read_answer(reply.text)
+            answer = read_answer(reply.text) if read is None else read
+            if isinstance(answer, PlanError):
+                raise answer
+            action, description = answer
         except PlanError as err:
             return self._not_done(f"your answer could not be read: {err}", trace, timings, t0)
         if description is not None:
@@ -243,6 +285,72 @@ class PlannedModel(Model):
         if not self.constrained:
             return None
         return {"json": planner_schema([t for t, _, _ in lines] if lines else None)}
+
+    def _sample(self, sub: ModelRequest) -> list[ModelReply]:
+        """K planner answers to one request: the planner's own ``sample(request, k)`` when it
+        has one (a scripted planner's list entry), else K calls of ``act``."""
+        sample = getattr(self.planner, "sample", None)
+        if callable(sample):
+            return list(sample(sub, self.samples))
+        return [self.planner.act(sub) for _ in range(self.samples)]
+
+    def _best_of(
+        self,
+        sub: ModelRequest,
+        goal: str,
+        obs: Observation,
+        timings: dict[str, float],
+        context: str | None = None,
+    ) -> tuple[ModelReply, tuple[dict[str, Any], str | None] | PlanError, dict[str, Any]]:
+        """Sample, read, drop the unreadable, merge the identical, judge when ≥ 2 remain.
+        Returns the chosen reply, its read answer (the first error when none was readable)
+        and the step's ``best_of`` record."""
+        replies = self._sample(sub)
+        cands: list[dict[str, Any]] = []
+        distinct: list[int] = []  # index into cands of each distinct readable answer
+        keys: dict[str, int] = {}
+        read: list[tuple[dict[str, Any], str | None] | PlanError] = []
+        for i, r in enumerate(replies):
+            c: dict[str, Any] = {"raw": r.text}
+            try:
+                action, description = read_answer(r.text)
+            except PlanError as err:
+                c["error"] = str(err)
+                read.append(err)
+            else:
+                c["action"], c["description"] = action, description
+                read.append((action, description))
+                key = json.dumps([action, description], sort_keys=True, ensure_ascii=False)
+                if key in keys:
+                    c["same_as"] = keys[key]
+                else:
+                    keys[key] = i
+                    distinct.append(i)
+            cands.append(c)
+        record: dict[str, Any] = {"samples": len(replies), "candidates": cands,
+                                  "distinct": distinct, "judge": None}  # fmt: skip
+        usage: dict[str, int] = {}
+        for r in replies:
+            for k, v in r.usage.items():
+                usage[k] = usage.get(k, 0) + v
+        if not distinct:  # nothing readable: the first answer's error is the feedback
+            chosen = 0
+        elif len(distinct) == 1:
+            chosen = distinct[0]
+        else:
+            assert self.judge is not None  # checked in __init__
+            shown = [candidate_text(*r) for r in (read[i] for i in distinct)
+                     if not isinstance(r, PlanError)]  # fmt: skip
+            tj = time.perf_counter()
+            verdict = self.judge.choose(goal, shown, obs, kind="step", context=context)
+            timings["judge_s"] = time.perf_counter() - tj
+            record["judge"] = verdict.to_json()
+            chosen = distinct[verdict.index]
+        record["chosen"] = chosen
+        pick = replies[chosen] if replies else ModelReply(text="")
+        reply = ModelReply(pick.text, dict(pick.timings), usage, list(pick.checks))
+        answer = read[chosen] if read else PlanError("the planner gave no answer")
+        return reply, answer, record
 
     def _not_done(
         self, reason: str, trace: dict[str, Any], timings: dict[str, float], t0: float
@@ -276,9 +384,11 @@ class PlannedModel(Model):
         close = getattr(self.grounder, "close", None)
         if callable(close):
             close()
+        if self.judge is not None:
+            self.judge.model.close()
 
     def describe(self) -> dict[str, Any]:
-        return {
+        out = {
             **super().describe(),
             "convention": self.convention,
             "planner": self.planner.describe(),
@@ -287,3 +397,6 @@ class PlannedModel(Model):
             "constrained": self.constrained,
             "planner_prompt": PLANNER_PROMPT,
         }
+        if self.judge is not None:
+            out["samples"], out["judge"] = self.samples, self.judge.describe()
+        return out

@@ -4,6 +4,10 @@ For tests and demos only: ``--model scripted:FILE`` where FILE is
 ``{"format": F, "outputs": [raw text, ...]}`` (as ``--planner scripted:FILE`` F may also be
 ``instructions``: :mod:`model.planner`). When the script runs out it answers a
 ``finish(failure)`` in the json format so an episode always ends.
+
+An entry may be a list of strings: one step's samples for a best-of-N planner
+(``--samples K``, :meth:`ScriptedModel.sample` returns the whole list); ``act`` answers its
+first string. A plain string asked for K samples is K equal answers.
 """
 
 from __future__ import annotations
@@ -16,14 +20,25 @@ from agent.core.errors import ConfigError
 from agent.core.model import Model, ModelReply, ModelRequest
 
 
+def _entry_ok(entry: object) -> bool:
+    if isinstance(entry, str):
+        return True
+    return isinstance(entry, list) and bool(entry) and all(isinstance(t, str) for t in entry)
+
+
 class ScriptedModel(Model):
     """Replays ``outputs`` in order; ignores the screen. Clearly a fake."""
 
     name = "scripted"
 
-    def __init__(self, outputs: list[str], format: str = "json", *, source: str | None = None):
-        if not isinstance(outputs, list) or not all(isinstance(o, str) for o in outputs):
-            raise ConfigError("scripted model: 'outputs' must be a list of strings")
+    def __init__(
+        self, outputs: list[str | list[str]], format: str = "json", *, source: str | None = None
+    ):
+        if not isinstance(outputs, list) or not all(_entry_ok(o) for o in outputs):
+            raise ConfigError(
+                "scripted model: 'outputs' must be a list of strings (or, for a planner's "
+                "samples, non-empty lists of strings)"
+            )
         self.outputs = list(outputs)
         self.format = format
         self.source = source
@@ -60,18 +75,26 @@ class ScriptedModel(Model):
             )
         return cls(data["outputs"], fmt, source=str(p))
 
-    def act(self, request: ModelRequest) -> ModelReply:
+    def _next(self, request: ModelRequest) -> str | list[str]:
         self.seen.append(request)
         if self._i >= len(self.outputs):
             self.exhausted = True
             if self.format in ("json", "instructions"):
-                text = '{"type": "finish", "status": "failure", "answer": "script exhausted"}'
-            else:
-                text = ""  # the parser reports it; the loop ends on the step budget
-            return ModelReply(text=text)
-        text = self.outputs[self._i]
+                return '{"type": "finish", "status": "failure", "answer": "script exhausted"}'
+            return ""  # the parser reports it; the loop ends on the step budget
+        entry = self.outputs[self._i]
         self._i += 1
-        return ModelReply(text=text)
+        return entry
+
+    def act(self, request: ModelRequest) -> ModelReply:
+        entry = self._next(request)
+        return ModelReply(text=entry if isinstance(entry, str) else entry[0])
+
+    def sample(self, request: ModelRequest, k: int) -> list[ModelReply]:
+        """One step's ``k`` samples: a list entry as written, a string ``k`` times."""
+        entry = self._next(request)
+        texts = [entry] * k if isinstance(entry, str) else entry
+        return [ModelReply(text=t) for t in texts]
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "source": self.source, "outputs": len(self.outputs)}

@@ -75,6 +75,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --planner: the planner prompt lists the screen's OCR lines with their "
         "positions (for a text-only LLM)",
     )
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=1,
+        metavar="K",
+        help="with --planner: ask the planner K times per step; --judge picks among the "
+        "distinct readable answers (default 1)",
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the task N times from the same start (--out DIR/run-1 ...); --judge picks "
+        "one run from their narrations, recorded in DIR/best_of.json beside each run's own "
+        "outcome; the exit code is the picked run's own (default 1)",
+    )
+    p.add_argument(
+        "--judge",
+        metavar="MODEL",
+        help="with --samples K or --runs N: the model that picks one candidate by number "
+        "(a --model spec such as scripted:FILE or openai:MODEL@URL; advisory: it never "
+        "changes a recorded success)",
+    )
     p.add_argument("--config", type=Path, help="TOML settings file (flags > env vars > file)")
     p.add_argument(
         "--max-steps",
@@ -174,8 +198,11 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("agent run needs --task TEXT_OR_ID, or --resume DIR (not both)")
     if args.max_steps < 1:
         raise ConfigError("--max-steps must be ≥ 1")
+    check_best_of(args)
     secrets = Secrets.from_sources(args.secret)
     with secrets.guard():
+        if getattr(args, "runs", 1) > 1:
+            return _run_best_of(args, secrets)
         episode = _resume(args, secrets) if args.resume else _run(args, secrets)
         o = secrets.scrub(episode.outcome)
     summary = f"{o.get('status', '?')} after {o.get('steps', len(episode.steps))} step(s)"
@@ -250,9 +277,80 @@ def _load_planned(args: argparse.Namespace) -> tuple[Model, str]:
         print(f"agent run: the planner does not ground ({err}); using --grounder ocr",
               file=sys.stderr)  # fmt: skip
         gspec, grounder = "ocr", load_grounder("ocr")
-    model = PlannedModel(planner, grounder, text_only=args.text_planner)
+    samples = getattr(args, "samples", 1)
+    judge = load_judge(args) if samples > 1 else None
+    model = PlannedModel(planner, grounder, text_only=args.text_planner, samples=samples,
+                         judge=judge)  # fmt: skip
     args.planner, args.grounder = pspec, gspec  # recorded in episode.json
     return model, f"planner={pspec} grounder={gspec}"
+
+
+def check_best_of(args: argparse.Namespace) -> None:
+    """``--samples`` / ``--runs`` / ``--judge`` go together; a wrong mix is a ConfigError
+    naming the fix (before anything loads)."""
+    samples, runs = getattr(args, "samples", 1), getattr(args, "runs", 1)
+    judge = getattr(args, "judge", None)
+    if samples < 1 or runs < 1:
+        raise ConfigError("--samples and --runs must be ≥ 1")
+    if samples > 1 and not getattr(args, "planner", None):
+        raise ConfigError(f"--samples {samples} samples a planner: give --planner MODEL too")
+    if (samples > 1 or runs > 1) and not judge:
+        what = f"--samples {samples}" if samples > 1 else f"--runs {runs}"
+        raise ConfigError(f"{what} needs --judge MODEL to choose (e.g. --judge "
+                          f"openai:MODEL@URL or scripted:FILE), or drop it")  # fmt: skip
+    if judge and samples == 1 and runs == 1:
+        raise ConfigError("--judge chooses among --samples K (K ≥ 2) or --runs N (N ≥ 2)")
+    if runs > 1 and args.resume:
+        raise ConfigError("--runs starts new runs; it cannot go with --resume")
+
+
+def load_judge(args: argparse.Namespace) -> Any:
+    """``--judge MODEL`` as a :class:`~model.judge.Judge`."""
+    from model.judge import Judge
+    from model.registry import load_model
+
+    return Judge(load_model(args.judge))
+
+
+def _run_best_of(args: argparse.Namespace, secrets: Secrets) -> int:
+    """``--runs N --judge J``: N episodes from the same start (a fresh env and the task's
+    own setup each time), then the judge; exit 0 only when the picked run's own recorded
+    outcome is a success."""
+    from agent.core.errors import NativeAgentError
+    from agent.episode.bestof import RECORD, best_of_runs
+    from agent.episode.recording import load_episode
+    from agent.episode.runner import default_out_dir, resolve_task
+
+    out = Path(args.out) if args.out else default_out_dir(resolve_task(args.task)[0])
+    loop_config(args)  # bad flags fail before any model loads
+    judge = load_judge(args)
+    loaded = None
+    try:
+        loaded = _load_model(args)  # one model for every run (a script goes on where it was)
+        spec = {**vars(args)}  # _load_model records the planner pair in args
+
+        def one(i: int, run_dir: Path) -> Episode:
+            print(for_terminal(f"run {i + 1} of {args.runs}: {run_dir}"), file=sys.stderr)
+            try:
+                return _run(argparse.Namespace(**{**spec, "out": str(run_dir)}), secrets, loaded)
+            except NativeAgentError:
+                if (run_dir / "episode.json").exists():  # recorded with its error: judged too
+                    return load_episode(run_dir)
+                raise
+
+        best = best_of_runs(one, args.runs, judge, out, scrub=secrets.scrub)
+    finally:
+        judge.model.close()
+        if loaded is not None:
+            loaded[0].close()
+    for i, ep in enumerate(best.runs):
+        mark = "  <- picked by the judge" if i == best.verdict.index else ""
+        print(for_terminal(f"run {i + 1}: {ep.outcome.get('status', '?')}{mark}"),
+              file=sys.stderr)  # fmt: skip
+    if best.verdict.fallback:
+        print(for_terminal(f"judge fell back to run 1: {best.verdict.fallback}"), file=sys.stderr)
+    print(for_terminal(f"best-of-{args.runs}: {out / RECORD}"), file=sys.stderr)
+    return 0 if best.picked.success else 1
 
 
 def _progress_fn(args: argparse.Namespace, secrets: Secrets) -> Any:
@@ -289,14 +387,17 @@ def load_checker(args: argparse.Namespace) -> Any:
     return ModelChecker(load_model(args.checker), replan_after=args.replan_after)
 
 
-def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
+def _run(
+    args: argparse.Namespace, secrets: Secrets, loaded: tuple[Model, str] | None = None
+) -> Episode:
+    """One episode; ``loaded``: a model (and its spec) the caller owns and closes."""
     from agent.episode.runner import run as run_task
 
     config = loop_config(args)  # bad flags fail before the model loads
     name, env_kwargs = env_from_args(args)
     start = env_kwargs.pop("url", None)  # the start page: recorded as episode.json's env.url
     checker = load_checker(args)
-    model, spec = _load_model(args)
+    model, spec = loaded or _load_model(args)
     try:
         return run_task(
             args.task,
@@ -314,7 +415,8 @@ def _run(args: argparse.Namespace, secrets: Secrets) -> Episode:
             **env_kwargs,
         )
     finally:
-        model.close()
+        if loaded is None:
+            model.close()
         if checker is not None:
             checker.model.close()
 
