@@ -164,3 +164,25 @@ def test_an_unknown_var_names_the_choices(recorded: Path, tmp_path: Path) -> Non
         with pytest.raises(ConfigError, match=r"offers: 'Boston', 'step0'"):
             replay_live(recorded, env="browser", out=tmp_path / "x", variables={name: "Paris"})
     assert not (tmp_path / "x").exists()  # nothing ran
+
+
+def test_a_var_may_be_a_secret_placeholder_never_a_secret(
+    site: BeaconSite, env: BrowserEnv, recorded: Path, tmp_path: Path
+) -> None:
+    secret = {"Boston": "{{secret:town}}"}
+    with pytest.raises(ConfigError, match="town"):  # its value is asked for before anything runs
+        replay_live(recorded, env=env, out=tmp_path / "none", variables=secret)
+    assert not (tmp_path / "none").exists()
+    site.hits.clear()
+    out = tmp_path / "secret"
+    town = {"town": "Lyon"}
+    replay_live(recorded, env=env, out=out, variables=secret, secrets=town)
+    site.wait_for("sent-Lyon")  # typed for real
+    for f in out.iterdir():  # recorded as its placeholder only
+        if f.suffix in (".json", ".jsonl"):
+            assert "Lyon" not in f.read_text(encoding="utf-8"), f.name
+    assert load_episode(out).meta["replay"]["variables"][0]["new"] == "{{secret:town}}"
+    # the replay typed a secret at step 0: that value is not a --var
+    for name in ("step0", "{{secret:town}}"):
+        with pytest.raises(ConfigError, match=r"secret: give its value with --secret"):
+            replay_live(out, env=env, out=tmp_path / "y", variables={name: "x"}, secrets=town)
