@@ -142,8 +142,9 @@ def test_var_replaces_the_typed_value_through_the_cli(
 ) -> None:
     out = tmp_path / "var"
     site.hits.clear()
+    flags = ["--var", "Boston=Paris", "--reground", "always", "--out", str(out)]
     proc = subprocess.run(
-        [*AGENT, "replay", str(recorded), "--var", "Boston=Paris", "--out", str(out)],
+        [*AGENT, "replay", str(recorded), *flags],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -157,6 +158,10 @@ def test_var_replaces_the_typed_value_through_the_cli(
     assert _lines(out)[0]["trace"]["variables"] == [use]
     assert _lines(out)[0]["actions"][0]["action"]["text"] == "Paris"
     assert load_episode(out).meta["replay"]["variables"] == [use]
+    # --reground always: the field is grounded again although step 0 still matched
+    steps = load_episode(out).meta["replay"]["steps"]
+    assert not steps[0]["diverged"] and steps[0]["reground"]["ok"]
+    assert _lines(out)[0]["trace"]["reground"][0]["description"] == 'the "City" field'
 
 
 def test_an_unknown_var_names_the_choices(recorded: Path, tmp_path: Path) -> None:
@@ -182,6 +187,10 @@ def test_a_var_may_be_a_secret_placeholder_never_a_secret(
         if f.suffix in (".json", ".jsonl"):
             assert "Lyon" not in f.read_text(encoding="utf-8"), f.name
     assert load_episode(out).meta["replay"]["variables"][0]["new"] == "{{secret:town}}"
+    # by default a step that still matches keeps its recorded point: no grounder call
+    steps = load_episode(out).meta["replay"]["steps"]
+    assert not steps[0]["diverged"] and steps[0]["reground"] is None
+    assert steps[1]["diverged"] and steps[1]["reground"]["ok"]  # "Lyon" ≠ recorded "Boston"
     # the replay typed a secret at step 0: that value is not a --var
     for name in ("step0", "{{secret:town}}"):
         with pytest.raises(ConfigError, match=r"secret: give its value with --secret"):
