@@ -5,7 +5,9 @@ recorded like any episode (a new directory, with ``replay`` in its ``episode.jso
 Before each step the model compares the live screenshot with the one recorded for that
 step (:func:`perceptual_diff`); the first step whose score exceeds the threshold is the
 divergence. Then the replay stops (``call_user``), or — with a ``takeover`` model — that
-model decides from the divergent step on, as in a normal run.
+model decides from the divergent step on, as in a normal run. A diverged step whose action was
+grounded from a description (a planner episode) is first grounded again on the live screen,
+and ``--var`` values replace recorded typed text (:mod:`agent.replay.reground`).
 
 **The perceptual difference** (0 = identical, 1 = opposite): both screenshots become grey
 (ITU-R 601 luma, 0–1), are box-averaged down so the long side is at most 320 px (this
@@ -38,9 +40,19 @@ from agent.episode.loop import LoopConfig
 from agent.episode.recording import Episode, load_episode
 from agent.episode.runner import recorded_spec, run_episode
 from agent.episode.steps import StepRecord
+from agent.replay.reground import (
+    Regrounder,
+    VarUse,
+    bind_variables,
+    described,
+    descriptions,
+    secret_names,
+    summary,
+)
 from agent.safety.gate import Gate, make_gate
 from agent.safety.policy import default_policy
 from agent.safety.secrets import ENV_PREFIX, Secrets
+from model.grounders.base import DescriptionGrounder
 from model.parsers import convention_for, mode_for
 
 DEFAULT_THRESHOLD = 0.03
@@ -101,6 +113,7 @@ class StepComparison:
     diverged: bool
     step: int | None = None  # the replay episode's step where the comparison was final
     settle_waits: int = 0  # short waits spent letting the live page catch up
+    reground: dict[str, Any] | None = None  # the step's target grounded again (reground.py)
 
 
 class ReplayModel(Model):
@@ -128,6 +141,8 @@ class ReplayModel(Model):
         threshold: float = DEFAULT_THRESHOLD,
         stop_on_divergence: bool = True,
         settle_waits: int = SETTLE_WAITS,
+        regrounder: Regrounder | None = None,
+        variables: Mapping[tuple[int, int], VarUse] | None = None,
     ) -> None:
         if not 0 < threshold <= 1:
             raise ConfigError(f"the divergence threshold must be in (0, 1], got {threshold}")
@@ -138,6 +153,9 @@ class ReplayModel(Model):
         self.threshold = threshold
         self.stop_on_divergence = stop_on_divergence
         self.settle_waits = settle_waits
+        self.regrounder = regrounder
+        self.variables = dict(variables or {})
+        self.stopped: str | None = None  # why the replay stopped short of the recording's end
         self.cursor = 0  # the next recorded step to replay
         self._waits = 0
         self.comparisons: list[StepComparison] = []
@@ -180,27 +198,58 @@ class ReplayModel(Model):
             self.comparisons.append(cmp)
             if cmp.diverged and self.first_divergence is None:
                 self.first_divergence = i
-        if (cmp is not None and cmp.diverged) or i >= self.n_steps:
+        step_rec = self.steps.get(i)
+        diverged = cmp is not None and cmp.diverged
+        rg = self.regrounder
+        regrounds = bool(rg and step_rec and rg.wanted(diverged) and descriptions(step_rec))
+        if (diverged and not regrounds) or i >= self.n_steps:
             if self.takeover is not None:
-                self.taken_over_at = i
-                self.format = self.takeover.format  # the loop parses the takeover's turns
-                return self.takeover.act(request)
+                return self._hand_over(i, request)
             if i >= self.n_steps:
                 return self._reply("end of the recording", [_finish("end of the recording")])
             if self.stop_on_divergence:
                 q = f"replay diverged at step {i} (difference {cmp.score:.4f})"  # type: ignore[union-attr]
+                self.stopped = q
                 return self._reply(q, [{"type": "call_user", "question": q}])
         self.cursor += 1
-        step_rec = self.steps.get(i)
         actions = step_rec.executed_actions() if step_rec is not None else []
+        trace: dict[str, Any] = {}
+        uses = [u for (s, _), u in self.variables.items() if s == i]
+        for u in uses:
+            actions[u.action] = {**actions[u.action], "text": u.new}
+        if uses:
+            trace["variables"] = [u.to_json() for u in uses]
+        if regrounds:
+            assert rg is not None and step_rec is not None and cmp is not None
+            actions, trace["reground"], failure = rg.apply(step_rec, actions, request.observation)
+            cmp.reground = summary(trace["reground"])
+            if failure is not None:
+                self.stopped = q = f"replay step {i}: {failure}"
+                if self.takeover is not None:
+                    return self._hand_over(i, request, trace)
+                return self._reply(q, [{"type": "call_user", "question": q}], trace)
         if not actions:
             actions = [{"type": "wait", "seconds": 0}]
         note = f"replay step {i}" + (f": difference {cmp.score:.4f}" if cmp and cmp.score else "")
-        return self._reply(note, [_to_frame(a, request) for a in actions])
+        return self._reply(note, [_to_frame(a, request) for a in actions], trace)
+
+    def _hand_over(
+        self, i: int, request: ModelRequest, trace: dict[str, Any] | None = None
+    ) -> ModelReply:
+        assert self.takeover is not None
+        self.taken_over_at = i
+        self.format = self.takeover.format  # the loop parses the takeover's turns
+        reply = self.takeover.act(request)
+        if trace:  # why the replay handed over (a failed re-grounding), beside its own trace
+            reply.trace = {**(reply.trace or {}), "replay": trace}
+        return reply
 
     @staticmethod
-    def _reply(thought: str, actions: list[dict[str, Any]]) -> ModelReply:
-        return ModelReply(json.dumps({"thought": thought, "actions": actions}))
+    def _reply(
+        thought: str, actions: list[dict[str, Any]], trace: dict[str, Any] | None = None
+    ) -> ModelReply:
+        body = json.dumps({"thought": thought, "actions": actions}, ensure_ascii=False)
+        return ModelReply(body, trace=trace or None)
 
     def close(self) -> None:
         if self.takeover is not None:
@@ -286,10 +335,20 @@ class ReplayReport:
     first_divergence: int | None = None
     taken_over_at: int | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
+    grounder: str | None = None  # the re-grounding grounder's spec (None: none was needed)
+    reground: str = "diverged"
+    variables: list[dict[str, Any]] = field(default_factory=list)  # each --var applied
+    stopped: str | None = None  # why the replay stopped short (a divergence, a failed ground)
 
     @property
     def diverged(self) -> bool:
         return self.first_divergence is not None
+
+    @property
+    def recovered(self) -> bool:
+        """Every diverged step was re-grounded and the replay went on to the end."""
+        bad = [c for c in self.steps if c.diverged and not (c.reground or {}).get("ok")]
+        return not bad and self.stopped is None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -307,6 +366,9 @@ def replay_live(
     prepare: Callable[[Env], None] | None = None,
     secrets: Secrets | Mapping[str, str] | None = None,
     gate: Gate | None = None,
+    grounder: str | DescriptionGrounder | None = None,
+    reground: str = "diverged",
+    variables: Mapping[str, str] | None = None,
     **env_overrides: Any,
 ) -> ReplayReport:
     """Re-execute a recorded episode live; see the module docstring.
@@ -318,15 +380,22 @@ def replay_live(
     recording holds only the names), required before anything runs; ``gate``: the safety gate
     and URL policy every replayed and taken-over action passes (``agent replay`` builds it from
     the same flags as ``agent run``; None here: the built-in policy, nothing auto-confirmed).
+    ``grounder`` (spec or instance; default the episode's recorded ``grounder``, else ``ocr``)
+    and ``reground`` (``diverged`` | ``always`` | ``off``) re-ground described targets;
+    ``variables`` (``--var NAME=VALUE``) replace recorded typed values — both checked before
+    anything runs (:mod:`agent.replay.reground`).
     """
     episode = source if isinstance(source, Episode) else load_episode(source)
     if not episode.steps:
         raise ConfigError(f"{episode.dir} has no recorded steps to replay")
     sec = secrets if isinstance(secrets, Secrets) else Secrets(secrets)
-    missing = sorted(set(episode.meta.get("secrets", {}).get("names", [])) - set(sec.names))
+    uses = bind_variables(episode, variables or {})
+    needed = set(episode.meta.get("secrets", {}).get("names", [])) | secret_names(uses)
+    missing = sorted(needed - set(sec.names))
     if missing:
         fix = ", ".join(f"--secret {n}=… or {ENV_PREFIX}{n.upper()}" for n in missing)
         raise ConfigError(f"{episode.dir} typed secret(s) {', '.join(missing)}: give {fix}")
+    regrounder, own_grounder = _regrounder(episode, grounder, reground)
     takeover = model
     own_takeover = isinstance(model, str)
     if isinstance(model, str):
@@ -338,6 +407,8 @@ def replay_live(
         takeover=takeover,  # type: ignore[arg-type]
         threshold=threshold,
         stop_on_divergence=stop_on_divergence,
+        regrounder=regrounder,
+        variables=uses,
     )
     meta_task = episode.meta.get("task", {})
     task = _ReplayTask(task_for(episode), meta_task.get("goal") or "replay", None, prepare)
@@ -372,6 +443,9 @@ def replay_live(
     finally:
         if own_takeover:
             rm.close()
+        close = getattr(regrounder and regrounder.grounder, "close", None)
+        if own_grounder and callable(close):
+            close()
         if own_env:
             env_obj.close()
     report = ReplayReport(
@@ -382,9 +456,29 @@ def replay_live(
         first_divergence=rm.first_divergence,
         taken_over_at=rm.taken_over_at,
         outcome=sec.scrub(result.outcome()),  # the final URL / answer may hold a secret
+        grounder=regrounder.spec if regrounder is not None else None,
+        reground=reground,
+        variables=[u.to_json() for u in uses.values()],
+        stopped=rm.stopped,
     )
     _annotate(out_dir, report, sec)
     return report
+
+
+def _regrounder(
+    episode: Episode, grounder: str | DescriptionGrounder | None, mode: str
+) -> tuple[Regrounder | None, bool]:
+    """The re-grounder (and whether this replay owns its grounder): None when the mode is
+    ``off`` or no recorded step was grounded from a description."""
+    Regrounder.check_mode(mode)
+    if mode == "off" or not described(episode):
+        return None, False
+    if grounder is None or isinstance(grounder, str):
+        from model.grounders.registry import load_grounder
+
+        spec = grounder or episode.meta.get("grounder") or "ocr"
+        return Regrounder(load_grounder(spec), spec, mode), True
+    return Regrounder(grounder, getattr(grounder, "name", type(grounder).__name__), mode), False
 
 
 def _annotate(directory: Path, report: ReplayReport, secrets: Secrets) -> None:
