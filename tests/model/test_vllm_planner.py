@@ -133,3 +133,39 @@ def test_two_pass_zoom_sends_the_native_crop_to_vllm(vllm_servers: Servers) -> N
         assert body["structured_outputs"]["json"] == bbox_schema(frame)
     assert x1 <= got.point[0] <= x2 and y1 <= got.point[1] <= y2
     assert got.prompt and "Locate the Search button" in got.prompt
+
+
+def test_the_judge_answers_one_candidate_index_under_the_choice_constraint(
+    vllm_servers: Servers,
+) -> None:
+    """The best-of-N judge behind vLLM: its request carries ``{"choice": ["0", "1", "2"]}``,
+    so even a random model answers exactly one valid index, read without a fallback."""
+    from model.backends.openai_backend import OpenAIModel
+    from model.judge import Judge
+
+    server = vllm_servers.get("qwen2-vl")
+    model = OpenAIModel(server.name, server.base_url, format="json", max_new_tokens=8,
+                        retries=0)  # fmt: skip
+    bodies: list[dict[str, Any]] = []
+    post = model.post
+
+    def recording(body: dict[str, Any]) -> dict[str, Any]:
+        bodies.append(body)
+        return post(body)
+
+    model.post = recording
+    rng = np.random.default_rng(9)
+    obs = Observation(array=rng.integers(0, 256, (280, 420, 3), dtype=np.uint8))
+    cands = ['{"type": "click", "target": "\\"Search\\""}', '{"type": "scroll"}',
+             '{"type": "finish", "status": "success"}']  # fmt: skip
+    try:
+        verdicts = [
+            Judge(model).choose("find a flight", cands, obs, kind=k) for k in ("step", "run")
+        ]
+    finally:
+        model.close()
+    for v, body in zip(verdicts, bodies, strict=True):
+        assert body["structured_outputs"] == {"choice": ["0", "1", "2"],
+                                              "disable_any_whitespace": True}  # fmt: skip
+        assert v.fallback is None and v.raw in ("0", "1", "2") and v.index == int(v.raw)
+        assert v.usage["completion_tokens"] >= 1
