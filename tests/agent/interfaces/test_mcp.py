@@ -61,7 +61,8 @@ def test_stdio_screenshot_click_denial_ground_and_run(tmp_path: Path) -> None:
             assert not shot.is_error
             out["shot"], out["shot_meta"] = _png(shot), _meta(shot)
             for key, args in (
-                ("zoom", {"region": [0, 360.4, 120, 500]}),  # at the bottom-left corner
+                ("zoom", {"region": [150.5, 100, 650, 400]}),  # the login form
+                ("zoom_edge", {"region": [0, 360.4, 120, 500]}),  # the bottom-left corner
                 ("zoom2", {"region": [700, 0, 800, 40], "scale": 2}),
                 ("zoom_off", {"region": [900, 0, 990, 50]}),
             ):
@@ -94,9 +95,11 @@ def test_stdio_screenshot_click_denial_ground_and_run(tmp_path: Path) -> None:
     assert out["shot"].size == (800, 500) and out["shot_meta"]["url"].endswith("#/login")
     # zoom: the screenshot's own pixels at native resolution (the region widened to whole px)
     assert not out["zoom"].is_error, out["zoom"].content
-    native = out["shot"].convert("RGB").crop((0, 360, 120, 500))
-    assert _png(out["zoom"]).convert("RGB").tobytes() == native.tobytes()
-    assert _meta(out["zoom"])["crop"] == [0, 360, 120, 500] and _meta(out["zoom"])["width"] == 120
+    for key, box in (("zoom", (150, 100, 650, 400)), ("zoom_edge", (0, 360, 120, 500))):
+        native = out["shot"].convert("RGB").crop(box)
+        assert _png(out[key]).convert("RGB").tobytes() == native.tobytes()
+        assert _meta(out[key])["crop"] == list(box) and _meta(out[key])["scale"] == 1
+    assert _meta(out["zoom"])["width"] == 500 and _meta(out["zoom"])["height"] == 300
     assert _png(out["zoom2"]).size == (200, 80)
     assert _meta(out["zoom2"])["resampling"] == "bicubic x2"
     assert out["zoom_off"].is_error and "overlaps the 800x500" in out["zoom_off"].content[0].text
