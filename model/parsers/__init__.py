@@ -168,7 +168,7 @@ for _group in (owl, maiui, venus, pyautogui, holo, gelab, points):
 # has one, so every other dialect declares them not offered — decided here, once.
 FORMATS = {
     n: d
-    if OBSERVE_TYPES <= d.offers
+    if d.offers >= OBSERVE_TYPES
     else dataclasses.replace(d, not_offered=d.not_offered | (OBSERVE_TYPES - d.offers))
     for n, d in FORMATS.items()
 }
