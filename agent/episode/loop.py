@@ -20,7 +20,9 @@ A ``zoom`` answer touches no env: the executor turns its region into a crop, and
 request reads that crop (:func:`agent.core.crops.crop_observation`: native pixels, or the
 recorded ×2 upscale) instead of the screen; that reply's points are mapped back to screen px
 (:func:`agent.core.crops.action_to_screen`) before the gate and the env, its line records
-``zoomed`` (the crop read), and the step after sees the whole screen again.
+``zoomed`` (the crop read, with the request's frame; the line's ``frame`` stays the screen's,
+which the env's input units are read back through), and the step after sees the whole screen
+again.
 """
 
 from __future__ import annotations
@@ -229,13 +231,15 @@ class Loop:
             timings = {**dict.fromkeys(PHASES, 0.0), **decided}
             timings["mask_s"], timings["record_s"] = mask_s, record_s
             feedback = None
-            frame = self._frame(view)
+            frame = self._frame(view)  # the model's: the crop's after a zoom
+            if zoomed is not None and view is not obs:
+                zoomed["frame"] = frame.model_dump()
             line: dict[str, Any] = {
                 "index": i,
                 "started_at": time.time(),
                 "observation": obs.meta(),
                 "screenshot": shot,
-                "frame": frame.model_dump(),
+                "frame": (frame if zoomed is None else self._frame(obs)).model_dump(),
                 "raw": attempts[-1]["raw"],
                 "attempts": attempts if len(attempts) > 1 or "error" in attempts[0] else None,
                 "thought": parsed.thought if parsed else None,

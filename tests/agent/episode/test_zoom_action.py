@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from agent.episode.runner import run
+from agent.episode.steps import read_steps
 from board_env import BoardEnv
 from model.scripted import ScriptedModel
 
@@ -53,11 +54,16 @@ def test_a_zoom_shows_the_crop_next_and_its_click_lands_on_the_screen(tmp_path: 
     assert "result" not in zoom and "error" not in zoom  # no env ran it
     read = ep.steps[1]
     assert read["zoomed"]["step"] == 0 and read["zoomed"]["crop"] == [640, 80, 1280, 400]
-    assert read["frame"]["screen_w"] == 640  # the request's frame is the crop's
+    assert read["zoomed"]["frame"]["screen_w"] == 640  # the request's frame is the crop's
+    assert read["frame"]["screen_w"] == 1280  # the env's input is read back through this
     clicked = read["actions"][0]
     assert clicked["action"]["point"] == [780.0, 130.0]  # mapped before the gate and env
     assert clicked["input"] == {"point": [390, 65]}  # CSS px at DSF 2
     assert "zoomed" not in ep.steps[2] and ep.steps[2]["actions"][0]["input"]["point"] == [100, 65]
+    typed = read_steps(ep.dir)  # the one reader of step lines types both records
+    assert typed[0].actions[0].zoom == zoom["zoom"] and not typed[0].actions[0].ran
+    assert typed[1].zoomed == read["zoomed"] and typed[2].zoomed is None
+    assert typed[1].executed_point == (780.0, 130.0)
 
 
 def test_a_scale_2_zoom_reads_the_recorded_upscale(tmp_path: Path) -> None:
