@@ -81,3 +81,16 @@ def test_a_region_with_no_pixel_on_screen_is_a_coordinate_error() -> None:
     for region in ((1000, 0, 1100, 50), (10, 10, 10, 90), (-50, -50, -1, -1)):
         with pytest.raises(CoordinateError):
             region_crop(1000, 800, region)
+
+
+def test_an_env_handed_a_zoom_refuses_it_as_an_observation_action() -> None:
+    from board_env import BoardEnv
+
+    env = BoardEnv()
+    env.reset()
+    res = env.step(Zoom(region=(0, 0, 10, 10)))
+    assert not res.terminated and not res.truncated
+    assert res.info["error_code"] == "action_not_supported"
+    assert "observation action: the agent loop reads its crop" in (
+        res.observation.last_action_error or ""
+    )
