@@ -22,7 +22,7 @@ recorded ×2 upscale) instead of the screen; that reply's points are mapped back
 (:func:`agent.core.crops.action_to_screen`) before the gate and the env, its line records
 ``zoomed`` (the crop read, with the request's frame; the line's ``frame`` stays the screen's,
 which the env's input units are read back through), and the step after sees the whole screen
-again.
+again. A zoom step changes nothing on screen, so the model checker is not asked about it.
 """
 
 from __future__ import annotations
@@ -305,7 +305,7 @@ class Loop:
                 feedback = verdict.feedback
                 if verdict.stop:
                     result = LoopResult(verdict.stop, i + 1, error=verdict.reason)
-            if result is None and self.checker is not None and parsed.actions:
+            if result is None and self.checker is not None and parsed.actions and zoom is None:
                 feedback = self._ask_checker(goal, parsed.actions[-1], line, next_obs, feedback)
                 timings["model_s"] += line["checker"]["latency_s"]  # a model call too
             obs = next_obs

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.episode.checker import ModelChecker
 from agent.episode.runner import run
 from agent.episode.steps import read_steps
 from board_env import BoardEnv
@@ -86,3 +87,12 @@ def test_a_region_off_the_screen_is_a_typed_error_the_model_reads(tmp_path: Path
     assert second.observation.size == (1280, 720)
     assert "overlaps the 1280x720" in (second.observation.last_action_error or "")
     assert "zoomed" not in ep.steps[1]
+
+
+def test_the_model_checker_is_not_asked_about_a_zoom(tmp_path: Path) -> None:
+    env, judge = BoardEnv(scale=2.0), ScriptedModel(["A", "A"])
+    outputs = [_zoom([640, 80, 1280, 400]), _click(140, 50), FINISH]
+    ep = run("pay", env=env, model=ScriptedModel(outputs), out=tmp_path / "ep", no_gate=True,
+             checker=ModelChecker(judge))  # fmt: skip
+    assert env.state.buttons[2].clicks == 1 and len(judge.seen) == 1
+    assert "checker" not in ep.steps[0] and ep.steps[1]["checker"]["outcome"] == "success"
