@@ -111,6 +111,12 @@ STEP_DOCS: dict[str, str] = {
     "checker": "With `--checker`: the checker model's `outcome` (`success`, `wrong_page`, "
     "`no_change` or `unknown`), its `prompt` and `raw` answer, `latency_s`, `bad_in_a_row` "
     "and `replan` when the model was told to re-plan.",
+    "zoomed": "The model read a crop this step, not the screen (a `zoom` the step before): "
+    "`step` (that step), `crop` [x1, y1, x2, y2) in screen px, the image `size` it read, "
+    "`scale` and `resampling`; the actions were mapped back to screen px before the gate. "
+    "`frame` there is the request's (the crop's); the step's own `frame` and `screenshot` are "
+    "the whole screen's. With `error`: the screen changed "
+    "size, so it read the whole screen.",
     "line": "(Reader only) the raw JSON line, for fields this table does not type.",
 }
 ACTION_RECORD_DOCS: dict[str, str] = {
@@ -121,7 +127,11 @@ ACTION_RECORD_DOCS: dict[str, str] = {
     "target it read.",
     "result": "What the env reported: `terminated`, `truncated`, `error`, `error_code`. "
     "Absent when the action never ran.",
-    "error": "Why the action never ran: a gate denial or an unknown secret placeholder.",
+    "error": "Why the action never ran: a gate denial, an unknown secret placeholder, or a "
+    "`zoom` region with no pixel on the screen.",
+    "zoom": "A `zoom` (no env runs it, so no `result`): its `region`, the `crop` [x1, y1, "
+    "x2, y2) of the screen it became (widened to whole px, clipped), the image `size` the "
+    "next request reads, `scale` and `resampling` (null: pixel for pixel).",
 }
 PHASE_DOCS: dict[str, str] = {
     "capture_s": "the env's screenshot capture",

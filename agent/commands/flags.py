@@ -198,3 +198,100 @@ def add_secret_flags(p: argparse.ArgumentParser) -> None:
         help="a value the model refers to as {{secret:NAME}}; typed, never recorded "
         "(or set NATIVE_AGENT_SECRET_NAME, which stays out of the process list)",
     )
+
+
+ZOOM_MODES = ("off", "always", "uncertain")
+# the zoom flags unset (the planner's own model is loaded without them: zoom is the grounder's)
+NO_ZOOM: dict[str, Any] = dict.fromkeys(
+    ("zoom", "zoom_size", "zoom_fraction", "zoom_samples", "zoom_threshold")
+) | {"zoom_upscale": False}
+
+
+def add_zoom_flags(p: argparse.ArgumentParser) -> None:
+    """Zoom-in grounding (model/grounders/zoom.py), a setting of ``--grounder``: ground on
+    the whole screen, then again on a native-resolution crop around the first answer."""
+    g = p.add_argument_group("zoom (with --planner: a second grounding pass on a crop)")
+    g.add_argument(
+        "--zoom",
+        choices=ZOOM_MODES,
+        default=None,
+        help="off (default) | always: ground again on a crop around the first answer | "
+        "uncertain: only when --zoom-samples first answers disagree",
+    )
+    g.add_argument(
+        "--zoom-size",
+        type=size,
+        metavar="WxH",
+        help="the crop, in screenshot px (shifted inward at the screen's edges, never shrunk)",
+    )
+    g.add_argument(
+        "--zoom-fraction",
+        type=float,
+        metavar="F",
+        help="the crop as a fraction of each screen side, in (0, 1] (default 0.25: a "
+        "sixteenth of the screen); --zoom-size replaces it",
+    )
+    g.add_argument(
+        "--zoom-upscale",
+        action="store_true",
+        help="send the crop enlarged x2 (bicubic; recorded as the only resampling)",
+    )
+    g.add_argument(
+        "--zoom-samples",
+        type=int,
+        metavar="K",
+        help="with --zoom uncertain: first-pass answers to compare (default 3, at least 2)",
+    )
+    g.add_argument(
+        "--zoom-threshold",
+        type=float,
+        metavar="PX",
+        help="with --zoom uncertain: zoom when the answers spread more than PX CSS px (default 16)",
+    )
+
+
+def zoom_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The zoom flags as ``load_grounder`` keywords (empty: zoom off and no zoom flag given);
+    a bad or stray value is a ConfigError naming the flag and the fix."""
+    mode = getattr(args, "zoom", None)
+    given = {
+        flag: getattr(args, dest, None)
+        for flag, dest in (
+            ("--zoom-size", "zoom_size"),
+            ("--zoom-fraction", "zoom_fraction"),
+            ("--zoom-samples", "zoom_samples"),
+            ("--zoom-threshold", "zoom_threshold"),
+        )
+    }
+    given = {k: v for k, v in given.items() if v is not None}
+    if getattr(args, "zoom_upscale", False):
+        given["--zoom-upscale"] = True
+    if mode in (None, "off"):
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} set how zoom crops, but zoom is off: add --zoom always "
+                "(or --zoom uncertain)"
+            )
+        return {"zoom": "off"} if mode == "off" else {}
+    if "--zoom-size" in given and "--zoom-fraction" in given:
+        raise ConfigError("give --zoom-size WxH or --zoom-fraction F, not both")
+    out: dict[str, Any] = {"zoom": mode, "zoom_upscale": bool(getattr(args, "zoom_upscale", 0))}
+    if (wh := given.get("--zoom-size")) is not None:
+        if wh[0] <= 0 or wh[1] <= 0:
+            raise ConfigError(f"--zoom-size must be positive px, got {wh[0]}x{wh[1]}: e.g. 640x360")
+        out["zoom_size"] = wh
+    if (f := given.get("--zoom-fraction")) is not None:
+        if not (0 < f <= 1):
+            raise ConfigError(f"--zoom-fraction must be in (0, 1], got {f}: e.g. 0.25")
+        out["zoom_fraction"] = f
+    for flag, key in (("--zoom-samples", "zoom_samples"), ("--zoom-threshold", "zoom_threshold")):
+        if flag not in given:
+            continue
+        if mode != "uncertain":
+            raise ConfigError(f"{flag} goes with --zoom uncertain (got --zoom {mode})")
+        out[key] = given[flag]
+    if out.get("zoom_samples", 2) < 2:
+        raise ConfigError(f"--zoom-samples must be at least 2, got {out['zoom_samples']}")
+    if out.get("zoom_threshold", 0) < 0:
+        raise ConfigError(f"--zoom-threshold must be ≥ 0 CSS px, got {out['zoom_threshold']}")
+    return out

@@ -18,7 +18,7 @@ TOKEN_ENV = "NATIVE_AGENT_MCP_TOKEN"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "mcp",
-        help="serve an env as MCP tools: screenshot, act, reset, ground, run_task",
+        help="serve an env as MCP tools: screenshot, zoom, act, reset, ground, run_task",
         description="Model Context Protocol server over stdio (default) or streamable HTTP on "
         "127.0.0.1 with a bearer token. Every action passes the safety gate and is recorded.",
     )

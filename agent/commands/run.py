@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent.commands.flags import (
+    NO_ZOOM,
     add_env_flags,
     add_gate_flags,
     add_secret_flags,
+    add_zoom_flags,
     env_from_args,
     gate_from_args,
+    zoom_settings,
 )
 from agent.commands.terminal import for_terminal
 from agent.core.errors import ConfigError
@@ -148,6 +151,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_env_flags(p, default=None)  # browser; a resume rebuilds the recorded env
     add_gate_flags(p)
     add_secret_flags(p)
+    add_zoom_flags(p)  # --zoom …: the grounder's zoom-in pass (with --planner)
     p.set_defaults(func=run)
 
 
@@ -222,6 +226,8 @@ def _load_model(args: argparse.Namespace, recorded: str | None = None) -> tuple[
         return _load_planned(args)
     if getattr(args, "grounder", None) or getattr(args, "text_planner", False):
         raise ConfigError("--grounder and --text-planner go with --planner MODEL")
+    if zoom_settings(args):  # a grounder setting: a --model grounds in its one call
+        raise ConfigError("--zoom … sets the grounder: add --planner MODEL (with --grounder)")
     from model.config import backend_settings, check_backend, load_settings, model_spec
     from model.registry import backend_of, load_model
 
@@ -263,20 +269,20 @@ def _load_planned(args: argparse.Namespace) -> tuple[Model, str]:
 
         planner: Model = ScriptedModel.from_file(pspec.partition(":")[2], planner=True)
     else:
-        planner, pspec = _load_model(argparse.Namespace(**{**vars(args), "model": pspec,
+        planner, pspec = _load_model(argparse.Namespace(**{**vars(args), **NO_ZOOM, "model": pspec,
                                                            "planner": None, "grounder": None,
                                                            "text_planner": False}))  # fmt: skip
     gspec = args.grounder
     if not gspec:  # the planner's own family when it grounds, else OCR
         gspec = "ocr" if pspec.startswith(("scripted:", "ocr")) else pspec
     try:
-        grounder = load_grounder(gspec)
+        grounder = load_grounder(gspec, **zoom_settings(args))
     except ConfigError as err:
         if args.grounder:
             raise
         print(f"agent run: the planner does not ground ({err}); using --grounder ocr",
               file=sys.stderr)  # fmt: skip
-        gspec, grounder = "ocr", load_grounder("ocr")
+        gspec, grounder = "ocr", load_grounder("ocr", **zoom_settings(args))
     samples = getattr(args, "samples", 1)
     judge = load_judge(args) if samples > 1 else None
     model = PlannedModel(planner, grounder, text_only=args.text_planner, samples=samples,
@@ -424,7 +430,8 @@ def _run(
 def _plan_meta(args: argparse.Namespace) -> dict[str, Any]:
     if not getattr(args, "planner", None):
         return {}
-    return {"planner": args.planner, "grounder": args.grounder}
+    zoom = zoom_settings(args)
+    return {"planner": args.planner, "grounder": args.grounder, **({"zoom": zoom} if zoom else {})}
 
 
 def _resume(args: argparse.Namespace, secrets: Secrets) -> Episode:

@@ -3,8 +3,9 @@
 Its JSON Schema (``agent schema``) is the contract with models and users. Every point is in
 **screenshot pixels** (floats; rounding happens once, when an env converts to input units).
 Each class declares its :class:`Trait` set; ``ACTION_TYPES``, ``POINTER_TYPES``,
-``PRESS_TYPES``, ``ESCAPE_TYPES`` and ``TERMINAL_TYPES`` are derived from the union and the
-traits (:func:`types_with`, :func:`action_class`, :func:`traits_of`), never kept by hand.
+``PRESS_TYPES``, ``ESCAPE_TYPES``, ``TERMINAL_TYPES`` and ``OBSERVE_TYPES`` are derived from
+the union and the traits (:func:`types_with`, :func:`action_class`, :func:`traits_of`),
+never kept by hand.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class Trait(StrEnum):
     NAVIGATES = "navigates"  # goes somewhere by name (URL, app, back, home): URL/app lists
     ESCAPES = "escapes"  # a way out of a page the URL lists do not allow
     TERMINAL = "terminal"  # ends the episode; no env executes it (Env.step stops there)
+    # changes only what the model reads next (a crop of the screen); no env executes it:
+    # the agent loop does (agent.episode.executor), and every env declares it unsupported
+    OBSERVES = "observes"
 
 
 GATE_TRAITS = frozenset({Trait.PRESSES, Trait.INERT, Trait.NAVIGATES, Trait.TERMINAL})
@@ -239,6 +243,27 @@ class OpenApp(_Action):
     name: str = Field(min_length=1)
 
 
+ZOOM_SCALES = (1, 2)  # agent.core.crops.UPSCALES: 2 = the recorded bicubic x2 upscale
+
+
+class Zoom(_Action):
+    """Look closer: the next model request reads ``region`` (screenshot px ``x1, y1, x2,
+    y2``) at native resolution instead of the whole screen (``scale`` 2: its bicubic ×2
+    upscale, the only resampling); the points of that answer are mapped back to the screen,
+    and the step after sees the whole screen again. It touches no env."""
+
+    type: Literal["zoom"] = "zoom"
+    traits = frozenset({Trait.OBSERVES, Trait.INERT})
+    region: Box
+    scale: Literal[1, 2] = Field(default=1, description="2: read the crop upscaled x2.")
+
+    @field_validator("region")
+    @classmethod
+    def _check(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        v = _finite(v)
+        return (min(v[0], v[2]), min(v[1], v[3]), max(v[0], v[2]), max(v[1], v[3]))
+
+
 class Finish(_Action):
     """The model declares the task done (``success``) or impossible (``failure``)."""
 
@@ -271,6 +296,7 @@ Action = Annotated[
     | Back
     | Home
     | OpenApp
+    | Zoom
     | Finish
     | CallUser,
     Field(discriminator="type"),
@@ -319,6 +345,7 @@ TWO_POINT_TYPES = frozenset(types_with(Trait.TWO_POINTS))
 PRESS_TYPES: tuple[str, ...] = types_with(Trait.PRESSES)
 ESCAPE_TYPES = frozenset(types_with(Trait.ESCAPES))
 TERMINAL_TYPES = frozenset(types_with(Trait.TERMINAL))
+OBSERVE_TYPES = frozenset(types_with(Trait.OBSERVES))
 
 
 def parse_action(data: dict[str, Any] | str) -> Action:

@@ -20,10 +20,12 @@ and crop px and leaves model frames and input units to ``coords``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.core.actions import Action
 from agent.core.errors import CoordinateError, VisionInputError
 from agent.core.observation import Observation
 
@@ -188,11 +190,19 @@ def crop_pixels(array: np.ndarray, crop: Crop) -> np.ndarray:
 
 
 def region_crop(
-    screen_w: int, screen_h: int, region: tuple[float, ...], *, min_side: int = 1
+    screen_w: int,
+    screen_h: int,
+    region: tuple[float, ...],
+    *,
+    min_side: int = 1,
+    upscale: int = 1,
 ) -> Crop:
     """A caller's ``region`` (screenshot px ``x1, y1, x2, y2``) as a :class:`Crop`: widened
     outward to whole px and clipped to the screen; a CoordinateError when it is not four
-    finite numbers or keeps fewer than ``min_side`` px a side."""
+    finite numbers or keeps fewer than ``min_side`` px a side (``upscale``: as
+    :func:`crop_window`)."""
+    if upscale not in UPSCALES:
+        raise VisionInputError(f"upscale must be one of {UPSCALES}, got {upscale}")
     if len(region) != 4 or not all(math.isfinite(v) for v in region):
         raise CoordinateError(f"region {region!r} is not four finite numbers x1, y1, x2, y2")
     x1, y1 = max(0, math.floor(region[0])), max(0, math.floor(region[1]))
@@ -203,7 +213,33 @@ def region_crop(
             if min_side <= 1
             else f"region {region!r} keeps less than {min_side} px a side of the screen"
         )
-    return Crop(x1=x1, y1=y1, x2=x2, y2=y2, screen_w=screen_w, screen_h=screen_h)
+    return Crop(x1=x1, y1=y1, x2=x2, y2=y2, screen_w=screen_w, screen_h=screen_h, upscale=upscale)
+
+
+def action_to_screen(crop: Crop, action: Action) -> Action:
+    """An action answered on the crop's image (its points, boxes and regions in crop px)
+    with every coordinate mapped back to screenshot px."""
+    update: dict[str, Any] = {}
+    for name in ("point", "start", "end"):
+        p = getattr(action, name, None)
+        if p is not None:
+            update[name] = crop_to_screen(crop, p[0], p[1])
+    for name in ("box", "region"):
+        b = getattr(action, name, None)
+        if b is not None:
+            update[name] = crop_box_to_screen(crop, *b)
+    return action.model_copy(update=update) if update else action
+
+
+def crop_record(crop: Crop) -> dict[str, Any]:
+    """What a step line records of a crop: the window (screenshot px), the image size the
+    model read, the upscale and its resampling (None: pixel for pixel)."""
+    return {
+        "crop": [crop.x1, crop.y1, crop.x2, crop.y2],
+        "size": list(crop.image_size),
+        "scale": crop.upscale,
+        "resampling": crop.resampling,
+    }
 
 
 def crop_observation(observation: Observation, crop: Crop) -> Observation:

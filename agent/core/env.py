@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from agent.core.actions import TERMINAL_TYPES, Action
+from agent.core.actions import OBSERVE_TYPES, TERMINAL_TYPES, Action
 from agent.core.coords import Frame, screen_to_input
 from agent.core.errors import (
     ActionFailedError,
@@ -34,6 +34,11 @@ from agent.core.errors import (
 )
 from agent.core.observation import Observation, PrivacyRequest, StepResult
 from agent.core.uitree import UINode
+
+# why an env refuses an observation action (``zoom``): the agent loop serves it
+OBSERVATION_ONLY = (
+    "{!r} is an observation action: the agent loop reads its crop; no env executes it"
+)
 
 RequestVerdict = Callable[[str], str | None]  # a URL → why it is refused, or None
 
@@ -257,6 +262,8 @@ class Env(ABC):
             return StepResult(obs, 0.0, terminated=True, truncated=False, info=info)
         error: str | None = None
         try:
+            if action.type in OBSERVE_TYPES:
+                raise ActionNotSupportedError(OBSERVATION_ONLY.format(action.type))
             if action.type not in self.capabilities:
                 raise ActionNotSupportedError(
                     f"{self.name} env does not support {action.type!r}; "

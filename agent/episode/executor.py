@@ -17,6 +17,10 @@ is checked, typed, run and recorded the same way whoever chose it:
   the approved ids, which the model may acknowledge to its vendor next request.
 * secret placeholders are typed from :class:`~agent.safety.secrets.Secrets`; an unknown one
   is recorded as an error and nothing is typed.
+* a ``zoom`` (an observation action, :data:`~agent.core.actions.OBSERVE_TYPES`) never reaches
+  the env: its region becomes a :class:`~agent.core.crops.Crop` of this screen
+  (:attr:`Executed.zoom`, recorded as the action's ``zoom``) for the caller to read next; a
+  region with no pixel on screen is a CoordinateError in the record, the screen unchanged.
 * otherwise the env steps; the record's ``result`` holds ``terminated`` / ``truncated`` and
   the env's ``error`` / ``error_code``.
 
@@ -34,8 +38,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.core.actions import Action, dump_action
+from agent.core.actions import Action, Zoom, dump_action
 from agent.core.coords import screen_to_input
+from agent.core.crops import Crop, crop_record, region_crop
 from agent.core.env import Env
 from agent.core.errors import (
     ActionDeniedError,
@@ -69,6 +74,7 @@ class Executed:
     step: StepResult | None = None
     error: NativeAgentError | None = None  # why it never ran (denial, unknown secret)
     acknowledged: tuple[str, ...] = ()  # vendor safety checks a person approved
+    zoom: Crop | None = None  # a zoom's crop: what the next model request reads
 
     @property
     def ran(self) -> bool:
@@ -184,6 +190,8 @@ def execute(
         rec.update(describe_error(denied))
         # nothing ran: the same screen, reporting the denial
         return Executed(rec, obs.with_error(rec["error"]), decision, error=denied)
+    if isinstance(action, Zoom):
+        return _zoom(rec, obs, action, decision)
     acknowledged: tuple[str, ...] = ()
     if checks:
         t0 = time.perf_counter()
@@ -226,3 +234,19 @@ def execute(
         **{k: res.info[k] for k in ("error", "error_code") if k in res.info},
     }
     return Executed(rec, res.observation, decision, step=res, acknowledged=acknowledged)
+
+
+def _zoom(rec: dict[str, Any], obs: Observation, action: Zoom, decision: Decision) -> Executed:
+    """A zoom, served here: the crop of ``obs`` its region names (the screen unchanged)."""
+    w, h = obs.size
+    try:
+        crop = region_crop(w, h, action.region, upscale=action.scale)
+    except CoordinateError as err:
+        bad = CoordinateError(
+            f"zoom: {err}; give a region [x1, y1, x2, y2] with x1 < x2 and y1 < y2 that "
+            f"overlaps the {w}x{h} screenshot"
+        )
+        rec.update(describe_error(bad))
+        return Executed(rec, obs.with_error(rec["error"]), decision, error=bad)
+    rec["zoom"] = {"region": list(action.region), **crop_record(crop)}
+    return Executed(rec, obs.with_error(None), decision, zoom=crop)

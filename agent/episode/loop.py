@@ -15,6 +15,14 @@ an ``observe`` it makes itself as ``capture_s``.
 
 Each action is checked, typed and executed by :func:`agent.episode.executor.execute`, the
 one executor a resume's fast-forward and an externally driven episode use too.
+
+A ``zoom`` answer touches no env: the executor turns its region into a crop, and the NEXT
+request reads that crop (:func:`agent.core.crops.crop_observation`: native pixels, or the
+recorded ×2 upscale) instead of the screen; that reply's points are mapped back to screen px
+(:func:`agent.core.crops.action_to_screen`) before the gate and the env, its line records
+``zoomed`` (the crop read, with the request's frame; the line's ``frame`` stays the screen's,
+which the env's input units are read back through), and the step after sees the whole screen
+again. A zoom step changes nothing on screen, so the model checker is not asked about it.
 """
 
 from __future__ import annotations
@@ -26,8 +34,9 @@ from typing import Any
 
 from agent.core.actions import Action
 from agent.core.coords import Frame
+from agent.core.crops import Crop, action_to_screen, crop_observation, crop_record
 from agent.core.env import Env
-from agent.core.errors import EnvClosedError, ParseError, describe_error
+from agent.core.errors import EnvClosedError, ParseError, VisionInputError, describe_error
 from agent.core.model import HistoryItem, Model, ModelRequest, SafetyCheck, history_window
 from agent.core.observation import Observation
 from agent.core.task import Task
@@ -138,6 +147,19 @@ class Loop:
         )
         return self.model.plan_frame(obs, frame)
 
+    def _view(
+        self, obs: Observation, zoom: Crop | None, i: int
+    ) -> tuple[Observation, dict[str, Any] | None]:
+        """What the model reads this step: the screen, or the crop a zoom asked for last
+        step, with its record for the step line."""
+        if zoom is None:
+            return obs, None
+        record: dict[str, Any] = {"step": i - 1, **crop_record(zoom)}
+        try:
+            return crop_observation(obs, zoom), record
+        except VisionInputError as err:  # the screen changed size since: read it whole
+            return obs, {**record, **describe_error(err)}
+
     # ---- one model decision, with bounded retries on malformed output -----------------
     def _decide(
         self, goal: str, obs: Observation, feedback: str | None
@@ -195,6 +217,7 @@ class Loop:
         result: LoopResult | None = None
         if needs_recapture(obs, self.secrets):  # captured before the env knew the secrets
             obs = self.env.observe(last_action_error=obs.last_action_error)
+        zoom: Crop | None = None  # a zoom answered last step: this request reads its crop
         for i in range(start, self.cfg.max_steps):
             t_step = time.perf_counter()
             t0 = time.perf_counter()
@@ -203,21 +226,25 @@ class Loop:
             t0 = time.perf_counter()
             shot = self.writer.save_screenshot(i, obs)
             record_s = time.perf_counter() - t0
-            parsed, attempts, decided = self._decide(goal, obs, feedback)
+            view, zoomed = self._view(obs, zoom, i)
+            parsed, attempts, decided = self._decide(goal, view, feedback)
             timings = {**dict.fromkeys(PHASES, 0.0), **decided}
             timings["mask_s"], timings["record_s"] = mask_s, record_s
             feedback = None
-            frame = self._frame(obs)
+            frame = self._frame(view)  # the model's: the crop's after a zoom
+            if zoomed is not None and view is not obs:
+                zoomed["frame"] = frame.model_dump()
             line: dict[str, Any] = {
                 "index": i,
                 "started_at": time.time(),
                 "observation": obs.meta(),
                 "screenshot": shot,
-                "frame": frame.model_dump(),
+                "frame": (frame if zoomed is None else self._frame(obs)).model_dump(),
                 "raw": attempts[-1]["raw"],
                 "attempts": attempts if len(attempts) > 1 or "error" in attempts[0] else None,
                 "thought": parsed.thought if parsed else None,
                 "actions": [],
+                "zoomed": zoomed,
             }
             if "trace" in attempts[-1]:
                 line["trace"] = attempts[-1]["trace"]
@@ -227,6 +254,9 @@ class Loop:
                 result = LoopResult("parse_error", i + 1, error=line["error"], error_code="parse")
                 self._emit(line, i, timings, t_step, result.status)
                 break
+            if zoom is not None and zoomed is not None and "error" not in zoomed:
+                parsed.actions = [action_to_screen(zoom, a) for a in parsed.actions]
+            zoom = None  # the step after a zoomed one sees the whole screen
             next_obs = obs
             acknowledged: list[str] = []
             for n, action in enumerate(parsed.actions):
@@ -238,7 +268,10 @@ class Loop:
                     next_obs = next_obs.with_error(ex.record["error"])
                     break
                 next_obs = ex.observation
-                if ex.step is None:  # an unknown secret placeholder: never typed
+                if ex.zoom is not None:  # the next request reads this crop
+                    zoom = ex.zoom
+                    break
+                if ex.step is None:  # an unknown secret placeholder or a bad zoom region
                     break
                 if ex.step.truncated:
                     info = ex.step.info
@@ -260,7 +293,7 @@ class Loop:
                     attempts[-1]["raw"],
                     line["actions"][0]["action"] if line["actions"] else None,
                     next_obs.last_action_error,
-                    obs,
+                    view,  # what the model read (its raw answer's coordinates are on it)
                     frame,
                     acknowledged,
                 )
@@ -272,7 +305,7 @@ class Loop:
                 feedback = verdict.feedback
                 if verdict.stop:
                     result = LoopResult(verdict.stop, i + 1, error=verdict.reason)
-            if result is None and self.checker is not None and parsed.actions:
+            if result is None and self.checker is not None and parsed.actions and zoom is None:
                 feedback = self._ask_checker(goal, parsed.actions[-1], line, next_obs, feedback)
                 timings["model_s"] += line["checker"]["latency_s"]  # a model call too
             obs = next_obs

@@ -75,6 +75,7 @@ class ActionRecord:
     gate: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
     error: str | None = None  # why it never ran (gate denial, unknown secret)
+    zoom: dict[str, Any] | None = None  # a zoom's crop (the loop read it next; no env ran it)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ActionRecord:
@@ -86,6 +87,7 @@ class ActionRecord:
             gate=data.get("gate"),
             result=data.get("result"),
             error=data.get("error"),
+            zoom=data.get("zoom") if isinstance(data.get("zoom"), dict) else None,
         )
 
     @property
@@ -146,6 +148,7 @@ class StepRecord:
     check: dict[str, Any] | None = None  # the step check (agent.episode.checks)
     guard: dict[str, Any] | None = None  # the loop guard's counts and nudges
     checker: dict[str, Any] | None = None  # the optional model check (agent.episode.checker)
+    zoomed: dict[str, Any] | None = None  # the crop this step's model read (a zoom before)
     line: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -179,6 +182,7 @@ class StepRecord:
             check=line.get("check") if isinstance(line.get("check"), dict) else None,
             guard=line.get("guard") if isinstance(line.get("guard"), dict) else None,
             checker=line.get("checker") if isinstance(line.get("checker"), dict) else None,
+            zoomed=line.get("zoomed") if isinstance(line.get("zoomed"), dict) else None,
             line=line,
         )
 

@@ -25,7 +25,7 @@ Definitions (per step; the aggregate is the mean over the steps where it applies
   and the same dominant direction (axis and sign); ``swipe``: the same dominant direction
   (AITW compares the axis only); ``key``: same normalised keys; ``navigate``: same URL
   (trailing slash ignored); ``open_app``: same name (case-insensitive); ``finish``: same
-  status; ``wait`` / ``back`` / ``home`` / ``call_user`` (and a gold type the table does
+  status; ``wait`` / ``back`` / ``home`` / ``call_user`` / ``zoom`` (and a gold type the table does
   not know): the type alone. Every action type has an entry (an empty one says "the type
   alone"), checked against the action union by ``tests/agent/core/test_action_union.py``.
 * **episode success**: every scored step of the episode succeeded.
@@ -81,6 +81,7 @@ SCORING: dict[str, tuple[Check, ...]] = {
     "back": (),
     "home": (),
     "open_app": (Check.APP,),
+    "zoom": (),  # an observation action: the type alone (its region is where it looked)
     "finish": (Check.STATUS,),
     "call_user": (),
 }

@@ -1,9 +1,11 @@
 """MCP server: a native-agent env as Model Context Protocol tools (official ``mcp`` SDK).
 
-Tools: ``screenshot`` (PNG image content + the screen's metadata), ``act`` (action JSON →
-result and the new screenshot), ``reset`` (a new recorded episode, optionally a bundled
-task), ``ground`` (a phrase → a point, with the configured model) and ``run_task`` (the
-configured model runs a whole task, with progress notifications). Every action passes the
+Tools: ``screenshot`` (PNG image content + the screen's metadata), ``zoom`` (a region of
+the screen at native resolution, or its recorded bicubic ×2: :mod:`agent.core.crops`, the
+agent loop's own crop code), ``act`` (action JSON → result and the new screenshot),
+``reset`` (a new recorded episode, optionally a bundled task), ``ground`` (a phrase → a
+point, with the configured model) and ``run_task`` (the configured model runs a whole task,
+with progress notifications). Every action passes the
 same safety gate as ``agent run`` and is recorded as an episode; a denial, an invalid action
 and a failed action come back as tool errors (``is_error``) the client model can read.
 
@@ -22,15 +24,16 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ImageContent, TextContent
 
-from agent.core.actions import Action
+from agent.core.actions import OBSERVE_TYPES, Action
+from agent.core.crops import crop_observation, crop_record, region_crop
 from agent.core.env import Env
-from agent.core.errors import ConfigError, NativeAgentError
+from agent.core.errors import ConfigError, CoordinateError, NativeAgentError
 from agent.core.model import Model, ModelRequest
 from agent.core.observation import Observation
 from agent.episode.runner import resolve_gate
@@ -45,7 +48,7 @@ INSTRUCTIONS = (
     "`act` with one action as JSON in screenshot pixels, e.g. "
     '{"type": "click", "point": [120, 48]} or {"type": "type", "text": "hi", "enter": true}. '
     "The action schema is the input schema of `act`. Denied or failed actions come back as "
-    "tool errors with the reason."
+    "tool errors with the reason. `zoom` shows a region [x1, y1, x2, y2] at full resolution."
 )
 
 
@@ -156,7 +159,7 @@ def _image(obs: Observation) -> ImageContent:
 
 
 def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
-    """The MCP server with its five tools bound to ``tools``."""
+    """The MCP server with its six tools bound to ``tools``."""
     server: MCPServer = MCPServer(name=name, instructions=INSTRUCTIONS)
 
     @server.tool(
@@ -173,6 +176,8 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
     )
     async def act(action: Action) -> CallToolResult:
         def work() -> CallToolResult:
+            if action.type in OBSERVE_TYPES:
+                raise ToolError(f"{action.type!r} is not an env action: call the `zoom` tool")
             session = tools.ensure()
             res = session.act(action)
             if not res.executed:  # invalid, denied or an unknown secret: nothing ran
@@ -186,6 +191,27 @@ def build_server(tools: AgentTools, *, name: str = "native-agent") -> MCPServer:
                 _image(res.observation),
             ]
             return CallToolResult(content=content, is_error=bool(res.error))
+
+        return await tools.call(work)
+
+    @server.tool(
+        description="A region of the current screen, [x1, y1, x2, y2] in screenshot px, as a "
+        "PNG at native resolution (scale 2: enlarged x2, bicubic), plus where it lies. "
+        "Nothing is executed."
+    )
+    async def zoom(region: list[float], scale: Literal[1, 2] = 1) -> CallToolResult:
+        def work() -> CallToolResult:
+            obs = tools.ensure().observe()  # masked like every screenshot
+            w, h = obs.size
+            try:
+                crop = region_crop(w, h, tuple(region), upscale=scale)
+            except CoordinateError as err:
+                raise ToolError(
+                    f"zoom: {err}; give a region [x1, y1, x2, y2] with x1 < x2 and y1 < y2 "
+                    f"that overlaps the {w}x{h} screenshot"
+                ) from err
+            view = crop_observation(obs, crop)
+            return CallToolResult(content=[_meta(view, crop_record(crop)), _image(view)])
 
         return await tools.call(work)
 

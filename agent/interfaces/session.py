@@ -312,6 +312,9 @@ class ActionSession:
         ex = execute(self.env, self.gate, self.secrets, obs, action, timings)
         line["actions"].append(ex.record)
         decision = ex.record["gate"]
+        if ex.zoom is not None:  # served by the executor: the crop is in the record
+            info = {"action_type": action.type, "zoom": ex.record["zoom"]}
+            return ActResult(ex.observation, decision=decision, info=info)
         if ex.step is None:  # denied (the same, masked screen), or an unknown secret
             error, code = ex.record["error"], ex.record["error_code"]
             after = ex.observation if ex.denied else self._screen(ex.observation, timings)

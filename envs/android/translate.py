@@ -34,7 +34,9 @@ from agent.core.actions import (
     Swipe,
     Type,
     Wait,
+    Zoom,
 )
+from agent.core.env import OBSERVATION_ONLY
 from agent.core.errors import ActionFailedError, ActionNotSupportedError
 
 Argv = list[str]
@@ -46,7 +48,7 @@ SCROLL_FRACTION = 0.1  # one scroll notch swipes a tenth of the screen
 DRAG_MS = 1200
 # Action types Android does not execute (Env.step refuses them); ``commands`` matches every
 # type, so mypy names it when the union grows.
-UNSUPPORTED = frozenset({"double_click", "right_click", "middle_click", "hover"})
+UNSUPPORTED = frozenset({"double_click", "right_click", "middle_click", "hover", "zoom"})
 
 KEYCODES = {
     "enter": "KEYCODE_ENTER",
@@ -214,6 +216,8 @@ def commands(
             return []
         case DoubleClick() | RightClick() | MiddleClick() | Hover() | Finish() | CallUser():
             raise ActionNotSupportedError(f"android env cannot translate {action.type!r}")
+        case Zoom():  # read by the agent loop (Env.step refuses it before this)
+            raise ActionNotSupportedError(OBSERVATION_ONLY.format(action.type))
         case _:
             assert_never(action)
 

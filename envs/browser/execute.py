@@ -27,8 +27,10 @@ from agent.core.actions import (
     Swipe,
     Type,
     Wait,
+    Zoom,
 )
 from agent.core.coords import Frame
+from agent.core.env import OBSERVATION_ONLY
 from agent.core.errors import ActionFailedError, ActionNotSupportedError
 from envs.browser.keys import to_playwright
 from envs.browser.typing import type_text
@@ -46,7 +48,7 @@ ToInput = Callable[[tuple[float, float], Frame], tuple[float, float]]
 # Action types the browser does not execute (Env.step refuses them before ``perform``);
 # terminal types never reach an env. ``perform`` matches every type, so mypy names it when
 # the union grows.
-UNSUPPORTED = frozenset({"long_press", "swipe", "home", "open_app"})
+UNSUPPORTED = frozenset({"long_press", "swipe", "home", "open_app", "zoom"})
 
 
 def perform(
@@ -114,5 +116,7 @@ def perform(
         case LongPress() | Swipe() | Home() | OpenApp() | Finish() | CallUser():
             # not capabilities (Env.step checks them first): a programming error here
             raise ActionNotSupportedError(f"browser env cannot execute {action.type!r}")
+        case Zoom():  # read by the agent loop (Env.step refuses it before this)
+            raise ActionNotSupportedError(OBSERVATION_ONLY.format(action.type))
         case _:
             assert_never(action)

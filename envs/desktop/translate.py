@@ -32,7 +32,9 @@ from agent.core.actions import (
     Swipe,
     Type,
     Wait,
+    Zoom,
 )
+from agent.core.env import OBSERVATION_ONLY
 from agent.core.errors import ActionFailedError, ActionNotSupportedError
 from envs.desktop.keys import xdotool_combo
 
@@ -41,7 +43,7 @@ ToInput = Callable[[Point], tuple[int, int]]
 
 # Action types the desktop does not execute (Env.step refuses them); ``commands`` matches
 # every type, so mypy names it when the union grows.
-UNSUPPORTED = frozenset({"long_press", "swipe", "navigate", "back", "home"})
+UNSUPPORTED = frozenset({"long_press", "swipe", "navigate", "back", "home", "zoom"})
 BUTTONS = {"click": 1, "middle_click": 2, "right_click": 3, "double_click": 1}
 SCROLL_BUTTONS = {"up": 4, "down": 5, "left": 6, "right": 7}
 DOUBLE_CLICK_DELAY_MS = 60  # well inside X toolkits' double-click time (Tk: 300 ms)
@@ -113,6 +115,8 @@ def commands(
             raise ActionNotSupportedError("desktop open_app is run by DesktopEnv, not xdotool")
         case LongPress() | Swipe() | Navigate() | Back() | Home() | Finish() | CallUser():
             raise ActionNotSupportedError(f"desktop env cannot translate {action.type!r}")
+        case Zoom():  # read by the agent loop (Env.step refuses it before this)
+            raise ActionNotSupportedError(OBSERVATION_ONLY.format(action.type))
         case _:
             assert_never(action)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from agent.core.actions import action_points
+from agent.core.actions import OBSERVE_TYPES, action_points
 from agent.core.coords import Convention, CoordSpec, Frame, Mode, check_on_screen
 from agent.core.errors import ConfigError, CoordinateError, ParseError
 from model.parsers import (
@@ -61,7 +61,7 @@ _UITARS = {"click", "double_click", "right_click", "drag", "key", "type", "scrol
 _UITARS |= {"finish", "long_press", "home", "back"}
 OFFERS: dict[str, frozenset[str]] = {
     "json": _GROUNDING
-    | {"swipe", "key", "wait", "navigate", "back", "home", "open_app"}
+    | {"swipe", "key", "wait", "navigate", "back", "home", "open_app", "zoom"}
     | {"finish", "call_user"},
     "qwen-vl": _GROUNDING,  # the verbs of templates._GROUNDING_VERBS
     "qwen2-vl": _GROUNDING,
@@ -164,6 +164,15 @@ FORMATS = {
 # the GUI fine-tunes' dialects, one module per grammar group
 for _group in (owl, maiui, venus, pyautogui, holo, gelab, points):
     FORMATS.update({d.name: d for d in _group.DIALECTS})
+# Our own observation actions (``zoom``): only the ``json`` dialect's prompt and schema offer
+# them (Anthropic's tool serves its zoom inside the backend); no fine-tune's official prompt
+# has one, so every other dialect declares them not offered — decided here, once.
+FORMATS = {
+    n: d
+    if d.offers >= OBSERVE_TYPES
+    else dataclasses.replace(d, not_offered=d.not_offered | (OBSERVE_TYPES - d.offers))
+    for n, d in FORMATS.items()
+}
 DIALECTS = FORMATS
 
 

@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 from agent.core.actions import Action, parse_action
+from agent.core.coords import model_box_to_screen
+from agent.core.errors import CoordinateError
 from model.parsers.common import Ctx, Parsed, find_json, guard, strip_or_none
 
 _WRAPPER_KEYS = frozenset({"thought", "action", "actions"})
@@ -27,6 +29,12 @@ def convert_points(action: Action, ctx: Ctx, fragment: str) -> Action:
     box = getattr(action, "box", None)
     if box is not None:
         update["box"] = ctx.box(box[0], box[1], box[2], box[3], fragment)
+    region = getattr(action, "region", None)
+    if region is not None:  # a zoom: mapped, not refused here (the loop names an empty one)
+        try:
+            update["region"] = model_box_to_screen(ctx.frame, *region)
+        except CoordinateError as err:
+            raise ctx.fail(fragment, f"bad region: {err}") from err
     return action.model_copy(update=update) if update else action
 
 

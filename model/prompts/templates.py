@@ -145,6 +145,8 @@ JSON_ACTIONS = (
     '{"type": "swipe", "start": [x, y], "end": [x, y]}\n'
     '{"type": "navigate", "url": "..."}  {"type": "back"}  {"type": "home"}\n'
     '{"type": "open_app", "name": "..."}  {"type": "wait", "seconds": 1}\n'
+    '{"type": "zoom", "region": [x1, y1, x2, y2], "scale": 1} (your next screenshot is that '
+    "region at full resolution, scale 2 = enlarged x2; the step after shows the whole screen)\n"
     '{"type": "finish", "status": "success", "answer": "..."}  '
     '{"type": "call_user", "question": "..."}'
 )

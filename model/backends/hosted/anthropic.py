@@ -16,24 +16,24 @@ limit itself (:data:`STANDARD` / :data:`HIGH_RES`), declares the shrunk size as 
 and records it in the step's Frame (``resized_to``): Claude's point ×(screen / display) is
 the screenshot pixel, converted by :mod:`agent.core.coords`.
 
-``zoom`` is served here, from the full-resolution screenshot (the region cropped, shrunk only
-if it exceeds the same limit), inside the same ``act`` call; ``screenshot`` and
-``cursor_position`` too. Anthropic has no vendor safety checks: our gate alone decides.
+``zoom`` is served here, from the full-resolution screenshot (the region cropped by
+:mod:`agent.core.crops`, shrunk only if it exceeds the same limit), inside the same ``act``
+call; ``screenshot`` and ``cursor_position`` too. Anthropic has no vendor safety checks: our
+gate alone decides.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from agent.core.coords import fit_within, model_box_to_screen, screen_to_model
+from agent.core.crops import crop_observation, region_crop
+from agent.core.errors import CoordinateError
 from agent.core.model import HistoryItem, ModelRequest
 from model.backends.hosted.common import (
     HostedModel,
     Turn,
     b64,
-    encode_png,
     finish_text,
     loader,
     png_bytes,
@@ -219,26 +219,22 @@ class AnthropicModel(HostedModel):
         return "error", f"action {a!r} is not supported here"
 
     def _zoom(self, region: Any, request: ModelRequest, frame: Any) -> tuple[str, Any]:
-        """The region (display px) cropped from the full-resolution screenshot."""
+        """The region (display px) of the full-resolution screenshot: a Crop of it
+        (agent/core/crops.py, the agent's one crop code: widened to whole px, clipped to the
+        screen) read pixel for pixel, shrunk only past the image limit (:meth:`plan_frame`)."""
         if not (isinstance(region, list | tuple) and len(region) == 4):
             return "error", "zoom needs region [x0, y0, x1, y1]"
+        obs = request.observation
         try:
-            x0, y0, x1, y1 = model_box_to_screen(frame, *(float(v) for v in region))
-        except (TypeError, ValueError) as err:
+            box = model_box_to_screen(frame, *(float(v) for v in region))
+        except (TypeError, ValueError, CoordinateError) as err:
             return "error", f"bad zoom region: {err}"
-        w, h = request.observation.size
-        c0, r0 = max(0, int(x0)), max(0, int(y0))
-        c1, r1 = min(w, round(x1)), min(h, round(y1))
-        if c1 - c0 < 1 or r1 - r0 < 1:
+        try:
+            crop = region_crop(*obs.size, box)
+        except CoordinateError:
             return "error", f"zoom region {list(region)} is empty or off the display"
-        crop = request.observation.array[r0:r1, c0:c1]
-        cw, ch = fit_within(c1 - c0, r1 - r0, **self.limits)
-        if (cw, ch) != (c1 - c0, r1 - r0):
-            from PIL import Image
-
-            small = Image.fromarray(crop).resize((cw, ch), Image.Resampling.LANCZOS)
-            return "internal", [_image_block(encode_png(np.asarray(small)))]
-        return "internal", [_image_block(encode_png(crop))]
+        view = crop_observation(obs, crop)
+        return "internal", [_image_block(png_bytes(view, self.plan_frame(view, view.frame())))]
 
 
 def _pair(v: Any) -> bool:

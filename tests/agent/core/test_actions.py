@@ -37,6 +37,7 @@ def test_every_type_round_trips_through_json() -> None:
         "back": {},
         "home": {},
         "open_app": {"name": "Settings"},
+        "zoom": {"region": [0, 0, 30, 40], "scale": 2},
         "finish": {"status": "success", "answer": "42"},
         "call_user": {"question": "which one?"},
     }

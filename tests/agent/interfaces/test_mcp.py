@@ -56,10 +56,20 @@ def test_stdio_screenshot_click_denial_ground_and_run(tmp_path: Path) -> None:
         params = _params(tmp_path, "--model", "ocr", "--deny-url", "*/admin*")
         async with Client(params, read_timeout_seconds=120) as client:
             names = {t.name for t in (await client.list_tools()).tools}
-            assert names == {"screenshot", "act", "reset", "ground", "run_task"}
+            assert names == {"screenshot", "zoom", "act", "reset", "ground", "run_task"}
             shot = await client.call_tool("screenshot", {})
             assert not shot.is_error
             out["shot"], out["shot_meta"] = _png(shot), _meta(shot)
+            for key, args in (
+                ("zoom", {"region": [150.5, 100, 650, 400]}),  # the login form
+                ("zoom_edge", {"region": [0, 360.4, 120, 500]}),  # the bottom-left corner
+                ("zoom2", {"region": [700, 0, 800, 40], "scale": 2}),
+                ("zoom_off", {"region": [900, 0, 990, 50]}),
+            ):
+                out[key] = await client.call_tool("zoom", args)
+            out["zoom_act"] = await client.call_tool(
+                "act", {"action": {"type": "zoom", "region": [0, 0, 10, 10]}}
+            )
             g = await client.call_tool("ground", {"phrase": "Northwind ID"})
             assert not g.is_error, g.content
             out["ground"] = g.structured_content or json.loads(g.content[0].text)
@@ -83,6 +93,17 @@ def test_stdio_screenshot_click_denial_ground_and_run(tmp_path: Path) -> None:
 
     out = anyio.run(session)
     assert out["shot"].size == (800, 500) and out["shot_meta"]["url"].endswith("#/login")
+    # zoom: the screenshot's own pixels at native resolution (the region widened to whole px)
+    assert not out["zoom"].is_error, out["zoom"].content
+    for key, box in (("zoom", (150, 100, 650, 400)), ("zoom_edge", (0, 360, 120, 500))):
+        native = out["shot"].convert("RGB").crop(box)
+        assert _png(out[key]).convert("RGB").tobytes() == native.tobytes()
+        assert _meta(out[key])["crop"] == list(box) and _meta(out[key])["scale"] == 1
+    assert _meta(out["zoom"])["width"] == 500 and _meta(out["zoom"])["height"] == 300
+    assert _png(out["zoom2"]).size == (200, 80)
+    assert _meta(out["zoom2"])["resampling"] == "bicubic x2"
+    assert out["zoom_off"].is_error and "overlaps the 800x500" in out["zoom_off"].content[0].text
+    assert out["zoom_act"].is_error and "call the `zoom` tool" in out["zoom_act"].content[0].text
     gx, gy = out["ground"]["point"]
     x1, y1, x2, y2 = out["ground"]["box"]
     assert x1 <= gx <= x2 and y1 <= gy <= y2

@@ -77,3 +77,14 @@ def test_errors_carry_their_stable_codes(tmp_path: Path) -> None:
     assert outcome["error_code"] == "action_not_supported" and outcome["status"] == "max_steps"
     steps = load_episode(session.last_dir).steps
     assert steps[0]["error_code"] == "config" and steps[1]["actions"][0]["error_code"] == "denied"
+
+
+def test_a_zoom_action_reports_its_crop_and_runs_nothing(tmp_path: Path) -> None:
+    session = ActionSession(BoardEnv(), record_dir=tmp_path)
+    session.start(None, "look closer")
+    res = session.act({"type": "zoom", "region": [10, 20.5, 110, 70], "scale": 2})
+    assert not res.executed and res.error is None and not res.terminated
+    assert res.info["zoom"]["crop"] == [10, 20, 110, 70] and res.info["zoom"]["size"] == [200, 100]
+    assert res.observation.size == (640, 360)  # the screen as it is
+    off = session.act({"type": "zoom", "region": [700, 0, 800, 50]})
+    assert off.error_code == "coordinate" and "overlaps the 640x360" in (off.error or "")

@@ -82,4 +82,4 @@ def test_missing_file_and_settings_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="needs a file"):
         load_grounder("scripted:")
     with pytest.raises(ConfigError, match="no settings"):
-        load_grounder(write(tmp_path, []), zoom="always")
+        load_grounder(write(tmp_path, []), colour="red")

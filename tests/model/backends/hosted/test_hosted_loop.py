@@ -6,11 +6,13 @@ zoom is served from the full-resolution screenshot inside one step."""
 from __future__ import annotations
 
 import io
+import math
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from agent.episode.runner import run
 from agent.safety.gate import ConfirmRequest, Gate, PolicyGate
@@ -133,6 +135,27 @@ def test_anthropic_zoom_is_served_in_the_same_step_then_the_click_lands(tmp_path
     # the click's result carries the new screenshot at the declared size
     (after,) = fake.images(fake.requests[2])
     assert size_of(after) == (1429, 804)
+
+
+def test_anthropic_zoom_at_the_screen_edge_is_clipped_and_off_it_is_an_error(
+    tmp_path: Path,
+) -> None:
+    """The bottom-right corner, past the display's edge: the crop (agent/core/crops.py)
+    clipped to the screen, its pixels the screenshot's own; a region wholly off it → error."""
+    edge = FakeAnthropic.tool(1, {"action": "zoom", "region": [1329, 704, 1500, 900]})
+    off = FakeAnthropic.tool(2, {"action": "zoom", "region": [1430, 0, 1500, 50]})
+    script = [edge, off, FakeAnthropic.click(3, 149, 97), FakeAnthropic.done("done")]
+    fake = FakeAnthropic(script)
+    ep, env = _episode(tmp_path, fake, PolicyGate(Policy(rules=()), confirm="no"))
+    assert env.state.buttons[0].clicks == 1 and ep.success
+    (crop,) = fake.images(fake.requests[1])
+    x1, y1 = math.floor(1329 * 1920 / 1429), math.floor(704 * 1080 / 804)
+    assert size_of(crop) == (1920 - x1, 1080 - y1)  # clipped at the edge, never resized
+    shot = Image.open(ep.screenshot_path(0)).convert("RGB").crop((x1, y1, 1920, 1080))
+    assert Image.open(io.BytesIO(crop)).convert("RGB").tobytes() == shot.tobytes()
+    result = fake.requests[2]["messages"][-1]["content"][0]
+    assert result["tool_use_id"] == "toolu_2" and result["is_error"] is True
+    assert "empty or off the display" in result["content"][0]["text"]
 
 
 def test_a_point_off_the_declared_display_goes_back_to_the_model_as_an_error(
