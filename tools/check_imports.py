@@ -33,6 +33,8 @@ CORE = "agent.core"
 ABOVE_EPISODE = (
     "agent.suites",
     "agent.replay",
+    "agent.record",
+    "agent.train",
     "agent.evaluation",
     "agent.serve",
     "agent.calibration",
@@ -52,6 +54,8 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("agent.episode", ABOVE_EPISODE),
     ("agent.suites", ("agent.commands", "agent.cli", "agent.serve")),
     ("agent.replay", ("agent.commands", "agent.cli", "agent.serve")),
+    ("agent.record", ("agent.commands", "agent.cli", "agent.serve", "agent.train")),
+    ("agent.train", ("agent.commands", "agent.cli", "agent.serve", "agent.record")),
     ("agent.evaluation", ("agent.commands", "agent.cli", "agent.serve")),
     ("agent.serve", ("agent.commands", "agent.cli", "agent.episode")),
     ("agent.interfaces", ("agent.commands", "agent.cli", "agent.serve")),

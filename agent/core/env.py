@@ -32,6 +32,7 @@ from agent.core.errors import (
     FeatureNotOfferedError,
     describe_error,
 )
+from agent.core.inputs import EventSource
 from agent.core.observation import Observation, PrivacyRequest, StepResult
 from agent.core.uitree import UINode
 
@@ -124,6 +125,7 @@ class Feature(StrEnum):
     SHELL = "shell"  # shell(argv): a command on the device
     REQUEST_FILTER = "request_filter"  # filter_requests(verdict): every request judged first
     DISPATCH_GUARD = "dispatch_guard"  # arm(action): its events land only on what was read
+    INPUT_RECORDING = "input_recording"  # input_source(): a person's input events, captured
 
 
 class Env(ABC):
@@ -203,6 +205,11 @@ class Env(ABC):
         judged; an event that lands elsewhere is cancelled and ``step`` reports a
         TargetChangedError (code ``target_changed``)."""
         raise self._not_offered(Feature.DISPATCH_GUARD)
+
+    def input_source(self) -> EventSource:
+        """A capture of the input a person gives this env (``agent record``): raw events in
+        screenshot px on the monotonic clock (:mod:`agent.core.inputs`)."""
+        raise self._not_offered(Feature.INPUT_RECORDING)
 
     def _not_offered(self, feature: Feature) -> FeatureNotOfferedError:
         offered = ", ".join(sorted(self.features)) or "none"

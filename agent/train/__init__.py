@@ -1,0 +1,1 @@
+"""Fine-tuning at native resolution from recorded episodes (``agent train``)."""
