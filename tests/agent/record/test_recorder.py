@@ -13,16 +13,17 @@ from agent.core.actions import Click, Key, Scroll, Type
 from agent.core.inputs import RawEvent
 from agent.episode.recording import load_episode
 from agent.export.samples import ExportConfig, Exporter
-from agent.record.recorder import Shot, pair, record
+from agent.record.recorder import Shot, pair, record, recording_gate
 from agent.record.scripted import ScriptedSource
 from agent.replay.live import load_png, replay_live
 from agent.safety.gate import AllowAll
-from agent.safety.secrets import Secrets
+from agent.safety.policy import Policy
 
 OK, FIELD, PAY = (100.0, 65.0), (240.0, 220.0), (430.0, 65.0)
+PASSWORD_FIELD = {"tag": "input", "editable": True, "password": True, "box": [40, 200, 440, 240]}
 
 
-def script() -> list[RawEvent]:
+def script(password: bool = True) -> list[RawEvent]:
     """A person: clicks OK, clicks the field, types 'Ann' + Enter, clicks Pay now, scrolls
     three notches, presses ctrl+a (seconds after the start; moves in between)."""
     ev: list[RawEvent] = [RawEvent(0.2, "move", 90, 60)]
@@ -32,13 +33,16 @@ def script() -> list[RawEvent]:
         ev.append(RawEvent(t + 0.05, "up", *p, button="left"))
 
     click(0.3, OK, {"tag": "button", "text": "OK", "box": [40, 40, 160, 90]})
-    click(0.9, FIELD)
+    click(0.9, FIELD, {"tag": "input", "editable": True, "box": [40, 200, 440, 240]})
     for i, ch in enumerate("Ann"):
         mods = ("shift",) if ch.isupper() else ()
-        ev.append(RawEvent(1.5 + 0.1 * i, "key_down", key=ch.lower(), text=ch, modifiers=mods))
+        ev.append(
+            RawEvent(1.5 + 0.1 * i, "key_down", key=ch.lower(), text=ch, modifiers=mods,
+                     target=PASSWORD_FIELD if password else None)
+        )  # fmt: skip
     ev.append(RawEvent(1.85, "key_down", key="enter"))
     ev.append(RawEvent(2.3, "move", 420, 60))
-    click(2.5, PAY)
+    click(2.5, PAY, {"tag": "button", "text": "Pay now (0)", "box": [360, 40, 500, 90]})
     for i in range(3):
         ev.append(RawEvent(3.1 + 0.05 * i, "wheel", 300, 300, dy=100))
     ev.append(RawEvent(3.7, "key_down", key="a", modifiers=("ctrl",)))
@@ -71,10 +75,10 @@ def performer(env: BoardEnv):
     return perform
 
 
-def run_recording(tmp_path: Path, **kw) -> tuple[Path, BoardEnv]:
+def run_recording(tmp_path: Path, password: bool = True, **kw) -> tuple[Path, BoardEnv]:
     env = BoardEnv()
     out = tmp_path / "ep"
-    source = ScriptedSource(script(), perform=performer(env))
+    source = ScriptedSource(script(password), perform=performer(env))
     done = threading.Event()
 
     def progress(p) -> None:
@@ -90,15 +94,18 @@ def run_recording(tmp_path: Path, **kw) -> tuple[Path, BoardEnv]:
 
 
 def test_recorded_episode_is_golden_paired_and_judged(tmp_path: Path) -> None:
-    out, env = run_recording(tmp_path, secrets=Secrets({"who": "Ann"}, pixel_check=False))
+    # the gate reads what the capture read (pixel reading off: no OCR in this test)
+    gate = recording_gate(Policy(pixel_target=False))
+    out, env = run_recording(tmp_path, gate=gate)
     env.close()
     ep = load_episode(out)
     assert ep.outcome["status"] == "recorded" and ep.outcome["events"] == len(script())
     recs = ep.records
     acts = [r.executed_actions()[0] for r in recs]
-    # the typed secret is scrubbed to its placeholder; a finish ends the demonstration
+    # text typed into a password field is recorded as a placeholder; a finish ends it
     golden = [a.model_dump(mode="json", exclude_none=True) for a in GOLDEN]
-    golden[2]["text"] = "{{secret:who}}"
+    golden[2]["text"] = "{{secret:password}}"
+    assert ep.meta["secrets"]["names"] == ["password"]
     assert acts == [*golden, {"type": "finish", "status": "success"}]
     for r in recs:
         assert r.line["recorded"]["screenshot_t"] < r.line["recorded"]["start"]
@@ -106,7 +113,7 @@ def test_recorded_episode_is_golden_paired_and_judged(tmp_path: Path) -> None:
         assert r.actions[0].gate is not None and r.actions[0].gate["enforced"] is False
     # gold: the box the capture read for the OK click
     assert recs[0].gold is not None and recs[0].gold["boxes"] == [[40.0, 40.0, 160.0, 90.0]]
-    # the gate's verdict on "Pay now" (read from the paired screenshot): it would ask
+    # the gate's verdict on "Pay now" (the element the capture read): it would ask
     pay = recs[3].actions[0].gate
     assert pay["verdict"] == "deny" and pay.get("asks") and pay["rule"] == "irreversible"
     assert recs[0].actions[0].gate["verdict"] == "allow"
@@ -129,7 +136,7 @@ def test_no_future_leakage() -> None:
 
 
 def test_episode_exports_and_replays(tmp_path: Path) -> None:
-    out, env = run_recording(tmp_path, gate=AllowAll())
+    out, env = run_recording(tmp_path, password=False, gate=AllowAll())
     env.close()
     ex = Exporter(ExportConfig(family="qwen2.5-vl"), tmp_path / "export")
     samples = ex.episode(load_episode(out))
