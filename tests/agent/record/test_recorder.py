@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from board_env import BoardEnv
 
 from agent.core.actions import Click, Key, Scroll, Type
 from agent.core.inputs import RawEvent
@@ -18,6 +17,7 @@ from agent.record.scripted import ScriptedSource
 from agent.replay.live import load_png, replay_live
 from agent.safety.gate import AllowAll
 from agent.safety.policy import Policy
+from board_env import BoardEnv
 
 OK, FIELD, PAY = (100.0, 65.0), (240.0, 220.0), (430.0, 65.0)
 PASSWORD_FIELD = {"tag": "input", "editable": True, "password": True, "box": [40, 200, 440, 240]}

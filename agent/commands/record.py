@@ -1,0 +1,122 @@
+"""``agent record``: a person operates the env; their input becomes an episode."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent.commands.flags import add_env_flags, add_secret_flags, env_from_args
+from agent.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.record.recorder import Progress
+
+RECORDABLE = ("browser", "desktop")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "record",
+        help="record a person operating the browser or the desktop as an episode",
+        description="Capture a person's input and screenshots, reduce the input to actions "
+        "and write an episode in agent run's format (replayable, exportable). Stop with "
+        "Ctrl-C or --seconds.",
+    )
+    p.add_argument("--task", default="", help="what the person is about to do (the goal)")
+    p.add_argument("--out", type=Path, help="episode directory (default runs/<time>-<task>)")
+    p.add_argument("--seconds", type=float, help="stop after this many seconds")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=1.0,
+        help="seconds between screenshots while nothing happens (default 1)",
+    )
+    p.add_argument("--policy", type=Path, help="policy file whose verdicts are recorded")
+    p.add_argument(
+        "--no-finish",
+        action="store_true",
+        help="do not end the episode with a finish step on the last screenshot",
+    )
+    add_env_flags(p, default="browser")  # --url, --headed... as agent run has them
+    add_secret_flags(p)
+    p.set_defaults(func=run)
+
+
+def _progress(p: Progress) -> None:
+    print(
+        f"\r[record] {p.seconds:6.1f} s  {p.events} events  {p.actions} actions  "
+        f"{p.screenshots} screenshots",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.core.env import Feature
+    from agent.core.inputs import EventSource
+    from agent.episode.runner import default_out_dir
+    from agent.record.recorder import record, recording_gate
+    from agent.record.scripted import SCRIPT_ENV, ScriptedSource, load_script
+    from agent.safety.policy import load_policy
+    from agent.safety.secrets import Secrets
+    from envs.registry import make_env
+
+    name, kwargs = env_from_args(args)
+    if name not in RECORDABLE:
+        raise ConfigError(f"agent record records --env browser or desktop, not {name!r}")
+    if name == "browser":
+        kwargs.setdefault("headless", False)  # a person needs the window
+    url = kwargs.get("url") if name == "browser" else None
+    if args.seconds is not None and args.seconds <= 0:
+        raise ConfigError(f"--seconds must be > 0, got {args.seconds}")
+    if args.interval <= 0:
+        raise ConfigError(f"--interval must be > 0, got {args.interval}")
+    script = os.environ.get(SCRIPT_ENV)  # test only: a scripted fake instead of a person
+    secrets = Secrets.from_sources(args.secret)
+    gate = recording_gate(load_policy(args.policy) if args.policy else None)
+    task = args.task.strip() or "recorded demonstration"
+    out = args.out or default_out_dir(task)
+    with secrets.guard():
+        env = make_env(name, **kwargs)
+        try:
+            source: EventSource
+            if script:
+                source = ScriptedSource(load_script(script))
+            elif not env.offers(Feature.INPUT_RECORDING):
+                raise ConfigError(
+                    f"the {name} env here cannot capture input (it does not offer "
+                    f"{Feature.INPUT_RECORDING.value!r}); record with --env browser or desktop"
+                )
+            else:
+                source = env.input_source()
+            print(f"[record] recording into {out}; stop with Ctrl-C", file=sys.stderr)
+            episode = record(
+                env,
+                source,
+                out,
+                task=task,
+                seconds=args.seconds,
+                interval=args.interval,
+                url=url,
+                gate=gate,
+                secrets=secrets,
+                finish=not args.no_finish,
+                on_progress=_progress,
+            )
+        finally:
+            env.close()
+    o = episode.outcome
+    print(
+        f"\n[record] {o.get('stopped_by')}: {o.get('events')} events → {o.get('steps')} steps "
+        f"in {episode.dir}",
+        file=sys.stderr,
+    )
+    if o.get("error"):
+        print(f"[record] the capture stopped on an error: {o['error']}", file=sys.stderr)
+        return 1
+    print(episode.dir)
+    return 0
