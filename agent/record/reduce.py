@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from agent.core.actions import (
     Action,
@@ -174,9 +174,11 @@ class _Reducer:
         total = dy if vertical else dx
         if total == 0:
             return
-        direction = (
-            ("down" if total > 0 else "up") if vertical else ("right" if total > 0 else "left")
-        )
+        direction: Literal["up", "down", "left", "right"]
+        if vertical:
+            direction = "down" if total > 0 else "up"
+        else:
+            direction = "right" if total > 0 else "left"
         amount = min(100, max(1, round(abs(total) / self.cfg.notch_px)))
         first = evs[0]
         point = _point(first) if first.x is not None and first.y is not None else None
