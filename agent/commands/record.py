@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.commands.flags import add_env_flags, add_secret_flags, env_from_args
 from agent.core.errors import ConfigError
@@ -55,6 +55,17 @@ def _progress(p: Progress) -> None:
     )
 
 
+def env_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any], str | None]:
+    """(env name, its settings, the start URL): browser or desktop only; the browser is
+    headed unless the settings say otherwise (a person needs the window)."""
+    name, kwargs = env_from_args(args)
+    if name not in RECORDABLE:
+        raise ConfigError(f"agent record records --env browser or desktop, not {name!r}")
+    if name == "browser":
+        kwargs.setdefault("headless", False)
+    return name, kwargs, kwargs.get("url") if name == "browser" else None
+
+
 def run(args: argparse.Namespace) -> int:
     from agent.core.env import Feature
     from agent.core.inputs import EventSource
@@ -65,12 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.safety.secrets import Secrets
     from envs.registry import make_env
 
-    name, kwargs = env_from_args(args)
-    if name not in RECORDABLE:
-        raise ConfigError(f"agent record records --env browser or desktop, not {name!r}")
-    if name == "browser":
-        kwargs.setdefault("headless", False)  # a person needs the window
-    url = kwargs.get("url") if name == "browser" else None
+    name, kwargs, url = env_settings(args)
     if args.seconds is not None and args.seconds <= 0:
         raise ConfigError(f"--seconds must be > 0, got {args.seconds}")
     if args.interval <= 0:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
+from agent.cli import build_parser, main
+from agent.commands.record import env_settings
 from agent.episode.recording import load_episode
 from agent.record.scripted import SCRIPT_ENV
 
@@ -88,3 +89,16 @@ def test_a_signal_leaves_a_complete_episode(tmp_path: Path, sig: signal.Signals)
 def test_an_env_that_cannot_record_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["record", "--env", "android"]) == 2
     assert "browser or desktop" in capsys.readouterr().err
+
+
+def test_the_browser_is_headed_unless_told() -> None:
+    def settings(*argv: str) -> tuple:
+        return env_settings(build_parser().parse_args(["record", *argv]))
+
+    assert settings("--url", "https://example.com") == (
+        "browser",
+        {"headless": False, "url": "https://example.com"},
+        "https://example.com",
+    )
+    assert settings("--env-kwargs", '{"headless": true}')[1] == {"headless": True}
+    assert settings("--env", "desktop", "--display", ":3") == ("desktop", {"display": ":3"}, None)

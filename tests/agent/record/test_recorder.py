@@ -12,7 +12,7 @@ from agent.core.actions import Click, Key, Scroll, Type
 from agent.core.inputs import RawEvent
 from agent.episode.recording import load_episode
 from agent.export.samples import ExportConfig, Exporter
-from agent.record.recorder import Shot, pair, record, recording_gate
+from agent.record.recorder import LATE_S, Shot, _Shots, pair, record, recording_gate
 from agent.record.scripted import ScriptedSource
 from agent.replay.live import load_png, replay_live
 from agent.safety.gate import AllowAll
@@ -133,6 +133,26 @@ def test_no_future_leakage() -> None:
     assert pair(shots, 2.5) is shots[1]
     assert pair(shots, 9.0) is shots[2]
     assert pair(shots, 1.0) is None
+
+
+def test_screenshots_no_action_can_pair_with_are_dropped() -> None:
+    """Memory stays bounded by the bursts of input, not the length of the recording; every
+    screenshot an action can still be paired with is kept."""
+    env = BoardEnv()
+    obs = env.reset()
+    shots = _Shots(env)
+    shots.kept = [Shot(float(t), obs) for t in range(1, 8)]
+    events = [2.5, 3.0, 6.5]  # after shot 2 (and at 3.0: shot 2 is the last strictly before)
+    shots.prune(events, now=6.0 + LATE_S)
+    kept = [s.t for s in shots.kept]
+    # 1: the first; 2: events follow it; 6 (event 6.5 after it) and 7 (the last): kept;
+    # 3, 4 and 5 are followed by no event before the next screenshot
+    assert kept == [1.0, 2.0, 6.0, 7.0]
+    assert all(pair(shots.kept, t) is not None and pair(shots.kept, t).t < t for t in events)
+    # a screenshot younger than LATE_S waits: a capture may still deliver an event before it
+    shots.kept = [Shot(float(t), obs) for t in range(1, 5)]
+    shots.prune([], now=3.0 + LATE_S / 2)
+    assert [s.t for s in shots.kept] == [1.0, 2.0, 3.0, 4.0]
 
 
 def test_episode_exports_and_replays(tmp_path: Path) -> None:
