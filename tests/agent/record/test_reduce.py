@@ -106,6 +106,16 @@ def test_buttons_and_drag() -> None:
     ]
     assert acts(drag) == [{"type": "drag", "start": [10.0, 10.0], "end": [120.0, 80.0]}]
     assert reduce_events(drag)[0].events == 4
+    # a key pressed while the button is held: the drag began first, so it comes first
+    held = [drag[0], *key(0.05, "escape"), *drag[1:]]
+    assert [a["type"] for a in acts(held)] == ["drag", "key"]
+    # away and back while held: a drag that ends where it began, not a click
+    back = [
+        RawEvent(0.0, "down", 10, 10, button="left"),
+        RawEvent(0.1, "move", 80, 10),
+        RawEvent(0.2, "up", 11, 10, button="left"),
+    ]
+    assert acts(back) == [{"type": "drag", "start": [10.0, 10.0], "end": [11.0, 10.0]}]
     # a press still held when the recording stops is dropped; an up without a down too
     assert acts([RawEvent(0, "down", 1, 1, button="left"), RawEvent(1, "up", 1, 1)][:1]) == []
     assert acts([RawEvent(0, "up", 1, 1, button="left")]) == []
