@@ -37,7 +37,7 @@ from typing import Any
 
 from agent.core.actions import Action, Finish, Type, dump_action
 from agent.core.env import Env, Feature
-from agent.core.errors import EnvError, Interrupted, describe_error
+from agent.core.errors import EnvClosedError, EnvError, Interrupted, describe_error
 from agent.core.inputs import EventSource, RawEvent
 from agent.core.observation import Observation
 from agent.episode.executor import input_points
@@ -225,6 +225,8 @@ def record(
                                      config, on_progress)  # fmt: skip
     except (KeyboardInterrupt, Interrupted):
         stopped_by = "interrupt"
+    except EnvClosedError:  # the person closed the program: the recording ends there
+        stopped_by = "env_closed"
     except Exception as err:
         stopped_by, error = "error", err
     with _deferred_signals():
@@ -234,6 +236,8 @@ def record(
             source.stop()
         try:
             shots.take()  # the screen when the recording stopped (the finish step's)
+        except EnvClosedError:
+            pass  # the last screenshot taken stands for the end
         except Exception as err:
             error = error or err
         _write(writer, env, the_gate, sec, shots.kept, events, t0, config, finish, stopped_by,

@@ -166,3 +166,26 @@ def test_episode_exports_and_replays(tmp_path: Path) -> None:
     fresh.close()
     assert not report.diverged, report.to_json()
     assert len(report.steps) == len(GOLDEN) + 1
+
+
+def test_closing_the_program_ends_the_recording_with_what_was_done(tmp_path: Path) -> None:
+    env = BoardEnv()
+    events = [
+        RawEvent(0.2, "down", *OK, button="left"),
+        RawEvent(0.25, "up", *OK, button="left"),
+        RawEvent(0.8, "key_down", key="escape"),  # the fake closes the board here
+    ]
+
+    def perform(ev: RawEvent) -> None:
+        if ev.kind == "up":
+            env.step(Click(point=OK))
+        elif ev.kind == "key_down":
+            env.close()
+
+    out = tmp_path / "ep"
+    record(env, ScriptedSource(events, perform=perform), out, task="t", seconds=30,
+           interval=0.2, settle=0.1, gate=AllowAll())  # fmt: skip
+    ep = load_episode(out)
+    assert ep.outcome["stopped_by"] == "env_closed" and "error" not in ep.outcome
+    acts = [a["type"] for r in ep.records for a in r.executed_actions()]
+    assert acts == ["click", "key", "finish"]
