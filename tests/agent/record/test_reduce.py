@@ -201,7 +201,7 @@ event = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(event, max_size=40))
 def test_any_stream_reduces_to_valid_ordered_actions(events: list[RawEvent]) -> None:
     out = reduce_events(events)
