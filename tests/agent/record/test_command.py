@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from agent.cli import build_parser, main
-from agent.commands.record import env_settings
+from agent.commands.record import env_settings, source_for
+from agent.core.errors import ConfigError
 from agent.episode.recording import load_episode
 from agent.record.scripted import SCRIPT_ENV
+from board_env import BoardEnv
 
 PAGE = "<html><body><input id=q><button>Go</button></body></html>"
 SCRIPT = [
@@ -102,3 +104,8 @@ def test_the_browser_is_headed_unless_told() -> None:
     )
     assert settings("--env-kwargs", '{"headless": true}')[1] == {"headless": True}
     assert settings("--env", "desktop", "--display", ":3") == ("desktop", {"display": ":3"}, None)
+
+
+def test_an_env_without_input_recording_is_a_clear_error() -> None:
+    with pytest.raises(ConfigError, match="does not offer 'input_recording'"):
+        source_for(BoardEnv())
