@@ -20,7 +20,10 @@ from agent.safety.policy import Policy
 from board_env import BoardEnv
 
 OK, FIELD, PAY = (100.0, 65.0), (240.0, 220.0), (430.0, 65.0)
-PASSWORD_FIELD = {"tag": "input", "editable": True, "password": True, "box": [40, 200, 440, 240]}
+PASSWORD_FIELD = {
+    "tag": "input", "editable": True, "password": True, "box": [40, 200, 440, 240],
+    "value": "An",  # what a capture might read of the field: never recorded
+}  # fmt: skip
 
 
 def script(password: bool = True) -> list[RawEvent]:
@@ -106,6 +109,7 @@ def test_recorded_episode_is_golden_paired_and_judged(tmp_path: Path) -> None:
     golden = [a.model_dump(mode="json", exclude_none=True) for a in GOLDEN]
     golden[2]["text"] = "{{secret:password}}"
     assert ep.meta["secrets"]["names"] == ["password"]
+    assert '"An"' not in (out / "steps.jsonl").read_text(encoding="utf-8")
     assert acts == [*golden, {"type": "finish", "status": "success"}]
     for r in recs:
         assert r.line["recorded"]["screenshot_t"] < r.line["recorded"]["start"]
