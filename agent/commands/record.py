@@ -12,6 +12,8 @@ from agent.commands.flags import add_env_flags, add_secret_flags, env_from_args
 from agent.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from agent.core.env import Env
+    from agent.core.inputs import EventSource
     from agent.record.recorder import Progress
 
 RECORDABLE = ("browser", "desktop")
@@ -66,12 +68,26 @@ def env_settings(args: argparse.Namespace) -> tuple[str, dict[str, Any], str | N
     return name, kwargs, kwargs.get("url") if name == "browser" else None
 
 
-def run(args: argparse.Namespace) -> int:
+def source_for(env: Env, script: str | None = None) -> EventSource:
+    """The env's capture; a ConfigError naming the fix when it offers none. ``script``
+    (test only, ``NATIVE_AGENT_RECORD_SCRIPT``): the scripted fake instead of a person."""
     from agent.core.env import Feature
-    from agent.core.inputs import EventSource
+    from agent.record.scripted import ScriptedSource, load_script
+
+    if script:
+        return ScriptedSource(load_script(script))
+    if not env.offers(Feature.INPUT_RECORDING):
+        raise ConfigError(
+            f"the {env.name} env here cannot capture input (it does not offer "
+            f"{Feature.INPUT_RECORDING.value!r}); record with --env browser or desktop"
+        )
+    return env.input_source()
+
+
+def run(args: argparse.Namespace) -> int:
     from agent.episode.runner import default_out_dir
     from agent.record.recorder import record, recording_gate
-    from agent.record.scripted import SCRIPT_ENV, ScriptedSource, load_script
+    from agent.record.scripted import SCRIPT_ENV
     from agent.safety.policy import load_policy
     from agent.safety.secrets import Secrets
     from envs.registry import make_env
@@ -89,16 +105,7 @@ def run(args: argparse.Namespace) -> int:
     with secrets.guard():
         env = make_env(name, **kwargs)
         try:
-            source: EventSource
-            if script:
-                source = ScriptedSource(load_script(script))
-            elif not env.offers(Feature.INPUT_RECORDING):
-                raise ConfigError(
-                    f"the {name} env here cannot capture input (it does not offer "
-                    f"{Feature.INPUT_RECORDING.value!r}); record with --env browser or desktop"
-                )
-            else:
-                source = env.input_source()
+            source = source_for(env, script)
             print(f"[record] recording into {out}; stop with Ctrl-C", file=sys.stderr)
             episode = record(
                 env,

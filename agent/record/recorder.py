@@ -348,10 +348,13 @@ def _step(
     obs = mask_and_scrub(shot.obs, sec, reader)
     action = r.action
     target = r.target
-    if isinstance(action, Type) and target and target.get("password"):
-        action = action.model_copy(update={"text": placeholder(PASSWORD)})
-        if PASSWORD not in sec.names:
-            writer.meta["secrets"].setdefault("names", []).append(PASSWORD)
+    if target and target.get("password"):  # nothing of a password field's content is kept
+        target = {k: v for k, v in target.items() if k not in ("text", "value")}
+        if isinstance(action, Type):
+            action = action.model_copy(update={"text": placeholder(PASSWORD)})
+            names = writer.meta["secrets"].setdefault("names", [])
+            if PASSWORD not in names:
+                names.append(PASSWORD)
     rec: dict[str, Any] = {
         "action": dump_action(action),
         "input": input_points(action, env, obs),
