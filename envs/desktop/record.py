@@ -256,7 +256,7 @@ class XInputSource:
         self._lock = threading.Lock()
         self._events: list[RawEvent] = []
         self._error: BaseException | None = None
-        self._started = threading.Event()
+        self._started, self._stopping = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._conns: list[Display] = []
         self._ctrl: Display | None = None
@@ -290,6 +290,7 @@ class XInputSource:
         """Disable the context (the reader thread's enable_context returns), join the thread,
         free the context, close the connections; safe to call twice or after a failure."""
         ctrl, thread = self._ctrl, self._thread
+        self._stopping.set()
         if ctrl is not None and self._context:
             with contextlib.suppress(Exception):
                 ctrl.record_disable_context(self._context)
@@ -335,6 +336,9 @@ class XInputSource:
         from Xlib import X
         from Xlib.ext import record
 
+        self._started.clear()
+        self._stopping.clear()
+        self._error, self._events, self._pressed = None, [], {}
         ctrl = self._ctrl = self._connect()
         if not ctrl.has_extension("RECORD"):
             raise EnvNotAvailableError(
@@ -384,6 +388,8 @@ class XInputSource:
     def _read(self, data: Display) -> None:
         try:
             data.record_enable_context(self._context, self._on_reply(data))
+            if not self._stopping.is_set():  # EndOfData we did not ask for: the server quit
+                raise ConnectionError("the X server ended the recording (did it shut down?)")
         except BaseException as err:  # the display died or was cut: poll() reports it
             with self._lock:
                 self._error = err
