@@ -102,16 +102,20 @@ def xdo(env: DesktopEnv, *args: str) -> None:
     subprocess.run(["xdotool", *args], env=env._env, check=True, timeout=30)
 
 
-def capture(env: DesktopEnv, *commands: list[str]) -> tuple[list[RawEvent], float, float, float]:
+def capture(
+    env: DesktopEnv, *commands: list[str]
+) -> tuple[list[RawEvent], list[tuple[float, float]], float]:
     """Start a capture, run the xdotool command lines, end with a move to SENTINEL and
-    collect up to it → (events, t before, t after the commands, the clock's error bound)."""
+    collect up to it → (events, each command's (t before, t after), the clock's error bound).
+    xdotool syncs before it exits, so the server stamps its events inside its bracket."""
     source = env.input_source()
     source.start()
     try:
-        t0 = time.monotonic()
+        windows = []
         for argv in commands:
+            t0 = time.monotonic()
             xdo(env, *argv)
-        t1 = time.monotonic()
+            windows.append((t0, time.monotonic()))
         xdo(env, "mousemove", *map(str, SENTINEL))
         got: list[RawEvent] = []
         deadline = time.monotonic() + 10
@@ -126,7 +130,7 @@ def capture(env: DesktopEnv, *commands: list[str]) -> tuple[list[RawEvent], floa
     finally:
         source.stop()
     end = next(i for i, e in enumerate(got) if e.kind == "move" and (e.x, e.y) == SENTINEL)
-    return got[:end], t0, t1, error
+    return got[:end], windows, error
 
 
 def centre(widgets: dict, name: str) -> tuple[int, int]:
@@ -142,7 +146,7 @@ def test_click_exact_point_target_and_times(tk: tuple[DesktopEnv, dict]) -> None
     env, widgets = tk
     assert env.offers(Feature.INPUT_RECORDING)
     x, y = centre(widgets, "ok")
-    events, t0, t1, err = capture(env, ["mousemove", str(x), str(y)], ["click", "1"])
+    events, (move, click), err = capture(env, ["mousemove", str(x), str(y)], ["click", "1"])
     assert kinds(events) == ["down", "up"]
     down, up = (e for e in events if e.kind != "move")
     last_move = [e for e in events if e.kind == "move"][-1]
@@ -155,7 +159,8 @@ def test_click_exact_point_target_and_times(tk: tuple[DesktopEnv, dict]) -> None
     assert err < 0.05  # a local round trip
     times = [e.t for e in events]
     assert times == sorted(times)
-    assert all(t0 - err <= t <= t1 + err for t in times), (t0, times, t1)
+    assert all(move[0] - err <= e.t <= move[1] + err for e in events if e.kind == "move")
+    assert all(click[0] - err <= e.t <= click[1] + err for e in (down, up)), (click, times)
 
 
 def test_double_right_and_middle_clicks(tk: tuple[DesktopEnv, dict]) -> None:
