@@ -48,15 +48,16 @@ if TYPE_CHECKING:
 
 WHEEL_NOTCH_PX = 100.0  # px per wheel notch, as envs/browser's WHEEL_NOTCH_CSS
 BUTTONS: dict[int, Button] = {1: "left", 2: "middle", 3: "right"}
-WHEEL: dict[int, tuple[float, float]] = {
-    4: (0.0, -1.0),
-    5: (0.0, 1.0),
-    6: (-1.0, 0.0),
-    7: (1.0, 0.0),
-}
+WHEEL = {4: (0.0, -1.0), 5: (0.0, 1.0), 6: (-1.0, 0.0), 7: (1.0, 0.0)}  # dx, dy notches
 KEY_PRESS, KEY_RELEASE, BUTTON_PRESS, BUTTON_RELEASE, MOTION = 2, 3, 4, 5, 6
 CHANGE_KEYBOARD_MAPPING = 100  # core request opcode
 SHIFT_MASK, LOCK_MASK, CONTROL_MASK = 1, 2, 4
+RANGES = {  # what the context records: the device events and keymap changes
+    "core_requests": (CHANGE_KEYBOARD_MAPPING, CHANGE_KEYBOARD_MAPPING), "core_replies": (0, 0),
+    "ext_requests": (0, 0, 0, 0), "ext_replies": (0, 0, 0, 0), "delivered_events": (0, 0),
+    "device_events": (KEY_PRESS, MOTION), "errors": (0, 0),
+    "client_started": False, "client_died": False,
+}  # fmt: skip
 START_TIMEOUT_S = 5.0
 STOP_TIMEOUT_S = 2.0
 FIX = "pip install 'native-agent[desktop]' (python-xlib reads the X input events)"
@@ -333,7 +334,6 @@ class XInputSource:
         return conn
 
     def _open(self) -> None:
-        from Xlib import X
         from Xlib.ext import record
 
         self._started.clear()
@@ -354,23 +354,7 @@ class XInputSource:
         self._keymap = KeyMap(first, [list(r) for r in rows], mods, level3)
         self._clock = ServerClock.measure(query)
         self.clock_error = self._clock.error
-        self._context = ctrl.record_create_context(
-            0,
-            [record.AllClients],
-            [
-                {
-                    "core_requests": (CHANGE_KEYBOARD_MAPPING, CHANGE_KEYBOARD_MAPPING),
-                    "core_replies": (0, 0),
-                    "ext_requests": (0, 0, 0, 0),
-                    "ext_replies": (0, 0, 0, 0),
-                    "delivered_events": (0, 0),
-                    "device_events": (X.KeyPress, X.MotionNotify),
-                    "errors": (0, 0),
-                    "client_started": False,
-                    "client_died": False,
-                }
-            ],
-        )
+        self._context = ctrl.record_create_context(0, [record.AllClients], [RANGES])
         ctrl.sync()  # the context must exist before the data connection enables it
         self._thread = threading.Thread(
             target=self._read, args=(data,), name="x-input-record", daemon=True
