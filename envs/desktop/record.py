@@ -108,22 +108,26 @@ class KeyMap:
         first_keycode: int,
         rows: list[list[int]],
         mod_names: dict[int, str],
-        level3_mask: int = 0,
     ) -> None:
         self.rows: dict[int, list[int]] = {first_keycode + i: list(r) for i, r in enumerate(rows)}
-        self.mod_names = mod_names  # mask bit → ctrl / shift / alt / meta
-        self.level3_mask = level3_mask
+        self.mod_names = mod_names  # mask bit → ctrl / shift / alt / meta / altgr / numlock
+
+    def _mask(self, name: str) -> int:
+        return sum(bit for bit, n in self.mod_names.items() if n == name)
 
     def change(self, first_keycode: int, rows: list[list[int]]) -> None:
         for i, row in enumerate(rows):
             self.rows[first_keycode + i] = list(row)
 
     def keysym(self, keycode: int, state: int) -> int:
-        """The keysym a keycode gives under ``state`` (core protocol rules, AltGr level 3)."""
+        """The keysym a keycode gives under ``state`` (core protocol rules: Shift, Caps Lock,
+        NumLock on the keypad, AltGr level 3)."""
         row = self.rows.get(keycode, [])
         col = [*row, 0, 0, 0, 0, 0, 0][:6]
         shifted = bool(state & SHIFT_MASK)
-        if state & self.level3_mask:
+        if state & self._mask("numlock") and 0xFF80 <= col[1] <= 0xFFBD:  # keypad digits
+            return col[0] if shifted else col[1]
+        if state & self._mask("altgr"):
             for lo, hi in ((4, 5), (2, 3)):  # XKB level 3 columns, then Mode_switch's group 2
                 pick = col[hi] if shifted and col[hi] else col[lo]
                 if pick:
@@ -179,11 +183,11 @@ def key_name(keysym: int) -> str:
     return char.lower() if char else f"0x{keysym:x}"
 
 
-def modifier_names(display: Display) -> tuple[dict[int, str], int]:
-    """The server's modifier map → ({mask bit: our name}, the AltGr / level-3 mask)."""
+def modifier_names(display: Display) -> dict[int, str]:
+    """The server's modifier map → {mask bit: ctrl, shift, alt, meta, altgr (level 3) or
+    numlock}."""
     _tables()
     names: dict[int, str] = {SHIFT_MASK: "shift", CONTROL_MASK: "ctrl"}
-    level3 = 0
     for index, keycodes in enumerate(display.get_modifier_mapping()):
         syms = {_XNAMES.get(display.keycode_to_keysym(k, 0), "") for k in keycodes if k}
         if index < 3:  # Shift, Lock, Control
@@ -193,8 +197,10 @@ def modifier_names(display: Display) -> tuple[dict[int, str], int]:
         elif syms & {"Super_L", "Super_R", "Meta_L", "Meta_R", "Hyper_L", "Hyper_R"}:
             names[1 << index] = "meta"
         elif syms & {"ISO_Level3_Shift", "Mode_switch"}:
-            level3 |= 1 << index
-    return names, level3
+            names[1 << index] = "altgr"
+        elif "Num_Lock" in syms:
+            names[1 << index] = "numlock"
+    return names
 
 
 class ServerClock:
@@ -350,8 +356,7 @@ class XInputSource:
         info = query.display.info
         first = int(info.min_keycode)
         rows = query.get_keyboard_mapping(first, int(info.max_keycode) - first + 1)
-        mods, level3 = modifier_names(query)
-        self._keymap = KeyMap(first, [list(r) for r in rows], mods, level3)
+        self._keymap = KeyMap(first, [list(r) for r in rows], modifier_names(query))
         self._clock = ServerClock.measure(query)
         self.clock_error = self._clock.error
         self._context = ctrl.record_create_context(0, [record.AllClients], [RANGES])

@@ -38,15 +38,18 @@ SENTINEL = (1365, 767)  # the last pixel: a move there ends each capture
 # ---- pure: keymap levels, names, the clock -------------------------------------------------
 
 
-def test_keymap_levels_shift_caps_lock_and_altgr() -> None:
-    # keycode 38: a A (group 2 a A) level 3 æ Æ; keycode 10: 1 !; keycode 50: Shift_L
-    km = KeyMap(10, [[0x31, 0x21]] + [[0]] * 27 + [[0x61, 0x41, 0x61, 0x41, 0xE6, 0xC6]], {}, 0x80)
-    km.mod_names = {1: "shift", 4: "ctrl", 8: "alt", 64: "meta"}
+def test_keymap_levels_shift_caps_lock_altgr_numlock() -> None:
+    # keycode 10: 1 !; 38: a A (group 2: a A) level 3: æ Æ; 87: KP_End KP_1
+    rows = [[0x31, 0x21]] + [[0]] * 27 + [[0x61, 0x41, 0x61, 0x41, 0xE6, 0xC6]]
+    rows += [[0]] * 48 + [[0xFF9C, 0xFFB1]]
+    mods = {1: "shift", 4: "ctrl", 8: "alt", 16: "numlock", 64: "meta", 128: "altgr"}
+    km = KeyMap(10, rows, mods)
     assert (km.text(38, 0), km.text(38, 1), km.text(38, 2), km.text(38, 3)) == ("a", "A", "A", "a")
     assert (km.text(10, 0), km.text(10, 1), km.text(10, 2)) == ("1", "!", "1")  # Lock: letters
     assert (km.text(38, 0x80), km.text(38, 0x81)) == ("æ", "Æ")
+    assert (km.text(87, 0), km.text(87, 16), km.text(87, 17)) == (None, "1", None)
     assert km.text(38, 4) is None and km.text(38, 8) is None and km.text(38, 64) is None
-    assert km.modifiers(1 | 4 | 8 | 64 | 256) == ("ctrl", "shift", "alt", "meta")
+    assert km.modifiers(1 | 4 | 8 | 16 | 64 | 128 | 256) == ("ctrl", "shift", "alt", "meta")
     km.change(38, [[0x01000439]])  # remapped to one keysym (what xdotool type does): й Й
     assert (km.text(38, 0), km.text(38, 1)) == ("й", "Й")
 
