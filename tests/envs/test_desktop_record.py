@@ -30,6 +30,7 @@ from envs.desktop.record import (
     XInputSource,
     key_name,
     keysym_text,
+    modifier_names,
 )
 
 TK_APP = Path(__file__).parent / "fixtures" / "tk_app.py"
@@ -261,6 +262,17 @@ def test_offset_monitor_coordinates_go_through_the_frame(tk: tuple[DesktopEnv, d
     finally:
         source.stop()
     assert (got[-1].x, got[-1].y) == (17.0, 300.0)  # 700 − the monitor's left edge
+
+
+def test_modifier_map_names_the_servers_mod_bits(tk: tuple[DesktopEnv, dict]) -> None:
+    from Xlib.display import Display
+
+    conn = Display(tk[0].display)
+    try:
+        names = modifier_names(conn)
+    finally:
+        conn.close()
+    assert names == {1: "shift", 4: "ctrl", 8: "alt", 16: "numlock", 64: "meta", 128: "altgr"}
 
 
 def _x_sockets() -> int:
