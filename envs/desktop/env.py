@@ -27,8 +27,9 @@ import numpy as np
 
 from agent.core.actions import Action
 from agent.core.coords import Frame
-from agent.core.env import POINTER_KEYBOARD, Env, EnvSpec
+from agent.core.env import POINTER_KEYBOARD, Env, EnvSpec, Feature
 from agent.core.errors import ActionFailedError, EnvClosedError, EnvNotAvailableError
+from agent.core.inputs import EventSource
 from agent.core.observation import Observation
 from envs.desktop import translate
 from envs.desktop.errors import says_dead_display
@@ -72,6 +73,7 @@ class DesktopEnv(Env):
     name = "desktop"
     capabilities = POINTER_KEYBOARD | {"open_app"}
     unsupported = translate.UNSUPPORTED
+    features = frozenset({Feature.INPUT_RECORDING})
 
     def __init__(
         self,
@@ -134,6 +136,12 @@ class DesktopEnv(Env):
         """The captured monitor as (left, top, width, height) in X root px."""
         m = self._monitor
         return int(m["left"]), int(m["top"]), int(m["width"]), int(m["height"])
+
+    def input_source(self) -> EventSource:
+        """A person's input on this display (X RECORD; :mod:`envs.desktop.record`)."""
+        from envs.desktop.record import XInputSource
+
+        return XInputSource(self.display, self.geometry())
 
     # ---- hooks ---------------------------------------------------------------------------
     def _reset(self, *, url: str | None = None, seed: int | None = None) -> None:
