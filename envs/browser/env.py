@@ -221,7 +221,7 @@ class BrowserEnv(Env):
         self._dispatch.arm(action, self.geometry(), self.to_input)
 
     def input_source(self) -> BrowserCapture:  # a person's input (envs.browser.record)
-        return BrowserCapture(self, self._record)
+        return BrowserCapture(lambda: self._context, self.dsf, self._record)
 
     # ---- Env hooks -------------------------------------------------------------------------
     def filter_requests(self, verdict: RequestVerdict | None) -> None:

@@ -47,6 +47,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from agent.core.errors import EnvClosedError
@@ -56,8 +57,6 @@ from envs.browser.record_js import RECORD_INIT_JS
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Frame
-
-    from envs.browser.env import BrowserEnv
 
 LINE_PX = 40  # CSS px of a wheel "line" (deltaMode 1); the page script's constant
 SECRET_TEXT = "\u2022"  # what one character typed into a password field becomes
@@ -117,17 +116,20 @@ class BrowserCapture:
     ends it: ``poll`` then raises EnvClosedError; take a new source after a reset. One
     capture of an env runs at a time: starting one stops the one before."""
 
-    def __init__(self, env: BrowserEnv, script: RecordScript) -> None:
-        self._env, self._script = env, script
+    def __init__(
+        self, context_of: Callable[[], BrowserContext | None], dsf: float, script: RecordScript
+    ) -> None:
+        self._context_of, self._dsf, self._script = context_of, dsf, script
         self._context: BrowserContext | None = None
         self._reports: list[tuple[Frame | None, dict[str, Any], float]] = []
         self._offsets: dict[Frame, tuple[float, float]] = {}  # cross-origin frames' last
         self._lock = threading.Lock()
         self._on = False
+        self._at: tuple[float, float] | None = None  # the pointer's last point
         self.dropped = 0  # reports refused (no key, bad shape): a page's own calls, bugs
 
     def start(self) -> None:
-        context = self._env._context
+        context = self._context_of()
         if context is None or (self._context is not None and context is not self._context):
             raise EnvClosedError("the browser was reset or closed: take a new input_source()")
         self._script.attach(context, self)
@@ -139,7 +141,7 @@ class BrowserCapture:
         context = self._context
         if context is None:
             return []
-        if self._env._context is not context:
+        if self._context_of() is not context:
             raise EnvClosedError("the browser was reset: this capture ended; take a new one")
         pages = [p for p in context.pages if not p.is_closed()]
         if pages:
@@ -155,6 +157,22 @@ class BrowserCapture:
             except (KeyError, TypeError, ValueError):
                 self.dropped += 1
         out.sort(key=lambda e: e.t)
+        return self._moved_first(out)
+
+    def _moved_first(self, events: list[RawEvent]) -> list[RawEvent]:
+        """Each press preceded by a move to its point: where the browser coalesced the last
+        move away (or it went to another frame's report), one is inserted at the press's
+        time, so the pointer's last position before a press is the press's."""
+        out: list[RawEvent] = []
+        for e in events:
+            if e.kind == "move" and e.x is not None and e.y is not None:
+                self._at = (e.x, e.y)
+            elif e.kind in ("down", "up", "wheel") and e.x is not None and e.y is not None:
+                at = self._at
+                if at is None or abs(at[0] - e.x) > 0.5 or abs(at[1] - e.y) > 0.5:
+                    out.append(RawEvent(t=e.t, kind="move", x=e.x, y=e.y, modifiers=e.modifiers))
+                self._at = (e.x, e.y)
+            out.append(e)
         return out
 
     def stop(self) -> None:
@@ -203,7 +221,7 @@ class BrowserCapture:
                 modifiers=mods,
                 target=target,
             )
-        dpr = float(r["dpr"])
+        dpr = self._dsf  # the screenshot's scale (a cross-origin frame's own ratio is 1)
         ox, oy = 0.0, 0.0
         if not r.get("top"):  # a cross-origin frame between this one and the top
             hops = int(r["hops"])

@@ -29,7 +29,8 @@ RECORD_INIT_JS = r"""
   const rectOf = un(Element.prototype.getBoundingClientRect);
   const closest = un(Element.prototype.closest), getAttr = un(Element.prototype.getAttribute);
   const rootOf = un(Node.prototype.getRootNode);
-  const style = W.getComputedStyle, perf = W.performance, now = un(Performance.prototype.now);
+  const style = W.getComputedStyle.bind(W), perf = W.performance;
+  const now = un(Performance.prototype.now);
   const setT = W.setTimeout.bind(W), origin = perf.timeOrigin;
   const SEL = 'a[href],button,input,select,textarea,label,summary,[role],[onclick],' +
     '[contenteditable=""],[contenteditable="true"],[tabindex]';
@@ -72,9 +73,9 @@ RECORD_INIT_JS = r"""
     String(tryEl(getAttr, el, 'type') || '').toLowerCase() === 'password';
   // what an event is on: the closest pressable around the deepest element (through open
   // shadow roots), else the deepest element itself
-  const describe = (hit, box) => {
+  const describe = (hit, box, exact) => {
     if (!hit || hit.nodeType !== 1) return null;
-    let el = null;
+    let el = exact ? hit : null;
     for (let e = hit, n = 0; e && n < 64 && !el; n++) {
       el = tryEl(closest, e, SEL);
       const r = tryEl(rootOf, e);
@@ -114,7 +115,7 @@ RECORD_INIT_JS = r"""
   const point = (kind, ev, extra) => {
     const o = offset();
     return O.assign({kind, t: when(ev), cx: ev.clientX + o.ox, cy: ev.clientY + o.oy,
-      ox: o.ox, oy: o.oy, hops: o.hops, top: o.top, dpr: W.devicePixelRatio || 1,
+      ox: o.ox, oy: o.oy, hops: o.hops, top: o.top,
       mods: mods(ev)}, extra || {});
   };
   const flush = () => { if (pending) { const m = pending; pending = null; post(m); } };
@@ -145,13 +146,26 @@ RECORD_INIT_JS = r"""
     post(point(down ? 'down' : 'up', ev, {button: BUTTONS[ev.button],
       target: down ? describe(deepest(ev), true) : null}));
   };
+  // what a wheel scrolls: the closest scrollable box around the deepest element
+  const scroller = hit => {  // (null: none but the page's own)
+    const up = e => { const p = e.parentNode;
+      return !p || p.nodeType === 9 ? null : p.nodeType === 11 ? p.host || null : p; };
+    for (let e = hit, n = 0; e && n < 256; e = up(e), n++) {
+      if (e.nodeType !== 1 || e === e.ownerDocument.documentElement) continue;
+      const cs = style(e), can = v => v === 'auto' || v === 'scroll';
+      if ((can(cs.overflowY) && e.scrollHeight > e.clientHeight) ||
+          (can(cs.overflowX) && e.scrollWidth > e.clientWidth)) return e;
+    }
+    return null;
+  };
   const onWheel = ev => {
     if (!ev.isTrusted || !live()) return;
     flush();
-    const unit = ev.deltaMode === 1 ? LINE_PX : 1;
-    const px = ev.deltaMode === 2 ? W.innerWidth : unit, py = ev.deltaMode === 2 ? W.innerHeight : unit;
+    const unit = ev.deltaMode === 1 ? LINE_PX : 1, page = ev.deltaMode === 2;
+    const hit = deepest(ev), sc = scroller(hit);
+    const px = page ? W.innerWidth : unit, py = page ? W.innerHeight : unit;
     post(point('wheel', ev, {dx: ev.deltaX * px, dy: ev.deltaY * py,
-      target: describe(deepest(ev), true)}));
+      target: sc ? describe(sc, true, true) : describe(hit, true)}));
   };
   const printable = k => typeof k === 'string' && [...k].length === 1;
   const keyName = (k, code) => {

@@ -131,11 +131,13 @@ def test_clicks_in_frames_and_shadow_roots(env: BrowserEnv) -> None:
         ("down", "left", 95, 420), ("up", "left", 95, 420),
     ]  # fmt: skip
     go, same, cross, deep = (presses[i].target or {} for i in (0, 2, 4, 6))
-    assert (go["tag"], go["id"], go["text"], go["box"]) == ("button", "go", "Go now", [300, 20, 400, 60])
+    assert (go["tag"], go["id"], go["text"]) == ("button", "go", "Go now")
+    assert go["box"] == [300, 20, 400, 60]
     assert (same["id"], same["text"], same["box"]) == ("fb", "Frame button", [318, 168, 418, 218])
     assert same["frame"].endswith("/inner") and "localhost" in cross["frame"]
     assert (cross["id"], cross["box"]) == ("fb", [312, 312, 412, 362])
-    assert (deep["tag"], deep["id"], deep["text"], deep["shadow"]) == ("button", "deep", "Shadow press", True)
+    assert (deep["tag"], deep["id"], deep["text"]) == ("button", "deep", "Shadow press")
+    assert deep["shadow"] is True
     assert "shadow" not in go
     # the last move before each press is where the press is; times on our monotonic clock
     for press in presses[::2]:
@@ -167,13 +169,15 @@ def test_keys_text_chords(env: BrowserEnv) -> None:
         ("key_down", "enter", None, ()), ("key_up", "enter", None, ()),
     ]  # fmt: skip
     field = [e for e in got if e.kind == "key_down"][1].target or {}
-    assert (field["tag"], field["id"], field["name"], field["code"]) == ("input", "name", "who", "KeyH")
+    assert (field["tag"], field["id"], field["name"]) == ("input", "name", "who")
+    assert field["code"] == "KeyH" and "box" not in field
     assert page.input_value("#name") == "Hi!"  # the keys reached the field
 
 
 def test_key_names_reverse_ours() -> None:
     names = key_names()
-    assert (names["ArrowUp"], names["Control"], names[" "], names["="]) == ("up", "ctrl", "space", "equal")
+    assert (names["ArrowUp"], names["Control"], names[" "]) == ("up", "ctrl", "space")
+    assert (names["="], names["Enter"]) == ("equal", "enter")
     assert (names["+"], names["PageDown"], names["F5"]) == ("plus", "pagedown", "f5")
 
 
@@ -239,7 +243,7 @@ def test_device_scale_factor_two(env: BrowserEnv) -> None:
         mouse.click(368, 193)  # CSS px: the frame's button
         mouse.move(100, 170)
         mouse.wheel(0, 100)
-        got = _collect(src, lambda ev: len(_presses(ev)) == 2 and any(e.kind == "wheel" for e in ev))
+        got = _collect(src, lambda ev: any(e.kind == "wheel" for e in ev))
         down = _presses(got)[0]
         assert (down.x, down.y, (down.target or {})["box"]) == (736, 386, [636, 336, 836, 436])
         shot = env.observe().array.shape
