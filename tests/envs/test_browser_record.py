@@ -21,7 +21,7 @@ from agent.core.errors import EnvClosedError
 from agent.core.inputs import RawEvent
 from envs.browser import BrowserEnv
 from envs.browser.capture import PageCapture
-from envs.browser.record import SECRET_TEXT, BrowserCapture, key_names
+from envs.browser.record import SECRET_TEXT, BrowserCapture, RecordScript, key_names
 from envs.desktop.xvfb import Xvfb
 
 TOP = """<!doctype html><html><body style="margin:0">
@@ -265,3 +265,18 @@ def test_capture_ends_with_its_context(env: BrowserEnv) -> None:
     with pytest.raises(EnvClosedError, match="reset"):
         src.poll()
     assert os.environ.get("DISPLAY")  # headed: the module's Xvfb
+
+
+def test_a_press_always_follows_a_move_to_its_point() -> None:
+    """Where the browser coalesced the last move away, one is inserted at the press."""
+    cap = BrowserCapture(lambda: None, 1.0, RecordScript())
+    events = [
+        RawEvent(t=1.0, kind="move", x=10, y=10),
+        RawEvent(t=2.0, kind="down", x=50, y=60, button="left"),
+        RawEvent(t=3.0, kind="up", x=50, y=60, button="left"),
+    ]
+    out = cap._moved_first(events)
+    assert [(e.kind, e.t, e.x, e.y) for e in out] == [
+        ("move", 1.0, 10, 10), ("move", 2.0, 50, 60), ("down", 2.0, 50, 60), ("up", 3.0, 50, 60)
+    ]  # fmt: skip
+    assert cap._moved_first([RawEvent(t=4.0, kind="down", x=50, y=60)])[0].kind == "down"
