@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -280,3 +281,16 @@ def test_a_press_always_follows_a_move_to_its_point() -> None:
         ("move", 1.0, 10, 10), ("move", 2.0, 50, 60), ("down", 2.0, 50, 60), ("up", 3.0, 50, 60)
     ]  # fmt: skip
     assert cap._moved_first([RawEvent(t=4.0, kind="down", x=50, y=60)])[0].kind == "down"
+
+
+def test_times_are_the_pages_not_the_arrivals(env: BrowserEnv) -> None:
+    """A person's input (xdotool through the X server, as a hand's) is reported to Python
+    only when Playwright is next called; it is stamped with the page's event time, not then."""
+    src = _fresh(env)
+    src.poll()
+    subprocess.run(["xdotool", "mousemove", "400", "300", "click", "1"], check=True)
+    done = time.monotonic()
+    time.sleep(0.5)  # no Playwright call: nothing is delivered meanwhile
+    got = _collect(src, lambda ev: len(_presses(ev)) == 2)
+    assert [e.kind for e in _presses(got)] == ["down", "up"]
+    assert all(e.t <= done + 0.2 for e in got)  # the arrivals came ≥ 0.5 s after `done`
