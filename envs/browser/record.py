@@ -18,14 +18,16 @@ pointer, wheel, key and composition events (listening first, in the capture phas
   by ``100 × target["dpr"]``.
 * **Time** is the page's own event time (``performance.timeOrigin + event.timeStamp``: when
   the platform made the event, on the wall clock) mapped onto :func:`time.monotonic` by the
-  offset between :func:`time.time` and :func:`time.monotonic` read when the report arrives;
-  a mapped time later than the arrival is the arrival. Stamping on arrival instead would be
+  offset between :func:`time.time` and :func:`time.monotonic` (read at ``start`` and at
+  each ``poll``: one reading for many reports, so equal page times stay equal); a mapped
+  time later than the arrival is the arrival. Stamping on arrival instead would be
   wrong by as long as Python was busy elsewhere (Playwright's sync API delivers the reports
   only while it is called: a recorder that sleeps receives them all at its next call), while
   the mapping errs by the clocks' read error (≈ 0.1 ms: the page's clocks are coarsened to
   100 µs) plus any step of the wall clock between the event and its arrival (NTP slews it by
-  < 0.5 ms/s). Events from one document keep their order; :meth:`BrowserCapture.poll`
-  returns everything sorted by time.
+  < 0.5 ms/s) since the last reading. The reports of one frame keep their order of arrival
+  (a time is never earlier than the frame's last); :meth:`BrowserCapture.poll` returns
+  everything sorted by time (a stable sort: ties keep the order of arrival).
 * **Targets** (``down`` and ``wheel``): the closest pressable around the deepest element
   under the pointer, through open shadow roots (``tag``, ``role``, ``type``, ``id``,
   ``name``, ``label`` (aria-label), ``text`` (visible text, whitespace folded, ≤ 200
@@ -126,6 +128,8 @@ class BrowserCapture:
         self._lock = threading.Lock()
         self._on = False
         self._at: tuple[float, float] | None = None  # the pointer's last point
+        self._wall = time.time() - time.monotonic()  # read again at each poll
+        self._last: dict[Frame | None, float] = {}  # each frame's last report time
         self.dropped = 0  # reports refused (no key, bad shape): a page's own calls, bugs
 
     def start(self) -> None:
@@ -134,6 +138,7 @@ class BrowserCapture:
             raise EnvClosedError("the browser was reset or closed: take a new input_source()")
         self._script.attach(context, self)
         self._context, self._on = context, True
+        self._wall = time.time() - time.monotonic()
 
     def poll(self) -> list[RawEvent]:
         """The events reported since the last poll, in time order. One cheap round trip to
@@ -149,6 +154,8 @@ class BrowserCapture:
                 pages[-1].wait_for_timeout(1)
         with self._lock:
             reports, self._reports = self._reports, []
+            self._wall = time.time() - time.monotonic()  # (one reading for many reports:
+            # equal page times stay equal, so a sort keeps their order of arrival)
         out: list[RawEvent] = []
         offsets: dict[tuple[Frame | None, int], tuple[float, float]] = {}
         for frame, report, t in reports:
@@ -189,13 +196,16 @@ class BrowserCapture:
         if not isinstance(report, dict) or report.get("auth") != self._script.key:
             self.dropped += 1
             return
+        frame = source.get("frame")
         try:  # the page's event time on our clock (the module's docstring)
-            t = min(arrived, float(report["t"]) / 1000.0 - (time.time() - time.monotonic()))
+            t = min(arrived, float(report["t"]) / 1000.0 - self._wall)
         except (KeyError, TypeError, ValueError):
             self.dropped += 1
             return
         with self._lock:  # converted in poll: a cross-origin frame's offset takes a round trip
-            self._reports.append((source.get("frame"), report, t))
+            t = max(t, self._last.get(frame, t))  # one document's reports keep their order
+            self._last[frame] = t
+            self._reports.append((frame, report, t))
 
     def _event(
         self,
