@@ -29,17 +29,19 @@ pointer, wheel, key and composition events (listening first, in the capture phas
   (a time is never earlier than the frame's last); :meth:`BrowserCapture.poll` returns
   everything sorted by time (a stable sort: ties keep the order of arrival).
 * **Targets** (``down`` and ``wheel``): the closest pressable around the deepest element
-  under the pointer, through open shadow roots (``tag``, ``role``, ``type``, ``id``,
-  ``name``, ``label`` (aria-label), ``text`` (visible text, whitespace folded, ≤ 200
-  characters; none for inputs), ``shadow`` (it lives in a shadow root), ``box`` (screenshot
-  px ``[x0, y0, x1, y1]``), ``secret`` (a password field)), plus ``frame`` (the frame's URL
-  when not the top one) and ``dpr``. Key events carry the focused element (no box) and the
-  key's ``code`` (``KeyA``), except in a password field.
+  under the pointer, through open shadow roots and the closed ones script made (``tag``,
+  ``role``, ``type``, ``id``, ``name``, ``label`` (aria-label), ``text`` (visible text,
+  whitespace folded, ≤ 200 characters; none for inputs), ``shadow`` (it lives in a shadow
+  root), ``box`` (screenshot px ``[x0, y0, x1, y1]``), ``secret`` (a password field)), plus
+  ``frame`` (the frame's URL when not the top one) and ``dpr``. Key events carry the
+  focused element (no box) and the key's ``code`` (``KeyA``), except in a password field.
 * **Password fields**: a character typed into ``<input type=password>`` is never reported —
   not its key, code or text. It becomes one ``text`` event whose text is ``•`` (U+2022) with
   ``target["secret"] = True``; Shift pressed there is not reported either (it would tell the
   letters' case). Named keys (Enter, Tab, Backspace, arrows) and chords (Ctrl+A) in the field
-  are reported as usual. The recorder puts the secret's placeholder in their place.
+  are reported as usual. The recorder puts the secret's placeholder in their place. Out of
+  reach: a password field in a shadow root the HTML parser made closed (declarative
+  ``shadowrootmode="closed"``): its events are on the host, its characters reported.
 """
 
 from __future__ import annotations

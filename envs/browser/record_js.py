@@ -47,7 +47,39 @@ RECORD_INIT_JS = r"""
     msg.auth = KEY;
     try { const p = send(msg); if (p && p.catch) p.catch(() => {}); } catch (e) {}
   };
-  const tryEl = (f, a, b) => { try { return f(a, b); } catch (x) { return null; } };
+  const tryEl = (f, a, b, c) => { try { return f(a, b, c); } catch (x) { return null; } };
+  // every shadow root script makes, closed ones too (seen from outside, an event in a closed
+  // root is on its host: a password field in one would not be known as one)
+  const roots = new WeakMap(), wmGet = un(WeakMap.prototype.get);
+  const wmSet = un(WeakMap.prototype.set);
+  const attach = Element.prototype.attachShadow;
+  if (attach) {
+    const attachCall = un(attach);
+    Element.prototype.attachShadow = function attachShadow(init) {
+      const root = attachCall(this, init);
+      try { wmSet(roots, this, root); } catch (e) {}
+      return root;
+    };
+  }
+  const gd = (p, k) => { const d = O.getOwnPropertyDescriptor(p, k);
+    return d && d.get ? un(d.get) : () => null; };
+  const openRoot = gd(Element.prototype, 'shadowRoot');
+  const rootActive = gd(ShadowRoot.prototype, 'activeElement');
+  const rootAt = un(ShadowRoot.prototype.elementFromPoint);
+  // the deepest element of an event, on through the closed roots: the focused one for keys,
+  // the one under the pointer otherwise
+  const deepest = ev => {
+    const p = tryEl(cpath, ev), keys = !('clientX' in ev);
+    let el = p && p.length ? p[0] : null;
+    for (let n = 0; el && el.nodeType === 1 && n < 32; n++) {
+      const r = tryEl(wmGet, roots, el) || tryEl(openRoot, el);
+      const inner = !r ? null : keys ? tryEl(rootActive, r) : tryEl(rootAt, r, ev.clientX,
+        ev.clientY);
+      if (!inner || inner === el) break;
+      el = inner;
+    }
+    return el;
+  };
   // this window's origin in the highest reachable window (CSS px), and the hops it climbed
   const offset = () => {
     let w = W, ox = 0, oy = 0, hops = 0;
@@ -64,7 +96,6 @@ RECORD_INIT_JS = r"""
     try { top = w === w.top; } catch (e) { top = false; }
     return {ox, oy, hops, top};
   };
-  const deepest = ev => { const p = tryEl(cpath, ev); return p && p.length ? p[0] : null; };
   const text = el => {
     const t = String((el && (el.innerText || el.textContent)) || '');
     return t.replace(/\s+/g, ' ').trim().slice(0, 200);

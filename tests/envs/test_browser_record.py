@@ -37,7 +37,11 @@ TOP = """<!doctype html><html><body style="margin:0">
 <iframe id="cross" src="CROSS/inner" style="position:absolute;left:300px;top:300px;width:300px;
   height:120px;border:2px solid black"></iframe>
 <div id="host" style="position:absolute;left:20px;top:400px;width:200px;height:60px"></div>
+<div id="closed" style="position:absolute;left:20px;top:480px;width:200px;height:40px"></div>
 <script>
+  const shut = document.getElementById('closed').attachShadow({mode: 'closed'});
+  shut.innerHTML = '<input type="password" style="width:200px;height:30px">';
+  window.closedField = shut.firstChild;  // (for the test to read its value)
   const root = document.getElementById('host').attachShadow({mode: 'open'});
   root.innerHTML = '<button id="deep" style="width:150px;height:40px"><b>Shadow</b> press</button>';
   // the page's own handlers hide the input from each other, not from the capture
@@ -200,17 +204,20 @@ def test_password_never_in_clear(env: BrowserEnv) -> None:
     page.mouse.click(100, 85)
     page.keyboard.type("Sw0rdFish")
     page.keyboard.press("Backspace")
+    page.mouse.click(100, 495)  # a password field inside a closed shadow root
+    page.keyboard.type("Qv7")
     page.keyboard.press("Enter")
     got = _collect(src, lambda ev: any(e.key == "enter" and e.kind == "key_up" for e in ev))
-    assert page.input_value("#pw") == "Sw0rdFis"  # the person's typing reached the field
+    assert page.input_value("#pw") == "Sw0rdFis"  # the person's typing reached the fields
+    assert page.evaluate("closedField.value") == "Qv7"
     typed = [e for e in got if e.kind == "text"]
-    assert [e.text for e in typed] == [SECRET_TEXT] * 9
+    assert [e.text for e in typed] == [SECRET_TEXT] * 12
     assert all((e.target or {}).get("secret") is True for e in typed)
     keys = [(e.kind, e.key) for e in got if e.kind.startswith("key")]
     assert keys == [("key_down", "backspace"), ("key_up", "backspace"),
                     ("key_down", "enter"), ("key_up", "enter")]  # fmt: skip
     dump = repr([(e, e.target) for e in got]).lower()
-    for piece in ("sw0", "0rd", "fish", "keyw", "keyf", "digit0", "'w'", "'f'", "'s'"):
+    for piece in ("sw0", "0rd", "fish", "keyw", "keyf", "digit0", "'w'", "'s'", "qv7", "'q'"):
         assert piece not in dump
 
 
