@@ -205,8 +205,11 @@ RECORD_INIT_JS = r"""
     if (k === 'Unidentified' || k === 'Dead' || !k) return code ? String(code).toLowerCase() : null;
     return String(k).toLowerCase();
   };
+  let composing = false, keyed = false;  // a composition under way; a key is down
   const onKey = ev => {
-    if (!ev.isTrusted || !live() || ev.isComposing || ev.key === 'Process') return;
+    if (!ev.isTrusted || !live()) return;
+    keyed = ev.type === 'keydown';  // (the text it types is its own: no text event for it)
+    if (ev.isComposing || ev.key === 'Process') return;
     flush();
     const el = deepest(ev), secret = isSecret(el), down = ev.type === 'keydown';
     const m = mods(ev), chord = ev.ctrlKey || ev.metaKey ||
@@ -226,11 +229,25 @@ RECORD_INIT_JS = r"""
     if (down && ev.repeat) target.repeat = true;
     post(out);
   };
-  const onCompose = ev => {
-    if (!ev.isTrusted || !ev.data || !live()) return;
+  const textOut = (ev, data) => {
     const el = deepest(ev), secret = isSecret(el);
-    post({kind: 'text', t: when(ev), text: secret ? SECRET_TEXT.repeat([...ev.data].length)
-      : ev.data, mods: [], target: describe(el, false)});
+    post({kind: 'text', t: when(ev), text: secret ? SECRET_TEXT.repeat([...data].length) : data,
+      mods: [], target: describe(el, false)});
+  };
+  const onCompose = ev => {  // the text an input method commits
+    if (!live()) return;
+    if (ev.type === 'compositionstart') { composing = ev.isTrusted; return; }
+    // (Chromium marks the end of a composition that a commit of text ends as untrusted)
+    const ok = ev.isTrusted || composing;
+    composing = false;
+    if (ok && ev.data) textOut(ev, ev.data);
+  };
+  const onInput = ev => {  // text inserted with no key: dictation, an on-screen keyboard
+    if (!ev.isTrusted || !live()) return;
+    const byKey = keyed;
+    keyed = false;
+    if (ev.inputType === 'insertText' && !ev.isComposing && !byKey && ev.data)
+      textOut(ev, ev.data);
   };
   const opts = {capture: true, passive: true};
   addL(W, 'pointermove', onMove, opts);
@@ -239,6 +256,8 @@ RECORD_INIT_JS = r"""
   addL(W, 'wheel', onWheel, opts);
   addL(W, 'keydown', onKey, opts);
   addL(W, 'keyup', onKey, opts);
+  addL(W, 'compositionstart', onCompose, opts);
   addL(W, 'compositionend', onCompose, opts);
+  addL(W, 'beforeinput', onInput, opts);
 })();
 """

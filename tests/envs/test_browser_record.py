@@ -301,3 +301,21 @@ def test_times_are_the_pages_not_the_arrivals(env: BrowserEnv) -> None:
     got = _collect(src, lambda ev: len(_presses(ev)) == 2)
     assert [e.kind for e in _presses(got)] == ["down", "up"]
     assert all(e.t <= done + 0.2 for e in got)  # the arrivals came ≥ 0.5 s after `done`
+
+
+def test_text_without_keys(env: BrowserEnv) -> None:
+    """Text an input method commits, and text inserted with no key, as ``text`` events."""
+    src = _fresh(env)
+    page = env.page
+    page.mouse.click(100, 35)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.imeSetComposition", {"text": "にほ", "selectionStart": 2, "selectionEnd": 2})
+    cdp.send("Input.insertText", {"text": "日本"})  # commits the composition
+    page.keyboard.insert_text("ok")  # no key pressed
+    page.keyboard.type("a")  # a key: its own key_down says it, no text event
+    cdp.detach()
+    got = _collect(src, lambda ev: any(e.kind == "key_up" for e in ev))
+    assert page.input_value("#name") == "日本oka"
+    assert [(e.kind, e.text) for e in got if e.kind.startswith("key") or e.kind == "text"] == [
+        ("text", "日本"), ("text", "ok"), ("key_down", "a"), ("key_up", None)
+    ]  # fmt: skip
