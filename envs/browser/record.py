@@ -5,7 +5,7 @@
 of every context it makes, before any page script, dormant; ``start`` exposes the script's
 binding to the context (:meth:`BrowserContext.expose_binding`: every page, popup and frame,
 cross-origin ones included, now and after each navigation). The page script reports trusted
-pointer, wheel, key and composition events (listening first, in the capture phase on
+pointer, wheel, key, composition and keyless text input (listening first, in the capture phase on
 ``window``); this side turns each report into a RawEvent:
 
 * **Coordinates** are screenshot px of the top frame's viewport: the event's CSS px, plus the
