@@ -38,6 +38,7 @@ TOP = """<!doctype html><html><body style="margin:0">
   height:120px;border:2px solid black"></iframe>
 <div id="host" style="position:absolute;left:20px;top:400px;width:200px;height:60px"></div>
 <div id="closed" style="position:absolute;left:20px;top:480px;width:200px;height:40px"></div>
+<a id="pop" href="/inner" target="_blank" style="position:absolute;left:300px;top:450px">Pop</a>
 <script>
   const shut = document.getElementById('closed').attachShadow({mode: 'closed'});
   shut.innerHTML = '<input type="password" style="width:200px;height:30px">';
@@ -319,3 +320,19 @@ def test_text_without_keys(env: BrowserEnv) -> None:
     assert [(e.kind, e.text) for e in got if e.kind.startswith("key") or e.kind == "text"] == [
         ("text", "日本"), ("text", "ok"), ("key_down", "a"), ("key_up", None)
     ]  # fmt: skip
+
+
+def test_popups_and_navigations_are_captured(env: BrowserEnv) -> None:
+    src = _fresh(env)
+    page = env.page
+    with page.context.expect_page() as opened:
+        page.mouse.click(310, 458)  # the link opens a tab
+    popup = opened.value
+    popup.wait_for_load_state()
+    popup.mouse.click(60, 35)  # its button, in a document that did not exist at start
+    page.bring_to_front()
+    page.goto(page.url + "inner")  # the first tab navigates to a new document
+    page.mouse.click(60, 35, button="middle")
+    got = _collect(src, lambda ev: len(_presses(ev)) == 6)
+    downs = [(e.button, (e.target or {}).get("id")) for e in got if e.kind == "down"]
+    assert downs == [("left", "pop"), ("left", "fb"), ("middle", "fb")]
