@@ -62,7 +62,7 @@ from envs.browser.record_js import RECORD_INIT_JS
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Frame
 
-LINE_PX = 40  # CSS px of a wheel "line" (deltaMode 1); the page script's constant
+LINE_PX = 40  # CSS px of a wheel "line" (deltaMode 1), as Chromium scrolls one
 SECRET_TEXT = "\u2022"  # what one character typed into a password field becomes
 _KINDS: frozenset[str] = frozenset({"down", "up", "move", "wheel", "key_down", "key_up", "text"})
 _BUTTONS: frozenset[str] = frozenset({"left", "right", "middle"})
@@ -93,6 +93,7 @@ class RecordScript:
             .replace("__BINDING__", self.binding)
             .replace("__FLAG__", f"__naRecordOn_{secrets.token_hex(6)}")
             .replace("__KEYMAP__", json.dumps(key_names()))
+            .replace("__LINE_PX__", str(LINE_PX))
         )
         self.sink: BrowserCapture | None = None  # the capture the reports go to
         self._exposed: BrowserContext | None = None

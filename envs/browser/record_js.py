@@ -35,7 +35,7 @@ RECORD_INIT_JS = r"""
   const SEL = 'a[href],button,input,select,textarea,label,summary,[role],[onclick],' +
     '[contenteditable=""],[contenteditable="true"],[tabindex]';
   const MOVE_MS = 40;  // at most one move report per this many ms (the last one is kept)
-  const LINE_PX = 40;  // a wheel "line" (deltaMode 1) in CSS px, as Chromium scrolls one
+  const LINE_PX = __LINE_PX__;  // a wheel "line" (deltaMode 1) in CSS px
   const SECRET_TEXT = '\u2022';  // what a character typed into a password field becomes
   let send = null;
   // dormant until a capture exposes the binding: one property read per event
