@@ -275,6 +275,13 @@ def _probe(env: Env, feature: Feature) -> object:
     if feature is Feature.DISPATCH_GUARD:
         env.arm(Wait(seconds=0))  # the gate read nothing for it: nothing is held
         return "armed and idle"
+    if feature is Feature.INPUT_RECORDING:
+        source = env.input_source()
+        source.start()
+        try:
+            return source.poll()
+        finally:
+            source.stop()
     return env.shell(["echo", "conformance"])
 
 
@@ -309,6 +316,9 @@ def _feature(env: Env, feature: Feature) -> str:
         return f"<{got.role}> with {sum(1 for _ in got.walk()) - 1} node(s)"
     if feature in (Feature.REQUEST_FILTER, Feature.DISPATCH_GUARD):
         return str(got)
+    if feature is Feature.INPUT_RECORDING:
+        assert isinstance(got, list), f"poll() answered {type(got).__name__}, not a list"
+        return f"started, {len(got)} event(s) polled, stopped"
     assert isinstance(got, tuple) and len(got) == 2, f"shell answered {got!r:.80}"
     assert isinstance(got[0], int) and isinstance(got[1], str), f"shell answered {got!r:.80}"
     return f"exit {got[0]}"
