@@ -21,12 +21,7 @@ from typing import TYPE_CHECKING, Any
 from agent.core.actions import Action
 from agent.core.coords import Frame
 from agent.core.env import POINTER_KEYBOARD, Env, EnvSpec, Feature, RequestVerdict
-from agent.core.errors import (
-    ActionFailedError,
-    ConfigError,
-    EnvClosedError,
-    NativeAgentError,
-)
+from agent.core.errors import ActionFailedError, ConfigError, EnvClosedError, NativeAgentError
 from agent.core.observation import Observation
 from envs.browser import dom
 from envs.browser.accessibility import with_ax_at
@@ -39,6 +34,7 @@ from envs.browser.focus import read_focus
 from envs.browser.guard import DispatchGuard
 from envs.browser.privacy import raw_text, same_sensitive, snapshot_of
 from envs.browser.proxy import WireProxy
+from envs.browser.record import BrowserCapture, RecordScript
 from envs.browser.routing import RequestGuard
 from envs.browser.traffic import Inflight
 from envs.browser.urls import normalize_url
@@ -67,7 +63,7 @@ class BrowserEnv(Env):
     unsupported = UNSUPPORTED
     features = frozenset(
         {Feature.PRIVACY_SNAPSHOT, Feature.ELEMENT_AT, Feature.FOCUS_TARGET, Feature.REQUEST_FILTER}
-        | {Feature.DISPATCH_GUARD}
+        | {Feature.DISPATCH_GUARD, Feature.INPUT_RECORDING}
     )
 
     def __init__(
@@ -120,6 +116,7 @@ class BrowserEnv(Env):
         self._settle_s: float | None = None
         self._opened = 0  # tabs the last settle's page said it opened
         self._dispatch = DispatchGuard()  # the gate's verdict where events land (guard.py)
+        self._record = RecordScript()  # a person's input, when a capture asks (record.py)
         self._pw = SharedPlaywright.acquire()
         try:
             self._browser: Browser = launch(self._pw, self.executable, headless)
@@ -222,6 +219,9 @@ class BrowserEnv(Env):
 
     def arm(self, action: Action) -> None:
         self._dispatch.arm(action, self.geometry(), self.to_input)
+
+    def input_source(self) -> BrowserCapture:  # a person's input (envs.browser.record)
+        return BrowserCapture(lambda: self._context, self.dsf, self._record)
 
     # ---- Env hooks -------------------------------------------------------------------------
     def filter_requests(self, verdict: RequestVerdict | None) -> None:
@@ -384,6 +384,7 @@ class BrowserEnv(Env):
             self._context.set_default_timeout(self.action_timeout_s * 1000)
             self._context.add_init_script(dom.VERSION_INIT_JS)
             self._dispatch.install(self._context)
+            self._record.install(self._context)
             self._inflight = Inflight(self._context)
             self._context.on("page", lambda p: self._adopt(p))
             if self._guard is not None:

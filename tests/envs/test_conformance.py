@@ -192,7 +192,7 @@ def test_check_env_command_on_the_fake_device(capsys: pytest.CaptureFixture[str]
 
 def test_check_env_command_module_class(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-env", "board_env:BoardEnv", "--kwargs", '{"scale": 2}']) == 0
-    assert "board: 21/21 checks passed" in capsys.readouterr().out
+    assert "board: 22/22 checks passed" in capsys.readouterr().out
     assert main(["check-env", "board_env:Nope"]) == 2
     assert main(["check-env", "board_env:BoardEnv", "--env-kwargs", '{"zoom": 2}']) == 2
     assert "bad settings for the board_env:BoardEnv env" in capsys.readouterr().err
