@@ -348,7 +348,9 @@ def _step(
     obs = mask_and_scrub(shot.obs, sec, reader)
     action = r.action
     target = r.target
-    if target and target.get("password"):  # nothing of a password field's content is kept
+    # nothing of a password field's content is kept (``password``: an element read;
+    # ``secret``: the browser capture's mark on a password field's keys, typed as "•")
+    if target and (target.get("password") or target.get("secret")):
         target = {k: v for k, v in target.items() if k not in ("text", "value")}
         if isinstance(action, Type):
             action = action.model_copy(update={"text": placeholder(PASSWORD)})

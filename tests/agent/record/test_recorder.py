@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from agent.core.actions import Click, Key, Scroll, Type
 from agent.core.inputs import RawEvent
@@ -26,7 +27,14 @@ PASSWORD_FIELD = {
 }  # fmt: skip
 
 
-def script(password: bool = True) -> list[RawEvent]:
+def _field(mark: str) -> dict:
+    """The password field as a capture reports it: ``password`` (an element read) or the
+    browser capture's ``secret`` mark."""
+    out = {k: v for k, v in PASSWORD_FIELD.items() if k != "password"}
+    return {**out, mark: True}
+
+
+def script(password: bool = True, mark: str = "password") -> list[RawEvent]:
     """A person: clicks OK, clicks the field, types 'Ann' + Enter, clicks Pay now, scrolls
     three notches, presses ctrl+a (seconds after the start; moves in between)."""
     ev: list[RawEvent] = [RawEvent(0.2, "move", 90, 60)]
@@ -41,7 +49,7 @@ def script(password: bool = True) -> list[RawEvent]:
         mods = ("shift",) if ch.isupper() else ()
         ev.append(
             RawEvent(1.5 + 0.1 * i, "key_down", key=ch.lower(), text=ch, modifiers=mods,
-                     target=PASSWORD_FIELD if password else None)
+                     target=_field(mark) if password else None)
         )  # fmt: skip
     ev.append(RawEvent(1.85, "key_down", key="enter"))
     ev.append(RawEvent(2.3, "move", 420, 60))
@@ -78,10 +86,12 @@ def performer(env: BoardEnv):
     return perform
 
 
-def run_recording(tmp_path: Path, password: bool = True, **kw) -> tuple[Path, BoardEnv]:
+def run_recording(
+    tmp_path: Path, password: bool = True, mark: str = "password", **kw
+) -> tuple[Path, BoardEnv]:
     env = BoardEnv()
     out = tmp_path / "ep"
-    source = ScriptedSource(script(password), perform=performer(env))
+    source = ScriptedSource(script(password, mark), perform=performer(env))
     done = threading.Event()
 
     def progress(p) -> None:
@@ -96,10 +106,11 @@ def run_recording(tmp_path: Path, password: bool = True, **kw) -> tuple[Path, Bo
     return out, env
 
 
-def test_recorded_episode_is_golden_paired_and_judged(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mark", ["password", "secret"])
+def test_recorded_episode_is_golden_paired_and_judged(tmp_path: Path, mark: str) -> None:
     # the gate reads what the capture read (pixel reading off: no OCR in this test)
     gate = recording_gate(Policy(pixel_target=False))
-    out, env = run_recording(tmp_path, gate=gate)
+    out, env = run_recording(tmp_path, mark=mark, gate=gate)
     env.close()
     ep = load_episode(out)
     assert ep.outcome["status"] == "recorded" and ep.outcome["events"] == len(script())
