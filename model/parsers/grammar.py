@@ -131,15 +131,15 @@ def qwen25_call_schema(frame: Frame, *, mobile: bool = False) -> dict[str, Any]:
 
 
 def bbox_schema(frame: Frame) -> dict[str, Any]:
-    """A grounding answer, ``{"bbox_2d": [x1, y1, x2, y2], "label": "…"}`` (Qwen2.5-VL's
-    cookbook), its box on the screen in the dialect's space (model-input px)."""
+    """A grounding answer, ``{"bbox_2d": [x1, y1, x2, y2]}`` (Qwen2.5-VL's cookbook answer
+    without its free-text ``label``: a sampled label can hold text the reader stumbles on, and
+    the description already names the element), its box on the screen in model-input px."""
     w, h = _model_limits(frame)
     box = {"type": "array", "prefixItems": [_axis(w), _axis(h), _axis(w), _axis(h)],
            "items": False, "minItems": 4, "maxItems": 4}  # fmt: skip
-    label = {"type": "string", "maxLength": 64}
     return {
         "type": "object",
-        "properties": {"bbox_2d": box, "label": label},
+        "properties": {"bbox_2d": box},
         "required": ["bbox_2d"],
         "additionalProperties": False,
     }
@@ -184,14 +184,14 @@ def planner_schema(labels: list[str] | None = None) -> dict[str, Any]:
 
 
 def point_schema(frame: Frame) -> dict[str, Any]:
-    """A pointing answer, ``{"point_2d": [x, y], "label": "…"}`` (Qwen3-VL's cookbook), on
-    the screen in the dialect's space."""
+    """A pointing answer, ``{"point_2d": [x, y]}`` (Qwen3-VL's cookbook answer without its
+    label), on the screen in the dialect's space (0–1000)."""
     w, h = _model_limits(frame)
     xy = {"type": "array", "prefixItems": [_axis(w), _axis(h)], "items": False,
           "minItems": 2, "maxItems": 2}  # fmt: skip
     return {
         "type": "object",
-        "properties": {"point_2d": xy, "label": {"type": "string", "maxLength": 64}},
+        "properties": {"point_2d": xy},
         "required": ["point_2d"],
         "additionalProperties": False,
     }

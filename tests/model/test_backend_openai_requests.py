@@ -218,13 +218,13 @@ def test_constrained_grounding_admits_only_answers_on_the_screen(
     schema = body["structured_outputs"]["json"]
     hi = [a["maximum"] for a in schema["properties"][key]["prefixItems"]]
     for nums in ([0] * len(hi), hi):
-        ok = {key: nums, "label": "Search"}
+        ok = {key: nums}
         jsonschema.validate(ok, schema)
         (action,) = parse(model.format, json.dumps(ok), frame).actions
         x, y = action.point  # type: ignore[attr-defined]
         assert 0 <= x <= 1366 and 0 <= y <= 768
     off = {key: [*hi[:-1], hi[-1] + 1]}
-    for bad in (off, {"point": [1, 2]}, {key: hi[:-1]}, {key: hi, "x": 1}):
+    for bad in (off, {"point": [1, 2]}, {key: hi[:-1]}, {key: hi, "label": "x"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
     text = body["messages"][-1]["content"]

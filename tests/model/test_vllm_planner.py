@@ -84,6 +84,19 @@ def _png(url: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
+def _record_posts(model: Any) -> list[dict[str, Any]]:
+    """Every request body ``model`` POSTs from now on (the wire, as the server gets it)."""
+    bodies: list[dict[str, Any]] = []
+    post = model.post
+
+    def recording(body: dict[str, Any]) -> dict[str, Any]:
+        bodies.append(body)
+        return post(body)
+
+    model.post = recording
+    return bodies
+
+
 def _images(body: dict[str, Any]) -> list[str]:
     return [
         p["image_url"]["url"]
@@ -101,16 +114,9 @@ def test_two_pass_zoom_sends_the_native_crop_to_vllm(vllm_servers: Servers) -> N
     the final point comes back inside the crop, on the screen."""
     server = vllm_servers.get("qwen2.5-vl")
     inner = load_grounder(f"openai:{server.name}@{server.base_url}", constrained=True,
-                          max_new_tokens=40, retries=0)  # fmt: skip
+                          max_new_tokens=200, retries=0)  # fmt: skip
     model = inner.model  # type: ignore[attr-defined]
-    bodies: list[dict[str, Any]] = []
-    post = model.post
-
-    def recording(body: dict[str, Any]) -> dict[str, Any]:
-        bodies.append(body)
-        return post(body)
-
-    model.post = recording
+    bodies = _record_posts(model)
     rng = np.random.default_rng(5)
     obs = Observation(array=rng.integers(0, 256, (336, 560, 3), dtype=np.uint8))
     zoom = ZoomGrounder(inner, "always", size=(280, 168), factor=28)
@@ -146,14 +152,7 @@ def test_the_judge_answers_one_candidate_index_under_the_choice_constraint(
     server = vllm_servers.get("qwen2-vl")
     model = OpenAIModel(server.name, server.base_url, format="json", max_new_tokens=8,
                         retries=0)  # fmt: skip
-    bodies: list[dict[str, Any]] = []
-    post = model.post
-
-    def recording(body: dict[str, Any]) -> dict[str, Any]:
-        bodies.append(body)
-        return post(body)
-
-    model.post = recording
+    bodies = _record_posts(model)
     rng = np.random.default_rng(9)
     obs = Observation(array=rng.integers(0, 256, (280, 420, 3), dtype=np.uint8))
     cands = ['{"type": "click", "target": "\\"Search\\""}', '{"type": "scroll"}',

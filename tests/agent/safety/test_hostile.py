@@ -433,6 +433,9 @@ def actions(draw: Any) -> Action:
         )
     elif t == "open_app":
         d["name"] = draw(st.text(min_size=1, max_size=20))
+    elif t == "zoom":
+        d["region"] = [*draw(POINT), *draw(POINT)]
+        d["scale"] = draw(st.sampled_from([1, 2]))
     return parse_action(d)
 
 
