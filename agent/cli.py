@@ -27,6 +27,7 @@ COMMANDS = (
     "view",
     "mcp",
     "export",
+    "train",
 )
 
 
