@@ -75,7 +75,7 @@ class SampleCollector(Exporter):
         index_of: dict[int, int],
     ) -> Sample:
         sample = super()._sample(messages, target, episode, step, actions, frame, index_of)
-        kept: list[Message] = [dict(m) for m in messages]  # type: ignore[misc]
+        kept: list[Message] = [dict(m) for m in messages]
         self.kept.append(TrainSample(kept, target, episode, int(step["index"])))
         return sample
 
@@ -100,7 +100,7 @@ def fresh(messages: list[Message]) -> list[Message]:
                 ip: ImagePart = p["image"]
                 p = {"type": "image", "image": ImagePart(ip.observation.copy(), ip.frame)}
             parts.append(p)
-        out.append({"role": m["role"], "content": parts})  # type: ignore[typeddict-item]
+        out.append({"role": m["role"], "content": parts})
     return out
 
 

@@ -150,7 +150,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     trainer = Trainer(
         model=model,
         args=args,
-        train_dataset=SampleDataset(samples),  # type: ignore[arg-type]
+        train_dataset=SampleDataset(samples),
         data_collator=Collator(encoder),
     )
     t1 = time.time()
