@@ -15,7 +15,7 @@ import json
 import math
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,6 @@ class TrainConfig:
     device: str | None = None
     statuses: tuple[str, ...] = ("success",)
     progress: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def check(self) -> None:
         if self.lora < 0:
