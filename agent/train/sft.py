@@ -173,7 +173,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "dialect": encoder.format,
         "data": {**data, "samples": len(samples)},
         "device": str(encoder.device),
-        "dtype": "bfloat16 (autocast)" if cuda else str(next(merged.parameters()).dtype),
+        "dtype": str(next(merged.parameters()).dtype),  # bf16 weights + autocast on CUDA
         "trainable_parameters": trainable,
         "resumed_from": resume,
         "steps": trainer.state.global_step,
