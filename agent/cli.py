@@ -28,6 +28,7 @@ COMMANDS = (
     "mcp",
     "export",
     "record",
+    "train",
 )
 
 

@@ -203,9 +203,13 @@ class TransformersModel(Model):
         )
         return text, images
 
-    def inputs(self, messages: list[Message]) -> dict[str, Any]:
+    def inputs(self, messages: list[Message], answer: str | None = None) -> dict[str, Any]:
         """Model inputs for a message list: ids with expanded image tokens, mm_token_type_ids,
-        pixel_values and image_grid_thw from :func:`model.vision.qwen2vl_inputs`."""
+        pixel_values and image_grid_thw from :func:`model.vision.qwen2vl_inputs`.
+
+        With ``answer`` (training, :mod:`agent.train`): the answer's tokens and the
+        end-of-turn token follow the prompt, and ``labels`` is -100 everywhere but on them.
+        ``pixel_values`` is a view of a reused buffer: copy it before the next call."""
         import torch
 
         from model.backends.hf_generate import expand_image_tokens
@@ -219,11 +223,19 @@ class TransformersModel(Model):
             )
         except ValueError as err:
             raise ModelError(f"{self.name}: {err}") from err
+        labels: list[int] | None = None
+        if answer is not None:
+            target = self.tokenizer(answer, add_special_tokens=False)["input_ids"]
+            target = [*target, self.end_ids[0]]  # the end of turn: where generation stops
+            labels = [-100] * len(ids) + target
+            ids, types = ids + target, types + [0] * len(target)
         out: dict[str, Any] = {
             "input_ids": torch.tensor([ids], dtype=torch.long, device=self.device),
             "attention_mask": torch.ones((1, len(ids)), dtype=torch.long, device=self.device),
             "mm_token_type_ids": torch.tensor([types], dtype=torch.int, device=self.device),
         }
+        if labels is not None:
+            out["labels"] = torch.tensor([labels], dtype=torch.long, device=self.device)
         if vis:
             dtype = next(self.model.parameters()).dtype
             pv = self._pv_buf[: sum(v.pixel_values.shape[0] for v in vis)]
