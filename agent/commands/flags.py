@@ -147,12 +147,18 @@ def env_from_args(args: argparse.Namespace, name: str | None = None) -> tuple[st
     return env, kwargs
 
 
-def add_gate_flags(p: argparse.ArgumentParser) -> None:
-    """The safety gate: ``--policy``, ``--allow-url``, ``--deny-url``, ``--yes``, ``--no-gate``."""
+def add_policy_flag(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
+    """``--policy`` alone (``agent record``: its verdicts are recorded, never enforced)."""
     g = p.add_argument_group("safety gate")
     g.add_argument(
         "--policy", type=Path, help="policy file (TOML or JSON); default: the built-in policy"
     )
+    return g
+
+
+def add_gate_flags(p: argparse.ArgumentParser) -> None:
+    """The safety gate: ``--policy``, ``--allow-url``, ``--deny-url``, ``--yes``, ``--no-gate``."""
+    g = add_policy_flag(p)
     g.add_argument(
         "--allow-url", action="append", default=[], metavar="PATTERN",
         help="only these URLs (host, or glob over the URL); repeatable",

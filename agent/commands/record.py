@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.commands.flags import add_env_flags, add_secret_flags, env_from_args
+from agent.commands.flags import add_env_flags, add_policy_flag, add_secret_flags, env_from_args
 from agent.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         help="seconds between screenshots while nothing happens (default 1)",
     )
-    p.add_argument("--policy", type=Path, help="policy file whose verdicts are recorded")
+    add_policy_flag(p)  # its verdicts are recorded for each action, never enforced
     p.add_argument(
         "--no-finish",
         action="store_true",
