@@ -3,7 +3,7 @@
 A profile says how a checkpoint is recognised (hub id / served name patterns, the
 ``model_type`` of its ``config.json``), its vision grid (patch × merge: 28 for Qwen2-VL,
 Qwen2.5-VL and UI-TARS, 32 for Qwen3-VL and Qwen3.5), image normalisation and pixel budget
-(defaults; a checkpoint's own processor config wins, see :func:`vision_settings`), its
+(defaults; a checkpoint's own processor config wins, see :func:`model.vision.vision_settings`), its
 coordinate space (through its output format, see :mod:`model.parsers`), its prompt template and
 chat structure, its stop strings and how its history is kept. Code never branches on a
 profile's name: it reads these fields. Coordinates are converted only by
@@ -481,22 +481,3 @@ def resolve_profile(
 ) -> Profile:
     """The ``family`` setting (``--model-family``) if given, else :func:`detect_profile`."""
     return get_profile(family) if family else detect_profile(name, model_type)
-
-
-def vision_settings(profile: Profile, image_processor: Any | None = None) -> dict[str, Any]:
-    """Patch, merge, temporal patch, mean/std and pixel bounds: the checkpoint's processor
-    config when there is one (what the model was trained with), else the profile's defaults."""
-    ip = image_processor
-    size = getattr(ip, "size", None) or {}
-    get = size.get if hasattr(size, "get") else (lambda _k: None)
-    out: dict[str, Any] = {
-        "patch_size": int(getattr(ip, "patch_size", None) or profile.patch),
-        "merge_size": int(getattr(ip, "merge_size", None) or profile.merge),
-        "temporal_patch_size": int(getattr(ip, "temporal_patch_size", None) or 2),
-        "mean": tuple(float(v) for v in (getattr(ip, "image_mean", None) or profile.mean)),
-        "std": tuple(float(v) for v in (getattr(ip, "image_std", None) or profile.std)),
-    }
-    out["min_pixels"] = get("shortest_edge") or getattr(ip, "min_pixels", None)
-    out["max_pixels"] = get("longest_edge") or getattr(ip, "max_pixels", None)
-    out["max_pixels"] = int(out["max_pixels"] or profile.max_pixels)
-    return out

@@ -36,6 +36,8 @@ from agent.core.errors import ConfigError, VisionInputError
 if TYPE_CHECKING:
     import torch
 
+    from model.profiles import Profile
+
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 RESCALE_FACTOR = 1 / 255
@@ -407,3 +409,22 @@ def qwen2vl_inputs(
         num_image_tokens=n_rows // (merge_size * merge_size),
         frame=frame,
     )
+
+
+def vision_settings(profile: Profile, image_processor: Any | None = None) -> dict[str, Any]:
+    """Patch, merge, temporal patch, mean/std and pixel bounds: the checkpoint's processor
+    config when there is one (what the model was trained with), else the profile's defaults."""
+    ip = image_processor
+    size = getattr(ip, "size", None) or {}
+    get = size.get if hasattr(size, "get") else (lambda _k: None)
+    out: dict[str, Any] = {
+        "patch_size": int(getattr(ip, "patch_size", None) or profile.patch),
+        "merge_size": int(getattr(ip, "merge_size", None) or profile.merge),
+        "temporal_patch_size": int(getattr(ip, "temporal_patch_size", None) or 2),
+        "mean": tuple(float(v) for v in (getattr(ip, "image_mean", None) or profile.mean)),
+        "std": tuple(float(v) for v in (getattr(ip, "image_std", None) or profile.std)),
+    }
+    out["min_pixels"] = get("shortest_edge") or getattr(ip, "min_pixels", None)
+    out["max_pixels"] = get("longest_edge") or getattr(ip, "max_pixels", None)
+    out["max_pixels"] = int(out["max_pixels"] or profile.max_pixels)
+    return out

@@ -32,8 +32,8 @@ from agent.core.model import Model, ModelReply, ModelRequest
 from model.backends.stopping import cut_at_stop
 from model.config import BACKENDS, check_backend
 from model.parsers import convention_for, mode_for
-from model.profiles import vision_settings
 from model.prompts import Family, ImagePart, Message, build_messages, resolve_family
+from model.vision import vision_settings
 
 END_TOKENS = ("<|im_end|>", "<|endoftext|>")
 

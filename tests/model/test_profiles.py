@@ -10,9 +10,10 @@ from transformers import AutoProcessor
 
 from agent.core.errors import ConfigError
 from model.parsers import FORMATS
-from model.profiles import PROFILES, detect_profile, get_profile, resolve_profile, vision_settings
+from model.profiles import PROFILES, detect_profile, get_profile, resolve_profile
 from model.prompts.messages import PROMPTS
 from model.registry import load_model
+from model.vision import vision_settings
 
 
 @pytest.mark.parametrize(

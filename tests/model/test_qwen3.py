@@ -18,9 +18,9 @@ from agent.core.coords import Frame, smart_resize
 from agent.episode.runner import run
 from model.backends.hf import TransformersModel
 from model.mrope import mrope_position_ids
-from model.profiles import get_profile, vision_settings
+from model.profiles import get_profile
 from model.registry import load_model
-from model.vision import qwen2vl_inputs
+from model.vision import qwen2vl_inputs, vision_settings
 
 Q3_MIN, Q3_MAX = 65536, 16777216  # Qwen3-VL preprocessor_config.json size bounds
 
