@@ -10,12 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.core.actions import Action, dump_action
+from agent.core.actions import Action, dump_action, parse_action
 from agent.core.coords import Frame, model_to_screen
-from model.parsers import FORMATS, spec_for
+from agent.core.errors import NativeAgentError
+from model.backends.stopping import action_complete, cut_at_stop
+from model.parsers import FORMATS, parse, spec_for
 from model.parsers.render import DECIMALS, RenderOpts, UnsupportedAction
 
-__all__ = ["DIALECTS", "UnsupportedAction", "quantum", "render", "same_action", "tolerance"]
+__all__ = [
+    "DIALECTS",
+    "UnsupportedAction",
+    "inference_cut",
+    "quantum",
+    "reachable",
+    "render",
+    "same_action",
+    "tolerance",
+    "turns",
+]
 
 DIALECTS = FORMATS  # every output dialect can be rendered
 
@@ -67,6 +79,33 @@ def atoms(actions: list[Action]) -> list[dict[str, Any]]:
             d.pop("box", None)
         out.append(d)
     return out
+
+
+def inference_cut(text: str, fmt: str) -> str:
+    """What inference keeps of ``text``: generation stops at the dialect's first stop string
+    and at its first complete action (:mod:`model.backends.stopping`, as the backends use
+    it) — so of an answer holding two ``<tool_call>`` blocks only the first is produced."""
+    cut = cut_at_stop(text, list(spec_for(fmt).stop), True)[0]
+    end = next((n for n in range(1, len(cut) + 1) if action_complete(fmt, cut[:n])), len(cut))
+    return cut[:end]
+
+
+def reachable(text: str, fmt: str, frame: Frame) -> bool:
+    """Whether what inference keeps of ``text`` (:func:`inference_cut`) is the same actions:
+    a trailing part after the action (UI-Venus's ``<conclusion>``) may go, an action not."""
+    try:
+        whole = [dump_action(a) for a in parse(fmt, text, frame).actions]
+        kept = [dump_action(a) for a in parse(fmt, inference_cut(text, fmt), frame).actions]
+    except NativeAgentError:
+        return False
+    return kept == whole
+
+
+def turns(actions: list[Action]) -> list[list[Action]]:
+    """One step's actions as the single-call turns a dialect that stops after one call is
+    trained on: a ``type`` at a point becomes the click, then the typing; ``type … + enter``
+    the typing, then the key (the order the loop executes them)."""
+    return [[parse_action(d)] for d in _split_enter(atoms(actions))]
 
 
 def same_action(

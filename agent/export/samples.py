@@ -33,7 +33,14 @@ from agent.core.observation import Observation
 from agent.episode.recording import Episode, load_episode
 from agent.evaluation.metrics import executed
 from agent.evaluation.offline import find_episodes, observation_of
-from agent.export.render import UnsupportedAction, render, same_action, tolerance
+from agent.export.render import (
+    UnsupportedAction,
+    reachable,
+    render,
+    same_action,
+    tolerance,
+    turns,
+)
 from agent.safety.secrets import Secrets
 from model.parsers import convention_for, frame_options, mode_for, parse
 from model.prompts import Family, build_messages, get_family
@@ -78,6 +85,7 @@ class ExportStats:
     episodes_used: int = 0
     samples: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    split: Counter[str] = field(default_factory=Counter)  # steps exported as one call per turn
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +93,7 @@ class ExportStats:
             "episodes_used": self.episodes_used,
             "samples": self.samples,
             "skipped": dict(self.skipped),
+            "split": dict(self.split),
         }
 
 
@@ -185,36 +194,63 @@ class Exporter:
                 self.stats.skipped["screenshot missing"] += 1
                 continue
             frame = self.frame_for(obs, fmt)
-            thought = step.get("thought")
-            try:
-                target = render(actions, frame, fmt, thought=thought, action_space=space)
-            except UnsupportedAction as err:
-                self.stats.skipped[f"not expressible in {fmt}: {err}"[:120]] += 1
-                target = None
-            if target is not None and (why := self._round_trip(actions, target, frame, fmt)):
-                self.stats.skipped[f"round trip failed: {why}"[:120]] += 1
-                target = None
-            if target is not None:
-                window = self._window(history)
-                index_of = {id(h.observation): h.index for h in window if h.observation}
-                index_of[id(obs)] = int(step["index"])
-                req = ModelRequest(goal, obs, frame, window)
-                messages = build_messages(
-                    req, self.fam, history_images=self.cfg.history_images, action_space=space
+            for part, target in self._targets(actions, frame, fmt, step.get("thought"), space):
+                if target is not None:
+                    window = self._window(history)
+                    index_of = {id(h.observation): h.index for h in window if h.observation}
+                    index_of[id(obs)] = int(step["index"])
+                    req = ModelRequest(goal, obs, frame, window)
+                    messages = build_messages(
+                        req, self.fam, history_images=self.cfg.history_images, action_space=space
+                    )
+                    sample = self._sample(messages, target, name, step, part, frame, index_of)
+                    sample.dialect = fmt
+                    samples.append(sample)
+                raw = target or json.dumps(
+                    [a.model_dump(mode="json", exclude_none=True) for a in part]
                 )
-                sample = self._sample(messages, target, name, step, actions, frame, index_of)
-                sample.dialect = fmt
-                samples.append(sample)
-            raw = target or json.dumps(
-                [a.model_dump(mode="json", exclude_none=True) for a in actions]
-            )
-            # the history item keeps the step's screenshot; the window drops it when old
-            history.append(
-                HistoryItem(int(step["index"]), raw, None, _step_error(step), obs, frame)
-            )
-            for old in history[: -self.cfg.history_images or None]:
-                old.observation = None  # outside every later window: free its pixels
+                # the history item keeps the step's screenshot; the window drops it when old
+                history.append(
+                    HistoryItem(int(step["index"]), raw, None, _step_error(step), obs, frame)
+                )
+                for old in history[: -self.cfg.history_images or None]:
+                    old.observation = None  # outside every later window: free its pixels
         return samples
+
+    def _targets(
+        self, actions: list[Action], frame: Frame, fmt: str, thought: str | None, space: str
+    ) -> list[tuple[list[Action], str | None]]:
+        """The answers one step is trained as: its rendering, or — where inference would stop
+        before that rendering ends (a ``type`` at a point as two ``<tool_call>`` blocks, and
+        generation stops at the first) — one turn per call, each seeing the step's
+        screenshot and the earlier calls in its history. None: not a sample (counted)."""
+        target = self._render(actions, frame, fmt, thought, space)
+        if target is None or reachable(target, fmt, frame):
+            return [(actions, target)]
+        parts = turns(actions)
+        texts = [
+            self._render(p, frame, fmt, thought if k == 0 else None, space)
+            for k, p in enumerate(parts)
+        ]
+        if any(t is None or not reachable(t, fmt, frame) for t in texts):
+            self.stats.skipped[f"not one call per answer in {fmt}"] += 1
+            return [(actions, None)]
+        self.stats.split[fmt] += 1
+        return list(zip(parts, texts, strict=True))
+
+    def _render(
+        self, actions: list[Action], frame: Frame, fmt: str, thought: str | None, space: str
+    ) -> str | None:
+        """The dialect's text for ``actions`` if it parses back to them, else None (counted)."""
+        try:
+            target = render(actions, frame, fmt, thought=thought, action_space=space)
+        except UnsupportedAction as err:
+            self.stats.skipped[f"not expressible in {fmt}: {err}"[:120]] += 1
+            return None
+        if why := self._round_trip(actions, target, frame, fmt):
+            self.stats.skipped[f"round trip failed: {why}"[:120]] += 1
+            return None
+        return target
 
     def _round_trip(self, actions: list[Action], text: str, frame: Frame, fmt: str) -> str | None:
         try:

@@ -44,7 +44,8 @@ from agent.episode.recording import EpisodeWriter
 from agent.export import ExportConfig, Exporter, export
 from agent.export.formats import write
 from agent.export.render import same_action, tolerance
-from model.parsers import parse
+from model.backends.stopping import action_complete, cut_at_stop
+from model.parsers import parse, spec_for
 from model.prompts import FAMILIES
 
 FORMATS = ("llamafactory", "sharegpt", "ms-swift")
@@ -202,8 +203,31 @@ def test_round_trip_every_family_and_format(
     recorded = recorded_steps(episodes)
     total = sum(len(v) for k, v in recorded.items() if k[0] != "failed")
     skipped_steps = sum(n for r, n in manifest["skipped"].items() if not r.startswith("episode"))
-    assert manifest["samples"] + skipped_steps == total  # every step: a sample or a reason
     assert not any("round trip failed" in r for r in manifest["skipped"])
+    # a step is one sample, or — where inference stops after one call — one per call, in order
+    answers: dict[tuple[str, int], list[Any]] = {}
+    for row, meta in zip(rows, metas, strict=True):
+        text = turns(row, fmt)[-1][1]
+        frame = Frame(**meta["frame"])
+        # what inference keeps of the answer (its stop string, its first complete action)
+        stops = list(spec_for(meta["format"]).stop)
+        kept = cut_at_stop(text, stops, True)[0]
+        kept = next(
+            (kept[:n] for n in range(1, len(kept)) if action_complete(meta["format"], kept[:n])),
+            kept,
+        )
+        assert parse(meta["format"], kept, frame).actions == parse(
+            meta["format"], text, frame
+        ).actions, f"inference would stop inside {text!r}"
+        frame = Frame(**meta["frame"])
+        answers.setdefault((meta["episode"], meta["index"]), []).extend(
+            parse(meta["format"], text, frame).actions
+        )
+    assert len(answers) + skipped_steps == total  # every step: sample(s) or a reason
+    assert sum(manifest["split"].values()) == sum(
+        1 for m in {(x["episode"], x["index"]) for x in metas}
+        if sum(1 for x in metas if (x["episode"], x["index"]) == m) > 1
+    )
     for row, meta in zip(rows, metas, strict=True):
         check_llamafactory_schema(row, fmt, out)
         frame = Frame(**meta["frame"])
@@ -211,7 +235,7 @@ def test_round_trip_every_family_and_format(
         assert assistant[0] == "assistant"
         if meta["episode"] != "phone":  # a family may write a dialect of its own for mobile
             assert meta["format"] == fam.format
-        parsed = parse(meta["format"], assistant[1], frame).actions
+        parsed = answers[(meta["episode"], meta["index"])]
         want = recorded[(meta["episode"], meta["index"])]
         # 1 px, unless the dialect itself is coarser: 0-1000 integers over a side > 2000 px
         tol = tolerance(frame)
@@ -253,17 +277,22 @@ def test_prompt_is_the_familys_own_and_history_matches_inference(
         for x in (tmp_path / f"{manifest['dataset']}.meta.jsonl").read_text().splitlines()
     ]
     k = next(i for i, m in enumerate(metas) if m["index"] == 4)  # hover: 4 earlier steps
+    # step 3, a type at a point, is two turns (the click, then the typing): Qwen2.5-VL's
+    # inference stops after one <tool_call>, so the history holds 5 earlier turns
+    assert [m["index"] for m in metas[: k + 1]] == [0, 1, 2, 2, 3, 4]
     system, user = rows[k]["messages"][0], rows[k]["messages"][1]
     assert system["role"] == "system" and '"name": "computer_use"' in system["content"]
     assert "1932" in system["content"] or "1920" in system["content"]  # the model's px space
     assert user["content"].startswith("The user query: Sign in with {{secret:password}}")
-    assert "Step 1: <tool_call>" in user["content"] and "Step 2: <tool_call>" in user["content"]
-    assert "Step 3:" not in user["content"]  # steps 3, 4 are shown with their screenshots
+    lines = user["content"]
+    assert all(f"Step {n}: <tool_call>" in lines for n in (1, 2, 3))
+    assert '"left_click"' in lines.split("Step 3:")[1] and "Step 4:" not in lines
     assert len(rows[k]["images"]) == 3 and rows[k]["images"][0].endswith("0002.png")
+    assert rows[k]["messages"][-1]["content"].count("<tool_call>") == 1
     # the same conversation the loop would build, checked against build_messages directly
     frame = Frame(**metas[k]["frame"])
     obs = Observation(array=np.zeros((1080, 1920, 3), np.uint8))
-    hist = [HistoryItem(i, "x", None, None, obs if i >= 2 else None, frame) for i in range(4)]
+    hist = [HistoryItem(i, "x", None, None, obs if i >= 3 else None, frame) for i in range(5)]
     ref = build_messages(ModelRequest(manifest["family"], obs, frame, hist), "qwen2.5-vl")
     assert [m["role"] for m in ref] == [m["role"] for m in rows[k]["messages"][:-1]]
 
