@@ -7,7 +7,9 @@
 2. ``tools/make_tiny_qwen.py`` builds a tiny random checkpoint of ``--family``;
 3. ``agent bench --suite sites`` runs the random model on ``--seeds`` seeds (before);
 4. :func:`agent.train.train` fine-tunes it on the gold samples (full fine-tune, CPU or CUDA);
-5. ``agent bench`` runs the trained checkpoint on the same seeds (after).
+5. ``agent bench`` runs the trained checkpoint on the same seeds (after);
+6. with ``--vllm``: the real vLLM (CPU build, :mod:`tools.vllm_cpu`) serves the trained
+   checkpoint and ``agent bench --model openai:NAME@URL`` runs it again (after, served).
 
 What the model has to learn: the bundled sites reset to one fixed state, so every seed shows
 the same screens and wording — success here measures that the loop closes (the export
@@ -57,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="bench episodes before and after")
     ap.add_argument("--viewport", default="640x400")
     ap.add_argument("--max-steps", type=int, default=8, help="steps per bench episode")
+    ap.add_argument(
+        "--vllm", action="store_true", help="also serve the trained model with vLLM and bench it"
+    )
     args = ap.parse_args(argv)
     w, h = (int(v) for v in args.viewport.lower().split("x"))
     out: Path = args.out
@@ -72,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     if not base.exists():
         make_tiny_qwen.build_tiny(base, args.family)
 
-    def cfg(model: Path, name: str) -> BenchConfig:
+    def cfg(model: Path | str, name: str) -> BenchConfig:
         return BenchConfig(
             suite="sites", model=str(model), out=str(out / name), max_steps=args.max_steps,
             viewport=(w, h), model_settings={"max_new_tokens": 160},
@@ -94,6 +99,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     times["train_s"] = time.time() - t1
     after = success(cfg(out / "trained", "bench-after"), args.task, args.seeds)
+    served = None
+    if args.vllm:  # the same checkpoint behind the real vLLM, through --model openai:…
+        import vllm_cpu
+
+        t2 = time.time()
+        with vllm_cpu.start(out / "trained", name="trained", single_process=True) as server:
+            times["vllm_start_s"] = time.time() - t2
+            spec = f"openai:trained@{server.base_url}"
+            served = success(cfg(spec, "bench-after-vllm"), args.task, args.seeds)
     losses = [x["loss"] for x in record["losses"]]
     result = {
         "task": args.task,
@@ -104,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "loss_first_last": [losses[0], losses[-1]] if losses else None,
         "before": before,
         "after": after,
+        "after_vllm": served,
         "time_s": {k: round(v, 1) for k, v in times.items()},
         "device": record["device"],
     }
@@ -112,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|")
     print(f"| before (random) | {before['episodes']} | {100 * before['rate']:.0f}% |")
     print(f"| after {record['steps']} steps | {after['episodes']} | {100 * after['rate']:.0f}% |")
+    if served is not None:
+        print(f"| after, served by vLLM | {served['episodes']} | {100 * served['rate']:.0f}% |")
     print(
         f"training: {times['train_s']:.0f} s on {record['device']}, "
         f"loss {result['loss_first_last']}"

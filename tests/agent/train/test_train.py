@@ -182,3 +182,32 @@ def test_trained_checkpoint_acts_on_its_training_screen(
         assert env.observe().title == "pressed"
     finally:
         env.close()
+
+
+def test_each_training_setting_has_its_effect(base: Path, still: Path, tmp_path: Path) -> None:
+    """--epochs, --batch-size, --seed, --save-steps, --device and --max-image-tokens, through
+    the CLI: each changes what the run did (steps, checkpoints, LoRA init, the image grid)."""
+
+    def run(name: str, *extra: str) -> dict[str, Any]:
+        out = tmp_path / name
+        args = ["train", str(still), str(still), "--family", "qwen2-vl", "--base", str(base)]
+        assert cli_main([*args, "--out", str(out), "--lr", "1e-2", "--lora", "2", *extra]) == 0
+        record: dict[str, Any] = json.loads((out / "train.json").read_text())
+        record["checkpoints"] = sorted(p.name for p in (out / "checkpoints").glob("checkpoint-*"))
+        return record
+
+    # two copies of the one-sample episode dir: 2 samples
+    a = run("a", "--epochs", "2", "--save-steps", "1", "--seed", "1", "--device", "cpu")
+    assert a["data"]["samples"] == 2 and a["steps"] == 4  # 2 samples x 2 epochs, batch 1
+    assert a["checkpoints"] == ["checkpoint-3", "checkpoint-4"]  # every step, the last two kept
+    assert a["device"] == "cpu"
+    b = run("b", "--epochs", "2", "--batch-size", "2", "--save-steps", "3", "--seed", "1")
+    assert b["steps"] == 2  # one batch of 2 per epoch
+    c = run("c", "--epochs", "2", "--save-steps", "5", "--seed", "1")
+    assert c["checkpoints"] == ["checkpoint-4"]  # only the final save
+    assert [x["loss"] for x in c["losses"]] == [x["loss"] for x in a["losses"]]  # same seed
+    d = run("d", "--epochs", "2", "--save-steps", "1", "--seed", "2")
+    assert [x["loss"] for x in d["losses"]] != [x["loss"] for x in a["losses"]]  # LoRA init
+    # the image cap: 224x112 is 32 tokens at native resolution; a cap of 8 resamples it
+    e = run("e", "--max-steps", "1", "--max-image-tokens", "8")
+    assert a["data"]["max_image_tokens"] != 8 and e["data"]["max_image_tokens"] == 8
