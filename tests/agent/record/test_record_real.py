@@ -1,7 +1,8 @@
 """A person's real input, end to end (issue 24): input that goes through the real input
 pipeline — Playwright's mouse and keyboard on a headed Chromium under Xvfb, xdotool on the Tk
 app under Xvfb — captured by the env's own capture, reduced by the recorder into the golden
-actions, written as an episode that replays (the page's beacon fires again) and exports.
+actions, written as an episode that replays (the page's beacon fires again; the Tk app's
+own log shows the press and the text again) and exports.
 
 The "person" acts from the recorder's progress callback, which runs on the recording thread
 every half second: one action per call, so the recorder takes a settled screenshot between
@@ -137,6 +138,17 @@ def test_real_x_input_on_the_tk_app_records_golden_actions(tmp_path: Path) -> No
                    on_progress=person)  # fmt: skip
         finally:
             env.close()
+        # the recording replays on a fresh app: its own log shows the press and the text
+        log2 = tmp_path / "replayed.jsonl"
+        fresh = DesktopEnv(display=xvfb.display, app=[sys.executable, str(TK_APP), str(log2)])
+        try:
+            report = replay_live(out, env=fresh, out=tmp_path / "replay", gate=AllowAll())
+        finally:
+            fresh.close()
+        replayed = [json.loads(s) for s in log2.read_text().splitlines()]
+        assert not report.diverged, report.to_json()
+        assert any(e.get("event") == "command" and e.get("widget") == "ok" for e in replayed)
+        assert any(e.get("event") == "entry" and e.get("value") == "hello" for e in replayed)
     acts = actions_of(out)
     assert acts == [
         {"type": "click", "point": [float(ok[0]), float(ok[1])]},
