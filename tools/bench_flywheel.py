@@ -60,6 +60,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--viewport", default="640x400")
     ap.add_argument("--max-steps", type=int, default=8, help="steps per bench episode")
     ap.add_argument(
+        "--variant-viewport",
+        help="also bench the trained model at this viewport (a harder variant: the same "
+        "pages laid out at another size, never seen in training)",
+    )
+    ap.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train again even when --out already holds a trained checkpoint",
+    )
+    ap.add_argument(
         "--vllm", action="store_true", help="also serve the trained model with vLLM and bench it"
     )
     args = ap.parse_args(argv)
@@ -77,34 +87,43 @@ def main(argv: list[str] | None = None) -> int:
     if not base.exists():
         make_tiny_qwen.build_tiny(base, args.family)
 
-    def cfg(model: Path | str, name: str) -> BenchConfig:
+    def cfg(model: Path | str, name: str, viewport: tuple[int, int] = (w, h)) -> BenchConfig:
         return BenchConfig(
             suite="sites", model=str(model), out=str(out / name), max_steps=args.max_steps,
-            viewport=(w, h), model_settings={"max_new_tokens": 160},
+            viewport=viewport, model_settings={"max_new_tokens": 160},
         )  # fmt: skip
 
     before = success(cfg(base, "bench-before"), args.task, args.seeds)
     t1 = time.time()
-    record = train(
-        TrainConfig(
-            episodes=[str(gold)],
-            family=args.family,
-            base=str(base),
-            out=str(out / "trained"),
-            lora=0,
-            lr=args.lr,
-            max_steps=args.steps,
-            save_steps=max(args.steps, 1),
+    trained = out / "trained"
+    if (trained / "train.json").exists() and not args.retrain:
+        record = json.loads((trained / "train.json").read_text(encoding="utf-8"))
+        t1 -= record["time_s"]["total_s"]
+    else:
+        record = train(
+            TrainConfig(
+                episodes=[str(gold)],
+                family=args.family,
+                base=str(base),
+                out=str(trained),
+                lora=0,
+                lr=args.lr,
+                max_steps=args.steps,
+                save_steps=max(args.steps, 1),
+            )
         )
-    )
     times["train_s"] = time.time() - t1
-    after = success(cfg(out / "trained", "bench-after"), args.task, args.seeds)
+    after = success(cfg(trained, "bench-after"), args.task, args.seeds)
+    variant = None
+    if args.variant_viewport:
+        vw, vh = (int(v) for v in args.variant_viewport.lower().split("x"))
+        variant = success(cfg(trained, "bench-variant", (vw, vh)), args.task, args.seeds)
     served = None
     if args.vllm:  # the same checkpoint behind the real vLLM, through --model openai:…
         import vllm_cpu
 
         t2 = time.time()
-        with vllm_cpu.start(out / "trained", name="trained", single_process=True) as server:
+        with vllm_cpu.start(trained, name="trained", single_process=True) as server:
             times["vllm_start_s"] = time.time() - t2
             spec = f"openai:trained@{server.base_url}"
             served = success(cfg(spec, "bench-after-vllm"), args.task, args.seeds)
@@ -119,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "before": before,
         "after": after,
         "after_vllm": served,
+        "variant": {"viewport": args.variant_viewport, **variant} if variant else None,
         "time_s": {k: round(v, 1) for k, v in times.items()},
         "device": record["device"],
     }
@@ -127,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|")
     print(f"| before (random) | {before['episodes']} | {100 * before['rate']:.0f}% |")
     print(f"| after {record['steps']} steps | {after['episodes']} | {100 * after['rate']:.0f}% |")
+    if variant is not None:
+        print(
+            f"| after, at {args.variant_viewport} (unseen layout) | {variant['episodes']} "
+            f"| {100 * variant['rate']:.0f}% |"
+        )
     if served is not None:
         print(f"| after, served by vLLM | {served['episodes']} | {100 * served['rate']:.0f}% |")
     print(

@@ -9,6 +9,7 @@ LLaMA-Factory's ShareGPT converter rules (role alternation, even turn count, one
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -216,18 +217,12 @@ def test_round_trip_every_family_and_format(
             (kept[:n] for n in range(1, len(kept)) if action_complete(meta["format"], kept[:n])),
             kept,
         )
-        assert parse(meta["format"], kept, frame).actions == parse(
-            meta["format"], text, frame
-        ).actions, f"inference would stop inside {text!r}"
-        frame = Frame(**meta["frame"])
-        answers.setdefault((meta["episode"], meta["index"]), []).extend(
-            parse(meta["format"], text, frame).actions
-        )
+        parsed = parse(meta["format"], text, frame).actions
+        assert parse(meta["format"], kept, frame).actions == parsed, f"cut inside {text!r}"
+        answers.setdefault((meta["episode"], meta["index"]), []).extend(parsed)
     assert len(answers) + skipped_steps == total  # every step: sample(s) or a reason
-    assert sum(manifest["split"].values()) == sum(
-        1 for m in {(x["episode"], x["index"]) for x in metas}
-        if sum(1 for x in metas if (x["episode"], x["index"]) == m) > 1
-    )
+    per_step = Counter((m["episode"], m["index"]) for m in metas)
+    assert sum(manifest["split"].values()) == sum(1 for n in per_step.values() if n > 1)
     for row, meta in zip(rows, metas, strict=True):
         check_llamafactory_schema(row, fmt, out)
         frame = Frame(**meta["frame"])
