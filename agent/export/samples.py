@@ -28,7 +28,7 @@ from PIL import Image
 from agent.core.actions import Action, parse_action
 from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, Frame
 from agent.core.errors import ConfigError, NativeAgentError
-from agent.core.model import HistoryItem, Model, ModelRequest
+from agent.core.model import HistoryItem, Model, ModelRequest, history_window
 from agent.core.observation import Observation
 from agent.episode.recording import Episode, load_episode
 from agent.evaluation.metrics import executed
@@ -48,6 +48,7 @@ class ExportConfig:
     family: str
     history_images: int = Model.history_images
     history_steps: int = Model.history_steps
+    history_block: int | None = None  # None: the family's (Profile.block)
     max_tokens: int = DEFAULT_MAX_TOKENS
     action_space: str = "auto"  # computer | mobile | auto (mobile when the actions say so)
     statuses: tuple[str, ...] = ("success",)
@@ -128,6 +129,7 @@ class Exporter:
         self.stats = ExportStats()
         if cfg.history_images < 0 or cfg.history_steps < 0:
             raise ConfigError("history window sizes must be ≥ 0")
+        self.block = self.fam.block(cfg.history_block, cfg.history_images)
 
     def dialect(self, action_space: str) -> str:
         """The output format the family writes in this action space."""
@@ -200,7 +202,11 @@ class Exporter:
                 index_of[id(obs)] = int(step["index"])
                 req = ModelRequest(goal, obs, frame, window)
                 messages = build_messages(
-                    req, self.fam, history_images=self.cfg.history_images, action_space=space
+                    req,
+                    self.fam,
+                    history_images=self.cfg.history_images,
+                    history_block=self.block,
+                    action_space=space,
                 )
                 sample = self._sample(messages, target, name, step, actions, frame, index_of)
                 sample.dialect = fmt
@@ -212,8 +218,10 @@ class Exporter:
             history.append(
                 HistoryItem(int(step["index"]), raw, None, _step_error(step), obs, frame)
             )
-            for old in history[: -self.cfg.history_images or None]:
-                old.observation = None  # outside every later window: free its pixels
+            shown = {id(h) for h in self._split(history)[1]}
+            for old in history:  # outside every later window: free its pixels
+                if id(old) not in shown:
+                    old.observation = None
         return samples
 
     def _round_trip(self, actions: list[Action], text: str, frame: Frame, fmt: str) -> str | None:
@@ -224,13 +232,14 @@ class Exporter:
         return same_action(actions, parsed.actions, fmt, tolerance(frame, self.cfg.tolerance_px))
 
     def _window(self, history: list[HistoryItem]) -> list[HistoryItem]:
-        """The loop's window (:meth:`agent.episode.loop.Loop._window`): the last
-        ``history_steps`` items, screenshots only on the last ``history_images``."""
-        items = history[-self.cfg.history_steps :] if self.cfg.history_steps else []
-        keep = self.cfg.history_images
+        """The loop's window (:meth:`agent.episode.loop.Loop._window`, both
+        :func:`agent.core.model.history_window`): copies of its items, screenshots only on
+        those it shows."""
+        items, shown = self._split(history)
+        keep = {id(h) for h in shown}
         window = []
-        for k, h in enumerate(items):
-            with_image = keep > 0 and k >= len(items) - keep
+        for h in items:
+            with_image = id(h) in keep
             window.append(
                 HistoryItem(
                     h.index,
@@ -242,6 +251,11 @@ class Exporter:
                 )
             )
         return window
+
+    def _split(self, history: list[HistoryItem]) -> tuple[list[HistoryItem], list[HistoryItem]]:
+        cfg = self.cfg
+        steps, images = cfg.history_steps, cfg.history_images
+        return history_window(history, steps=steps, images=images, block=self.block)
 
     def _image(self, episode: str, index: int, obs: Observation, frame: Frame) -> str:
         rel = Path("images") / episode / f"{index:04d}.png"

@@ -74,6 +74,7 @@ class OpenAIModel(Model):
         temperature: float = 0.0,
         history_images: int | None = None,
         history_steps: int | None = None,
+        history_block: int | None = None,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -99,6 +100,7 @@ class OpenAIModel(Model):
         self.temperature = temperature
         # the family's own history window unless the settings give one
         self.history_steps, self.history_images = self.family.history(history_steps, history_images)
+        self.history_block = self.family.block(history_block, self.history_images)
         self.action_space = action_space
         self.language = language
         self.retries = max(0, retries)
@@ -268,6 +270,7 @@ class OpenAIModel(Model):
             self.family,
             history_images=self.history_images,
             history_steps=self.history_steps,
+            history_block=self.history_block,
             action_space=self.action_space,
             language=self.language,
         )
