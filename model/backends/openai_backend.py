@@ -249,12 +249,13 @@ class OpenAIModel(Model):
         msg = server_message(resp)
         url = self._url()
         m = _IMAGE_LIMIT.search(msg)
-        if m:
+        if m:  # the most a request holds: history_images + (history_block - 1) / 2 + 1
+            most = self.history_images + (self.history_block - 1) // 2 + 1
             return ModelError(
                 f"{url} refused the request: {msg}. The server accepts at most {m.group(1)} "
                 f"image(s) per prompt: restart vLLM with --limit-mm-per-prompt "
-                f"'{{\"image\": {self.history_images + 1}}}' or lower the history window "
-                f"(history_images={max(0, int(m.group(1)) - 1)})."
+                f"'{{\"image\": {most}}}' or lower the history window "
+                f"(history_images={max(0, int(m.group(1)) - 1)}, history_block=1)."
             )
         hint = ""
         if resp.status_code in (401, 403):
