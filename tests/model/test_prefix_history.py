@@ -4,6 +4,8 @@ the sliding window breaks that prefix right after the opening at every step."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -84,9 +86,7 @@ def test_blocks_extend_the_previous_request_except_at_block_boundaries(family: s
 
 def test_blocks_share_far_more_of_each_request() -> None:
     def reused(got: list[str]) -> float:
-        return sum(shared(a, b) for a, b in zip(got, got[1:], strict=False)) / sum(
-            len(b) for b in got[1:]
-        )
+        return sum(shared(a, b) for a, b in itertools.pairwise(got)) / sum(len(b) for b in got[1:])
 
     blocks, sliding = reused(prompts("json", 3)), reused(prompts("json", 1))
     assert blocks > 0.6 > 0.4 > sliding, (blocks, sliding)

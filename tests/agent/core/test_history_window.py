@@ -32,8 +32,8 @@ def test_blocks_grow_by_one_and_drop_three_at_once() -> None:
     for n in range(1, 40):  # append-only between boundaries: request n+1 = request n + one
         now, nxt = shown_steps(n, block=3), shown_steps(n + 1, block=3)
         boundary = (n + 1 - 1) % 3 == 0  # request n + 1 has n + 1 - m ≡ 0 (mod B)
-        assert nxt == now + [n] or boundary, n
-        assert (nxt == now + [n]) != boundary or n == 0, n
+        assert nxt == [*now, n] or boundary, n
+        assert (nxt == [*now, n]) != boundary or n == 0, n
 
 
 @pytest.mark.parametrize(("images", "block"), [(2, 3), (2, 5), (3, 5), (4, 3), (1, 3), (5, 9)])
