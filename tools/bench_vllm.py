@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -212,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.encode_baseline:  # first, so the cached runs are not favoured
         plan.insert(0, ("uncached", 1, False))
     server = None
+    scratch = tempfile.mkdtemp(prefix="bench-vllm-")  # the tiny checkpoint; removed at the end
     started = time.perf_counter()
     try:
         if args.url:
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 ap.error("--url needs --model NAME")
             base_url, name = args.url.rstrip("/"), args.model
         else:
-            ckpt = vllm_cpu.tiny_checkpoint(args.family, Path(tempfile.mkdtemp()) / args.family)
+            ckpt = vllm_cpu.tiny_checkpoint(args.family, Path(scratch) / args.family)
             server = vllm_cpu.start(ckpt, name=f"tiny-{args.family}", extra_args=SERVER_ARGS)
             base_url, name = server.base_url, server.name
         root = base_url.removesuffix("/v1")
@@ -239,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
     if server is not None:
         report["server_start_s"] = round(server.start_s, 1)
         report["warmup_s"] = round(server.warmup_s, 2)
