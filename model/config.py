@@ -40,6 +40,7 @@ SETTINGS: dict[str, type] = {
     "attn_implementation": str,
     "history_images": int,
     "history_steps": int,
+    "history_block": int,  # 1: sliding image window; odd B > 1: dropped in blocks (prefix cache)
     "max_image_tokens": int,
     "timeout": float,
     "retries": int,
@@ -59,7 +60,7 @@ NAME_KEYS = frozenset({"model", "base_url"})  # which model; the rest configure 
 # hosted specs: ``base_url`` (when set) is their API's address, passed to the backend
 HOSTED_PREFIXES = ("anthropic:", "openai-cua:", "gemini:")
 _MODEL_WINDOW = {"family", "format", "max_new_tokens", "history_images", "history_steps",
-                 "max_image_tokens", "action_space", "language"}  # fmt: skip
+                 "history_block", "max_image_tokens", "action_space", "language"}  # fmt: skip
 # backend → the settings it takes (tests/model/test_settings.py: every key has one, and
 # each shows its effect)
 BACKENDS: dict[str, frozenset[str]] = {

@@ -181,6 +181,7 @@ class PlannedModel(Model):
         self.judge = judge
         self.history_steps = planner.history_steps
         self.history_images = planner.history_images
+        self.history_block = planner.history_block
         self._feedback: str | None = None  # why the last action was not done
         self._ocr: Any = None  # the screen reader of a text-only planner (lazily)
         # a constrained planner (``constrained = true``) is held to the planner answer, not

@@ -18,11 +18,13 @@ from typing import Any
 
 from agent.core.coords import Frame, Mode
 from agent.core.errors import ConfigError
+from agent.core.model import check_block
 from model.parsers import spec_for
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # Qwen2-VL / Qwen2.5-VL / UI-TARS processors
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 HALF = (0.5, 0.5, 0.5)  # Qwen3-VL / Qwen3.5 preprocessor_config.json: image_mean = image_std
+DEFAULT_BLOCK = 3  # history_block of a family whose authors give no window (1..3 images)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Profile:
     # them keep their screenshot (None: the backend's default; settings override both)
     history_steps: int | None = None
     history_images: int | None = None
+    history_block: int | None = None  # None: 1 with an authors' window, else DEFAULT_BLOCK
 
     @property
     def grid(self) -> int:
@@ -81,6 +84,17 @@ class Profile:
         steps = steps if steps is not None else self.history_steps
         images = images if images is not None else self.history_images
         return (20 if steps is None else steps), (2 if images is None else images)
+
+    def block(self, block: int | None, images: int) -> int:
+        """``history_block``: the setting, else the profile's, else 1 (sliding) where the
+        authors give a window or ``images`` is 0, else :data:`DEFAULT_BLOCK`; checked."""
+        if block is None:
+            block = self.history_block
+        if block is None:
+            authors = self.history_steps is not None or self.history_images is not None
+            block = 1 if authors or images < 1 else DEFAULT_BLOCK
+        check_block(block, images)
+        return block
 
     @property
     def max_tokens(self) -> int:

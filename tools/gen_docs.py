@@ -59,6 +59,11 @@ SETTING_DOCS: dict[str, str] = {
     "go as text); default: the family's own window (`agent models`), else 2.",
     "history_steps": "How many past steps the history holds; default: the family's own window, "
     "else 20 (the export's `--history-steps`).",
+    "history_block": "1: a sliding image window (every request changes right after the "
+    "prompt); an odd B > 1: the window grows by one step per request and drops B screenshots "
+    "at once, so a server's prefix cache reuses each request's history, at the same average "
+    "of `history_images` screenshots (guides/cluster.md). Default: 1 where the family's "
+    "authors give a window, else 3.",
     "max_image_tokens": "Image-token cap per screenshot (default 16,384); above it the image is "
     "resampled and the step's Frame says so.",
     "timeout": "OpenAI and hosted backends: seconds per HTTP request.",

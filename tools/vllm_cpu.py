@@ -53,7 +53,7 @@ UNNEEDED = ("torchaudio", "torchcodec", "triton")
 START_TIMEOUT = 900.0  # seconds: a cold start on a loaded 2-core machine
 
 # Settings measured on the 2-core CPU machine (issue 13): eager mode (no compile step), a
-# small KV cache, three images a prompt, and the request's mm_processor_kwargs trusted (the
+# small KV cache, four images a prompt, and the request's mm_processor_kwargs trusted (the
 # backend sends min/max pixels so the processor never resamples).
 SERVE_FLAGS = (
     "--dtype", "float32",
@@ -61,7 +61,7 @@ SERVE_FLAGS = (
     "--max-model-len", "8192",
     "--max-num-seqs", "4",
     "--max-num-batched-tokens", "8192",
-    "--limit-mm-per-prompt", '{"image": 3, "video": 0}',
+    "--limit-mm-per-prompt", '{"image": 4, "video": 0}',  # 2 history images, blocks of 3
     "--trust-request-mm-kwargs",
     # constrained actions: JSON without free whitespace (vLLM reads this from the server's
     # config only; with it a model cannot pad a constrained answer with blanks forever)

@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--history-images", type=int, default=2, help="as at inference (default 2)")
     p.add_argument("--history-steps", type=int, default=20, help="as at inference (default 20)")
     p.add_argument(
+        "--history-block", type=int, help="as at inference (default: the family's, 1 or 3)"
+    )
+    p.add_argument(
         "--max-image-tokens", type=int, default=DEFAULT_MAX_TOKENS, help="the model's token cap"
     )
     p.add_argument("--action-space", choices=("auto", "computer", "mobile"), default="auto")
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         statuses=tuple(args.status or ("success",)),
         history_images=args.history_images,
         history_steps=args.history_steps,
+        history_block=args.history_block,
         max_tokens=args.max_image_tokens,
         action_space=args.action_space,
     )

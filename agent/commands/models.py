@@ -43,7 +43,10 @@ def family_info(name: str) -> dict[str, Any]:
         "max_pixels": p.max_pixels,
         "min_pixels": p.min_pixels,
         "action_spaces": spaces,
-        "history": dict(zip(("steps", "images"), p.history(None, None), strict=True)),
+        "history": {
+            **dict(zip(("steps", "images"), p.history(None, None), strict=True)),
+            "block": p.block(None, p.history(None, None)[1]),
+        },
         "model_types": list(p.model_types),
         "remote_code": p.remote_code,
         "aliases": list(p.aliases),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.core.coords import Convention, Frame, Mode
+from agent.core.errors import ConfigError
 from agent.core.observation import Observation
 
 
@@ -77,7 +78,7 @@ class Model(ABC):
     the screenshot becomes model input (see :class:`~agent.core.coords.Frame`);
     ``convention`` overrides the format's coordinate convention when set; ``grid`` and
     ``min_pixels`` override the format's vision grid (28 or 32) and resize floor.
-    ``history_steps`` / ``history_images`` are its history window (see
+    ``history_steps`` / ``history_images`` / ``history_block`` are its history window (see
     :func:`history_window`): the one source the loop and the message builder read.
     """
 
@@ -90,6 +91,7 @@ class Model(ABC):
     min_pixels: int | None = None
     history_steps: int = 20  # earlier steps in a request (as text, or turns)
     history_images: int = 2  # the last of them that also carry their screenshot
+    history_block: int = 1  # 1: a sliding window; B > 1: dropped in blocks of B steps
 
     @abstractmethod
     def act(self, request: ModelRequest) -> ModelReply:
@@ -112,18 +114,64 @@ class Model(ABC):
             "input_mode": self.input_mode,
             "history_steps": self.history_steps,
             "history_images": self.history_images,
+            "history_block": self.history_block,
         }
 
 
+def check_block(block: int, images: int) -> None:
+    """A ConfigError unless ``block`` (``history_block``) is odd, ≥ 1 and at most
+    ``2 * images + 1``: only then does the block window hold ``images`` screenshots on
+    average (see :func:`history_window`)."""
+    if block < 1 or block % 2 == 0 or block > 2 * max(images, 0) + 1:
+        raise ConfigError(
+            f"history_block={block} with history_images={images}: the block must be odd, "
+            f"from 1 (a sliding window) to 2 * history_images + 1 = {2 * max(images, 0) + 1}"
+            f" (e.g. history_block=3 with history_images=2)"
+        )
+
+
 def history_window(
-    history: list[HistoryItem], model: Model | None = None, *, steps: int = 20, images: int = 2
+    history: list[HistoryItem],
+    model: Model | None = None,
+    *,
+    steps: int | None = 20,
+    images: int = 2,
+    block: int = 1,
 ) -> tuple[list[HistoryItem], list[HistoryItem]]:
-    """(the earlier steps a request holds, the last of them shown with their screenshot):
-    at most ``history_steps`` steps, of which the last ``history_images`` carry images
-    (``model``'s settings when given, else ``steps`` / ``images``; 0 = none). A request thus
-    holds ``1 + min(history_images, history_steps, len(history))`` screenshots."""
+    """(the earlier steps a request holds, the last of them shown with their screenshot)
+    (``model``'s settings when given, else ``steps`` / ``images`` / ``block``; 0 = none;
+    ``steps`` None = every given step).
+
+    ``block`` 1, a sliding window: the last ``history_steps`` steps, the last
+    ``history_images`` of them with images; a request holds ``1 + min(history_images,
+    history_steps, len(history))`` screenshots. Every request changes right after its
+    text opening, so a server's prefix cache reuses only what precedes the history.
+
+    ``block`` B > 1 (odd), append-only: the screenshots kept are those of steps numbered
+    ≥ ``s = ⌊(n - m) / B⌋ · B`` (``n``: the number of the step being decided, = the newest
+    item's ``index + 1``; ``m = history_images - (B - 1) / 2``), so the window grows by one
+    step per request and drops B screenshots at once when ``n - m`` reaches a multiple of B.
+    It holds m, m + 1, …, m + B - 1 history screenshots in turn: on average exactly
+    ``history_images`` over every B consecutive requests once ``n ≥ m`` (B = 3,
+    history_images = 2: 1, 2, 3, 1, 2, 3, …). The text window moves with it: steps numbered
+    ≥ ``s - (history_steps - history_images)``. Between two block boundaries request n + 1
+    is request n plus one step, so everything before the newest screenshot is a cached
+    prefix. The window is a function of the items' ``index``, so applying it to its own
+    result changes nothing (the loop windows, then the message builder windows again)."""
     if model is not None:
         steps, images = model.history_steps, model.history_images
-    items = history[-steps:] if steps > 0 else []
-    shown = items[-images:] if images > 0 else []
+        block = getattr(model, "history_block", 1)
+    if block == 1:
+        items = (history[-steps:] if steps > 0 else []) if steps is not None else list(history)
+        shown = items[-images:] if images > 0 else []
+        return items, shown
+    check_block(block, images)
+    if not history or steps == 0:
+        return [], []
+    n = history[-1].index + 1
+    low = images - (block - 1) // 2
+    start = (n - low) // block * block
+    first = None if steps is None else start - (steps - images)
+    items = [h for h in history if first is None or h.index >= first]
+    shown = [h for h in items if h.index >= start] if images > 0 else []
     return items, shown

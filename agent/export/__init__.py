@@ -42,6 +42,7 @@ def export(
         "dialect": cfg.fam.format,
         "history_images": cfg.history_images,
         "history_steps": cfg.history_steps,
+        "history_block": exporter.block,
         "max_image_tokens": cfg.max_tokens,
         "image_max_pixels": pixel_budget(cfg.max_tokens),
         **exporter.stats.to_json(),

@@ -28,7 +28,7 @@ from PIL import Image
 from agent.core.actions import Action, parse_action
 from agent.core.coords import DEFAULT_MAX_TOKENS, FACTOR, Frame
 from agent.core.errors import ConfigError, NativeAgentError
-from agent.core.model import HistoryItem, Model, ModelRequest
+from agent.core.model import HistoryItem, Model, ModelRequest, history_window
 from agent.core.observation import Observation
 from agent.episode.recording import Episode, load_episode
 from agent.evaluation.metrics import executed
@@ -55,6 +55,7 @@ class ExportConfig:
     family: str
     history_images: int = Model.history_images
     history_steps: int = Model.history_steps
+    history_block: int | None = None  # None: the family's (Profile.block)
     max_tokens: int = DEFAULT_MAX_TOKENS
     action_space: str = "auto"  # computer | mobile | auto (mobile when the actions say so)
     statuses: tuple[str, ...] = ("success",)
@@ -137,6 +138,7 @@ class Exporter:
         self.stats = ExportStats()
         if cfg.history_images < 0 or cfg.history_steps < 0:
             raise ConfigError("history window sizes must be ≥ 0")
+        self.block = self.fam.block(cfg.history_block, cfg.history_images)
 
     def dialect(self, action_space: str) -> str:
         """The output format the family writes in this action space."""
@@ -184,6 +186,8 @@ class Exporter:
         history: list[HistoryItem] = []
         samples: list[Sample] = []
         name = ep.dir.name
+        files: dict[int, int] = {}  # id(screenshot) → its step: the image file's name
+        extra = 0  # turns beyond one per step so far (steps split into one call per turn)
         for step, actions in zip(steps, acts, strict=True):
             if not actions:
                 self.stats.skipped["step without an executed action"] += 1
@@ -194,27 +198,35 @@ class Exporter:
                 self.stats.skipped["screenshot missing"] += 1
                 continue
             frame = self.frame_for(obs, fmt)
-            for part, target in self._targets(actions, frame, fmt, step.get("thought"), space):
+            files[id(obs)] = int(step["index"])
+            for k, (part, target) in enumerate(
+                self._targets(actions, frame, fmt, step.get("thought"), space)
+            ):
+                # a step split into turns is as many steps of the loop, numbered on
+                turn = int(step["index"]) + extra + k
                 if target is not None:
                     window = self._window(history)
-                    index_of = {id(h.observation): h.index for h in window if h.observation}
-                    index_of[id(obs)] = int(step["index"])
                     req = ModelRequest(goal, obs, frame, window)
                     messages = build_messages(
-                        req, self.fam, history_images=self.cfg.history_images, action_space=space
+                        req,
+                        self.fam,
+                        history_images=self.cfg.history_images,
+                        history_block=self.block,
+                        action_space=space,
                     )
-                    sample = self._sample(messages, target, name, step, part, frame, index_of)
+                    sample = self._sample(messages, target, name, step, part, frame, files)
                     sample.dialect = fmt
                     samples.append(sample)
                 raw = target or json.dumps(
                     [a.model_dump(mode="json", exclude_none=True) for a in part]
                 )
                 # the history item keeps the step's screenshot; the window drops it when old
-                history.append(
-                    HistoryItem(int(step["index"]), raw, None, _step_error(step), obs, frame)
-                )
-                for old in history[: -self.cfg.history_images or None]:
-                    old.observation = None  # outside every later window: free its pixels
+                history.append(HistoryItem(turn, raw, None, _step_error(step), obs, frame))
+                shown = {id(h) for h in self._split(history)[1]}
+                for old in history:  # outside every later window: free its pixels
+                    if id(old) not in shown:
+                        old.observation = None
+            extra += k
         return samples
 
     def _targets(
@@ -260,13 +272,14 @@ class Exporter:
         return same_action(actions, parsed.actions, fmt, tolerance(frame, self.cfg.tolerance_px))
 
     def _window(self, history: list[HistoryItem]) -> list[HistoryItem]:
-        """The loop's window (:meth:`agent.episode.loop.Loop._window`): the last
-        ``history_steps`` items, screenshots only on the last ``history_images``."""
-        items = history[-self.cfg.history_steps :] if self.cfg.history_steps else []
-        keep = self.cfg.history_images
+        """The loop's window (:meth:`agent.episode.loop.Loop._window`, both
+        :func:`agent.core.model.history_window`): copies of its items, screenshots only on
+        those it shows."""
+        items, shown = self._split(history)
+        keep = {id(h) for h in shown}
         window = []
-        for k, h in enumerate(items):
-            with_image = keep > 0 and k >= len(items) - keep
+        for h in items:
+            with_image = id(h) in keep
             window.append(
                 HistoryItem(
                     h.index,
@@ -278,6 +291,11 @@ class Exporter:
                 )
             )
         return window
+
+    def _split(self, history: list[HistoryItem]) -> tuple[list[HistoryItem], list[HistoryItem]]:
+        cfg = self.cfg
+        steps, images = cfg.history_steps, cfg.history_images
+        return history_window(history, steps=steps, images=images, block=self.block)
 
     def _image(self, episode: str, index: int, obs: Observation, frame: Frame) -> str:
         rel = Path("images") / episode / f"{index:04d}.png"

@@ -96,6 +96,7 @@ class TransformersModel(Model):
         max_new_tokens: int = 512,
         history_images: int | None = None,
         history_steps: int | None = None,
+        history_block: int | None = None,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -117,6 +118,7 @@ class TransformersModel(Model):
         self.max_new_tokens = max_new_tokens
         # the family's own history window unless the settings give one
         self.history_steps, self.history_images = self.family.history(history_steps, history_images)
+        self.history_block = self.family.block(history_block, self.history_images)
         self.action_space = action_space
         self.language = language
         self.force_text = force_text
@@ -174,6 +176,7 @@ class TransformersModel(Model):
             self.family,
             history_images=self.history_images,
             history_steps=self.history_steps,
+            history_block=self.history_block,
             action_space=self.action_space,
             language=self.language,
         )

@@ -74,6 +74,7 @@ class OpenAIModel(Model):
         temperature: float = 0.0,
         history_images: int | None = None,
         history_steps: int | None = None,
+        history_block: int | None = None,
         max_image_tokens: int | None = None,
         action_space: str = "computer",
         language: str = "English",
@@ -99,6 +100,7 @@ class OpenAIModel(Model):
         self.temperature = temperature
         # the family's own history window unless the settings give one
         self.history_steps, self.history_images = self.family.history(history_steps, history_images)
+        self.history_block = self.family.block(history_block, self.history_images)
         self.action_space = action_space
         self.language = language
         self.retries = max(0, retries)
@@ -247,12 +249,13 @@ class OpenAIModel(Model):
         msg = server_message(resp)
         url = self._url()
         m = _IMAGE_LIMIT.search(msg)
-        if m:
+        if m:  # the most a request holds: history_images + (history_block - 1) / 2 + 1
+            most = self.history_images + (self.history_block - 1) // 2 + 1
             return ModelError(
                 f"{url} refused the request: {msg}. The server accepts at most {m.group(1)} "
                 f"image(s) per prompt: restart vLLM with --limit-mm-per-prompt "
-                f"'{{\"image\": {self.history_images + 1}}}' or lower the history window "
-                f"(history_images={max(0, int(m.group(1)) - 1)})."
+                f"'{{\"image\": {most}}}' or lower the history window "
+                f"(history_images={max(0, int(m.group(1)) - 1)}, history_block=1)."
             )
         hint = ""
         if resp.status_code in (401, 403):
@@ -268,6 +271,7 @@ class OpenAIModel(Model):
             self.family,
             history_images=self.history_images,
             history_steps=self.history_steps,
+            history_block=self.history_block,
             action_space=self.action_space,
             language=self.language,
         )

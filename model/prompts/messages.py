@@ -11,7 +11,9 @@ Shape (consecutive user messages are merged unless the profile keeps ``separate_
     [system]  family system prompt (may be absent: the chat template adds its default)
     user      task (+ older steps as text lines, or UI-TARS: the prompt)
     (user image_i, assistant raw_i)  for the last ``history_images`` steps
-    (of at most ``history_steps`` earlier steps)
+    (of at most ``history_steps`` earlier steps; ``history_block`` > 1: a window that grows
+    by one step per request and drops its screenshots in blocks, see
+    :func:`agent.core.model.history_window`)
     user      current screenshot (+ last action error, + feedback to correct)
 """
 
@@ -60,14 +62,12 @@ def _line(item: HistoryItem) -> str:
 
 
 def _split_history(
-    history: list[HistoryItem], images: int, steps: int | None = None
+    history: list[HistoryItem], images: int, steps: int | None = None, block: int = 1
 ) -> tuple[list, list]:
     """(older steps, steps shown with their screenshot) of the window
     :func:`agent.core.model.history_window` defines (``steps``: None = every given step):
     of its image window, the steps that still hold an observation keep their screenshot."""
-    items, shown = history_window(
-        history, steps=len(history) if steps is None else steps, images=images
-    )
+    items, shown = history_window(history, steps=steps, images=images, block=block)
     windowed: list[HistoryItem] = []
     for item in reversed(shown):
         if item.observation is None:
@@ -173,6 +173,7 @@ def build_messages(
     *,
     history_images: int = 2,
     history_steps: int | None = None,
+    history_block: int = 1,
     action_space: str = "computer",
     language: str = "English",
 ) -> list[Message]:
@@ -181,10 +182,11 @@ def build_messages(
     user turns, as UI-TARS's official examples send them. At most ``history_steps`` earlier
     steps (None: every step of the request) appear, the last ``history_images`` of them
     with their screenshot (a backend passes its own :class:`~agent.core.model.Model`
-    settings)."""
+    settings); ``history_block`` > 1 drops them in blocks, so that consecutive requests
+    share their prefix (:func:`~agent.core.model.history_window`)."""
     fam = get_family(family) if isinstance(family, str) else family
     frame = request.frame
-    older, windowed = _split_history(request.history, history_images, history_steps)
+    older, windowed = _split_history(request.history, history_images, history_steps, history_block)
     lines = [] if fam.history_as_turns else [_line(h) for h in older]
     size = spec_for(fam.format_for(action_space)).coords.prompt_size(frame)
     replies = tuple(h.raw for h in request.history)

@@ -109,7 +109,9 @@ def test_png_already_model_sized_is_sent_as_is(server: Any) -> None:
 
 def test_history_images_are_sent(server: Any) -> None:
     srv = server((200, OK, {}))
-    m = OpenAIModel("Qwen2.5-VL-7B", srv.url, history_images=2, check_resample=False)
+    m = OpenAIModel(
+        "Qwen2.5-VL-7B", srv.url, history_images=2, history_block=1, check_resample=False
+    )
     hist = [
         HistoryItem(i, f"step {i}", observation=png_obs(), frame=png_obs().frame())
         for i in range(4)

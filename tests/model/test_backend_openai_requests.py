@@ -57,7 +57,7 @@ def test_each_screenshot_is_encoded_once_while_in_the_window(
     monkeypatch.setattr(
         images_mod, "model_png", lambda p: calls.append(p.observation.size) or real(p)
     )
-    model = OpenAIModel("Qwen2.5-VL-7B", history_images=2)
+    model = OpenAIModel("Qwen2.5-VL-7B", history_images=2, history_block=1)
     bodies = episode_bodies(model, 5)
     assert [image_count(b) for b in bodies] == [1, 2, 3, 3, 3]
     assert len(calls) == model.images.encodes == 5

@@ -202,7 +202,7 @@ def test_history_window_feeds_images_and_counts_tokens(
     loaded: dict[str, TransformersModel],
 ) -> None:
     model = as_family(loaded["qwen2-vl"], "ui-tars", "Thought: done\nAction: finished()")
-    model.history_images = 1
+    model.history_images, model.history_block = 1, 1  # a sliding window of one
     hist = []
     for i in range(3):
         o = screenshot(seed=i + 2)

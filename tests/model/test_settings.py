@@ -20,7 +20,7 @@ from PIL import Image
 
 from agent.cli import main
 from agent.core.errors import ConfigError, ModelError
-from agent.core.model import ModelRequest
+from agent.core.model import HistoryItem, ModelRequest
 from agent.core.observation import Observation
 from model.backends.hf import TransformersModel
 from model.backends.openai_backend import OpenAIModel
@@ -172,6 +172,26 @@ def check_history(srv: Server) -> None:  # the window itself: helper "executor"'
     assert (m.history_images, m.history_steps) == (1, 3)
 
 
+def check_history_block(srv: Server) -> None:
+    """Four earlier steps with their screenshots: the sliding window sends the last 2, the
+    block of 3 (1 to 3 screenshots, 2 on average) all since step 3; a block that cannot
+    keep the average is refused."""
+
+    def images(**settings: Any) -> int:
+        m = openai(srv, history_images=2, **settings)
+        o = png_obs()
+        frame = o.frame(mode=m.input_mode, convention=m.convention)
+        old = [HistoryItem(i, f"step {i}", observation=png_obs(), frame=frame) for i in range(6)]
+        m.act(ModelRequest("open the menu", o, frame, old))
+        return prompt(srv.requests[-1]["json"]).count('"type": "image_url"') - 1
+
+    assert images(history_block=1) == 2
+    assert images(history_block=3) == 3  # n = 6: steps ≥ ⌊(6 - 1) / 3⌋ · 3 = 3
+    assert images() == 3  # qwen2.5-vl: no authors' window, so blocks of 3 by default
+    with pytest.raises(ConfigError, match="history_block"):
+        openai(srv, history_images=2, history_block=4)
+
+
 OPENAI: dict[str, Callable[[Server], None]] = {
     "model": check_model,
     "base_url": check_base_url,
@@ -185,6 +205,7 @@ OPENAI: dict[str, Callable[[Server], None]] = {
     "language": check_language,
     "history_images": check_history,
     "history_steps": check_history,
+    "history_block": check_history_block,
 }
 OPENAI_SERVERS: dict[str, Callable[[Callable[..., Server]], None]] = {
     "timeout": check_timeout,

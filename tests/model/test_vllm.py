@@ -90,16 +90,18 @@ def test_connection_refused_says_how_to_start_a_server() -> None:
 
 def test_vllm_image_limit_400_names_the_flag(vllm_servers: Servers) -> None:
     server = vllm_servers.get(VLLM_FAMILIES[0])
-    client = OpenAIModel(server.name, server.base_url, history_images=3, retries=0)
+    client = OpenAIModel(server.name, server.base_url, history_images=4, retries=0)
     history = [
-        HistoryItem(i, "wait()", observation=screenshot(280, 140, i), frame=None) for i in range(3)
+        HistoryItem(i, "wait()", observation=screenshot(280, 140, i), frame=None) for i in range(4)
     ]
     obs = screenshot(280, 140, 9)
     req = ModelRequest("x", obs, request_for(obs, client).frame, history)
-    with pytest.raises(ModelError) as err:  # 4 images; the server takes 3
+    with pytest.raises(ModelError) as err:  # 5 images; the server takes 4
         client.act(req)
     msg = str(err.value)
-    assert "--limit-mm-per-prompt" in msg and "history_images=2" in msg, msg
+    assert "--limit-mm-per-prompt" in msg and "history_images=3, history_block=1" in msg, msg
+    assert client.history_block == 3  # 4 on average in blocks of 3: up to 5 + the current one
+    assert '{"image": 6}' in msg, msg
 
 
 def test_vllm_unknown_model_404_points_at_models(vllm_servers: Servers) -> None:
@@ -152,7 +154,7 @@ def shop_episode(
     schema = region_click_schema(x0, y0, x1, y1)
     model = OpenAIModel(
         server.name, server.base_url, format="json", constrained=True,
-        action_schema=schema, history_images=2, max_new_tokens=40,
+        action_schema=schema, history_images=2, history_block=1, max_new_tokens=40,
     )  # fmt: skip
     encodes: list[tuple[int, int]] = []
     real = images_mod.model_png

@@ -26,7 +26,10 @@ def test_models_json_lists_every_family_with_its_dialect_per_space(
             assert d["coordinates"] == dialect.coords.describe()
         assert infos[name]["grid"] == p.grid and infos[name]["max_pixels"] == p.max_pixels
         steps, images = p.history(None, None)
-        assert infos[name]["history"] == {"steps": steps, "images": images}
+        block = p.block(None, images)
+        assert infos[name]["history"] == {"steps": steps, "images": images, "block": block}
+        authors = p.history_steps is not None or p.history_images is not None
+        assert block == (1 if authors or not images else 3), name
 
 
 def test_models_names_the_999_space_of_the_qwen3_mobile_cookbook(

@@ -137,6 +137,31 @@ def test_step_budget_and_history_window(tmp_path: Path) -> None:
     assert with_images == [2, 3]
 
 
+class Snapshots(ScriptedModel):
+    """Records, at each request, which history steps carry a screenshot and which."""
+
+    def act(self, request):  # type: ignore[no-untyped-def]
+        self.shots = getattr(self, "shots", [])
+        self.currents = getattr(self, "currents", [])
+        self.shots.append([(h.index, h.observation) for h in request.history if h.observation])
+        self.currents.append(request.observation)
+        return super().act(request)
+
+
+def test_the_loop_keeps_screenshots_in_blocks(tmp_path: Path) -> None:
+    """history_block=3 (2 images on average): the loop sends steps ≥ ⌊(n − 1) / 3⌋ · 3 with
+    their screenshots — each the very one its own step's request had as current."""
+    model = Snapshots([click(*OK)] * 8)
+    model.history_block = 3
+    ep = run("press OK", env=BoardEnv(), model=model, out=tmp_path / "ep", no_gate=True,
+             config=LoopConfig(max_steps=8))  # fmt: skip
+    assert len(ep.steps) == 8
+    shown = [[i for i, _ in shots] for shots in model.shots]
+    assert shown == [[], [0], [0, 1], [0, 1, 2], [3], [3, 4], [3, 4, 5], [6]]
+    for shots in model.shots:
+        assert all(o is model.currents[i] for i, o in shots)
+
+
 def test_call_user_ends_the_episode(tmp_path: Path) -> None:
     ask = '{"type": "call_user", "question": "Which card?"}'
     ep, _, _ = _run(tmp_path, [ask, click(*OK)])

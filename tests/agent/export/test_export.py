@@ -183,7 +183,8 @@ def exported(
     samples = exporter.episodes([episodes])
     for fmt in FORMATS:
         write(samples, fmt, out, f"set_{fmt}")
-    return family, out, {**exporter.stats.to_json(), "samples": len(samples)}
+    stats = {**exporter.stats.to_json(), "samples": len(samples)}
+    return family, out, {**stats, "history_block": exporter.block}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -247,8 +248,9 @@ def test_round_trip_every_family_and_format(
         shot = np.asarray(Image.open(episodes / meta["episode"] / f"{meta['index']:04d}.png"))
         if frame.mode == "pad":
             assert np.array_equal(np.asarray(last)[: frame.screen_h, : frame.screen_w], shot)
-        # the inference history window: at most 2 earlier screenshots + the current one
-        assert len(row["images"]) <= 3
+        # the inference history window: at most 2 earlier screenshots + the current one, or
+        # in blocks of B (the family's default 3): at most 2 + (B - 1) / 2
+        assert len(row["images"]) <= 3 + (manifest["history_block"] - 1) // 2
         text = json.dumps(row)
         assert "{{secret:password}}" in text  # the goal's placeholder, never a value
     if fmt != "ms-swift":
@@ -264,7 +266,11 @@ def test_prompt_is_the_familys_own_and_history_matches_inference(
     from model.prompts import build_messages
 
     manifest = export(
-        [episodes / "desktop"], family="qwen2.5-vl", format="llamafactory", out=tmp_path
+        [episodes / "desktop"],
+        family="qwen2.5-vl",
+        format="llamafactory",
+        out=tmp_path,
+        history_block=1,
     )
     rows = json.loads((tmp_path / manifest["file"]).read_text())
     metas = [
@@ -290,6 +296,28 @@ def test_prompt_is_the_familys_own_and_history_matches_inference(
     hist = [HistoryItem(i, "x", None, None, obs if i >= 3 else None, frame) for i in range(5)]
     ref = build_messages(ModelRequest(manifest["family"], obs, frame, hist), "qwen2.5-vl")
     assert [m["role"] for m in ref] == [m["role"] for m in rows[k]["messages"][:-1]]
+
+
+def test_export_in_blocks_matches_inference(episodes: Path, tmp_path: Path) -> None:
+    """The family's default (qwen2.5-vl: blocks of 3), counted in the loop's steps: the type
+    at a point of recorded step 2 is two turns, so the hover (recorded step 4) is turn 5 and
+    keeps the screenshots of turns ≥ ⌊(5 - 1) / 3⌋ · 3 = 3; turns 0-2 are text lines."""
+    manifest = export(
+        [episodes / "desktop"], family="qwen2.5-vl", format="llamafactory", out=tmp_path
+    )
+    assert manifest["history_block"] == 3
+    rows = json.loads((tmp_path / manifest["file"]).read_text())
+    metas = [
+        json.loads(x)
+        for x in (tmp_path / f"{manifest['dataset']}.meta.jsonl").read_text().splitlines()
+    ]
+    assert [m["index"] for m in metas[:6]] == [0, 1, 2, 2, 3, 4]  # sample k is turn k
+    user = rows[5]["messages"][1]["content"]
+    assert "Step 3: <tool_call>" in user and "Step 4:" not in user
+    assert [p[-8:] for p in rows[5]["images"]] == ["0002.png", "0003.png", "0004.png"]
+    assert [p[-8:] for p in rows[4]["images"]] == ["0002.png", "0003.png"]  # turn 4: turn 3
+    # turn 3 (the typing): a block's last request, every earlier turn with its screenshot
+    assert [p[-8:] for p in rows[3]["images"]] == ["0000.png", "0001.png", *["0002.png"] * 2]
 
 
 def test_resampled_screens_use_the_dialects_resolution(episodes: Path, tmp_path: Path) -> None:
