@@ -137,7 +137,9 @@ def _wait_ready(nodes: list[Node], timeout_s: float) -> None:
 
 
 @contextlib.contextmanager
-def ray_cluster(workers: int = 2, timeout_s: float = 90.0) -> Iterator[tuple[str, dict[str, str], list[Node]]]:
+def ray_cluster(
+    workers: int = 2, timeout_s: float = 90.0
+) -> Iterator[tuple[str, dict[str, str], list[Node]]]:
     """(address, driver env, worker nodes) of a fresh cluster, torn down on exit."""
     root = Path(tempfile.mkdtemp(prefix="rc-"))  # short: Ray's socket paths have a limit
     root.chmod(0o755)

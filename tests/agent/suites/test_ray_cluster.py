@@ -20,7 +20,7 @@ import pytest
 
 from agent.episode.recording import load_episode
 from agent.suites.bench import make_jobs
-from tests.agent.suites.ray_cluster import NOBODY, ray_cluster
+from tests.agent.suites.ray_cluster import NOBODY, Node, ray_cluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -49,16 +49,18 @@ def test_bench_survives_a_dead_worker_node(tmp_path: Path) -> None:
                "--ray-retries", "2", "--job-timeout", "120", "--out", str(out),
                "--no-progress"]  # fmt: skip
         t0 = time.monotonic()
-        driver = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        log = tmp_path / "driver.log"
+        with log.open("wb") as f:
+            driver = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT)
         try:
-            victim, interrupted = _kill_a_busy_node(out / "results.jsonl", nodes, driver)
-            stdout, stderr = driver.communicate(timeout=240)
+            victim, interrupted = _kill_a_busy_node(out / "results.jsonl", nodes, driver, log)
+            driver.wait(timeout=240)
         finally:
             if driver.poll() is None:
                 driver.kill()
         wall = time.monotonic() - t0
         print(f"bench: {len(keys)} jobs in {wall:.1f} s; killed {victim.name} during {interrupted}")
-        assert driver.returncode == 0, stderr.decode()[-3000:]
+        assert driver.returncode == 0, log.read_text()[-3000:]
     data = json.loads((out / "results.json").read_text())
     results = data["results"]
     assert [r["episode"] for r in results] == keys  # each job once, in job order
@@ -78,12 +80,14 @@ def test_bench_survives_a_dead_worker_node(tmp_path: Path) -> None:
     assert any(r["pid"] in victim_pids for r in results)  # the victim had finished one
 
 
-def _kill_a_busy_node(results: Path, nodes: list, driver: subprocess.Popen) -> tuple:
+def _kill_a_busy_node(
+    results: Path, nodes: list[Node], driver: subprocess.Popen, log: Path
+) -> tuple[Node, str]:
     """Wait until both nodes have a result and one is writing another episode; kill it."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if driver.poll() is not None:
-            raise AssertionError(f"the bench ended before a node could be killed: {driver.stderr.read().decode()[-2000:]}")
+            raise AssertionError(f"the bench ended before a kill: {log.read_text()[-2000:]}")
         rows = _lines(results)
         for node in nodes:
             pids = node.pids()
