@@ -107,7 +107,7 @@ def unpack(archive: bytes, out: Path, key: str) -> bool:
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
             names = tar.getnames()
-            if any(n != key and not n.startswith(key + "/") for n in names):
+            if any(Path(n).parts[:1] != (key,) or ".." in Path(n).parts for n in names):
                 raise ValueError(f"the archive of {key} holds other paths: {names[:3]}")
             tar.extractall(staging, filter="data")
         if dest.exists():
