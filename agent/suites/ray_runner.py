@@ -146,7 +146,7 @@ def run_ray(
         if address in ("", "local"):
             ray.init(
                 num_cpus=workers,
-                resources=opts.resources or None,
+                resources={k: v * workers for k, v in opts.resources.items()} or None,
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,
