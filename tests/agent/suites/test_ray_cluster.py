@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,9 @@ def test_bench_survives_a_dead_worker_node(tmp_path: Path) -> None:
     out_root.mkdir(mode=0o700)
     out = out_root / "bench"
     keys = [j.key for j in make_jobs("sites", TASKS, SEEDS)]
+    t_start = time.monotonic()
     with ray_cluster(workers=2) as (address, env, nodes):
+        print(f"\ncluster of 3 nodes up in {time.monotonic() - t_start:.1f} s")
         # the worker nodes' user cannot write the driver's --out (nor its parent)
         probe = subprocess.run([*NOBODY, "touch", str(out_root / "x")], capture_output=True)
         assert probe.returncode != 0 and not (out_root / "x").exists()
@@ -54,12 +57,13 @@ def test_bench_survives_a_dead_worker_node(tmp_path: Path) -> None:
             driver = subprocess.Popen(cmd, env=env, stdout=f, stderr=subprocess.STDOUT)
         try:
             victim, interrupted = _kill_a_busy_node(out / "results.jsonl", nodes, driver, log)
+            killed_at = time.monotonic() - t0
             driver.wait(timeout=240)
         finally:
             if driver.poll() is None:
                 driver.kill()
         wall = time.monotonic() - t0
-        print(f"bench: {len(keys)} jobs in {wall:.1f} s; killed {victim.name} during {interrupted}")
+        print(f"bench: {len(keys)} jobs in {wall:.1f} s; {victim.name} killed at {killed_at:.1f} s")
         assert driver.returncode == 0, log.read_text()[-3000:]
     data = json.loads((out / "results.json").read_text())
     results = data["results"]
@@ -78,6 +82,8 @@ def test_bench_survives_a_dead_worker_node(tmp_path: Path) -> None:
     redo = next(r for r in results if r["episode"] == interrupted)
     assert redo["pid"] not in victim_pids  # the interrupted job finished on the other node
     assert any(r["pid"] in victim_pids for r in results)  # the victim had finished one
+    print(f"{interrupted} rerun on the other node: {redo['seconds']} s; per node:",
+          sorted(Counter(r["pid"] in victim_pids for r in results).values()))  # fmt: skip
 
 
 def _kill_a_busy_node(
