@@ -18,6 +18,7 @@ generalisation. Prints the before / after table and writes ``flywheel.json`` in 
 from __future__ import annotations
 
 import argparse
+import shutil
 import json
 import sys
 import time
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         make_tiny_qwen.build_tiny(base, args.family)
 
     def cfg(model: Path, name: str) -> BenchConfig:
+        shutil.rmtree(out / name, ignore_errors=True)  # a bench refuses an OUT holding one
         return BenchConfig(
             suite="sites", model=str(model), out=str(out / name), max_steps=args.max_steps,
             viewport=(w, h), model_settings={"max_new_tokens": 160},
