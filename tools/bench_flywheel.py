@@ -18,8 +18,8 @@ generalisation. Prints the before / after table and writes ``flywheel.json`` in 
 from __future__ import annotations
 
 import argparse
-import shutil
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
