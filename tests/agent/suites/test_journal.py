@@ -121,3 +121,16 @@ def test_ray_options_are_checked() -> None:
         RayOptions(retries=-1)
     with pytest.raises(ConfigError, match="--job-timeout"):
         RayOptions(job_timeout_s=0)
+
+
+def test_cli_resume_flags_are_checked(tmp_path: Path, capsys) -> None:
+    from agent.cli import main
+
+    base = ["bench", "--suite", "sites", "--model", "oracle", "--tasks", "a/x"]
+    assert main([*base, "--resume", str(tmp_path / "a"), "--out", str(tmp_path / "b")]) == 2
+    assert "drop --out" in capsys.readouterr().err
+    assert main([*base, "--resume", str(tmp_path / "none")]) == 2  # nothing started there
+    assert "no bench.json" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--ray-resources", '{"bench_node": -1}'])
+    assert "positive amounts" in capsys.readouterr().err
