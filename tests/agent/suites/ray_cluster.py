@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.episode.recording import RESERVE_NAME
+
 ROOT = Path(__file__).resolve().parents[3]
 NOBODY = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
 READY = "block forever"  # what `ray start --block` logs once the node is up
@@ -69,9 +71,11 @@ class Node:
         return pids
 
     def in_flight(self) -> list[str]:
-        """The episode directories being written in this node's scratch space."""
+        """The episodes being recorded in this node's scratch space: their directory still
+        holds the recorder's reserve file, released only when the episode ends (so the job
+        has at least its last step, packing and return ahead of it)."""
         tmp = self.home / "tmp"
-        return sorted(p.name for p in tmp.glob("agent-bench-*/*") if p.is_dir())
+        return sorted(p.parent.name for p in tmp.glob(f"agent-bench-*/*/{RESERVE_NAME}"))
 
 
 def _tree(root: int) -> set[int]:
