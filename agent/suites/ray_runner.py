@@ -18,6 +18,8 @@ A job's result is taken once, the first copy to arrive; a later copy is dropped.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import io
 import os
 import shutil
@@ -61,8 +63,18 @@ _WORKERS: dict[str, Worker] = {}  # this worker process's Worker per bench confi
 def _worker(config: BenchConfig) -> Worker:
     key = repr(config)  # secrets are repr=False; the same bench has the same repr
     if key not in _WORKERS:
+        if not _WORKERS:
+            atexit.register(_close_workers)
         _WORKERS[key] = Worker(config)
     return _WORKERS[key]
+
+
+def _close_workers() -> None:
+    """At a worker process's orderly exit: close the browsers (a killed process's
+    Playwright driver sees its pipe close and ends the browser itself)."""
+    while _WORKERS:
+        with contextlib.suppress(Exception):
+            _WORKERS.popitem()[1].close()
 
 
 def pack(directory: Path) -> bytes:
