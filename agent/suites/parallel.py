@@ -37,7 +37,7 @@ from agent.suites.bench import (
     write_results,
 )
 from agent.suites.journal import Journal
-from agent.suites.ray_runner import RayOptions, run_ray
+from agent.suites.ray_runner import RayOptions, check_address, run_ray
 
 
 class Progress:
@@ -186,6 +186,8 @@ def bench(
     step phase over every recorded step. With ``resume``, the jobs already in
     ``results.jsonl`` are kept (the settings must match the recorded ones) and only the
     missing ones run."""
+    if ray not in (None, "", "local"):
+        check_address(ray)  # before anything is written to --out
     journal = Journal(config.out)
     done = journal.start(config, jobs, resume=resume)
     todo = [j for j in jobs if j.key not in done]

@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import io
 import os
+import re
 import shutil
 import socket
 import tarfile
@@ -128,6 +129,21 @@ def unpack(archive: bytes, out: Path, key: str) -> bool:
         return True
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_address(address: str, timeout_s: float = 5.0) -> None:
+    """A ``HOST:PORT`` cluster address must answer a TCP connect (``ray.init`` would retry
+    for minutes); ``"local"``, ``"auto"`` and ``ray://`` addresses are left to Ray."""
+    m = re.fullmatch(r"\[?([^\[\]/]+?)\]?:(\d+)", address)
+    if m is None:
+        return
+    try:
+        socket.create_connection((m[1], int(m[2])), timeout=timeout_s).close()
+    except OSError as err:
+        raise ConfigError(
+            f"no Ray cluster answers at --ray {address} ({err}): start its head with "
+            f"`ray start --head --port {m[2]}`, or give the head's HOST:PORT"
+        ) from err
 
 
 @dataclass

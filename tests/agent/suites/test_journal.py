@@ -134,3 +134,20 @@ def test_cli_resume_flags_are_checked(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         main([*base, "--ray-resources", '{"bench_node": -1}'])
     assert "positive amounts" in capsys.readouterr().err
+
+
+def test_an_unreachable_cluster_is_a_clear_error_before_anything_is_written(
+    tmp_path: Path, capsys
+) -> None:
+    import socket
+
+    from agent.cli import main
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "b"
+    args = ["bench", "--suite", "sites", "--model", "oracle", "--tasks", "a/x", "--out", str(out)]
+    assert main([*args, "--ray", f"127.0.0.1:{port}"]) == 2
+    assert f"ray start --head --port {port}" in capsys.readouterr().err
+    assert not out.exists()
