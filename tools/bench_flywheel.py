@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         make_tiny_qwen.build_tiny(base, args.family)
 
     def cfg(model: Path | str, name: str, viewport: tuple[int, int] = (w, h)) -> BenchConfig:
+        shutil.rmtree(out / name, ignore_errors=True)  # a bench refuses an OUT holding one
         return BenchConfig(
             suite="sites", model=str(model), out=str(out / name), max_steps=args.max_steps,
             viewport=viewport, model_settings={"max_new_tokens": 160},

@@ -1,25 +1,28 @@
-"""Run bench jobs sequentially, in local processes, or as Ray actors — same results.
+"""Run bench jobs sequentially, in local processes, or as Ray tasks — same results.
 
 * ``workers=1``: one :class:`~agent.suites.bench.Worker` in this process.
 * ``workers=N``: a ``ProcessPoolExecutor`` with the ``spawn`` start method (a forked
   Playwright driver or browser is not safe); each process builds its own Worker (its own
   browser) in the pool initializer and closes it at exit through a multiprocessing
   finalizer. Jobs are handed out one at a time, so a slow task does not hold up a shard.
-* ``ray``: N Ray actors (one Worker each) fed by ``ray.util.ActorPool``; ``"local"`` starts
+* ``ray``: one retried Ray task per job, at most N in flight, each episode brought back
+  to the driver's ``--out`` as bytes (:mod:`agent.suites.ray_runner`); ``"local"`` starts
   a private instance (``num_cpus=N``, no dashboard) and shuts it down afterwards, any other
   value is passed to ``ray.init(address=...)``. Cluster nodes need native-agent installed.
 
 Results come back keyed by job and are returned in job order, so the caller cannot tell
-which runner produced them. Progress: tqdm when installed, else a one-line stderr counter.
+which runner produced them; :func:`bench` appends each to ``results.jsonl`` as it ends
+(:mod:`agent.suites.journal`) and can resume a killed bench. Progress: tqdm when
+installed, else a one-line stderr counter.
 """
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,8 @@ from agent.suites.bench import (
     summarize,
     write_results,
 )
+from agent.suites.journal import Journal
+from agent.suites.ray_runner import RayOptions, check_address, run_ray
 
 
 class Progress:
@@ -83,6 +88,9 @@ def _note(result: dict[str, Any]) -> str:
     return f"{result['task']} s{result['seed']}: {'ok' if result.get('success') else 'fail'}"
 
 
+Finish = Callable[[Job, dict[str, Any]], None]
+
+
 def run_jobs(
     jobs: list[Job],
     config: BenchConfig,
@@ -90,34 +98,44 @@ def run_jobs(
     workers: int = 1,
     ray: str | None = None,
     progress: bool = True,
+    on_result: Finish | None = None,
+    ray_options: RayOptions | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every job; returns one result dict per job, in job order."""
+    """Run every job; returns one result dict per job, in job order. ``on_result(job,
+    result)`` is called in this process the moment each job ends (its episode in
+    ``config.out``)."""
     if workers < 1:
         raise ConfigError("--workers must be ≥ 1")
     if not jobs:
         return []
+    results: dict[Job, dict[str, Any]] = {}
     with Progress(len(jobs), f"{config.suite}", progress) as bar:
+
+        def finish(job: Job, result: dict[str, Any]) -> None:
+            if job in results:
+                return  # one result per job
+            results[job] = result
+            if on_result is not None:
+                on_result(job, result)
+            bar.update(_note(result))
+
         if ray is not None:
-            results = _run_ray(jobs, config, workers, ray, bar)
+            run_ray(jobs, config, workers, ray, finish, ray_options)
         elif workers == 1:
-            results = _run_here(jobs, config, bar)
+            _run_here(jobs, config, finish)
         else:
-            results = _run_processes(jobs, config, workers, bar)
+            _run_processes(jobs, config, workers, finish)
     order = {job: i for i, job in enumerate(jobs)}
     return [results[j] for j in sorted(results, key=order.__getitem__)]
 
 
-def _run_here(jobs: list[Job], config: BenchConfig, bar: Progress) -> dict[Job, dict[str, Any]]:
-
+def _run_here(jobs: list[Job], config: BenchConfig, finish: Finish) -> None:
     worker = Worker(config)
-    out: dict[Job, dict[str, Any]] = {}
     try:
         for job in jobs:
-            out[job] = worker.run(job)
-            bar.update(_note(out[job]))
+            finish(job, worker.run(job))
     finally:
         worker.close()
-    return out
 
 
 # ---- local processes ------------------------------------------------------------------------
@@ -139,11 +157,8 @@ def _process_job(job: Job) -> dict[str, Any]:
     return {**_WORKER.run(job), "pid": os.getpid()}
 
 
-def _run_processes(
-    jobs: list[Job], config: BenchConfig, workers: int, bar: Progress
-) -> dict[Job, dict[str, Any]]:
+def _run_processes(jobs: list[Job], config: BenchConfig, workers: int, finish: Finish) -> None:
     ctx = multiprocessing.get_context("spawn")
-    out: dict[Job, dict[str, Any]] = {}
     with ProcessPoolExecutor(
         max_workers=min(workers, len(jobs)),
         mp_context=ctx,
@@ -152,52 +167,7 @@ def _run_processes(
     ) as pool:
         futures = {pool.submit(_process_job, job): job for job in jobs}
         for fut in as_completed(futures):
-            out[futures[fut]] = fut.result()
-            bar.update(_note(out[futures[fut]]))
-    return out
-
-
-# ---- Ray ----------------------------------------------------------------------------------
-
-
-def _run_ray(
-    jobs: list[Job], config: BenchConfig, workers: int, address: str, bar: Progress
-) -> dict[Job, dict[str, Any]]:
-    try:
-        import ray
-        from ray.util import ActorPool
-    except ImportError as err:
-        raise ConfigError("--ray needs Ray: pip install 'native-agent[ray]' (ray)") from err
-
-    own = not ray.is_initialized()
-    if own:
-        if address in ("", "local"):
-            ray.init(
-                num_cpus=workers,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
-        else:
-            ray.init(address=address, log_to_driver=False)
-    actors: list[Any] = []
-    try:
-        remote_worker = ray.remote(num_cpus=1)(Worker)
-        actors = [remote_worker.remote(config) for _ in range(min(workers, len(jobs)))]
-        pool = ActorPool(actors)
-        out: dict[Job, dict[str, Any]] = {}
-        for result in pool.map_unordered(lambda a, job: a.run.remote(job), jobs):
-            job = next(j for j in jobs if j.task == result["task"] and j.seed == result["seed"])
-            out[job] = result
-            bar.update(_note(result))
-        return out
-    finally:
-        for a in actors:
-            with contextlib.suppress(Exception):  # a dead actor has nothing left to close
-                ray.get(a.close.remote(), timeout=60)
-            ray.kill(a)
-        if own:
-            ray.shutdown()
+            finish(futures[fut], fut.result())
 
 
 def bench(
@@ -207,11 +177,38 @@ def bench(
     workers: int = 1,
     ray: str | None = None,
     progress: bool = True,
+    resume: bool = False,
+    ray_options: RayOptions | None = None,
 ) -> dict[str, Any]:
     """Run ``jobs`` (sequentially, in ``workers`` processes, or as Ray tasks when ``ray``
-    is an address or ``"local"``); writes results.json / results.md under ``config.out``,
-    with p50 / p90 of each step phase over every recorded step."""
-    results = run_jobs(jobs, config, workers=workers, ray=ray, progress=progress)
+    is an address or ``"local"``); each result is appended to ``results.jsonl`` as its job
+    ends; at the end results.json / results.md under ``config.out``, with p50 / p90 of each
+    step phase over every recorded step. With ``resume``, the jobs already in
+    ``results.jsonl`` are kept (the settings must match the recorded ones) and only the
+    missing ones run."""
+    if ray not in (None, "", "local"):
+        check_address(ray)  # before anything is written to --out
+    journal = Journal(config.out)
+    done = journal.start(config, jobs, resume=resume)
+    todo = [j for j in jobs if j.key not in done]
+    journal.clear_stale(todo)  # a killed run's half-written episodes
+    new = run_jobs(
+        todo,
+        config,
+        workers=workers,
+        ray=ray,
+        progress=progress,
+        on_result=lambda _job, result: journal.append(result),
+        ray_options=ray_options,
+    )
+    by_key = {**done, **{r["episode"]: r for r in new}}
+    results = [by_key[j.key] for j in jobs]
     phases = phase_stats(config.out, results)
     path = write_results(Path(config.out), config, results, phases)
-    return {"results": results, "summary": summarize(results), "phases": phases, "path": str(path)}
+    return {
+        "results": results,
+        "summary": summarize(results),
+        "phases": phases,
+        "path": str(path),
+        "ran": [j.key for j in todo],
+    }

@@ -11,7 +11,9 @@ import pytest
 
 from agent.episode.recording import load_episode
 from agent.suites.bench import BenchConfig, comparable, make_jobs
-from agent.suites.parallel import Progress, run_jobs
+from agent.suites.journal import JobLostError
+from agent.suites.parallel import Progress, bench, run_jobs
+from agent.suites.ray_runner import RayOptions
 
 TASKS = ["account/change-display-name", "account/enable-newsletter"]
 
@@ -60,6 +62,22 @@ def test_ray_equals_sequential(sequential: tuple[Path, list[dict]], tmp_path: Pa
     assert not ray.is_initialized()
     assert comparable(results, tmp_path) == comparable(seq, seq_out)
     assert json.loads((tmp_path / results[0]["episode"] / "episode.json").read_text())["bench"]
+
+
+@pytest.mark.browser
+def test_ray_job_past_its_deadline_is_lost_with_a_clear_error(tmp_path: Path) -> None:
+    """Every wait is bounded: a job without a result within --job-timeout is cancelled and
+    retried, and once its retries are used up the bench ends with JobLostError naming it."""
+    import ray
+
+    opts = RayOptions(retries=1, job_timeout_s=0.05, resources={"bench_slot": 1})
+    jobs = make_jobs("sites", TASKS[:1], 1)
+    with pytest.raises(JobLostError, match=r"change-display-name seed 0 \(no result within"):
+        bench(_config(tmp_path), jobs, ray="local", progress=False, ray_options=opts)
+    assert not ray.is_initialized()
+    assert (tmp_path / "results.jsonl").read_text() == "" and not (
+        tmp_path / "results.json"
+    ).exists()
 
 
 def test_progress_without_tqdm_prints_a_line(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
