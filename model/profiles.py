@@ -144,7 +144,7 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "ui-tars-1.5", "UI-TARS-1.5 (Qwen2.5-VL arch): px of its smart_resize space",
             "ui-tars-1.5", "ui-tars-1.5", (r"ui-?tars-?1[.-]5", r"ui-?tars"), ("qwen2_5_vl",),
-            min_pixels=_UITARS_MIN, separate_turns=True, history_as_turns=True,
+            min_pixels=_UITARS_MIN, separate_turns=True, history_as_turns=True, history_block=1,
             keep_special_tokens=True, aliases=("uitars-1.5", "ui_tars_1.5", "ui-tars1.5"),
             grounding_format="ui-tars-1.5",  # its GROUNDING prompt answers click(start_box=…)
             sources=("bytedance/UI-TARS@6b315cc:codes/prompts.py", "PyPI ui-tars 0.5.1"),
@@ -152,8 +152,8 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "ui-tars", "UI-TARS v1 (Qwen2-VL arch): 0-1000",
             "ui-tars", "ui-tars-v1", (r"ui-?tars",), ("qwen2_vl",),
-            min_pixels=_UITARS_MIN, history_as_turns=True, keep_special_tokens=True,
-            aliases=("uitars", "ui_tars", "ui-tars-1", "ui-tars-v1"),
+            min_pixels=_UITARS_MIN, history_as_turns=True, history_block=1,
+            keep_special_tokens=True, aliases=("uitars", "ui_tars", "ui-tars-1", "ui-tars-v1"),
             sources=("bytedance/UI-TARS:README_v1.md",),
         ),
         Profile(

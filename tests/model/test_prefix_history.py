@@ -134,6 +134,8 @@ def test_the_assistant_turns_are_the_raw_replies_byte_for_byte() -> None:
 def test_family_default_block() -> None:
     assert get_family("qwen2.5-vl").block(None, 2) == 3  # no authors' window: blocks
     assert get_family("gui-owl-1.5").block(None, 4) == 1  # the authors' window stays
+    # UI-TARS's own runtime keeps its last screenshots as a sliding window
+    assert get_family("ui-tars-1.5").block(None, 2) == get_family("ui-tars").block(None, 2) == 1
     assert get_family("qwen2.5-vl").block(None, 0) == 1
     assert get_family("gui-owl-1.5").block(5, 4) == 5
     with pytest.raises(ConfigError, match="history_block"):
