@@ -1,10 +1,13 @@
 """A real Ray cluster on this machine for the bench tests: a head node (no CPUs, so no job
 runs there) and worker nodes, each a ``ray start --block`` process in a session of its own,
-with its own temp directory, one CPU and a ``bench_node`` resource. Worker nodes run as
-``nobody`` (so they cannot write into the driver's ``--out``), through a small venv that
-points the system Python at this venv's packages (the venv's own interpreter lives under
-/root, which ``nobody`` cannot open). Every process a node started is found by its
-process tree and killed with SIGKILL; nothing stays in the temp directory."""
+with its own temp directory, one CPU and a ``bench_node`` resource. Worker nodes cannot
+write into the driver's ``--out`` (``hide``), as on a real cluster: they run as ``nobody``
+through a small venv that points the system Python at this venv's packages (the venv's own
+interpreter may live under /root, which ``nobody`` cannot open) — or, where ``nobody``
+cannot read the checkout or the packages (a clone under /root), as root in a mount
+namespace of their own where ``hide`` is an empty read-only tmpfs. Every process a node
+started is found by its process tree and killed with SIGKILL; nothing stays in the temp
+directory."""
 
 from __future__ import annotations
 
@@ -27,6 +30,8 @@ from agent.episode.recording import RESERVE_NAME
 
 ROOT = Path(__file__).resolve().parents[3]
 NOBODY = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups"]
+# a mount namespace of its own, where "$0" is covered by an empty read-only tmpfs
+HIDDEN = 'mount -t tmpfs -o ro,size=1m none "$0" && exec "$@"'
 READY = "block forever"  # what `ray start --block` logs once the node is up
 
 
@@ -120,6 +125,21 @@ def _nobody_python(root: Path) -> Path:
     return venv / "bin" / "python3"
 
 
+def as_worker(cmd: list[str], hide: Path, python: Path | None) -> list[str]:
+    """``cmd`` as a worker node runs it: as ``nobody`` when ``python`` (the nobody venv) is
+    given, else as root in a mount namespace where ``hide`` is an empty read-only tmpfs."""
+    if python is not None:
+        return [*NOBODY, *cmd]
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", HIDDEN, str(hide), *cmd]
+
+
+def _nobody_can_run(python: Path, env: dict[str, str], cwd: Path) -> bool:
+    """Whether ``nobody`` can import the stack a worker node needs (this checkout, ray)."""
+    probe = [*NOBODY, str(python), "-c", "import ray, agent.suites.ray_runner"]
+    done = subprocess.run(probe, env=env, cwd=cwd, capture_output=True, timeout=120)
+    return done.returncode == 0
+
+
 def _start(name: str, cmd: list[str], env: dict[str, str], home: Path) -> Node:
     log = home.parent / f"{name}.log"
     with log.open("wb") as f:
@@ -142,9 +162,11 @@ def _wait_ready(nodes: list[Node], timeout_s: float) -> None:
 
 @contextlib.contextmanager
 def ray_cluster(
-    workers: int = 2, timeout_s: float = 90.0
-) -> Iterator[tuple[str, dict[str, str], list[Node]]]:
-    """(address, driver env, worker nodes) of a fresh cluster, torn down on exit."""
+    hide: Path, workers: int = 2, timeout_s: float = 90.0
+) -> Iterator[tuple[str, dict[str, str], list[Node], Path | None]]:
+    """(address, driver env, worker nodes, the nobody python or None for the mount
+    namespace) of a fresh cluster whose worker nodes cannot write ``hide``; torn down on
+    exit."""
     root = Path(tempfile.mkdtemp(prefix="rc-"))  # short: Ray's socket paths have a limit
     root.chmod(0o755)
     token = secrets.token_hex(32)
@@ -162,21 +184,25 @@ def ray_cluster(
                 "--temp-dir", str(head_home / "ray"),
                 "--dashboard-agent-listen-port", str(_free_port()), *common]  # fmt: skip
         nodes.append(_start("head", head, env, head_home))
-        python = _nobody_python(root)
+        python: Path | None = _nobody_python(root)
+        assert python is not None
+        if not _nobody_can_run(python, env, root):
+            python = None  # a mount namespace instead: root, with `hide` covered
         _wait_ready(nodes, timeout_s)
         for i in range(workers):
             home = root / f"w{i}"
             (home / "tmp").mkdir(parents=True)
-            shutil.chown(home, "nobody", "nogroup")
-            shutil.chown(home / "tmp", "nobody", "nogroup")
+            if python is not None:
+                shutil.chown(home, "nobody", "nogroup")
+                shutil.chown(home / "tmp", "nobody", "nogroup")
             node_env = {**env, "HOME": str(home), "TMPDIR": str(home / "tmp")}
-            cmd = [*NOBODY, str(python), "-m", "ray.scripts.scripts", "start", "--address",
-                   address, "--num-cpus", "1", "--resources", '{"bench_node": 1}',
-                   "--temp-dir", str(home / "ray"),
+            cmd = [str(python or sys.executable), "-m", "ray.scripts.scripts", "start",
+                   "--address", address, "--num-cpus", "1", "--resources",
+                   '{"bench_node": 1}', "--temp-dir", str(home / "ray"),
                    "--dashboard-agent-listen-port", str(_free_port()), *common]  # fmt: skip
-            nodes.append(_start(f"w{i}", cmd, node_env, home))
+            nodes.append(_start(f"w{i}", as_worker(cmd, hide, python), node_env, home))
         _wait_ready(nodes, timeout_s)
-        yield address, env, nodes[1:]
+        yield address, env, nodes[1:], python
     finally:
         every = set().union(*(n.pids() for n in nodes)) if nodes else set()
         for pid in every:

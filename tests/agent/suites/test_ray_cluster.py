@@ -21,7 +21,7 @@ import pytest
 
 from agent.episode.recording import load_episode
 from agent.suites.bench import make_jobs
-from tests.agent.suites.ray_cluster import NOBODY, Node, ray_cluster
+from tests.agent.suites.ray_cluster import Node, as_worker, ray_cluster
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,11 +41,12 @@ def test_bench_survives_a_dead_worker_node(tmp_path: Path) -> None:
     out = out_root / "bench"
     keys = [j.key for j in make_jobs("sites", TASKS, SEEDS)]
     t_start = time.monotonic()
-    with ray_cluster(workers=2) as (address, env, nodes):
+    with ray_cluster(out_root, workers=2) as (address, env, nodes, python):
         print(f"\ncluster of 3 nodes up in {time.monotonic() - t_start:.1f} s")
-        # the worker nodes' user cannot write the driver's --out (nor its parent)
-        probe = subprocess.run([*NOBODY, "touch", str(out_root / "x")], capture_output=True)
-        assert probe.returncode != 0 and not (out_root / "x").exists()
+        # the worker nodes cannot write the driver's --out (nor its parent)
+        probe = as_worker(["touch", str(out_root / "x")], out_root, python)
+        assert subprocess.run(probe, capture_output=True).returncode != 0
+        assert not (out_root / "x").exists()
         cmd = [sys.executable, "-m", "agent.cli", "bench", "--suite", "sites", "--model",
                "oracle", "--tasks", *TASKS, "--seeds", str(SEEDS), "--viewport", "900x640",
                "--ray", address, "--workers", "2", "--ray-resources", '{"bench_node": 1}',
