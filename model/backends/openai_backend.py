@@ -66,12 +66,14 @@ def endpoint_urls(urls: str | Sequence[str]) -> list[str]:
     out: list[str] = []
     for part in parts:
         url = str(part).strip().rstrip("/")
+        where = f" (in {urls!r}: separate endpoints with commas)" if len(parts) > 1 else ""
         if not url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"base URL must start with http:// or https://, got {url!r}"
-                + (f" (in {urls!r}: separate endpoints with commas)" if len(parts) > 1 else "")
-            )
-        if httpx.URL(url).path in ("", "/"):
+            raise ConfigError(f"base URL must start with http:// or https://, got {url!r}{where}")
+        try:
+            path = httpx.URL(url).path
+        except httpx.InvalidURL as err:
+            raise ConfigError(f"base URL {url!r} is not a valid URL ({err}){where}") from err
+        if path in ("", "/"):
             url += "/v1"
         out.append(url)
     return out
