@@ -429,10 +429,11 @@ def completion_text(data: dict[str, Any], url: str) -> str:
 
 
 def load_openai_model(rest: str, **settings: Any) -> OpenAIModel:
-    """Registry entry: ``openai:MODEL@BASE_URL`` (settings as in :mod:`model.config`; one
-    the backend does not take is a ConfigError naming it)."""
+    """Registry entry: ``openai:MODEL@BASE_URL`` or ``openai:MODEL@URL1,URL2,...``
+    (settings as in :mod:`model.config`; one the backend does not take is a ConfigError
+    naming it; ``endpoints``: a pool of your own, e.g. a test's with a fixed turn)."""
     check_backend("openai", settings)
-    unknown = sorted(set(settings) - BACKENDS["openai"] - {"base_url", "transport"})
+    unknown = sorted(set(settings) - BACKENDS["openai"] - {"base_url", "transport", "endpoints"})
     if unknown:
         raise ConfigError(
             f"the openai backend does not take {', '.join(unknown)}; "
