@@ -12,7 +12,6 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import numpy as np
@@ -144,11 +143,8 @@ def test_every_request_of_an_episode_goes_to_one_live_endpoint(vllm_servers: Ser
     p, q = Proxy(root(server.base_url)), Proxy(root(server.base_url))
     try:
         pool = EndpointPool([p.url, q.url], start=0)
-        one, two = (
-            OpenAIModel(server.name, f"{p.url},{q.url}", endpoints=pool, max_new_tokens=2,
-                        retries=0, check_resample=False)  # fmt: skip
-            for _ in range(2)
-        )
+        kw = {"endpoints": pool, "max_new_tokens": 2, "retries": 0, "check_resample": False}
+        one, two = (OpenAIModel(server.name, f"{p.url},{q.url}", **kw) for _ in range(2))
         obs = Observation(array=np.random.default_rng(0).integers(0, 256, (84, 112, 3), np.uint8))
         urls: dict[str, list[str]] = {"one": [], "two": []}
         for _ in range(3):

@@ -17,6 +17,8 @@ import pytest
 from agent.core.errors import ConfigError, ModelError
 from agent.core.model import ModelRequest
 from agent.core.observation import Observation
+from agent.episode.loop import LoopConfig
+from agent.episode.runner import run
 from model.backends.endpoints import EndpointPool, Session, shared_pool
 from model.backends.openai_backend import OpenAIModel, split_spec
 from model.config import model_spec, resolve_settings
@@ -223,13 +225,40 @@ def test_a_down_endpoint_is_tried_again_after_its_cooldown(servers: Any) -> None
     assert "failed" in model.act(request(model)).endpoint  # type: ignore[operator]
 
 
+def test_step_lines_name_the_endpoint_and_each_episode_is_balanced_afresh(
+    tmp_path: Path,
+) -> None:
+    """Three episodes of one model object (as a bench worker runs them): the runner's
+    new_episode balances each afresh; A fails (503) in the third, which goes on at B."""
+    from board_env import BoardEnv
+
+    wait = {"choices": [{"message": {"content": '{"type": "wait", "seconds": 0}'}}]}
+    a = ChatServer(lambda _: (200, wait, {}) if len(a.requests) <= 3 else (503, {}, {}))
+    b = ChatServer(lambda _: (200, wait, {}))
+    try:
+        model = client([a.url, b.url], format="json")
+        urls = []
+        for n in range(3):
+            ep = run("press OK", env=BoardEnv(), model=model, out=tmp_path / f"ep{n}",
+                     config=LoopConfig(max_steps=2), no_gate=True)  # fmt: skip
+            assert [s["index"] for s in ep.steps] == [0, 1]
+            urls.append([s["endpoint"]["url"] for s in ep.steps])
+        model.close()
+    finally:
+        a.close()
+        b.close()
+    assert urls == [[a.url, a.url], [b.url, b.url], [a.url, b.url]]
+    assert ep.steps[1]["endpoint"]["failed"] == [{"url": a.url, "error": "HTTP 503: {}"}]
+    assert (len(a.requests), len(b.requests)) == (4, 3)
+
+
 # ---- the spec and the settings ------------------------------------------------------------
 def test_spec_and_settings_name_several_endpoints(tmp_path: Path) -> None:
     assert split_spec("m@http://a:8000,http://b:8000/v1/") == (
         "m",
         "http://a:8000/v1,http://b:8000/v1",
     )
-    with pytest.raises(ConfigError, match="not a valid URL.*separate endpoints with commas"):
+    with pytest.raises(ConfigError, match=r"not a valid URL.*separate endpoints with commas"):
         split_spec("m@http://a:8000 http://b:8000,http://c")
     with pytest.raises(ConfigError, match="http:// or https://"):
         split_spec("m@http://a:8000,")
