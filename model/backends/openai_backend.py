@@ -357,6 +357,8 @@ class OpenAIModel(Model):
         if not self.send_mm_kwargs:
             body = without_mm_kwargs(body)
         t2 = time.perf_counter()
+        if route is not None:
+            self.resample.at(route["url"])  # the server that answered counts the tokens
         # before the parser sees the reply: a resampled image raises ResampledInputError
         self.resample.check(body, [p.frame for p in iter_images(messages)], data)
         text = completion_text(data, self._url(route["url"] if route else None))

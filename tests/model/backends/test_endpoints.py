@@ -87,7 +87,7 @@ def servers() -> Iterator[Any]:
 
 def request(model: OpenAIModel) -> ModelRequest:
     obs = Observation(array=np.zeros((56, 84, 3), dtype=np.uint8))
-    return ModelRequest("do it", obs, obs.frame(mode=model.input_mode))
+    return ModelRequest("do it", obs, obs.frame(mode=model.input_mode, convention=model.convention))
 
 
 def client(
@@ -250,6 +250,33 @@ def test_step_lines_name_the_endpoint_and_each_episode_is_balanced_afresh(
     assert urls == [[a.url, a.url], [b.url, b.url], [a.url, b.url]]
     assert ep.steps[1]["endpoint"]["failed"] == [{"url": a.url, "error": "HTTP 503: {}"}]
     assert (len(a.requests), len(b.requests)) == (4, 3)
+
+
+def test_the_resample_check_asks_the_endpoint_that_answered(servers: Any) -> None:
+    """vLLM's /tokenize measures the image tokens at the server that answered (here B: A
+    is down), not at the first URL of the list."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    def answer(req: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        if not req["path"].endswith("/tokenize"):
+            return 200, {**OK, "usage": {"prompt_tokens": 1000}}, {}
+        url = req["json"]["messages"][0]["content"][0]["image_url"]["url"]
+        w, h = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).size
+        return 200, {"count": 7 + (w // 28) * (h // 28), "max_model_len": 4096}, {}
+
+    b = ChatServer(answer)
+    try:
+        model = client([dead_url(), b.url], family="qwen2.5-vl", check_resample=True)
+        model.act(request(model))
+        assert model.resample.status == "probe" and model.resample.base_url == b.url
+        assert [r["path"] for r in b.requests] == [
+            "/v1/chat/completions", "/tokenize", "/tokenize"
+        ]  # fmt: skip
+    finally:
+        b.close()
 
 
 # ---- the spec and the settings ------------------------------------------------------------
