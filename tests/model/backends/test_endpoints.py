@@ -279,6 +279,19 @@ def test_the_resample_check_asks_the_endpoint_that_answered(servers: Any) -> Non
         b.close()
 
 
+def test_a_planned_model_starts_the_episode_of_its_planner(servers: Any) -> None:
+    from model.grounders.scripted import ScriptedGrounder
+    from model.planner import PlannedModel
+
+    a, b = servers(), servers()
+    planner = client([a.url, b.url])
+    planner.act(request(planner))
+    assert planner.session.endpoint is not None and planner.session.endpoint.sessions == 1
+    PlannedModel(planner, ScriptedGrounder([])).new_episode()
+    assert planner.session.endpoint is None  # the next request is placed afresh
+    assert [e.sessions for e in planner.pool.endpoints] == [0, 0]
+
+
 # ---- the spec and the settings ------------------------------------------------------------
 def test_spec_and_settings_name_several_endpoints(tmp_path: Path) -> None:
     assert split_spec("m@http://a:8000,http://b:8000/v1/") == (
