@@ -126,7 +126,8 @@ def test_an_episode_goes_on_at_the_second_endpoint_when_the_first_dies(
     assert [s["index"] for s in steps] == [0, 1, 2, 3]  # the episode finished its steps
     assert [s["endpoint"]["url"] for s in steps] == [a, a, b, b]
     failed = steps[2]["endpoint"]["failed"]
-    assert [f["url"] for f in failed] == [a] and "RemoteProtocolError" in failed[0]["error"]
+    assert [f["url"] for f in failed] == [a]  # dropped without an answer (a FIN or a reset)
+    assert failed[0]["error"].split(":")[0] in ("RemoteProtocolError", "ReadError"), failed
     assert all("failed" not in s["endpoint"] for s in (steps[0], steps[1], steps[3]))
     for step in steps:  # every step's click ran on the page
         (rec,) = step["actions"]

@@ -179,7 +179,9 @@ def test_failover_moves_the_request_and_the_episode_to_the_next_endpoint(
         (failed,) = reply.endpoint["failed"]
         assert failed["url"] == a_url
         want = {"refused": "ConnectError", "dropped": "RemoteProtocolError", "503": "HTTP 503"}
-        assert want[failure] in failed["error"], failed
+        assert failed["error"].startswith(want[failure]) or (
+            failure == "dropped" and failed["error"].startswith("ReadError")  # a reset
+        ), failed
         assert failure != "503" or "engine is dead" in failed["error"]
         assert model.act(request(model)).endpoint == {"url": b.url}  # no retry of a
         assert model.pool.endpoints[0].down_until == clock.now + 30.0
