@@ -4,7 +4,7 @@ The config file is TOML (default ``~/.config/native-agent/config.toml``, or ``--
 / ``NATIVE_AGENT_CONFIG``) of top-level keys::
 
     model = "ui-tars-1.5-7b"
-    base_url = "http://127.0.0.1:8000/v1"
+    base_url = "http://127.0.0.1:8000/v1"   # or ["http://a:8000/v1", "http://b:8000/v1"]
     max_new_tokens = 256
     history_images = 2
     multi_action = false   # transformers: stop at the first complete action (default)
@@ -56,6 +56,8 @@ SETTINGS: dict[str, type] = {
     "trust_remote_code": bool,  # transformers: run a checkpoint's own Python (OpenCUA)
 }
 
+# a list of strings (several endpoints) is taken too, as ``"A,B"``; env and flags: ``A,B``
+LIST_KEYS = frozenset({"base_url"})
 NAME_KEYS = frozenset({"model", "base_url"})  # which model; the rest configure its backend
 # hosted specs: ``base_url`` (when set) is their API's address, passed to the backend
 HOSTED_PREFIXES = ("anthropic:", "openai-cua:", "gemini:")
@@ -100,6 +102,8 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     if want is None:
         known = ", ".join(sorted(SETTINGS))
         raise ConfigError(f"unknown setting {key!r} in {source}; known settings: {known}")
+    if key in LIST_KEYS and isinstance(value, list):
+        return _joined(key, value, source)
     if want is bool:
         if isinstance(value, bool):
             return value
@@ -123,6 +127,16 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     if not isinstance(value, str):
         raise ConfigError(f"setting {key!r} in {source} must be a string, got {value!r}")
     return value
+
+
+def _joined(key: str, value: list[Any], source: str) -> str:
+    """A list setting (several servers of one model) as its comma-separated string."""
+    if not value or not all(isinstance(v, str) and v.strip() and "," not in v for v in value):
+        raise ConfigError(
+            f"setting {key!r} in {source} must be a URL or a non-empty list of URLs "
+            f'(e.g. ["http://a:8000/v1", "http://b:8000/v1"]), got {value!r}'
+        )
+    return ",".join(v.strip() for v in value)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -380,6 +380,15 @@ class PlannedModel(Model):
                 return float(p[0]), float(p[1])
         return None
 
+    def new_episode(self) -> None:
+        """Each model it asks starts the episode too (several endpoints: balanced afresh)."""
+        self.planner.new_episode()
+        inner = getattr(self.grounder, "model", None)  # a family grounder's model
+        if isinstance(inner, Model):
+            inner.new_episode()
+        if self.judge is not None:
+            self.judge.model.new_episode()
+
     def close(self) -> None:
         self.planner.close()
         close = getattr(self.grounder, "close", None)

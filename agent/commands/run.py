@@ -51,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--base-url",
-        help="OpenAI-compatible server (makes --model MODEL served there), or the address "
-        "of a hosted model's API",
+        help="OpenAI-compatible server (makes --model MODEL served there; URL1,URL2,...: "
+        "several, balanced per episode with failover), or the address of a hosted model's API",
     )
     p.add_argument(
         "--model-family",

@@ -69,6 +69,10 @@ class ModelReply:
     # what a multi-call model did to decide (planner answer, grounding, ...): the step line's
     # ``trace``; JSON-safe
     trace: dict[str, Any] | None = None
+    # the server that answered (a backend over HTTP): ``url``, and ``failed`` (each endpoint
+    # tried before it, with its ``url`` and ``error``) after a failover; the step line's
+    # ``endpoint``; JSON-safe
+    endpoint: dict[str, Any] | None = None
 
 
 class Model(ABC):
@@ -102,6 +106,11 @@ class Model(ABC):
         ``input_mode`` / ``format``) unless the backend sizes images itself (hosted APIs,
         :meth:`Frame.resized_to`). The loop parses and records with the returned frame."""
         return frame
+
+    def new_episode(self) -> None:  # noqa: B027 — optional hook
+        """A new episode starts with the next request (the runner calls it; a model object
+        may serve several episodes one after another). A backend with several servers
+        balances the episode afresh here; its requests until the next call stay on one."""
 
     def close(self) -> None:  # noqa: B027 — optional hook
         """Release resources (processes, GPU memory, connections)."""

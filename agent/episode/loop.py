@@ -181,6 +181,8 @@ class Loop:
                 attempt["usage"] = reply.usage
             if reply.trace is not None:
                 attempt["trace"] = reply.trace
+            if reply.endpoint is not None:
+                attempt["endpoint"] = reply.endpoint
             attempts.append(attempt)
             t0 = time.perf_counter()
             try:
@@ -248,6 +250,8 @@ class Loop:
             }
             if "trace" in attempts[-1]:
                 line["trace"] = attempts[-1]["trace"]
+            if "endpoint" in attempts[-1]:
+                line["endpoint"] = attempts[-1]["endpoint"]
             if parsed is None:
                 line["error"] = attempts[-1].get("error")
                 line["error_code"] = ParseError.code

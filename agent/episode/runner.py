@@ -157,6 +157,7 @@ def run_episode(
         else:
             meta = _meta(env, model, task, goal, url, obs, cfg, gate, sec, env_meta, extra_meta)
             writer = EpisodeWriter(out, meta, scrub=sec.scrub)
+        model.new_episode()  # a model object may serve episode after episode
         loop = Loop(
             env,
             model,

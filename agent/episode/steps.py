@@ -149,6 +149,7 @@ class StepRecord:
     guard: dict[str, Any] | None = None  # the loop guard's counts and nudges
     checker: dict[str, Any] | None = None  # the optional model check (agent.episode.checker)
     zoomed: dict[str, Any] | None = None  # the crop this step's model read (a zoom before)
+    endpoint: dict[str, Any] | None = None  # the server that answered (url, failed)
     line: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -183,6 +184,7 @@ class StepRecord:
             guard=line.get("guard") if isinstance(line.get("guard"), dict) else None,
             checker=line.get("checker") if isinstance(line.get("checker"), dict) else None,
             zoomed=line.get("zoomed") if isinstance(line.get("zoomed"), dict) else None,
+            endpoint=line.get("endpoint") if isinstance(line.get("endpoint"), dict) else None,
             line=line,
         )
 

@@ -134,13 +134,18 @@ class ResampleGuard:
     def __init__(
         self, base_url: str, post: Post, client: httpx.Client, enabled: bool = True
     ) -> None:
-        self.base_url = base_url
-        self.root_url = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
+        self.at(base_url)
         self.post = post
         self.client = client
         self.tokenize: bool | None = None  # None: not tried yet
         self.enabled = enabled
         self.status = "unchecked" if enabled else "off"  # then image_tokens|probe|unverified
+
+    def at(self, base_url: str) -> None:
+        """Check against this server from now on (one of several endpoints: the one that
+        answered; its ``/tokenize`` measures)."""
+        self.base_url = base_url
+        self.root_url = base_url[: -len("/v1")] if base_url.endswith("/v1") else base_url
 
     def check(self, body: dict[str, Any], frames: list[Frame], data: dict[str, Any]) -> None:
         """Raise ResampledInputError when the server's token counts say it resampled an
