@@ -175,7 +175,9 @@ def test_episode_exports_and_replays(tmp_path: Path) -> None:
     env.close()
     ex = Exporter(ExportConfig(family="qwen2.5-vl"), tmp_path / "export")
     samples = ex.episode(load_episode(out))
-    assert len(samples) == len(GOLDEN) + 1 and ex.stats.skipped == {}
+    # every step a sample; "Ann" + enter is two (Qwen2.5-VL answers one call per turn)
+    assert len(samples) == len(GOLDEN) + 2 and ex.stats.skipped == {}
+    assert ex.stats.split == {"qwen2.5-vl": 1}
     fresh = BoardEnv()
     report = replay_live(out, env=fresh, out=tmp_path / "replay", gate=AllowAll())
     fresh.close()
