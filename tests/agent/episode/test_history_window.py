@@ -72,8 +72,8 @@ def _run(tmp_path: Path, server: Recorder, **window: int) -> None:
 
 
 def test_history_images_setting_is_the_image_window(tmp_path: Path, server: Recorder) -> None:
-    _run(tmp_path, server, history_images=4)
-    # the current screenshot + up to four earlier ones
+    _run(tmp_path, server, history_images=4, history_block=1)
+    # the sliding window: the current screenshot + up to four earlier ones
     assert server.images() == [1, 2, 3, 4, 5, 5]
 
 
@@ -86,6 +86,6 @@ def test_history_steps_bounds_the_earlier_steps(tmp_path: Path, server: Recorder
 
 
 def test_history_steps_also_bounds_the_image_window(tmp_path: Path, server: Recorder) -> None:
-    _run(tmp_path, server, history_images=4, history_steps=2)
+    _run(tmp_path, server, history_images=4, history_steps=2, history_block=1)
     assert server.images() == [1, 2, 3, 3, 3, 3]
     assert [len(m) for m in server.earlier_steps()] == [0, 1, 2, 2, 2, 2]
