@@ -20,6 +20,7 @@ from model.parsers.render import DECIMALS, RenderOpts, UnsupportedAction
 __all__ = [
     "DIALECTS",
     "UnsupportedAction",
+    "drops_clear",
     "inference_cut",
     "quantum",
     "reachable",
@@ -103,9 +104,24 @@ def reachable(text: str, fmt: str, frame: Frame) -> bool:
 
 def turns(actions: list[Action]) -> list[list[Action]]:
     """One step's actions as the single-call turns a dialect that stops after one call is
-    trained on: a ``type`` at a point becomes the click, then the typing; ``type … + enter``
-    the typing, then the key (the order the loop executes them)."""
-    return [[parse_action(d)] for d in _split_enter(atoms(actions))]
+    trained on, in the order the loop executes them: a ``type`` at a point becomes the
+    click, then the typing; a ``type`` that clears the field first selects its text
+    (``ctrl+a``), which these dialects cannot say otherwise; ``type … + enter`` the typing,
+    then the key."""
+    out: list[dict[str, Any]] = []
+    for d in atoms(actions):
+        if d["type"] == "type" and d.get("clear"):
+            out.append({"type": "key", "keys": "ctrl+a"})
+            d = {**d, "clear": False}
+        out.append(d)
+    return [[parse_action(d)] for d in _split_enter(out)]
+
+
+def drops_clear(actions: list[Action], fmt: str) -> bool:
+    """Whether ``fmt`` would lose a ``type``'s ``clear`` (its lossy fields hold it): the
+    answer would type after the field's old text instead of over it."""
+    lossy = "clear" in spec_for(fmt).lossy
+    return lossy and any(getattr(a, "clear", False) for a in actions)
 
 
 def same_action(

@@ -35,6 +35,7 @@ from agent.evaluation.metrics import executed
 from agent.evaluation.offline import find_episodes, observation_of
 from agent.export.render import (
     UnsupportedAction,
+    drops_clear,
     reachable,
     render,
     same_action,
@@ -234,10 +235,12 @@ class Exporter:
     ) -> list[tuple[list[Action], str | None]]:
         """The answers one step is trained as: its rendering, or — where inference would stop
         before that rendering ends (a ``type`` at a point as two ``<tool_call>`` blocks, and
-        generation stops at the first) — one turn per call, each seeing the step's
-        screenshot and the earlier calls in its history. None: not a sample (counted)."""
+        generation stops at the first), or where the dialect would drop a ``type``'s
+        ``clear`` — one turn per call (:func:`~agent.export.render.turns`), each seeing the
+        step's screenshot and the earlier calls in its history. None: not a sample."""
         target = self._render(actions, frame, fmt, thought, space)
-        if target is None or reachable(target, fmt, frame):
+        whole = not drops_clear(actions, fmt)
+        if target is None or (whole and reachable(target, fmt, frame)):
             return [(actions, target)]
         parts = turns(actions)
         texts = [

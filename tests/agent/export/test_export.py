@@ -41,7 +41,7 @@ from agent.core.actions import (
 )
 from agent.core.coords import Frame
 from agent.core.observation import Observation
-from agent.episode.recording import EpisodeWriter
+from agent.episode.recording import EpisodeWriter, load_episode
 from agent.export import ExportConfig, Exporter, export
 from agent.export.formats import write
 from agent.export.render import same_action, tolerance
@@ -379,3 +379,34 @@ def test_wide_screens_come_back_within_half_a_model_unit(tmp_path: Path) -> None
         (got,) = parse("qwen2-vl", row["messages"][-1]["content"], frame).actions
         off = max(abs(got.point[0] - want.point[0]), abs(got.point[1] - want.point[1]))
         assert off <= 3.864 / 2 + 1e-9
+
+
+def test_a_cleared_field_is_selected_first_where_the_dialect_cannot_say_clear(
+    tmp_path: Path,
+) -> None:
+    """``clear`` (type over the field's text) is not in the tool-call dialects: their turns
+    say it as the person would — click the field, select all, type; the JSON dialect keeps
+    the one action. Without this a trained model types after the old text."""
+    acts = [Type(text="Ada", point=(100.0, 50.0), clear=True), Type(text="x", clear=True)]
+    ep = record(tmp_path / "eps" / "clear", 640, 400, 1.0, acts, "browser")
+    got = {}
+    for family in ("qwen2.5-vl", "json"):
+        ex = Exporter(ExportConfig(family=family), tmp_path / family)
+        samples = ex.episode(load_episode(ep))
+        got[family] = [
+            [
+                dump_action(a)
+                for a in parse(s.dialect, s.messages[-1]["content"], Frame(**s.frame)).actions
+            ]
+            for s in samples
+        ]
+    assert [[a["type"] for a in t] for t in got["qwen2.5-vl"]] == [
+        ["click"],
+        ["key"],
+        ["type"],
+        ["key"],
+        ["type"],
+    ]
+    assert got["qwen2.5-vl"][1][0]["keys"] == "ctrl+a" and got["qwen2.5-vl"][2][0]["text"] == "Ada"
+    assert not any(a.get("clear") for t in got["qwen2.5-vl"] for a in t)
+    assert [[a.get("clear") for a in t] for t in got["json"]] == [[True], [True]]
