@@ -261,19 +261,16 @@ def iter_images(messages: list[Message]) -> Iterator[ImagePart]:
                     yield part["image"]
 
 
-def describe(messages: list[Message]) -> str:
-    """The conversation as text with ``<image WxH>`` placeholders (logs, tests, debugging)."""
+def describe(messages: list[Message], image: Callable[[ImagePart], str] | None = None) -> str:
+    """The conversation as text with ``<image WxH>`` placeholders (logs, tests, debugging);
+    ``image`` labels each image part otherwise."""
+    label = image or (lambda p: f"<image {p.frame.input_w}x{p.frame.input_h}>")
     out = []
     for m in messages:
         content = m["content"]
         if isinstance(content, str):
             body = content
         else:
-            body = "".join(
-                p["text"]
-                if p["type"] == "text"
-                else f"<image {p['image'].frame.input_w}x{p['image'].frame.input_h}>"
-                for p in content
-            )
+            body = "".join(p["text"] if p["type"] == "text" else label(p["image"]) for p in content)
         out.append(f"[{m['role']}] {body}")
     return "\n".join(out)

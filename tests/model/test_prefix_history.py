@@ -14,6 +14,7 @@ from agent.core.model import HistoryItem, ModelRequest
 from agent.core.observation import Observation
 from model.parsers import convention_for, mode_for
 from model.prompts import FAMILIES, build_messages, get_family, iter_images
+from model.prompts.messages import describe
 
 STEPS = 10
 PAD = "." * 1000  # an image is ~1,000 tokens (a 1280x800 screen: 1,334 on a 28 px grid)
@@ -39,22 +40,10 @@ def episode(family: str, *, error_at: int | None = None) -> list[ModelRequest]:
 
 
 def serial(messages: list[dict], images: dict[int, int]) -> str:
-    """The conversation as a chat template lays it out, images by which step's screenshot
-    they are, ending with the generation prompt: what the server's prefix cache hashes."""
-    out = []
-    for m in messages:
-        content = m["content"]
-        if isinstance(content, str):
-            body = content
-        else:
-            body = "".join(
-                p["text"]
-                if p["type"] == "text"
-                else f"<image {images[id(p['image'].observation)]}{PAD}>"
-                for p in content
-            )
-        out.append(f"<|{m['role']}|>{body}<|end|>")
-    return "".join(out) + "<|assistant|>"
+    """The conversation in order, images by which step's screenshot they are, ending with
+    the generation prompt: what the server's prefix cache hashes."""
+    text = describe(messages, image=lambda p: f"<image {images[id(p.observation)]}{PAD}>")
+    return text + "\n[assistant]"
 
 
 def prompts(family: str, block: int, **kw) -> list[str]:
