@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out / name, ignore_errors=True)  # a bench refuses an OUT holding one
         return BenchConfig(
             suite="sites", model=str(model), out=str(out / name), max_steps=args.max_steps,
-            viewport=viewport, model_settings={"max_new_tokens": 160},
+            viewport=viewport, model_settings={"max_new_tokens": 160, "family": args.family},
         )  # fmt: skip
 
     before = success(cfg(base, "bench-before"), args.task, args.seeds)
