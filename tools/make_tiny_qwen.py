@@ -54,6 +54,11 @@ SPECIAL_TOKENS = (
     "<|repo_name|>",
     "<|file_sep|>",
 )
+# added tokens that are not special in the real vocabulary (tokenizer_config.json's
+# added_tokens_decoder: 151657-151664 have "special": false), so a server that skips special
+# tokens (vLLM's default) keeps them in the text: a Qwen2.5-VL answer keeps its <tool_call>
+NOT_SPECIAL = ("<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>",
+               "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>")  # fmt: skip
 
 # Qwen2-VL's chat template (also used by Qwen2.5-VL and UI-TARS checkpoints).
 CHAT_TEMPLATE = (
@@ -117,7 +122,7 @@ def build_tokenizer(vocab_size: int = 2048, extra: tuple[str, ...] = ()) -> Any:
     """A Qwen2 tokenizer (byte-level BPE, Qwen's pre-tokenizer regex) with Qwen's special
     tokens (and ``extra`` ones, e.g. Qwen3's ``<think>``) appended after the learned
     vocabulary, as in the real one."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers, trainers
     from transformers import Qwen2Tokenizer
 
     bpe = Tokenizer(models.BPE())
@@ -147,10 +152,13 @@ def build_tokenizer(vocab_size: int = 2048, extra: tuple[str, ...] = ()) -> Any:
         unk_token=None,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
-        extra_special_tokens=[t for t in specials if t not in ("<|endoftext|>", "<|im_end|>")],
+        extra_special_tokens=[
+            t for t in specials if t not in ("<|endoftext|>", "<|im_end|>", *NOT_SPECIAL)
+        ],
         model_max_length=32768,
         errors="replace",
     )
+    tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in NOT_SPECIAL])
     tok.chat_template = CHAT_TEMPLATE
     for t in specials:  # ids must be exactly where the config says
         assert tok.convert_tokens_to_ids(t) == vocab[t], t
