@@ -66,6 +66,7 @@ def collect(cfg: TrainConfig, encoder: Any) -> tuple[list[TrainSample], dict[str
             family=encoder.family.name,
             history_images=encoder.history_images,
             history_steps=encoder.history_steps,
+            history_block=encoder.history_block,
             max_tokens=cfg.max_image_tokens or encoder.max_tokens or DEFAULT_MAX_TOKENS,
             statuses=cfg.statuses,
         )
@@ -84,6 +85,7 @@ def collect(cfg: TrainConfig, encoder: Any) -> tuple[list[TrainSample], dict[str
         )
     stats["max_image_tokens"] = export_cfg.max_tokens
     stats["history_images"], stats["history_steps"] = encoder.history_images, encoder.history_steps
+    stats["history_block"] = encoder.history_block  # the window inference will use too
     return samples, stats
 
 

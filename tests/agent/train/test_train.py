@@ -201,6 +201,7 @@ def test_each_training_setting_has_its_effect(base: Path, still: Path, tmp_path:
     assert a["data"]["samples"] == 2 and a["steps"] == 4  # 2 samples x 2 epochs, batch 1
     assert a["checkpoints"] == ["checkpoint-3", "checkpoint-4"]  # every step, the last two kept
     assert a["device"] == "cpu"
+    assert a["data"]["history_block"] == 3  # the window the checkpoint's backend will use
     b = run("b", "--epochs", "2", "--batch-size", "2", "--save-steps", "3", "--seed", "1")
     assert b["steps"] == 2  # one batch of 2 per epoch
     c = run("c", "--epochs", "2", "--save-steps", "5", "--seed", "1")
