@@ -126,7 +126,10 @@ def decoded(text: str) -> str:
 def test_every_spelling_is_scrubbed_from_the_recording(site: _Site, tmp_path: Path) -> None:
     steps = [
         json.dumps({"type": "type", "text": "{{secret:pw}}", "point": [200, 40], "enter": True}),
-        '{"type": "wait", "seconds": 0.5}',
+        # the result page's dialogs and blocked requests come in the next observations; a
+        # loaded CI machine may take a second or more to navigate and show them
+        '{"type": "wait", "seconds": 1.0}',
+        '{"type": "wait", "seconds": 1.0}',
         '{"type": "finish"}',
     ]
     gate = make_gate(Policy().with_urls(deny=["127.0.0.1:9"]), confirm="no")
