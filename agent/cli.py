@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from agent.commands.terminal import for_terminal
-from agent.core.errors import Interrupted, NativeAgentError
+from agent.core.errors import Interrupted, NativeAgentError, clear_signals, note_signal, signalled
 
 COMMANDS = (
     "run",
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
+    note_signal("SIGTERM")
     raise Interrupted("SIGTERM")
 
 
@@ -63,14 +64,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except NativeAgentError as err:
-        print(f"agent {args.command}: error: {for_terminal(str(err))}", file=sys.stderr)
-        return 2
+        if signalled() is None:
+            print(f"agent {args.command}: error: {for_terminal(str(err))}", file=sys.stderr)
+            return 2
+        print(f"agent {args.command}: interrupted ({signalled()})", file=sys.stderr)
+        return 143
     except (KeyboardInterrupt, Interrupted) as err:
         signame = err.signal_name if isinstance(err, Interrupted) else "SIGINT"
         print(f"agent {args.command}: interrupted ({signame})", file=sys.stderr)
         return 143 if signame == "SIGTERM" else 130
+    except Exception:
+        if (noted := signalled()) is None:
+            raise
+        # the signal tore something down mid-call (e.g. the browser driver's pipe)
+        print(f"agent {args.command}: interrupted ({noted})", file=sys.stderr)
+        return 143
     finally:
         signal.signal(signal.SIGTERM, previous)
+        clear_signals()
 
 
 if __name__ == "__main__":

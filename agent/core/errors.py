@@ -150,6 +150,28 @@ class Interrupted(BaseException):
         self.signal_name = signal_name
 
 
+_SIGNALLED: list[str] = []  # stop signals that arrived in this process (note_signal)
+
+
+def note_signal(name: str) -> None:
+    """Record that the stop signal ``name`` arrived. The handler raises
+    :class:`Interrupted` wherever the process happens to be — inside a browser driver's
+    I/O, say — and what then propagates may be the driver's own error (its connection torn
+    down mid-call): :func:`signalled` lets the runner and the CLI still treat that as the
+    interruption it is, not as a crash."""
+    _SIGNALLED.append(name)
+
+
+def signalled() -> str | None:
+    """The last stop signal noted in this process, if any (see :func:`note_signal`)."""
+    return _SIGNALLED[-1] if _SIGNALLED else None
+
+
+def clear_signals() -> None:
+    """Forget noted signals (the CLI does at exit: an in-process caller runs again)."""
+    _SIGNALLED.clear()
+
+
 def error_code(err: BaseException) -> str:
     """The stable code of ``err``: its class's ``code``, or ``internal`` for a foreign one."""
     if isinstance(err, (NativeAgentError, Interrupted)):

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.core.env import Env, EnvSpec, Feature
-from agent.core.errors import ConfigError, Interrupted, describe_error
+from agent.core.errors import ConfigError, Interrupted, describe_error, signalled
 from agent.core.model import HistoryItem, Model
 from agent.core.observation import Observation
 from agent.core.task import Task
@@ -349,17 +349,20 @@ def finish(writer: EpisodeWriter, body: Callable[[], LoopResult]) -> LoopResult:
     try:
         result = body()
     except BaseException as err:
-        stopped = isinstance(err, (Interrupted, KeyboardInterrupt))
+        # a signal's Interrupted may surface as another error (a driver torn down mid-call)
+        stopped = isinstance(err, (Interrupted, KeyboardInterrupt)) or signalled() is not None
         status = "interrupted" if stopped else "error"
         described = describe_error(err)
-        outcome = LoopResult(
-            status, writer.n_steps, error=described["error"], error_code=described["error_code"]
-        ).outcome()
-        outcome["error_type"] = type(err).__name__
+        code = Interrupted.code if stopped else described["error_code"]
+        outcome = LoopResult(status, writer.n_steps, error=described["error"], error_code=code)
+        record = outcome.outcome()
+        record["error_type"] = type(err).__name__
         try:
-            writer.finish(outcome)
+            writer.finish(record)
         except Exception as again:
             raise again from err
+        if stopped and not isinstance(err, (Interrupted, KeyboardInterrupt)):
+            raise Interrupted(signalled() or "SIGTERM") from err
         raise
     writer.finish(result.outcome())
     return result

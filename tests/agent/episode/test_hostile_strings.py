@@ -16,11 +16,14 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agent.commands.terminal import for_terminal
-from agent.episode.recording import json_line, load_episode
+from agent.core.errors import Interrupted, clear_signals, note_signal
+from agent.episode.recording import EpisodeWriter, json_line, load_episode
+from agent.episode.runner import finish
 
 AGENT = [sys.executable, "-m", "agent.cli"]
 PAGE = (
@@ -117,6 +120,32 @@ def test_sigterm_finalises_the_episode_as_interrupted(tmp_path: Path, page_url: 
     assert ep.outcome["status"] == "interrupted", ep.outcome
     assert ep.outcome["error_code"] == "interrupted"
     assert ep.meta["ended_at"] is not None and len(ep.steps) >= 2
+
+
+def test_an_error_after_a_stop_signal_is_the_interruption(tmp_path: Path) -> None:
+    """SIGTERM's Interrupted, raised inside the browser driver's I/O, can surface as the
+    driver's own error (its pipe torn down mid-call): once a stop signal was noted the
+    episode is recorded ``interrupted`` and Interrupted propagates (exit 143), not a crash."""
+
+    def torn_down() -> Any:
+        note_signal("SIGTERM")
+        raise RuntimeError("Connection closed while reading from the driver")
+
+    def crash() -> Any:
+        raise RuntimeError("Connection closed while reading from the driver")
+
+    try:
+        with pytest.raises(Interrupted) as info:
+            finish(EpisodeWriter(tmp_path / "a", {"task": {"goal": "x"}}), torn_down)
+    finally:
+        clear_signals()
+    assert isinstance(info.value.__cause__, RuntimeError)
+    outcome = load_episode(tmp_path / "a").outcome
+    assert outcome["status"] == "interrupted" and outcome["error_code"] == "interrupted"
+    assert outcome["error_type"] == "RuntimeError"
+    with pytest.raises(RuntimeError):  # no signal: the same error is a crash
+        finish(EpisodeWriter(tmp_path / "b", {"task": {"goal": "x"}}), crash)
+    assert load_episode(tmp_path / "b").outcome["status"] == "error"
 
 
 def test_for_terminal_shows_control_characters() -> None:
