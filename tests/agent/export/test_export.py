@@ -410,3 +410,20 @@ def test_a_cleared_field_is_selected_first_where_the_dialect_cannot_say_clear(
     assert got["qwen2.5-vl"][1][0]["keys"] == "ctrl+a" and got["qwen2.5-vl"][2][0]["text"] == "Ada"
     assert not any(a.get("clear") for t in got["qwen2.5-vl"] for a in t)
     assert [[a.get("clear") for a in t] for t in got["json"]] == [[True], [True]]
+
+
+def test_cli_history_block_sets_the_exported_window(episodes: Path, tmp_path: Path) -> None:
+    """``agent export --history-block``: the window the samples hold, as at inference."""
+
+    def images(name: str, *extra: str) -> tuple[int, list[int]]:
+        out = tmp_path / name
+        args = ["export", str(episodes / "desktop"), "--family", "qwen2.5-vl"]
+        assert main([*args, "--format", "ms-swift", "--out", str(out), *extra]) == 0
+        manifest = json.loads((out / "export.json").read_text())
+        rows = (out / f"{manifest['dataset']}.jsonl").read_text().splitlines()
+        return manifest["history_block"], [len(json.loads(r)["images"]) for r in rows]
+
+    block, default = images("default")
+    assert block == 3 and max(default) == 4  # blocks of 3: up to 3 earlier screenshots
+    block, sliding = images("sliding", "--history-block", "1")
+    assert block == 1 and max(sliding) == 3 and sliding != default
